@@ -1,0 +1,1 @@
+"""Reseller bot: the application shell (settings, database, app factory, CLI)."""

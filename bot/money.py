@@ -1,0 +1,52 @@
+"""Credits as integer hundredths: parsing what people type, and formatting."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+# 1,000,000,000.00 credits: far above any real wallet, far below BigInteger's range.
+MAX_AMOUNT = 100_000_000_000
+
+# Eastern Arabic (U+0660..) and Persian (U+06F0..) digits.
+_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
+_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
+_DIGITS[0x066B] = "."  # ARABIC DECIMAL SEPARATOR
+_AMOUNT = re.compile(r"(\d+)(?:[.,](\d+))?")
+
+
+class AmountError(ValueError):
+    """The text is not an acceptable amount; the message says why, for the user."""
+
+
+def parse_amount(text: str, *, max_amount: int = MAX_AMOUNT) -> int:
+    """Parse a positive amount with at most two decimals into hundredths.
+
+    Accepts ``100``, ``100.5``, ``100.50``, ``100,50`` and Eastern Arabic / Persian digits.
+    """
+    cleaned = text.strip().translate(_DIGITS)
+    if cleaned.startswith("-"):
+        raise AmountError("The amount must be positive.")
+    match = _AMOUNT.fullmatch(cleaned)
+    if not match or not cleaned.isascii():
+        raise AmountError("That is not a number. Send an amount like 100 or 100.50.")
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(fraction) > 2:
+        raise AmountError("Use at most two decimals, like 100.50.")
+    hundredths = int(Decimal(f"{whole}.{fraction or '0'}") * 100)
+    if hundredths <= 0:
+        raise AmountError("The amount must be greater than zero.")
+    if hundredths > max_amount:
+        raise AmountError(f"The amount is too large; the most is {format_number(max_amount)}.")
+    return hundredths
+
+
+def format_number(hundredths: int) -> str:
+    """``12345`` -> ``123.45``; ``-5`` -> ``-0.05``. Always two decimals."""
+    sign = "-" if hundredths < 0 else ""
+    whole, cents = divmod(abs(hundredths), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def format_amount(hundredths: int, currency: str) -> str:
+    return f"{format_number(hundredths)} {currency}"

@@ -1,0 +1,811 @@
+"""The credit ledger: the only way a balance changes.
+
+Every function here runs inside the caller's transaction (one ``AsyncSession`` in
+``session.begin()``) and raises on any refusal, so the caller's unit of work rolls the
+whole transaction back: nothing is half-written.
+
+Rules (see DESIGN.md, Domain):
+- a movement is a ``Transfer`` of a positive amount between two accounts; balances are
+  updated in the same transaction, so all balances sum to zero;
+- debits are one conditional ``UPDATE`` checked by its row count, never read-compute-write;
+- every movement carries an idempotency key; repeating a key returns the first result;
+- holds reserve credit (``held``) until posted or voided; available = balance - held;
+- grants are spent soonest-expiring first; an expired grant's remainder is removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import (
+    AccountKind,
+    CreditGrant,
+    EntryKind,
+    Hold,
+    HoldStatus,
+    LedgerAccount,
+    SystemAccount,
+    Transfer,
+    TxType,
+)
+
+MAX_COMMENT = 255
+MAX_KEY = 128
+
+
+class LedgerError(Exception):
+    """A ledger operation was refused; nothing was written."""
+
+
+class InsufficientCredit(LedgerError):
+    def __init__(self, available: int, requested: int, credit_limit: int) -> None:
+        super().__init__(f"insufficient credit: requested {requested}, available {available}")
+        self.available = available
+        self.requested = requested
+        self.credit_limit = credit_limit
+
+    @property
+    def missing(self) -> int:
+        """How much more credit the operation needs."""
+        return self.requested - (self.available + self.credit_limit)
+
+
+class IdempotencyConflict(LedgerError):
+    """The key was used before for a different movement."""
+
+
+class HoldNotPending(LedgerError):
+    def __init__(self, hold_id: int, status: str) -> None:
+        super().__init__(f"hold {hold_id} is {status}, not pending")
+        self.status = status
+
+
+class InvalidEntry(LedgerError):
+    """The request itself is malformed (amount, comment, key, accounts)."""
+
+
+@dataclass(frozen=True)
+class Movement:
+    transfer_id: int
+    amount: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class HoldPlaced:
+    hold_id: int
+    amount: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Balance:
+    balance: int
+    held: int
+    credit_limit: int
+
+    @property
+    def available(self) -> int:
+        """What may still be spent or held, before the credit limit."""
+        return self.balance - self.held
+
+    @property
+    def spendable(self) -> int:
+        """Available credit including what a postpaid limit allows."""
+        return self.available + self.credit_limit
+
+
+@dataclass(frozen=True)
+class ExpiringCredit:
+    expires_at: dt.datetime
+    amount: int
+
+
+@dataclass(frozen=True)
+class ExpiredGrant:
+    grant_id: int
+    account_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    transfer_id: int
+    created_at: dt.datetime
+    kind: str
+    tx_type: str
+    amount: int  # signed: positive in, negative out
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[HistoryEntry]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    accounts: int
+    transfers: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+async def system_account_id(session: AsyncSession, code: SystemAccount) -> int:
+    account_id = await session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+    if account_id is None:
+        raise LedgerError(f"system account {code} is missing; run `python -m bot db upgrade`")
+    return account_id
+
+
+async def open_reseller_account(session: AsyncSession, reseller_id: int, credit_limit: int) -> int:
+    if credit_limit < 0:
+        raise InvalidEntry("the credit limit cannot be negative")
+    account = LedgerAccount(
+        kind=AccountKind.RESELLER, reseller_id=reseller_id, credit_limit=credit_limit
+    )
+    session.add(account)
+    await session.flush()
+    return account.id
+
+
+async def reseller_account_id(session: AsyncSession, reseller_id: int) -> int:
+    account_id = await session.scalar(
+        select(LedgerAccount.id).where(LedgerAccount.reseller_id == reseller_id)
+    )
+    if account_id is None:
+        raise InvalidEntry(f"reseller {reseller_id} has no ledger account")
+    return account_id
+
+
+async def balance(session: AsyncSession, account_id: int) -> Balance:
+    row = (
+        await session.execute(
+            select(LedgerAccount.balance, LedgerAccount.held, LedgerAccount.credit_limit).where(
+                LedgerAccount.id == account_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidEntry(f"no account {account_id}")
+    return Balance(balance=row.balance, held=row.held, credit_limit=row.credit_limit or 0)
+
+
+# --- movements ----------------------------------------------------------------------
+
+
+def _validate(amount: int, comment: str | None, key: str) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidEntry("the amount must be a positive number of hundredths")
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise InvalidEntry(f"the comment is longer than {MAX_COMMENT} characters")
+    if not key or len(key) > MAX_KEY:
+        raise InvalidEntry(f"the idempotency key must be 1 to {MAX_KEY} characters")
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def _insufficient(session: AsyncSession, account_id: int, requested: int) -> None:
+    current = await balance(session, account_id)
+    raise InsufficientCredit(current.available, requested, current.credit_limit)
+
+
+async def _debit(session: AsyncSession, account_id: int, amount: int, *, from_held: bool) -> None:
+    """Take ``amount`` off the balance, in one conditional statement.
+
+    ``from_held`` posts a hold: the amount was already reserved, so balance and held
+    drop together and the limit check cannot fail.
+    """
+    account = LedgerAccount
+    if from_held:
+        stmt = (
+            update(account)
+            .where(account.id == account_id, account.held >= amount)
+            .values(balance=account.balance - amount, held=account.held - amount)
+        )
+    else:
+        stmt = (
+            update(account)
+            .where(
+                account.id == account_id,
+                or_(
+                    account.credit_limit.is_(None),
+                    account.balance - account.held - amount >= -account.credit_limit,
+                ),
+            )
+            .values(balance=account.balance - amount)
+        )
+    if _rowcount(await session.execute(stmt)) != 1:
+        await _insufficient(session, account_id, amount)
+
+
+async def _credit(session: AsyncSession, account_id: int, amount: int) -> None:
+    stmt = (
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account_id)
+        .values(balance=LedgerAccount.balance + amount)
+    )
+    if _rowcount(await session.execute(stmt)) != 1:
+        raise InvalidEntry(f"no account {account_id}")
+
+
+async def _consume_grants(session: AsyncSession, account_id: int, amount: int) -> None:
+    """Mark ``amount`` of the account's open grants as spent, soonest-expiring first."""
+    rows = (
+        await session.execute(
+            select(CreditGrant.id, CreditGrant.remaining)
+            .where(
+                CreditGrant.account_id == account_id,
+                CreditGrant.remaining > 0,
+                CreditGrant.expired_at.is_(None),
+            )
+            .order_by(CreditGrant.expires_at.asc().nulls_last(), CreditGrant.id)
+        )
+    ).all()
+    left = amount
+    for grant_id, remaining in rows:
+        if left == 0:
+            break
+        take = min(left, remaining)
+        await session.execute(
+            update(CreditGrant)
+            .where(CreditGrant.id == grant_id)
+            .values(remaining=CreditGrant.remaining - take)
+        )
+        left -= take
+
+
+async def _replay(
+    session: AsyncSession, key: str, src: int, dst: int, amount: int, kind: str
+) -> Movement | None:
+    found = (
+        await session.execute(select(Transfer).where(Transfer.idempotency_key == key))
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    if (found.from_account_id, found.to_account_id, found.amount, found.kind) != (
+        src,
+        dst,
+        amount,
+        kind,
+    ):
+        raise IdempotencyConflict(f"key {key!r} was already used for another movement")
+    return Movement(transfer_id=found.id, amount=found.amount, replayed=True)
+
+
+async def move(
+    session: AsyncSession,
+    *,
+    src: int,
+    dst: int,
+    amount: int,
+    kind: EntryKind,
+    tx_type: TxType,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+    related: str | None = None,
+    from_held: bool = False,
+    consume_grants: bool = True,
+) -> Movement:
+    """Move ``amount`` from ``src`` to ``dst`` once per ``key``."""
+    _validate(amount, comment, key)
+    if src == dst:
+        raise InvalidEntry("cannot move credits from an account to itself")
+    replay = await _replay(session, key, src, dst, amount, kind)
+    if replay is not None:
+        return replay
+    # Touch the two rows in id order so opposite movements cannot deadlock.
+    for account_id in sorted((src, dst)):
+        if account_id == src:
+            await _debit(session, src, amount, from_held=from_held)
+        else:
+            await _credit(session, dst, amount)
+    transfer = Transfer(
+        from_account_id=src,
+        to_account_id=dst,
+        amount=amount,
+        kind=kind,
+        tx_type=tx_type,
+        comment=comment,
+        actor=actor,
+        related=related,
+        idempotency_key=key,
+    )
+    session.add(transfer)
+    await session.flush()
+    if consume_grants:
+        await _consume_grants(session, src, amount)
+    return Movement(transfer_id=transfer.id, amount=amount, replayed=False)
+
+
+async def _require_reseller_account(session: AsyncSession, account_id: int) -> None:
+    kind = await session.scalar(select(LedgerAccount.kind).where(LedgerAccount.id == account_id))
+    if kind != AccountKind.RESELLER:
+        raise InvalidEntry(f"account {account_id} is not a reseller account")
+
+
+async def grant(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    kind: EntryKind,
+    tx_type: TxType,
+    actor: str,
+    key: str,
+    now: dt.datetime,
+    comment: str | None = None,
+    related: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> Movement:
+    """Grant new credits to a reseller (a top-up or an added adjustment)."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidEntry("the expiry date must be in the future")
+    await _require_reseller_account(session, account_id)
+    movement = await move(
+        session,
+        src=await system_account_id(session, SystemAccount.ISSUANCE),
+        dst=account_id,
+        amount=amount,
+        kind=kind,
+        tx_type=tx_type,
+        actor=actor,
+        key=key,
+        comment=comment,
+        related=related,
+    )
+    if not movement.replayed:
+        session.add(
+            CreditGrant(
+                account_id=account_id,
+                transfer_id=movement.transfer_id,
+                amount=amount,
+                remaining=amount,
+                expires_at=expires_at,
+            )
+        )
+        await session.flush()
+    return movement
+
+
+async def remove(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    tx_type: TxType,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+    related: str | None = None,
+) -> Movement:
+    """Take credits back from a reseller (a correcting adjustment)."""
+    await _require_reseller_account(session, account_id)
+    return await move(
+        session,
+        src=account_id,
+        dst=await system_account_id(session, SystemAccount.ISSUANCE),
+        amount=amount,
+        kind=EntryKind.ADJUSTMENT,
+        tx_type=tx_type,
+        actor=actor,
+        key=key,
+        comment=comment,
+        related=related,
+    )
+
+
+async def spend(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    kind: EntryKind,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+    related: str | None = None,
+) -> Movement:
+    """Charge a reseller for a sale (activation, renewal) with no outside call to wait on."""
+    await _require_reseller_account(session, account_id)
+    return await move(
+        session,
+        src=account_id,
+        dst=await system_account_id(session, SystemAccount.SALES),
+        amount=amount,
+        kind=kind,
+        tx_type=TxType.PURCHASE,
+        actor=actor,
+        key=key,
+        comment=comment,
+        related=related,
+    )
+
+
+async def refund(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+    related: str | None = None,
+) -> Movement:
+    await _require_reseller_account(session, account_id)
+    return await move(
+        session,
+        src=await system_account_id(session, SystemAccount.SALES),
+        dst=account_id,
+        amount=amount,
+        kind=EntryKind.REFUND,
+        tx_type=TxType.ADJUSTMENT,
+        actor=actor,
+        key=key,
+        comment=comment,
+        related=related,
+    )
+
+
+async def transfer_between(
+    session: AsyncSession,
+    *,
+    from_account_id: int,
+    to_account_id: int,
+    amount: int,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+) -> Movement:
+    """Move credits from one reseller to another (e.g. a parent to a sub-reseller)."""
+    await _require_reseller_account(session, from_account_id)
+    await _require_reseller_account(session, to_account_id)
+    return await move(
+        session,
+        src=from_account_id,
+        dst=to_account_id,
+        amount=amount,
+        kind=EntryKind.TRANSFER,
+        tx_type=TxType.PURCHASE,
+        actor=actor,
+        key=key,
+        comment=comment,
+    )
+
+
+async def record_cash_received(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+) -> Movement:
+    """Cash collected from a postpaid reseller: reduces what it owes."""
+    await _require_reseller_account(session, account_id)
+    return await move(
+        session,
+        src=await system_account_id(session, SystemAccount.CASH),
+        dst=account_id,
+        amount=amount,
+        kind=EntryKind.CASH_RECEIVED,
+        tx_type=TxType.PURCHASE,
+        actor=actor,
+        key=key,
+        comment=comment,
+    )
+
+
+# --- holds --------------------------------------------------------------------------
+
+
+async def place_hold(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    amount: int,
+    kind: EntryKind,
+    actor: str,
+    key: str,
+    comment: str | None = None,
+    related: str | None = None,
+) -> HoldPlaced:
+    """Reserve credit for a sale whose outside step (provisioning) has not happened yet."""
+    _validate(amount, comment, key)
+    await _require_reseller_account(session, account_id)
+    sales = await system_account_id(session, SystemAccount.SALES)
+    found = (
+        await session.execute(select(Hold).where(Hold.idempotency_key == key))
+    ).scalar_one_or_none()
+    if found is not None:
+        if (found.account_id, found.amount, found.kind) != (account_id, amount, kind):
+            raise IdempotencyConflict(f"key {key!r} was already used for another hold")
+        return HoldPlaced(hold_id=found.id, amount=found.amount, replayed=True)
+    account = LedgerAccount
+    reserved = await session.execute(
+        update(account)
+        .where(
+            account.id == account_id,
+            account.balance - account.held - amount >= -account.credit_limit,
+        )
+        .values(held=account.held + amount)
+    )
+    if _rowcount(reserved) != 1:
+        await _insufficient(session, account_id, amount)
+    hold = Hold(
+        account_id=account_id,
+        to_account_id=sales,
+        amount=amount,
+        kind=kind,
+        tx_type=TxType.PURCHASE,
+        comment=comment,
+        actor=actor,
+        related=related,
+        idempotency_key=key,
+    )
+    session.add(hold)
+    await session.flush()
+    return HoldPlaced(hold_id=hold.id, amount=amount, replayed=False)
+
+
+async def _claim_hold(
+    session: AsyncSession, hold_id: int, new_status: HoldStatus, now: dt.datetime
+) -> Hold:
+    """Move a hold out of pending exactly once; return it as it was before."""
+    hold = (
+        await session.execute(
+            select(Hold).where(Hold.id == hold_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if hold is None:
+        raise InvalidEntry(f"no hold {hold_id}")
+    claimed = await session.execute(
+        update(Hold)
+        .where(Hold.id == hold_id, Hold.status == HoldStatus.PENDING)
+        .values(status=new_status, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(claimed) != 1:
+        status = await session.scalar(select(Hold.status).where(Hold.id == hold_id))
+        raise HoldNotPending(hold_id, str(status))
+    return hold
+
+
+async def post_hold(session: AsyncSession, hold_id: int, *, now: dt.datetime) -> Movement:
+    """Turn a pending hold into a transfer. Posting a posted hold returns its transfer."""
+    posted = (
+        await session.execute(
+            select(Hold.status, Hold.transfer_id, Hold.amount).where(Hold.id == hold_id)
+        )
+    ).one_or_none()
+    if posted is not None and posted.status == HoldStatus.POSTED and posted.transfer_id:
+        return Movement(transfer_id=posted.transfer_id, amount=posted.amount, replayed=True)
+    hold = await _claim_hold(session, hold_id, HoldStatus.POSTED, now)
+    movement = await move(
+        session,
+        src=hold.account_id,
+        dst=hold.to_account_id,
+        amount=hold.amount,
+        kind=EntryKind(hold.kind),
+        tx_type=TxType(hold.tx_type),
+        actor=hold.actor,
+        key=f"hold:{hold.id}:post",
+        comment=hold.comment,
+        related=hold.related,
+        from_held=True,
+    )
+    await session.execute(
+        update(Hold)
+        .where(Hold.id == hold_id)
+        .values(transfer_id=movement.transfer_id)
+        .execution_options(synchronize_session=False)
+    )
+    return movement
+
+
+async def void_hold(session: AsyncSession, hold_id: int, *, now: dt.datetime) -> bool:
+    """Release a pending hold. Returns False if it was already voided."""
+    status = await session.scalar(select(Hold.status).where(Hold.id == hold_id))
+    if status == HoldStatus.VOIDED:
+        return False
+    hold = await _claim_hold(session, hold_id, HoldStatus.VOIDED, now)
+    await session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == hold.account_id)
+        .values(held=LedgerAccount.held - hold.amount)
+    )
+    return True
+
+
+# --- grants and their expiry --------------------------------------------------------
+
+
+async def due_grant_ids(session: AsyncSession, *, now: dt.datetime, limit: int = 500) -> list[int]:
+    rows = await session.scalars(
+        select(CreditGrant.id)
+        .where(CreditGrant.expired_at.is_(None), CreditGrant.expires_at <= now)
+        .order_by(CreditGrant.expires_at, CreditGrant.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def expire_grant(
+    session: AsyncSession, grant_id: int, *, now: dt.datetime
+) -> ExpiredGrant | None:
+    """Remove what is left of an expired grant, once. None if there was nothing to do.
+
+    Credits already reserved by a pending hold are not taken: the most removed is what
+    the reseller could still spend from its own balance.
+    """
+    account_id = await session.scalar(
+        select(CreditGrant.account_id).where(
+            CreditGrant.id == grant_id,
+            CreditGrant.expired_at.is_(None),
+            CreditGrant.expires_at <= now,
+        )
+    )
+    if account_id is None:
+        return None
+    # Lock the account first, as every debit does, so the grant's remainder is stable.
+    current = (
+        await session.execute(
+            select(LedgerAccount.balance, LedgerAccount.held)
+            .where(LedgerAccount.id == account_id)
+            .with_for_update()
+        )
+    ).one()
+    remaining = await session.scalar(
+        select(CreditGrant.remaining).where(CreditGrant.id == grant_id)
+    )
+    claimed = await session.execute(
+        update(CreditGrant)
+        .where(CreditGrant.id == grant_id, CreditGrant.expired_at.is_(None))
+        .values(expired_at=now, remaining=0)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(claimed) != 1 or remaining is None:
+        return None
+    amount = min(remaining, max(0, current.balance - current.held))
+    if amount > 0:
+        await move(
+            session,
+            src=account_id,
+            dst=await system_account_id(session, SystemAccount.EXPIRED),
+            amount=amount,
+            kind=EntryKind.EXPIRY,
+            tx_type=TxType.ADJUSTMENT,
+            actor="system",
+            key=f"grant:{grant_id}:expiry",
+            comment="Expired credits",
+            related=f"grant:{grant_id}",
+            consume_grants=False,
+        )
+    return ExpiredGrant(grant_id=grant_id, account_id=account_id, amount=amount)
+
+
+async def expiring_credits(
+    session: AsyncSession, account_id: int, *, now: dt.datetime, within: dt.timedelta
+) -> list[ExpiringCredit]:
+    rows = await session.execute(
+        select(CreditGrant.expires_at, CreditGrant.remaining)
+        .where(
+            CreditGrant.account_id == account_id,
+            CreditGrant.expired_at.is_(None),
+            CreditGrant.remaining > 0,
+            CreditGrant.expires_at > now,
+            CreditGrant.expires_at <= now + within,
+        )
+        .order_by(CreditGrant.expires_at)
+    )
+    return [ExpiringCredit(expires_at=e, amount=r) for e, r in rows if e is not None]
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+async def history(
+    session: AsyncSession, account_id: int, *, page: int, page_size: int = 10
+) -> HistoryPage:
+    """Movements of one account, newest first. ``page`` counts from 0 and is clamped."""
+    involving = or_(Transfer.from_account_id == account_id, Transfer.to_account_id == account_id)
+    total = await session.scalar(select(func.count()).select_from(Transfer).where(involving)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 0), pages - 1)
+    rows = await session.scalars(
+        select(Transfer)
+        .where(involving)
+        .order_by(Transfer.id.desc())
+        .offset(page * page_size)
+        .limit(page_size)
+    )
+    entries = [
+        HistoryEntry(
+            transfer_id=t.id,
+            created_at=t.created_at,
+            kind=t.kind,
+            tx_type=t.tx_type,
+            amount=t.amount if t.to_account_id == account_id else -t.amount,
+            comment=t.comment,
+        )
+        for t in rows
+    ]
+    return HistoryPage(entries=entries, page=page, pages=pages, total=total)
+
+
+async def audit(session: AsyncSession) -> AuditReport:
+    """Recompute every balance and reservation from the entries and compare."""
+    incoming = (
+        select(Transfer.to_account_id.label("account_id"), func.sum(Transfer.amount).label("s"))
+        .group_by(Transfer.to_account_id)
+        .subquery()
+    )
+    outgoing = (
+        select(Transfer.from_account_id.label("account_id"), func.sum(Transfer.amount).label("s"))
+        .group_by(Transfer.from_account_id)
+        .subquery()
+    )
+    pending = (
+        select(Hold.account_id.label("account_id"), func.sum(Hold.amount).label("s"))
+        .where(Hold.status == HoldStatus.PENDING)
+        .group_by(Hold.account_id)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                LedgerAccount.id,
+                LedgerAccount.code,
+                LedgerAccount.reseller_id,
+                LedgerAccount.balance,
+                LedgerAccount.held,
+                LedgerAccount.credit_limit,
+                func.coalesce(incoming.c.s, 0) - func.coalesce(outgoing.c.s, 0),
+                func.coalesce(pending.c.s, 0),
+            )
+            .outerjoin(incoming, incoming.c.account_id == LedgerAccount.id)
+            .outerjoin(outgoing, outgoing.c.account_id == LedgerAccount.id)
+            .outerjoin(pending, pending.c.account_id == LedgerAccount.id)
+            .order_by(LedgerAccount.id)
+        )
+    ).all()
+    problems: list[str] = []
+    total = 0
+    for account_id, code, reseller_id, stored, held, limit, computed, reserved in rows:
+        name = f"account {account_id} ({code or f'reseller {reseller_id}'})"
+        total += stored
+        if stored != computed:
+            problems.append(f"{name}: balance {stored} but its entries sum to {computed}")
+        if held != reserved:
+            problems.append(f"{name}: held {held} but its pending holds sum to {reserved}")
+        if limit is not None and stored - held < -limit:
+            problems.append(f"{name}: available {stored - held} is below its limit -{limit}")
+    if total != 0:
+        problems.append(f"balances sum to {total}, not 0")
+    unposted = await session.scalar(
+        select(func.count())
+        .select_from(Hold)
+        .where(Hold.status == HoldStatus.POSTED, Hold.transfer_id.is_(None))
+    )
+    if unposted:
+        problems.append(f"{unposted} posted holds have no transfer")
+    transfers = await session.scalar(select(func.count()).select_from(Transfer)) or 0
+    return AuditReport(accounts=len(rows), transfers=transfers, problems=problems)

@@ -1,0 +1,165 @@
+"""Resellers: registration, lookup and who is asking."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.services import ledger
+from models import Billing, LedgerAccount, Reseller, ResellerStatus
+
+MAX_NAME = 100
+_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
+
+
+class ResellerError(Exception):
+    """A reseller operation was refused; the message says why."""
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RESELLER = "reseller"
+    SUSPENDED = "suspended"
+    STRANGER = "stranger"
+
+
+@dataclass(frozen=True)
+class ResellerView:
+    id: int
+    telegram_id: int
+    name: str
+    username: str | None
+    billing: Billing
+    status: ResellerStatus
+    low_balance_threshold: int
+    account_id: int
+    credit_limit: int
+
+    @property
+    def postpaid(self) -> bool:
+        return self.billing == Billing.POSTPAID
+
+
+@dataclass(frozen=True)
+class Identity:
+    role: Role
+    reseller: ResellerView | None
+
+
+@dataclass(frozen=True)
+class ResellerRow:
+    reseller: ResellerView
+    balance: ledger.Balance
+
+
+def _view(reseller: Reseller, account: LedgerAccount) -> ResellerView:
+    return ResellerView(
+        id=reseller.id,
+        telegram_id=reseller.telegram_id,
+        name=reseller.name,
+        username=reseller.username,
+        billing=Billing(reseller.billing),
+        status=ResellerStatus(reseller.status),
+        low_balance_threshold=reseller.low_balance_threshold,
+        account_id=account.id,
+        credit_limit=account.credit_limit or 0,
+    )
+
+
+async def load_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView | None:
+    row = (
+        await session.execute(
+            select(Reseller, LedgerAccount)
+            .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+            .where(Reseller.telegram_id == telegram_id)
+        )
+    ).one_or_none()
+    return None if row is None else _view(*row)
+
+
+async def require_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView:
+    reseller = await load_by_telegram_id(session, telegram_id)
+    if reseller is None:
+        raise ResellerError(f"no reseller with Telegram id {telegram_id}")
+    return reseller
+
+
+async def register_reseller(
+    db: Database,
+    *,
+    telegram_id: int,
+    name: str,
+    username: str | None = None,
+    billing: Billing = Billing.PREPAID,
+    credit_limit: int = 0,
+    low_balance_threshold: int = 0,
+) -> ResellerView:
+    """Register a Telegram user as a reseller with an empty ledger account."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ResellerError(f"the name must be 1 to {MAX_NAME} characters")
+    if telegram_id <= 0:
+        raise ResellerError("a Telegram user id is a positive number")
+    if username is not None:
+        username = username.removeprefix("@")
+        if not _USERNAME.fullmatch(username):
+            raise ResellerError("a Telegram username is 5 to 32 letters, digits or underscores")
+    if billing == Billing.PREPAID and credit_limit != 0:
+        raise ResellerError("a prepaid reseller has no collection limit; use --postpaid")
+    if credit_limit < 0 or low_balance_threshold < 0:
+        raise ResellerError("limits and thresholds cannot be negative")
+
+    async def _register(session: AsyncSession) -> ResellerView:
+        if await load_by_telegram_id(session, telegram_id) is not None:
+            raise ResellerError(f"Telegram id {telegram_id} is already a reseller")
+        reseller = Reseller(
+            telegram_id=telegram_id,
+            name=name,
+            username=username,
+            billing=billing,
+            low_balance_threshold=low_balance_threshold,
+            status=ResellerStatus.ACTIVE,
+        )
+        session.add(reseller)
+        await session.flush()
+        await ledger.open_reseller_account(session, reseller.id, credit_limit)
+        return await require_by_telegram_id(session, telegram_id)
+
+    return await db.run(_register)
+
+
+async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -> Identity:
+    """Who is asking: decided from settings and the database, never from the update."""
+    async with db.transaction() as session:
+        reseller = await load_by_telegram_id(session, telegram_id)
+    if telegram_id in admin_ids:
+        return Identity(Role.ADMIN, reseller)
+    if reseller is None:
+        return Identity(Role.STRANGER, None)
+    if reseller.status == ResellerStatus.SUSPENDED:
+        return Identity(Role.SUSPENDED, reseller)
+    return Identity(Role.RESELLER, reseller)
+
+
+async def list_resellers(db: Database) -> list[ResellerRow]:
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Reseller, LedgerAccount)
+                .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+                .order_by(Reseller.name, Reseller.id)
+            )
+        ).all()
+        return [
+            ResellerRow(
+                reseller=_view(reseller, account),
+                balance=ledger.Balance(account.balance, account.held, account.credit_limit or 0),
+            )
+            for reseller, account in rows
+        ]

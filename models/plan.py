@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class Plan(Base):
+    """A package resellers sell: so many days for so many credits."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("days > 0", name="days_positive"),
+        CheckConstraint("price > 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    days: Mapped[int]
+    # Hundredths of a credit.
+    price: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,57 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from bot.db import Database
+from bot.services import resellers, wallet
+from bot.services.resellers import ResellerView
+from models import Billing, TxType
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+async def make_reseller(
+    db: Database,
+    telegram_id: int = 1001,
+    *,
+    name: str = "Alice",
+    billing: Billing = Billing.PREPAID,
+    credit_limit: int = 0,
+    threshold: int = 0,
+    credit: int = 0,
+    username: str | None = None,
+) -> ResellerView:
+    reseller = await resellers.register_reseller(
+        db,
+        telegram_id=telegram_id,
+        name=name,
+        username=username,
+        billing=billing,
+        credit_limit=credit_limit,
+        low_balance_threshold=threshold,
+    )
+    if credit:
+        await wallet.add_credit(
+            db,
+            telegram_id=telegram_id,
+            amount=credit,
+            tx_type=TxType.PURCHASE,
+            actor="test",
+            key=key(),
+            now=now(),
+        )
+    return reseller
+
+
+async def assert_audit_ok(db: Database) -> None:
+    report = await wallet.audit(db)
+    assert report.problems == []
