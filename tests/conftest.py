@@ -9,6 +9,7 @@ Run one half alone with ``--db sqlite`` or ``--db postgres``.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -16,11 +17,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import delete, text, update
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.app import build_application
+from bot.context import BotApplication
 from bot.db import Database, create_engine, upgrade_schema
+from bot.settings import Settings
 from models import AccountKind, Base, LedgerAccount
+from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -40,7 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     chosen = config.getoption("--db")
     if chosen == "all":
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
@@ -98,7 +105,7 @@ def postgres_schema() -> Iterator[str]:
     asyncio.run(_drop())
 
 
-def _pg_engine(schema: str):  # type: ignore[no-untyped-def]
+def _pg_engine(schema: str) -> AsyncEngine:
     return create_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
 
 
@@ -136,7 +143,7 @@ def database_from_url(url: str) -> Database:
     if "#schema=" in url:
         _, schema = url.split("#schema=")
         return Database(_pg_engine(schema))
-    return Database.from_url(url)
+    return Database(create_engine(url))
 
 
 @pytest.fixture
@@ -146,3 +153,50 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await _reset_postgres(database)
     yield database
     await database.dispose()
+
+
+# --- the bot against the fake Bot API ------------------------------------------------
+
+ADMIN_ID = 900
+ADMIN_CHAT_ID = -100_1234
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def settings(fake_api: FakeBotAPI, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=SecretStr(fake_api.token),
+        telegram_api_base_url=fake_api.url,
+        database_url=database_url,
+        admin_ids=frozenset({ADMIN_ID}),
+        admin_chat_id=ADMIN_CHAT_ID,
+        currency="credits",
+        timezone="UTC",
+    )
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, db: Database, fake_api: FakeBotAPI
+) -> AsyncIterator[BotApplication]:
+    """The real application polling the fake Bot API, started as run_polling starts it."""
+    app = build_application(settings, db)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    assert app.updater is not None
+    # A short long-poll keeps shutdown quick; replies still arrive as soon as they exist.
+    await app.updater.start_polling(poll_interval=0, timeout=dt.timedelta(seconds=0.25))
+    await app.start()
+    yield app
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()

@@ -62,7 +62,9 @@ async def test_prepaid_cannot_go_below_zero(db: Database) -> None:
     assert refused.value.available == 1_000 and refused.value.missing == 1
     assert (await _balance(db, alice.account_id)).balance == 1_000
     async with db.transaction() as session:
-        assert await session.scalar(select(Transfer.id).where(Transfer.kind == "activation")) is None
+        assert (
+            await session.scalar(select(Transfer.id).where(Transfer.kind == "activation")) is None
+        )
     await assert_audit_ok(db)
 
 
@@ -85,9 +87,7 @@ async def test_database_refuses_a_balance_below_the_limit_whatever_the_code(db: 
     with pytest.raises(IntegrityError):
         async with db.transaction() as session:
             await session.execute(
-                update(LedgerAccount)
-                .where(LedgerAccount.id == alice.account_id)
-                .values(balance=-1)
+                update(LedgerAccount).where(LedgerAccount.id == alice.account_id).values(balance=-1)
             )
 
 
@@ -95,12 +95,20 @@ async def test_hold_post_and_void(db: Database) -> None:
     alice = await make_reseller(db, credit=10_000)
     async with db.transaction() as session:
         h1 = await ledger.place_hold(
-            session, account_id=alice.account_id, amount=4_000,
-            kind=EntryKind.ACTIVATION, actor="test", key="h1",
+            session,
+            account_id=alice.account_id,
+            amount=4_000,
+            kind=EntryKind.ACTIVATION,
+            actor="test",
+            key="h1",
         )
         h2 = await ledger.place_hold(
-            session, account_id=alice.account_id, amount=5_000,
-            kind=EntryKind.RENEWAL, actor="test", key="h2",
+            session,
+            account_id=alice.account_id,
+            amount=5_000,
+            kind=EntryKind.RENEWAL,
+            actor="test",
+            key="h2",
         )
     bal = await _balance(db, alice.account_id)
     assert (bal.balance, bal.held, bal.available) == (10_000, 9_000, 1_000)
@@ -130,8 +138,12 @@ async def test_repeated_hold_key_reserves_once(db: Database) -> None:
     for _ in range(3):
         async with db.transaction() as session:
             await ledger.place_hold(
-                session, account_id=alice.account_id, amount=600,
-                kind=EntryKind.ACTIVATION, actor="test", key="same",
+                session,
+                account_id=alice.account_id,
+                amount=600,
+                kind=EntryKind.ACTIVATION,
+                actor="test",
+                key="same",
             )
     assert (await _balance(db, alice.account_id)).held == 600
 
@@ -143,8 +155,13 @@ async def test_soonest_expiring_credits_are_spent_first_and_expiry_removes_the_r
     t0 = now()
     for amount, days in ((1_000, None), (2_000, 20), (3_000, 10)):
         await wallet.add_credit(
-            db, telegram_id=alice.telegram_id, amount=amount, tx_type=TxType.PURCHASE,
-            actor="test", key=key(), now=t0,
+            db,
+            telegram_id=alice.telegram_id,
+            amount=amount,
+            tx_type=TxType.PURCHASE,
+            actor="test",
+            key=key(),
+            now=t0,
             expires_at=t0 + dt.timedelta(days=days) if days else None,
         )
     await _spend(db, alice.account_id, 3_500)  # all of the 10-day grant, 500 of the 20-day
@@ -170,13 +187,23 @@ async def test_expiry_never_takes_credit_reserved_by_a_hold(db: Database) -> Non
     alice = await make_reseller(db)
     t0 = now()
     await wallet.add_credit(
-        db, telegram_id=alice.telegram_id, amount=1_000, tx_type=TxType.PURCHASE,
-        actor="test", key=key(), now=t0, expires_at=t0 + dt.timedelta(days=1),
+        db,
+        telegram_id=alice.telegram_id,
+        amount=1_000,
+        tx_type=TxType.PURCHASE,
+        actor="test",
+        key=key(),
+        now=t0,
+        expires_at=t0 + dt.timedelta(days=1),
     )
     async with db.transaction() as session:
         hold = await ledger.place_hold(
-            session, account_id=alice.account_id, amount=700,
-            kind=EntryKind.ACTIVATION, actor="test", key="h",
+            session,
+            account_id=alice.account_id,
+            amount=700,
+            kind=EntryKind.ACTIVATION,
+            actor="test",
+            key="h",
         )
     expired = await wallet.expire_due_grants(db, now=t0 + dt.timedelta(days=2))
     assert [e.amount for e in expired] == [300]
@@ -191,15 +218,27 @@ async def test_transfer_between_resellers_and_refund(db: Database) -> None:
     bob = await make_reseller(db, 2, name="Bob")
     async with db.transaction() as session:
         await ledger.transfer_between(
-            session, from_account_id=alice.account_id, to_account_id=bob.account_id,
-            amount=2_000, actor="test", key=key(),
+            session,
+            from_account_id=alice.account_id,
+            to_account_id=bob.account_id,
+            amount=2_000,
+            actor="test",
+            key=key(),
         )
         await ledger.spend(
-            session, account_id=bob.account_id, amount=1_500, kind=EntryKind.RENEWAL,
-            actor="test", key="sale",
+            session,
+            account_id=bob.account_id,
+            amount=1_500,
+            kind=EntryKind.RENEWAL,
+            actor="test",
+            key="sale",
         )
         await ledger.refund(
-            session, account_id=bob.account_id, amount=1_500, actor="test", key=key(),
+            session,
+            account_id=bob.account_id,
+            amount=1_500,
+            actor="test",
+            key=key(),
             related="sale",
         )
     assert (await _balance(db, alice.account_id)).balance == 3_000
@@ -218,8 +257,13 @@ async def test_malformed_entries_are_refused_and_write_nothing(
     with pytest.raises(InvalidEntry):
         async with db.transaction() as session:
             await ledger.spend(
-                session, account_id=alice.account_id, amount=amount,
-                kind=EntryKind.ACTIVATION, actor="test", key=k, comment=comment,
+                session,
+                account_id=alice.account_id,
+                amount=amount,
+                kind=EntryKind.ACTIVATION,
+                actor="test",
+                key=k,
+                comment=comment,
             )
     assert (await _balance(db, alice.account_id)).balance == 1_000
 

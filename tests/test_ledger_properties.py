@@ -120,9 +120,13 @@ class Scenario:
         if name == "grant":
             days = op[3]
             return await ledger.grant(
-                session, account_id=account, kind=EntryKind.TOPUP, tx_type=TxType.PURCHASE,
+                session,
+                account_id=account,
+                kind=EntryKind.TOPUP,
+                tx_type=TxType.PURCHASE,
                 now=self.clock,
-                expires_at=self.clock + dt.timedelta(days=days) if days else None, **common,
+                expires_at=self.clock + dt.timedelta(days=days) if days else None,
+                **common,
             )
         if name == "spend":
             return await ledger.spend(

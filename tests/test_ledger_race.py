@@ -20,8 +20,12 @@ async def test_fifty_concurrent_debits_spend_exactly_the_balance(db: Database) -
     async def debit(i: int) -> bool:
         async def _work(session: AsyncSession) -> None:
             await ledger.spend(
-                session, account_id=alice.account_id, amount=30,
-                kind=EntryKind.ACTIVATION, actor="race", key=f"race-{i}",
+                session,
+                account_id=alice.account_id,
+                amount=30,
+                kind=EntryKind.ACTIVATION,
+                actor="race",
+                key=f"race-{i}",
             )
 
         try:
@@ -43,8 +47,12 @@ async def test_concurrent_repeats_of_one_key_move_once(db: Database) -> None:
     async def debit() -> int:
         async def _work(session: AsyncSession) -> int:
             movement = await ledger.spend(
-                session, account_id=alice.account_id, amount=100,
-                kind=EntryKind.ACTIVATION, actor="race", key="same-tap",
+                session,
+                account_id=alice.account_id,
+                amount=100,
+                kind=EntryKind.ACTIVATION,
+                actor="race",
+                key="same-tap",
             )
             return movement.transfer_id
 

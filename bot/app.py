@@ -1,0 +1,91 @@
+"""The application factory and the bot's entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import cast
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import AIORateLimiter, Application, Defaults
+
+import handlers
+from bot.context import CONTEXT_TYPES, BotApplication, BotContext
+from bot.db import Database, upgrade_schema
+from bot.errors import on_error
+from bot.logs import REDACTED, configure_logging
+from bot.settings import Settings
+from handlers.start import COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+class MissingToken(RuntimeError):
+    pass
+
+
+def build_application(settings: Settings, db: Database) -> BotApplication:
+    """Build the bot: one builder chain, handlers, error handler, start-up and shut-down."""
+    if settings.telegram_bot_token is None:
+        raise MissingToken("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    app = cast(BotApplication, builder.build())
+    app.bot_data["settings"] = settings
+    app.bot_data["db"] = db
+    handlers.register(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _post_init(app: BotApplication) -> None:
+    db = cast(Database, app.bot_data["db"])
+    await upgrade_schema(db.engine)
+    await app.bot.set_my_commands(COMMANDS)
+    log.info("bot @%s started", app.bot.username)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    await cast(Database, app.bot_data["db"]).dispose()
+
+
+def run_bot(settings: Settings) -> int:
+    """``python -m bot``: poll for updates until stopped. Returns the exit code."""
+    if settings.telegram_bot_token is None:
+        print(
+            "error: TELEGRAM_BOT_TOKEN is not set. Put it in .env (see .env.example) "
+            "or in the environment.",
+            file=sys.stderr,
+        )
+        return 2
+    token = settings.telegram_bot_token.get_secret_value()
+    configure_logging(settings.log_level, [token])
+    app = build_application(settings, Database.from_url(settings.database_url))
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        print(
+            "error: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather.",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError as exc:
+        reason = str(exc).replace(token, REDACTED)
+        print(f"error: cannot reach the Bot API: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+__all__ = ["BotContext", "build_application", "run_bot"]

@@ -1,0 +1,15 @@
+"""Telegram handlers: parse, authorise, call one service, render."""
+
+from __future__ import annotations
+
+from bot.context import BotApplication
+from handlers import admin, balance, fallback, start
+
+
+def register(app: BotApplication) -> None:
+    """Add every handler. Order matters: the first match in the group wins,
+    so the catch-all fallbacks go last."""
+    start.register(app)
+    balance.register(app)
+    admin.register(app)
+    fallback.register(app)

@@ -1,0 +1,72 @@
+"""Helpers every handler uses: who is asking, and answering in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.context import BotContext
+from bot.money import format_amount
+from bot.services import resellers
+from bot.services.resellers import Identity, ResellerView, Role
+
+
+async def identify(update: Update, context: BotContext) -> Identity:
+    """Who is asking, from settings and the database; never from the update's claims."""
+    user = update.effective_user
+    if user is None:
+        return Identity(Role.STRANGER, None)
+    return await resellers.identify(context.db, user.id, context.settings.admin_ids)
+
+
+def own_wallet(identity: Identity) -> ResellerView | None:
+    """The reseller whose wallet the asker may see: their own, if they have one."""
+    if identity.role in (Role.RESELLER, Role.SUSPENDED, Role.ADMIN):
+        return identity.reseller
+    return None
+
+
+async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Answer a button by editing its message in place, a message with a new message."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.answer()
+        try:
+            await query.edit_message_text(text, reply_markup=keyboard)
+        except BadRequest as exc:
+            # A second tap on the same button asks for the same screen: nothing to change.
+            if "not modified" not in exc.message.lower():
+                raise
+        return
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text, reply_markup=keyboard)
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Say no: an alert on a button, a reply to a message. Changes nothing."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(text, show_alert=True)
+        return
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text)
+
+
+def money(amount: int, context: BotContext) -> str:
+    return format_amount(amount, escape(context.settings.currency))
+
+
+def local_date(moment: dt.datetime, context: BotContext) -> str:
+    return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d")
+
+
+NOT_REGISTERED = (
+    "You are not registered as a reseller yet.\n"
+    "Send your Telegram id <code>{user_id}</code> to an admin to get access."
+)
+ADMINS_ONLY = "Only admins can do that."

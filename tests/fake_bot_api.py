@@ -1,0 +1,711 @@
+"""A fake Telegram Bot API server for end-to-end tests.
+
+It listens on a free loopback port and answers the methods the bot uses with the
+official Bot API shapes (``{"ok": true, "result": ...}``, errors with ``error_code`` and
+``description``). Tests act as users through it (send text, commands, photos and
+documents, tap inline buttons) and read back what the bot sent to each chat. The bot
+under test talks to it through ``TELEGRAM_API_BASE_URL``, so its real polling loop runs.
+
+Like Telegram, it refuses malformed requests: HTML that would not parse, callback data
+over 64 bytes, empty or over-long texts, unknown chats and messages, edits that change
+nothing. A test can script failures (403, 429 with ``retry_after``, 5xx) per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+JSON_FIELDS = {
+    "reply_markup",
+    "entities",
+    "caption_entities",
+    "allowed_updates",
+    "commands",
+    "scope",
+    "link_preview_options",
+    "reply_parameters",
+    "media",
+}
+ALLOWED_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+    "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji",
+}  # fmt: skip
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+def bad_request(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+class _HtmlCheck(HTMLParser):
+    """Telegram's HTML rules: known tags, balanced, no bare <, > or &."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            raise bad_request(f'can\'t parse entities: unsupported start tag "{tag}"')
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            raise bad_request(f'can\'t parse entities: unexpected end tag "{tag}"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if any(c in data for c in "<>&"):
+            raise bad_request("can't parse entities: unescaped character in text")
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in {"lt", "gt", "amp", "quot"}:
+            raise bad_request(f'can\'t parse entities: unsupported entity "&{name};"')
+        self.text.append("x")
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append("x")
+
+
+def visible_text(text: str, parse_mode: str | None) -> str:
+    """The text a user would see; raises like Telegram on malformed HTML."""
+    if (parse_mode or "").upper() != "HTML":
+        return text
+    parser = _HtmlCheck()
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        raise bad_request(f'can\'t parse entities: unclosed tag "{parser.stack[-1]}"')
+    return "".join(parser.text)
+
+
+def check_markup(markup: Any) -> None:
+    if markup is None:
+        return
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not button.get("text"):
+                raise bad_request("text buttons are unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                raise bad_request("BUTTON_DATA_INVALID")
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str = "en"
+
+    def as_dict(self) -> dict[str, Any]:
+        user: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
+        if self.username:
+            user["username"] = self.username
+        return user
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str
+    title: str | None = None
+    user: User | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.type == "private" and self.user:
+            chat["first_name"] = self.user.first_name
+            if self.user.username:
+                chat["username"] = self.user.username
+        else:
+            chat["title"] = self.title
+        return chat
+
+
+@dataclass
+class Event:
+    """Something the bot did in a chat: a new message, an edit or a deletion."""
+
+    method: str
+    message: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.message.get("text") or self.message.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(text, callback_data or url) of every inline button, in order."""
+        markup = self.message.get("reply_markup") or {}
+        return [
+            (b["text"], b.get("callback_data") or b.get("url") or "")
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+    def button(self, label_part: str) -> str:
+        """Callback data of the first button whose label contains ``label_part``."""
+        for text, data in self.buttons:
+            if label_part.lower() in text.lower():
+                return data
+        raise AssertionError(f"no button like {label_part!r} in {self.buttons}")
+
+
+@dataclass
+class ScriptedFailure:
+    method: str
+    code: int
+    description: str
+    chat_id: int | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class _ChatLog:
+    chat: Chat
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    read: int = 0
+    next_message_id: int = 1
+
+
+class FakeBotAPI:
+    def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnopqrstuv") -> None:
+        self.token = token
+        self.bot = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Reseller Bot",
+            "username": "reseller_test_bot",
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.failures: list[ScriptedFailure] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._chats: dict[int, _ChatLog] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner:
+            await self._runner.cleanup()
+
+    # --- acting as users ----------------------------------------------------------
+
+    def user(self, user_id: int, first_name: str = "User", username: str | None = None) -> User:
+        user = User(user_id, first_name, username)
+        self._chats.setdefault(user_id, _ChatLog(Chat(user_id, "private", user=user)))
+        return user
+
+    def group(self, chat_id: int, title: str = "Admins") -> Chat:
+        chat = Chat(chat_id, "supergroup", title=title)
+        self._chats.setdefault(chat_id, _ChatLog(chat))
+        return chat
+
+    def _chat_of(self, user: User, chat_id: int | None) -> Chat:
+        log = self._chats[chat_id if chat_id is not None else user.id]
+        return log.chat
+
+    async def _push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update["update_id"] = next(self._update_ids)
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+        return update
+
+    def _user_message(self, user: User, chat_id: int | None, **content: Any) -> dict[str, Any]:
+        chat = self._chat_of(user, chat_id)
+        log = self._chats[chat.id]
+        message = {
+            "message_id": log.next_message_id,
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": user.as_dict(),
+            **content,
+        }
+        log.next_message_id += 1
+        log.messages[message["message_id"]] = message
+        return message
+
+    async def send(self, user: User, text: str, chat_id: int | None = None) -> dict[str, Any]:
+        """The user sends ``text``; a leading /command gets its bot_command entity."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        message = self._user_message(user, chat_id, **content)
+        await self._push({"message": message})
+        return message
+
+    def _store_file(self, content: bytes, path: str) -> tuple[str, str]:
+        n = next(self._file_ids)
+        file_id = f"FILE{n:06d}-{path.replace('/', '_')}"
+        self._files[file_id] = (content, path)
+        return file_id, f"U{n:06d}"
+
+    async def send_photo(
+        self, user: User, caption: str | None = None, chat_id: int | None = None,
+        content: bytes = b"\x89PNG fake photo",
+    ) -> dict[str, Any]:  # fmt: skip
+        file_id, unique = self._store_file(content, f"photos/file_{next(self._file_ids)}.jpg")
+        sizes = [
+            {"file_id": file_id, "file_unique_id": unique, "width": w, "height": w,
+             "file_size": len(content)}
+            for w in (90, 320, 800)
+        ]  # fmt: skip
+        extra = {"caption": caption} if caption else {}
+        message = self._user_message(user, chat_id, photo=sizes, **extra)
+        await self._push({"message": message})
+        return message
+
+    async def send_document(
+        self, user: User, file_name: str = "receipt.pdf", mime_type: str = "application/pdf",
+        content: bytes = b"%PDF-1.4 fake", chat_id: int | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        file_id, unique = self._store_file(content, f"documents/{file_name}")
+        document = {
+            "file_id": file_id, "file_unique_id": unique, "file_name": file_name,
+            "mime_type": mime_type, "file_size": len(content),
+        }  # fmt: skip
+        message = self._user_message(user, chat_id, document=document)
+        await self._push({"message": message})
+        return message
+
+    async def send_sticker(self, user: User, chat_id: int | None = None) -> dict[str, Any]:
+        sticker = {
+            "file_id": "STICKER1", "file_unique_id": "S1", "type": "regular",
+            "width": 512, "height": 512, "is_animated": False, "is_video": False,
+        }  # fmt: skip
+        message = self._user_message(user, chat_id, sticker=sticker)
+        await self._push({"message": message})
+        return message
+
+    async def tap(self, user: User, event_or_message: Event | dict[str, Any], data: str) -> str:
+        """The user taps an inline button carrying ``data`` under a bot message.
+
+        ``data`` need not be on the message: a modified client can send anything.
+        """
+        message = (
+            event_or_message.message if isinstance(event_or_message, Event) else event_or_message
+        )
+        chat_id = message["chat"]["id"]
+        current = json.loads(
+            json.dumps(self._chats[chat_id].messages.get(message["message_id"], message))
+        )
+        query_id = f"cq{next(self._callback_ids)}"
+        await self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.as_dict(),
+                    "message": current,
+                    "chat_instance": f"ci{chat_id}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    # --- reading what the bot did -----------------------------------------------------
+
+    async def next_event(self, chat_id: int, within: float = 10.0) -> Event:
+        """The next thing the bot did in this chat that the test has not read yet."""
+        log = self._chats[chat_id]
+
+        def ready() -> bool:
+            return log.read < len(log.events)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(ready), within)
+            except TimeoutError:
+                raise AssertionError(
+                    f"the bot did nothing in chat {chat_id} within {within}s"
+                ) from None
+        event = log.events[log.read]
+        log.read += 1
+        return event
+
+    async def answer(self, query_id: str, within: float = 10.0) -> dict[str, Any]:
+        """The bot's answerCallbackQuery for this tap."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: query_id in self.callback_answers), within
+                )
+            except TimeoutError:
+                raise AssertionError(
+                    f"callback {query_id} was not answered within {within}s"
+                ) from None
+        return self.callback_answers[query_id]
+
+    def unread(self, chat_id: int) -> list[Event]:
+        log = self._chats[chat_id]
+        return log.events[log.read :]
+
+    def events(self, chat_id: int) -> list[Event]:
+        return list(self._chats[chat_id].events)
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        return self._chats[chat_id].messages.get(message_id)
+
+    def fail(
+        self, method: str, code: int, description: str, *, chat_id: int | None = None,
+        retry_after: int | None = None, times: int = 1,
+    ) -> None:  # fmt: skip
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``) fail like Telegram."""
+        self.failures.append(
+            ScriptedFailure(method, code, description, chat_id, retry_after, times)
+        )
+
+    # --- the HTTP side ----------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            body = await request.json()
+            params.update(body or {})
+            return params
+        if request.can_read_body:
+            form = await request.post()
+            for name, value in form.items():
+                if isinstance(value, web.FileField):
+                    params[name] = ("upload", value.file.read(), value.filename)
+                elif name in JSON_FIELDS and isinstance(value, str):
+                    params[name] = json.loads(value)
+                else:
+                    params[name] = value
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.requests.append((method, params))
+        handler = getattr(self, f"_m_{method.lower()}", None)
+        if handler is None:
+            return _error(ApiError(404, "Not Found"))
+        try:
+            self._scripted_failure(method, params)
+            result = await handler(params)
+        except ApiError as exc:
+            return _error(exc)
+        return web.json_response({"ok": True, "result": result})
+
+    def _scripted_failure(self, method: str, params: dict[str, Any]) -> None:
+        for failure in self.failures:
+            if failure.method != method or failure.times <= 0:
+                continue
+            if failure.chat_id is not None and _int(params.get("chat_id")) != failure.chat_id:
+                continue
+            failure.times -= 1
+            raise ApiError(failure.code, failure.description, failure.retry_after)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        for content, file_path in self._files.values():
+            if file_path == path:
+                return web.Response(body=content)
+        return web.Response(status=404)
+
+    # --- methods --------------------------------------------------------------------------
+
+    async def _m_getme(self, params: dict[str, Any]) -> Any:
+        return self.bot
+
+    async def _m_deletewebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_getwebhookinfo(self, params: dict[str, Any]) -> Any:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _m_setmycommands(self, params: dict[str, Any]) -> Any:
+        commands = params.get("commands") or []
+        for command in commands:
+            if (
+                not 1 <= len(command["command"]) <= 32
+                or command["command"] != command["command"].lower()
+            ):
+                raise bad_request("BOT_COMMAND_INVALID")
+        self.commands = commands
+        return True
+
+    async def _m_getmycommands(self, params: dict[str, Any]) -> Any:
+        return self.commands
+
+    async def _m_deletemycommands(self, params: dict[str, Any]) -> Any:
+        self.commands = []
+        return True
+
+    async def _m_getupdates(self, params: dict[str, Any]) -> Any:
+        offset = _int(params.get("offset")) or 0
+        limit = _int(params.get("limit")) or 100
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            if offset:
+                # Confirms every update below the offset, as Telegram does.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._updates)), timeout
+                    )
+            return self._updates[:limit]
+
+    def _log(self, chat_id: Any) -> _ChatLog:
+        chat = _int(chat_id)
+        if chat is None or chat not in self._chats:
+            raise bad_request("chat not found")
+        return self._chats[chat]
+
+    async def _record(self, log: _ChatLog, method: str, message: dict[str, Any]) -> None:
+        async with self._changed:
+            log.events.append(Event(method, json.loads(json.dumps(message))))
+            self._changed.notify_all()
+
+    def _new_bot_message(
+        self, log: _ChatLog, params: dict[str, Any], **content: Any
+    ) -> dict[str, Any]:
+        markup = params.get("reply_markup")
+        check_markup(markup)
+        message: dict[str, Any] = {
+            "message_id": log.next_message_id,
+            "date": int(time.time()),
+            "chat": log.chat.as_dict(),
+            "from": self.bot,
+            **content,
+        }
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = {"inline_keyboard": markup["inline_keyboard"]}
+        log.next_message_id += 1
+        log.messages[message["message_id"]] = message
+        return message
+
+    async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        text = str(params.get("text") or "")
+        shown = visible_text(text, params.get("parse_mode"))
+        if not shown.strip():
+            raise bad_request("message text is empty")
+        if len(shown) > MAX_TEXT:
+            raise bad_request("message is too long")
+        message = self._new_bot_message(log, params, text=text)
+        await self._record(log, "sendMessage", message)
+        return message
+
+    def _caption(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = params.get("caption")
+        if not caption:
+            return {}
+        if len(visible_text(caption, params.get("parse_mode"))) > MAX_CAPTION:
+            raise bad_request("message caption is too long")
+        return {"caption": caption}
+
+    def _file_ref(self, value: Any, default_name: str) -> tuple[str, str, int, str]:
+        """(file_id, unique id, size, name) of an upload or an existing file_id."""
+        if isinstance(value, tuple) and value[0] == "upload":
+            _, content, filename = value
+            file_id, unique = self._store_file(content, f"uploads/{filename or default_name}")
+            return file_id, unique, len(content), filename or default_name
+        file_id = str(value)
+        if file_id not in self._files:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        content, path = self._files[file_id]
+        return file_id, f"U{file_id}", len(content), path.rsplit("/", 1)[-1]
+
+    async def _m_sendphoto(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        file_id, unique, size, _ = self._file_ref(params.get("photo"), "photo.jpg")
+        photo = [{"file_id": file_id, "file_unique_id": unique, "width": 800, "height": 800,
+                  "file_size": size}]  # fmt: skip
+        message = self._new_bot_message(log, params, photo=photo, **self._caption(params))
+        await self._record(log, "sendPhoto", message)
+        return message
+
+    async def _m_senddocument(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        file_id, unique, size, name = self._file_ref(params.get("document"), "document")
+        document = {"file_id": file_id, "file_unique_id": unique, "file_name": name,
+                    "file_size": size}  # fmt: skip
+        message = self._new_bot_message(log, params, document=document, **self._caption(params))
+        await self._record(log, "sendDocument", message)
+        return message
+
+    def _bot_message(self, log: _ChatLog, params: dict[str, Any]) -> dict[str, Any]:
+        message = log.messages.get(_int(params.get("message_id")) or 0)
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message["from"]["id"] != self.bot["id"]:
+            raise bad_request("message can't be edited")
+        return message
+
+    async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        message = self._bot_message(log, params)
+        if "text" not in message:
+            raise bad_request("there is no text in the message to edit")
+        text = str(params.get("text") or "")
+        shown = visible_text(text, params.get("parse_mode"))
+        if not shown.strip():
+            raise bad_request("message text is empty")
+        if len(shown) > MAX_TEXT:
+            raise bad_request("message is too long")
+        markup = params.get("reply_markup")
+        check_markup(markup)
+        new_markup = {"inline_keyboard": markup["inline_keyboard"]} if markup else None
+        if text == message["text"] and new_markup == message.get("reply_markup"):
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        if new_markup and new_markup.get("inline_keyboard"):
+            message["reply_markup"] = new_markup
+        else:
+            message.pop("reply_markup", None)
+        await self._record(log, "editMessageText", message)
+        return message
+
+    async def _m_editmessagecaption(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        message = self._bot_message(log, params)
+        caption = self._caption(params).get("caption")
+        markup = params.get("reply_markup")
+        check_markup(markup)
+        if caption is not None:
+            message["caption"] = caption
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = {"inline_keyboard": markup["inline_keyboard"]}
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        await self._record(log, "editMessageCaption", message)
+        return message
+
+    async def _m_editmessagereplymarkup(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        message = self._bot_message(log, params)
+        markup = params.get("reply_markup")
+        check_markup(markup)
+        new_markup = (
+            {"inline_keyboard": markup["inline_keyboard"]}
+            if markup and markup.get("inline_keyboard")
+            else None
+        )
+        if new_markup == message.get("reply_markup"):
+            raise bad_request("message is not modified")
+        if new_markup:
+            message["reply_markup"] = new_markup
+        else:
+            message.pop("reply_markup", None)
+        await self._record(log, "editMessageReplyMarkup", message)
+        return message
+
+    async def _m_deletemessage(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        message = log.messages.pop(_int(params.get("message_id")) or 0, None)
+        if message is None:
+            raise bad_request("message to delete not found")
+        await self._record(log, "deleteMessage", message)
+        return True
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self.callback_answers:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        async with self._changed:
+            self.callback_answers[query_id] = params
+            self._changed.notify_all()
+        return True
+
+    async def _m_sendchataction(self, params: dict[str, Any]) -> Any:
+        self._log(params.get("chat_id"))
+        return True
+
+    async def _m_getfile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id"))
+        if file_id not in self._files:
+            raise bad_request("invalid file_id")
+        content, path = self._files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": len(content),
+                "file_path": path}  # fmt: skip
+
+    async def _m_close(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _m_logout(self, params: dict[str, Any]) -> Any:
+        return True
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _error(exc: ApiError) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+    if exc.retry_after is not None:
+        body["parameters"] = {"retry_after": exc.retry_after}
+    return web.json_response(body, status=exc.code)

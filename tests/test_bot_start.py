@@ -1,0 +1,129 @@
+"""Journeys through the real application and the fake Bot API: /start, /help, fallbacks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.context import BotApplication
+from bot.db import Database
+from bot.errors import SORRY
+from tests.conftest import ADMIN_ID
+from tests.fake_bot_api import FakeBotAPI
+from tests.helpers import make_reseller
+
+
+async def test_stranger_is_told_they_are_not_registered_with_their_id(
+    bot: BotApplication, fake_api: FakeBotAPI
+) -> None:
+    stranger = fake_api.user(4242, "Eve")
+    await fake_api.send(stranger, "/start")
+    reply = await fake_api.next_event(stranger.id)
+    assert reply.method == "sendMessage"
+    assert "not registered" in reply.text
+    assert "<code>4242</code>" in reply.text
+    assert reply.buttons == []
+
+
+async def test_reseller_gets_the_reseller_menu(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, name="Alice <Shop>")
+    alice = fake_api.user(1001, "Alice")
+    await fake_api.send(alice, "/start")
+    reply = await fake_api.next_event(alice.id)
+    assert "Alice &lt;Shop&gt;" in reply.text  # user-supplied text is escaped
+    assert [label for label, _ in reply.buttons] == ["💰 Balance", "📜 History", "❓ Help"]
+
+
+async def test_admin_gets_the_admin_menu(bot: BotApplication, fake_api: FakeBotAPI) -> None:
+    admin = fake_api.user(ADMIN_ID, "Boss")
+    await fake_api.send(admin, "/start")
+    reply = await fake_api.next_event(admin.id)
+    assert "Admin menu" in reply.text
+    assert any("Resellers" in label for label, _ in reply.buttons)
+
+
+async def test_bot_registers_its_commands(bot: BotApplication, fake_api: FakeBotAPI) -> None:
+    assert {c["command"] for c in fake_api.commands} >= {"start", "balance", "help", "cancel"}
+
+
+async def test_help_cancel_unknown_command_and_stray_input(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001)
+    alice = fake_api.user(1001, "Alice")
+    await fake_api.send(alice, "/help")
+    assert "/balance" in (await fake_api.next_event(alice.id)).text
+    await fake_api.send(alice, "/cancel")
+    assert "Nothing to cancel" in (await fake_api.next_event(alice.id)).text
+    await fake_api.send(alice, "/frobnicate")
+    assert "don't know that command" in (await fake_api.next_event(alice.id)).text
+    await fake_api.send(alice, "hello?")
+    assert "/start" in (await fake_api.next_event(alice.id)).text
+    await fake_api.send_photo(alice)
+    assert "/start" in (await fake_api.next_event(alice.id)).text
+    await fake_api.send_sticker(alice)
+    assert "/start" in (await fake_api.next_event(alice.id)).text
+
+
+async def test_menu_buttons_edit_the_message_in_place(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, credit=12_345)
+    alice = fake_api.user(1001, "Alice")
+    await fake_api.send(alice, "/start")
+    menu = await fake_api.next_event(alice.id)
+    tap = await fake_api.tap(alice, menu, menu.button("Balance"))
+    await fake_api.answer(tap)
+    shown = await fake_api.next_event(alice.id)
+    assert shown.method == "editMessageText"
+    assert shown.message["message_id"] == menu.message["message_id"]
+    assert "123.45 credits" in shown.text
+    # A second tap on the same screen changes nothing and still answers the button.
+    tap = await fake_api.tap(alice, shown, shown.button("Menu"))
+    await fake_api.answer(tap)
+    back = await fake_api.next_event(alice.id)
+    assert "What would you like to do?" in back.text
+    tap = await fake_api.tap(alice, back, back.button("Help"))
+    await fake_api.answer(tap)
+    assert "/history" in (await fake_api.next_event(alice.id)).text
+
+
+async def test_stale_and_forged_buttons_are_refused_politely(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001)
+    alice = fake_api.user(1001, "Alice")
+    await fake_api.send(alice, "/start")
+    menu = await fake_api.next_event(alice.id)
+    for forged in ("garbage", "hist:-1", "hist:abc", "bal:999", "tu:ok:42", "x" * 64):
+        answer = await fake_api.answer(await fake_api.tap(alice, menu, forged))
+        assert "no longer valid" in answer["text"]
+    assert fake_api.unread(alice.id) == []
+
+
+async def test_a_failing_handler_logs_context_and_tells_the_user_one_line(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    await make_reseller(db, 1001)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("bot.services.wallet.balance_summary", broken)
+    alice = fake_api.user(1001, "Alice")
+    with caplog.at_level(logging.ERROR):
+        await fake_api.send(alice, "/balance")
+        reply = await fake_api.next_event(alice.id)
+        await fake_api.send(alice, "/start")
+        menu = await fake_api.next_event(alice.id)
+        answer = await fake_api.answer(await fake_api.tap(alice, menu, "bal"))
+    assert reply.text == SORRY
+    assert answer["text"] == SORRY and answer.get("show_alert") in (True, "true")
+    failures = [r for r in caplog.records if "handling update" in r.getMessage()]
+    assert len(failures) == 2
+    assert "user 1001" in failures[0].getMessage()
+    assert failures[0].exc_info and "database on fire" in str(failures[0].exc_info[1])
