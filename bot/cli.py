@@ -20,9 +20,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.db import Database, upgrade_schema
 from bot.money import AmountError, format_amount, parse_amount
-from bot.services import plans, resellers, wallet
+from bot.services import plans, pricing, resellers, wallet
 from bot.services.ledger import InsufficientCredit, LedgerError
 from bot.services.plans import PlanError
+from bot.services.pricing import PricingError
 from bot.services.resellers import ResellerError
 from bot.settings import Settings
 from models import Billing, TxType
@@ -120,6 +121,34 @@ def build_parser() -> argparse.ArgumentParser:
     cash.add_argument("--comment")
     cash.add_argument("--key")
     credit.add_parser("expire", help="remove what is left of expired grants now")
+
+    method = commands.add_parser("payment-method", help="how resellers pay").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    method_add = method.add_parser("add", help="add a payment method")
+    method_add.add_argument("--code", required=True, help="short id, e.g. usdt-trc20")
+    method_add.add_argument("--name", required=True, help="what resellers see, e.g. USDT (TRC20)")
+    method_add.add_argument(
+        "--instructions", required=True, help="how to pay: account details, wallet address"
+    )
+    method_add.add_argument(
+        "--min-total", type=_threshold, default=0, help="smallest payment, in PRICE_CURRENCY"
+    )
+    method.add_parser("list", help="list payment methods")
+    method_disable = method.add_parser("disable", help="stop offering a payment method")
+    method_disable.add_argument("--code", required=True)
+
+    tier = commands.add_parser("price-tier", help="what a credit costs").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    tier_add = tier.add_parser("add", help="from --min-credits up, one credit costs --unit-price")
+    tier_add.add_argument("--min-credits", type=_threshold, required=True, help="e.g. 0 or 500")
+    tier_add.add_argument(
+        "--unit-price", type=_amount, required=True, help="per credit, in PRICE_CURRENCY"
+    )
+    tier.add_parser("list", help="list price tiers")
+    tier_remove = tier.add_parser("remove", help="remove the tier starting at --min-credits")
+    tier_remove.add_argument("--min-credits", type=_threshold, required=True)
 
     commands.add_parser("audit", help="check every balance against the ledger")
     return parser
@@ -230,6 +259,47 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) 
         expired = await wallet.expire_due_grants(db, now=now)
         total = sum(e.amount for e in expired)
         print(f"Expired {len(expired)} grants, {format_amount(total, money)} removed.")
+    elif command == ("payment-method", "add"):
+        m = await pricing.add_method(
+            db,
+            code=args.code,
+            name=args.name,
+            instructions=args.instructions,
+            min_total=args.min_total,
+        )
+        print(
+            f"Payment method {m.code} added: {m.name}, "
+            f"minimum {format_amount(m.min_total, settings.price_currency)}."
+        )
+    elif command == ("payment-method", "list"):
+        found_methods = await pricing.list_methods(db)
+        if not found_methods:
+            print("No payment methods yet.")
+        for m in found_methods:
+            state = "active" if m.active else "disabled"
+            minimum = format_amount(m.min_total, settings.price_currency)
+            print(f"{m.code}\t{m.name}\tmin {minimum}\t{state}\t{m.instructions!r}")
+    elif command == ("payment-method", "disable"):
+        await pricing.disable_method(db, code=args.code)
+        print(f"Payment method {args.code} disabled.")
+    elif command == ("price-tier", "add"):
+        t = await pricing.add_tier(db, min_credits=args.min_credits, unit_price=args.unit_price)
+        print(
+            f"Price tier added: from {format_amount(t.min_credits, money)}, "
+            f"{format_amount(t.unit_price, settings.price_currency)} per credit."
+        )
+    elif command == ("price-tier", "list"):
+        found_tiers = await pricing.list_tiers(db)
+        if not found_tiers:
+            print("No price tiers yet: top-ups cannot be priced.")
+        for t in found_tiers:
+            print(
+                f"from {format_amount(t.min_credits, money)}\t"
+                f"{format_amount(t.unit_price, settings.price_currency)} per credit"
+            )
+    elif command == ("price-tier", "remove"):
+        await pricing.remove_tier(db, min_credits=args.min_credits)
+        print(f"Price tier from {format_amount(args.min_credits, money)} removed.")
     elif command == ("audit", None):
         report = await wallet.audit(db)
         for problem in report.problems:
@@ -279,7 +349,7 @@ def _guard(call: Callable[[], Coroutine[Any, Any, int]], currency: str) -> int:
             file=sys.stderr,
         )
         return 1
-    except (CliError, AmountError, ResellerError, PlanError, LedgerError) as exc:
+    except (CliError, AmountError, ResellerError, PlanError, PricingError, LedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OperationalError as exc:

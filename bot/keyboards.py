@@ -16,6 +16,10 @@ HISTORY = "hist"
 HELP = "help"
 ADMIN_RESELLERS = "adm:res"
 ADMIN_AUDIT = "adm:audit"
+TOPUP_NEW = "tu:new"
+TOPUP_LIST = "tu:list"
+TOPUP_PENDING = "tu:pending"
+TOPUP_CANCEL_FLOW = "tu:cancel"
 
 
 def data(*parts: object) -> str:
@@ -32,7 +36,8 @@ def button(text: str, *parts: object) -> InlineKeyboardButton:
 def reseller_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button("💰 Balance", BALANCE), button("📜 History", HISTORY, 0)],
+            [button("💰 Balance", BALANCE), button("➕ Top up", TOPUP_NEW)],
+            [button("🧾 My top-ups", TOPUP_LIST), button("📜 History", HISTORY, 0)],
             [button("❓ Help", HELP)],
         ]
     )
@@ -41,8 +46,18 @@ def reseller_menu() -> InlineKeyboardMarkup:
 def admin_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
+            [button("🧾 Pending top-ups", TOPUP_PENDING)],
             [button("👥 Resellers", ADMIN_RESELLERS, 0), button("🧮 Ledger audit", ADMIN_AUDIT)],
             [button("❓ Help", HELP)],
+        ]
+    )
+
+
+def balance_actions() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button("➕ Top up", TOPUP_NEW), button("🧾 My top-ups", TOPUP_LIST)],
+            [button("⬅️ Menu", MENU)],
         ]
     )
 

@@ -6,8 +6,10 @@ from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.money import parse_amount
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 
@@ -23,6 +25,13 @@ class Settings(BaseSettings):
     currency: str = Field(default="credits", min_length=1, max_length=16)
     timezone: str = "UTC"
     log_level: str = "INFO"
+    # Top-ups: bounds of one request (hundredths of a credit once validated), how many
+    # may wait at once, and the currency resellers pay in.
+    topup_min_credits: Annotated[int, NoDecode] = 1_000
+    topup_max_credits: Annotated[int, NoDecode] = 10_000_000
+    topup_max_pending: int = Field(default=3, ge=1, le=100)
+    price_currency: str = Field(default="USD", min_length=1, max_length=16)
+    conversation_timeout_minutes: float = Field(default=15, gt=0, le=1440)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -31,6 +40,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
         return value
+
+    @field_validator("topup_min_credits", "topup_max_credits", mode="before")
+    @classmethod
+    def _amount(cls, value: object) -> object:
+        # Written as credits ("10", "10.50"); held as hundredths.
+        if isinstance(value, str):
+            return parse_amount(value)
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Settings:
+        if self.topup_min_credits > self.topup_max_credits:
+            raise ValueError("TOPUP_MIN_CREDITS is above TOPUP_MAX_CREDITS")
+        return self
 
     @field_validator("telegram_api_base_url", "telegram_bot_token", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import BotApplication
-from handlers import admin, balance, fallback, start
+from handlers import admin, balance, fallback, start, topup
 
 
 def register(app: BotApplication) -> None:
@@ -12,4 +12,5 @@ def register(app: BotApplication) -> None:
     start.register(app)
     balance.register(app)
     admin.register(app)
+    topup.register(app)
     fallback.register(app)

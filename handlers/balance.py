@@ -86,7 +86,7 @@ async def balance(update: Update, context: BotContext) -> None:
         await refuse(update, NOT_REGISTERED.format(user_id=user.id))
         return
     summary = await wallet.balance_summary(context.db, user.id, now=dt.datetime.now(dt.UTC))
-    await show(update, render_balance(summary, context), keyboards.back_to_menu())
+    await show(update, render_balance(summary, context), keyboards.balance_actions())
 
 
 async def history(update: Update, context: BotContext) -> None:

@@ -57,6 +57,12 @@ async def refuse(update: Update, text: str) -> None:
         await message.reply_text(text)
 
 
+def matched(context: BotContext) -> str:
+    """The first group of the callback pattern that routed this update here."""
+    assert context.matches, "only for handlers registered with a pattern"
+    return context.matches[0].group(1)
+
+
 def money(amount: int, context: BotContext) -> str:
     return format_amount(amount, escape(context.settings.currency))
 

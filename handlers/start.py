@@ -16,6 +16,8 @@ COMMANDS = [
     BotCommand("start", "Main menu"),
     BotCommand("balance", "Your balance and credits"),
     BotCommand("history", "Your credit history"),
+    BotCommand("topup", "Ask for credits"),
+    BotCommand("topups", "Your top-up requests"),
     BotCommand("help", "What this bot does"),
     BotCommand("cancel", "Leave the current step"),
 ]
@@ -25,12 +27,15 @@ RESELLER_HELP = (
     "/start - main menu\n"
     "/balance - balance, held and available credits\n"
     "/history - every credit movement, newest first\n"
+    "/topup - ask for credits and send the proof of payment\n"
+    "/topups - your top-up requests; cancel a pending one\n"
     "/cancel - leave the current step\n\n"
     "Amounts use two decimals, like 100.50; 100,50 works too."
 )
 ADMIN_HELP = (
     "<b>Admin commands</b>\n"
     "/start - admin menu\n"
+    "/pending - top-ups waiting for a decision (here or in the admin group)\n"
     "/resellers - resellers and their balances\n"
     "/audit - check every balance against the ledger\n\n"
     "Resellers, plans and credits are managed with <code>python -m bot</code> "

@@ -14,6 +14,7 @@ from models.ledger import (
 )
 from models.plan import Plan
 from models.reseller import Billing, Reseller, ResellerStatus
+from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
 
 __all__ = [
     "AccountKind",
@@ -24,10 +25,15 @@ __all__ = [
     "Hold",
     "HoldStatus",
     "LedgerAccount",
+    "PaymentMethod",
     "Plan",
+    "PriceTier",
+    "ProofKind",
     "Reseller",
     "ResellerStatus",
     "SystemAccount",
+    "TopUpRequest",
+    "TopUpStatus",
     "Transfer",
     "TxType",
     "UTCDateTime",

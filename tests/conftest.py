@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,14 @@ async def _reset_postgres(db: Database) -> None:
                 await session.execute(update(LedgerAccount).values(balance=0, held=0))
             else:
                 await session.execute(delete(table))
+        # Ids start again from 1 (after the system accounts), as in a fresh database.
+        for table in Base.metadata.sorted_tables:
+            await session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                )
+            )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -158,6 +167,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 # --- the bot against the fake Bot API ------------------------------------------------
 
 ADMIN_ID = 900
+OTHER_ADMIN_ID = 901
 ADMIN_CHAT_ID = -100_1234
 
 
@@ -165,6 +175,7 @@ ADMIN_CHAT_ID = -100_1234
 async def fake_api() -> AsyncIterator[FakeBotAPI]:
     api = FakeBotAPI()
     await api.start()
+    api.group(ADMIN_CHAT_ID, "Admins")
     yield api
     await api.stop()
 
@@ -176,17 +187,15 @@ def settings(fake_api: FakeBotAPI, database_url: str) -> Settings:
         telegram_bot_token=SecretStr(fake_api.token),
         telegram_api_base_url=fake_api.url,
         database_url=database_url,
-        admin_ids=frozenset({ADMIN_ID}),
+        admin_ids=frozenset({ADMIN_ID, OTHER_ADMIN_ID}),
         admin_chat_id=ADMIN_CHAT_ID,
         currency="credits",
         timezone="UTC",
     )
 
 
-@pytest.fixture
-async def bot(
-    settings: Settings, db: Database, fake_api: FakeBotAPI
-) -> AsyncIterator[BotApplication]:
+@asynccontextmanager
+async def running_bot(settings: Settings, db: Database) -> AsyncIterator[BotApplication]:
     """The real application polling the fake Bot API, started as run_polling starts it."""
     app = build_application(settings, db)
     await app.initialize()
@@ -196,7 +205,17 @@ async def bot(
     # A short long-poll keeps shutdown quick; replies still arrive as soon as they exist.
     await app.updater.start_polling(poll_interval=0, timeout=dt.timedelta(seconds=0.25))
     await app.start()
-    yield app
-    await app.updater.stop()
-    await app.stop()
-    await app.shutdown()
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, db: Database, fake_api: FakeBotAPI
+) -> AsyncIterator[BotApplication]:
+    async with running_bot(settings, db) as app:
+        yield app

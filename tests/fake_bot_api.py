@@ -281,9 +281,20 @@ class FakeBotAPI:
         log.messages[message["message_id"]] = message
         return message
 
-    async def send(self, user: User, text: str, chat_id: int | None = None) -> dict[str, Any]:
-        """The user sends ``text``; a leading /command gets its bot_command entity."""
+    async def send(
+        self, user: User, text: str, chat_id: int | None = None,
+        reply_to: Event | dict[str, Any] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The user sends ``text`` (as a reply to ``reply_to``, if given).
+
+        A leading /command gets its bot_command entity, as Telegram adds it.
+        """
         content: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            replied = reply_to.message if isinstance(reply_to, Event) else reply_to
+            log = self._chats[replied["chat"]["id"]]
+            current = log.messages.get(replied["message_id"], replied)
+            content["reply_to_message"] = json.loads(json.dumps(current))
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]

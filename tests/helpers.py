@@ -55,3 +55,17 @@ async def make_reseller(
 async def assert_audit_ok(db: Database) -> None:
     report = await wallet.audit(db)
     assert report.problems == []
+
+
+async def setup_topups(db: Database) -> None:
+    """Two price tiers (1.00, then 0.90 from 500 credits) and two payment methods."""
+    from bot.services import pricing
+
+    await pricing.add_tier(db, min_credits=0, unit_price=100)
+    await pricing.add_tier(db, min_credits=50_000, unit_price=90)
+    await pricing.add_method(
+        db, code="bank", name="Bank transfer", instructions="IBAN DE00 1234 5678 <ref: id>"
+    )
+    await pricing.add_method(
+        db, code="usdt", name="USDT TRC20", instructions="Wallet TXYZ", min_total=5_000
+    )

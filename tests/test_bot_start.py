@@ -34,7 +34,8 @@ async def test_reseller_gets_the_reseller_menu(
     await fake_api.send(alice, "/start")
     reply = await fake_api.next_event(alice.id)
     assert "Alice &lt;Shop&gt;" in reply.text  # user-supplied text is escaped
-    assert [label for label, _ in reply.buttons] == ["💰 Balance", "📜 History", "❓ Help"]
+    labels = [label for label, _ in reply.buttons]
+    assert labels == ["💰 Balance", "➕ Top up", "🧾 My top-ups", "📜 History", "❓ Help"]
 
 
 async def test_admin_gets_the_admin_menu(bot: BotApplication, fake_api: FakeBotAPI) -> None:
@@ -98,7 +99,7 @@ async def test_stale_and_forged_buttons_are_refused_politely(
     alice = fake_api.user(1001, "Alice")
     await fake_api.send(alice, "/start")
     menu = await fake_api.next_event(alice.id)
-    for forged in ("garbage", "hist:-1", "hist:abc", "bal:999", "tu:ok:42", "x" * 64):
+    for forged in ("garbage", "hist:-1", "hist:abc", "bal:999", "tu:m:1", "x" * 64):
         answer = await fake_api.answer(await fake_api.tap(alice, menu, forged))
         assert "no longer valid" in answer["text"]
     assert fake_api.unread(alice.id) == []

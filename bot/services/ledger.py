@@ -197,7 +197,7 @@ def _validate(amount: int, comment: str | None, key: str) -> None:
         raise InvalidEntry(f"the idempotency key must be 1 to {MAX_KEY} characters")
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
@@ -231,7 +231,7 @@ async def _debit(session: AsyncSession, account_id: int, amount: int, *, from_he
             )
             .values(balance=account.balance - amount)
         )
-    if _rowcount(await session.execute(stmt)) != 1:
+    if rowcount(await session.execute(stmt)) != 1:
         await _insufficient(session, account_id, amount)
 
 
@@ -241,7 +241,7 @@ async def _credit(session: AsyncSession, account_id: int, amount: int) -> None:
         .where(LedgerAccount.id == account_id)
         .values(balance=LedgerAccount.balance + amount)
     )
-    if _rowcount(await session.execute(stmt)) != 1:
+    if rowcount(await session.execute(stmt)) != 1:
         raise InvalidEntry(f"no account {account_id}")
 
 
@@ -548,7 +548,7 @@ async def place_hold(
         )
         .values(held=account.held + amount)
     )
-    if _rowcount(reserved) != 1:
+    if rowcount(reserved) != 1:
         await _insufficient(session, account_id, amount)
     hold = Hold(
         account_id=account_id,
@@ -583,7 +583,7 @@ async def _claim_hold(
         .values(status=new_status, resolved_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(claimed) != 1:
+    if rowcount(claimed) != 1:
         status = await session.scalar(select(Hold.status).where(Hold.id == hold_id))
         raise HoldNotPending(hold_id, str(status))
     return hold
@@ -682,7 +682,7 @@ async def expire_grant(
         .values(expired_at=now, remaining=0)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(claimed) != 1 or remaining is None:
+    if rowcount(claimed) != 1 or remaining is None:
         return None
     amount = min(remaining, max(0, current.balance - current.held))
     if amount > 0:

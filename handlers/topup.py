@@ -1,0 +1,925 @@
+"""Top-ups: the reseller's request flow, and the admins' decisions in the group.
+
+Reseller: /topup (or ➕ Top up) -> amount -> price and payment method -> proof ->
+summary -> Confirm. One message is edited step by step. Admins: the request is posted to
+ADMIN_CHAT_ID with Approve / Reject; only ADMIN_IDS may act, checked on every tap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import warnings
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import keyboards
+from bot.context import BotApplication, BotContext
+from bot.money import AmountError, format_number, parse_amount
+from bot.services import topups
+from bot.services.pricing import Method, Quote
+from bot.services.resellers import Role
+from bot.services.topups import (
+    AlreadyDecided,
+    Limits,
+    Proof,
+    ReasonTooLong,
+    RequestView,
+    TopUpError,
+)
+from handlers.common import (
+    ADMINS_ONLY,
+    NOT_REGISTERED,
+    identify,
+    local_date,
+    matched,
+    money,
+    refuse,
+    show,
+)
+from models import ProofKind, TopUpStatus
+
+log = logging.getLogger(__name__)
+
+AMOUNT, METHOD, PROOF, CONFIRM = range(4)
+DRAFT = "topup_draft"
+REJECT_PROMPTS = "topup_reject_prompts"
+REJECT_PROMPT_TITLE = "Rejecting top-up #"
+PROOF_HINT = (
+    "Send the proof of payment: a photo or a PDF of the receipt, or the transaction id as text."
+)
+STATUS_LABELS = {
+    TopUpStatus.PENDING: "⏳ pending",
+    TopUpStatus.APPROVED: "✅ approved",
+    TopUpStatus.REJECTED: "❌ rejected",
+    TopUpStatus.EXPIRED: "⌛ expired",
+    TopUpStatus.CANCELLED: "🚫 cancelled",
+}
+
+
+@dataclass
+class Draft:
+    """The request being built, and the one message that shows it."""
+
+    chat_id: int
+    message_id: int
+    credits: int = 0
+    quote: Quote | None = None
+    methods: list[Method] | None = None
+    method: Method | None = None
+    proof: Proof | None = None
+    nonce: str = ""
+
+
+def limits(context: BotContext) -> Limits:
+    s = context.settings
+    return Limits(
+        min_credits=s.topup_min_credits,
+        max_credits=s.topup_max_credits,
+        max_pending=s.topup_max_pending,
+        currency=s.price_currency,
+    )
+
+
+def _price(amount: int, context: BotContext) -> str:
+    return f"{format_number(amount)} {escape(context.settings.price_currency)}"
+
+
+def _cancel_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button("✖️ Cancel", keyboards.TOPUP_CANCEL_FLOW)]])
+
+
+def _draft(context: BotContext) -> Draft | None:
+    draft = (context.user_data or {}).get(DRAFT)
+    return draft if isinstance(draft, Draft) else None
+
+
+async def _render(
+    context: BotContext, draft: Draft, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Show the next step on the flow's message; if it is gone, send a new one."""
+    try:
+        await context.bot.edit_message_text(
+            text, chat_id=draft.chat_id, message_id=draft.message_id, reply_markup=keyboard
+        )
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return
+        message = await context.bot.send_message(draft.chat_id, text, reply_markup=keyboard)
+        draft.message_id = message.message_id
+
+
+def _ask_amount(context: BotContext, problem: str | None = None) -> str:
+    lim = limits(context)
+    text = (
+        "<b>Top up</b>\nHow many credits do you want? Send a number between "
+        f"{format_number(lim.min_credits)} and {format_number(lim.max_credits)}, like 100 "
+        "or 100.50."
+    )
+    return f"⚠️ {escape(problem)}\n\n{text}" if problem else text
+
+
+# --- the reseller's flow -------------------------------------------------------------------
+
+
+async def start_topup(update: Update, context: BotContext) -> int:
+    """Entry: check the reseller may top up at all, then ask how many credits."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return ConversationHandler.END
+    identity = await identify(update, context)
+    if identity.reseller is None or identity.role not in (Role.RESELLER, Role.ADMIN):
+        if identity.role == Role.SUSPENDED:
+            await refuse(update, "Your reseller account is suspended. Contact an admin.")
+        else:
+            await refuse(update, NOT_REGISTERED.format(user_id=user.id))
+        return ConversationHandler.END
+    try:
+        await topups.can_start(context.db, user.id, limits(context))
+    except TopUpError as exc:
+        await show(update, escape(str(exc)), keyboards.back_to_menu())
+        return ConversationHandler.END
+
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        await query.answer()
+        message = query.message
+        await query.edit_message_text(_ask_amount(context), reply_markup=_cancel_keyboard())
+    else:
+        message = await context.bot.send_message(
+            chat.id, _ask_amount(context), reply_markup=_cancel_keyboard()
+        )
+    assert context.user_data is not None
+    context.user_data[DRAFT] = Draft(chat_id=chat.id, message_id=message.message_id)
+    return AMOUNT
+
+
+def _methods_keyboard(methods: list[Method]) -> InlineKeyboardMarkup:
+    rows = [[keyboards.button(f"💳 {m.name}", "tu", "m", m.id)] for m in methods]
+    rows.append([keyboards.button("✖️ Cancel", keyboards.TOPUP_CANCEL_FLOW)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _price_text(draft: Draft, context: BotContext, problem: str | None = None) -> str:
+    assert draft.quote is not None
+    q = draft.quote
+    text = (
+        f"<b>Top up: {money(q.credits, context)}</b>\n"
+        f"Price per credit: {_price(q.unit_price, context)}\n"
+        f"Total to pay: <b>{_price(q.total, context)}</b>\n\n"
+        "How will you pay?"
+    )
+    return f"⚠️ {escape(problem)}\n\n{text}" if problem else text
+
+
+async def got_amount(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    message = update.effective_message
+    if draft is None or message is None or message.text is None:
+        return ConversationHandler.END
+    lim = limits(context)
+    try:
+        credits = parse_amount(message.text, max_amount=lim.max_credits)
+        quote, methods = await topups.price(context.db, credits, lim)
+    except (AmountError, TopUpError) as exc:
+        await _render(context, draft, _ask_amount(context, str(exc)), _cancel_keyboard())
+        return AMOUNT
+    draft.credits, draft.quote, draft.methods = credits, quote, methods
+    await _render(context, draft, _price_text(draft, context), _methods_keyboard(methods))
+    return METHOD
+
+
+async def amount_expected(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    if draft is None:
+        return ConversationHandler.END
+    await _render(
+        context, draft, _ask_amount(context, "Send the number of credits as text."),
+        _cancel_keyboard(),
+    )  # fmt: skip
+    return AMOUNT
+
+
+async def chose_method(update: Update, context: BotContext) -> int:
+    query = update.callback_query
+    draft = _draft(context)
+    if query is None or draft is None or draft.quote is None:
+        return ConversationHandler.END
+    method_id = int(matched(context))
+    try:
+        # The id comes from the button: check it against the server's own list.
+        method = await topups.available_method(context.db, method_id, draft.quote.total)
+    except TopUpError as exc:
+        await query.answer(str(exc), show_alert=True)
+        return METHOD
+    await query.answer()
+    draft.method = method
+    text = (
+        f"<b>Pay {_price(draft.quote.total, context)} by {escape(method.name)}</b>\n"
+        f"{escape(method.instructions)}\n\n{PROOF_HINT}"
+    )
+    await _render(context, draft, text, _cancel_keyboard())
+    return PROOF
+
+
+async def method_expected(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    if draft is None or not draft.methods:
+        return ConversationHandler.END
+    await _render(
+        context,
+        draft,
+        _price_text(draft, context, "Tap one of the payment methods below."),
+        _methods_keyboard(draft.methods),
+    )
+    return METHOD
+
+
+def _summary(draft: Draft, context: BotContext) -> str:
+    assert draft.quote is not None and draft.method is not None and draft.proof is not None
+    proof = {
+        ProofKind.PHOTO: "photo of the receipt",
+        ProofKind.DOCUMENT: "receipt document",
+        ProofKind.REFERENCE: f"transaction id <code>{escape(draft.proof.reference or '')}</code>",
+    }[draft.proof.kind]
+    return (
+        "<b>Check your top-up request</b>\n"
+        f"Credits: {money(draft.quote.credits, context)}\n"
+        f"Price per credit: {_price(draft.quote.unit_price, context)}\n"
+        f"Total: <b>{_price(draft.quote.total, context)}</b>\n"
+        f"Method: {escape(draft.method.name)}\n"
+        f"Proof: {proof}\n\n"
+        "Send it to the admins?"
+    )
+
+
+async def _ask_confirmation(context: BotContext, draft: Draft, proof: Proof) -> int:
+    draft.proof = proof
+    # A fresh nonce per confirmation screen: an older screen's Confirm is recognised as old.
+    draft.nonce = secrets.token_urlsafe(9)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                keyboards.button("✅ Confirm", "tu", "c", draft.nonce),
+                keyboards.button("✖️ Cancel", keyboards.TOPUP_CANCEL_FLOW),
+            ]
+        ]
+    )
+    await _render(context, draft, _summary(draft, context), keyboard)
+    return CONFIRM
+
+
+async def got_photo(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    message = update.effective_message
+    if draft is None or message is None or not message.photo:
+        return ConversationHandler.END
+    return await _ask_confirmation(
+        context, draft, Proof(ProofKind.PHOTO, file_id=message.photo[-1].file_id)
+    )
+
+
+async def got_document(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    message = update.effective_message
+    if draft is None or message is None or message.document is None:
+        return ConversationHandler.END
+    mime = message.document.mime_type or ""
+    if not (mime.startswith("image/") or mime == "application/pdf"):
+        return await proof_expected(update, context, "That file is not an image or a PDF.")
+    return await _ask_confirmation(
+        context, draft, Proof(ProofKind.DOCUMENT, file_id=message.document.file_id)
+    )
+
+
+async def got_reference(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    message = update.effective_message
+    if draft is None or message is None or message.text is None:
+        return ConversationHandler.END
+    try:
+        reference = topups.check_reference(message.text)
+    except TopUpError as exc:
+        return await proof_expected(update, context, str(exc))
+    return await _ask_confirmation(context, draft, Proof(ProofKind.REFERENCE, reference=reference))
+
+
+async def proof_expected(
+    update: Update, context: BotContext, problem: str = "That is not a proof of payment."
+) -> int:
+    draft = _draft(context)
+    if draft is None or draft.method is None or draft.quote is None:
+        return ConversationHandler.END
+    text = (
+        f"⚠️ {escape(problem)}\n\n"
+        f"<b>Pay {_price(draft.quote.total, context)} by {escape(draft.method.name)}</b>\n"
+        f"{escape(draft.method.instructions)}\n\n{PROOF_HINT}"
+    )
+    await _render(context, draft, text, _cancel_keyboard())
+    return PROOF
+
+
+async def confirm(update: Update, context: BotContext) -> int:
+    query = update.callback_query
+    user = update.effective_user
+    draft = _draft(context)
+    if query is None or user is None or draft is None:
+        return ConversationHandler.END
+    nonce = matched(context)
+    if nonce != draft.nonce or draft.quote is None or draft.method is None or not draft.proof:
+        await query.answer("This confirmation is no longer valid.", show_alert=True)
+        return CONFIRM
+    await query.answer()
+    try:
+        request, created = await topups.create_request(
+            context.db,
+            telegram_id=user.id,
+            credits=draft.quote.credits,
+            method_id=draft.method.id,
+            proof=draft.proof,
+            key=_request_key(user.id, nonce),
+            limits=limits(context),
+        )
+    except TopUpError as exc:
+        await _render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
+        return _end(context)
+    if created:
+        await post_to_admins(context, request)
+    await _render(context, draft, _submitted_text(request, context), keyboards.back_to_menu())
+    return _end(context)
+
+
+def _request_key(user_id: int, nonce: str) -> str:
+    return f"tu:{user_id}:{nonce}"
+
+
+def _submitted_text(request: RequestView, context: BotContext) -> str:
+    return (
+        f"✅ <b>Top-up request #{request.id} sent</b>\n"
+        f"{money(request.credits, context)} for {_price(request.total_price, context)}.\n"
+        "An admin will check your payment; you will get a message here. "
+        "See your requests with /topups."
+    )
+
+
+async def confirm_after_end(update: Update, context: BotContext) -> None:
+    """Confirm tapped again after the flow ended: show the first result, submit nothing."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    found = await topups.find_by_key(context.db, _request_key(user.id, matched(context)))
+    if found is None or found.reseller_telegram_id != user.id:
+        await query.answer("This confirmation is no longer valid.", show_alert=True)
+        return
+    await query.answer(
+        f"Request #{found.id} was already sent ({found.status.value}).", show_alert=True
+    )
+
+
+def _end(context: BotContext) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    return ConversationHandler.END
+
+
+async def cancel_flow(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    text = "Top-up cancelled. Nothing was sent to the admins."
+    if draft is not None:
+        await _render(context, draft, text, keyboards.back_to_menu())
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return _end(context)
+
+
+async def timed_out(update: Update, context: BotContext) -> None:
+    draft = _draft(context)
+    if draft is not None:
+        await _render(
+            context,
+            draft,
+            "⏱ This top-up timed out. Send /topup to start again.",
+            keyboards.back_to_menu(),
+        )
+    _end(context)
+
+
+async def confirm_expected(update: Update, context: BotContext) -> int:
+    draft = _draft(context)
+    if draft is None or update.effective_message is None:
+        return ConversationHandler.END
+    await update.effective_message.reply_text("Tap ✅ Confirm or ✖️ Cancel on the summary above.")
+    return CONFIRM
+
+
+# --- the admins' side ----------------------------------------------------------------------
+
+
+def _admin_text(request: RequestView, context: BotContext, balance: int) -> str:
+    who = escape(request.reseller_name)
+    if request.reseller_username:
+        who += f" (@{escape(request.reseller_username)})"
+    lines = [
+        f"🧾 <b>Top-up #{request.id}</b> · {STATUS_LABELS[request.status]}",
+        f"Reseller: {who} · id <code>{request.reseller_telegram_id}</code>",
+        f"Credits: <b>{money(request.credits, context)}</b>",
+        f"Price: {_price(request.unit_price, context)} per credit · "
+        f"total <b>{_price(request.total_price, context)}</b>",
+        f"Method: {escape(request.method_name)}",
+    ]
+    if request.proof.kind == ProofKind.REFERENCE:
+        lines.append(f"Reference: <code>{escape(request.proof.reference or '')}</code>")
+    lines.append(f"Reseller balance: {money(balance, context)}")
+    lines.append(f"Requested: {local_date(request.created_at, context)}")
+    lines.append(_decision_line(request, context))
+    return "\n".join(line for line in lines if line)
+
+
+def _decision_line(request: RequestView, context: BotContext) -> str:
+    when = (
+        request.decided_at.astimezone(context.settings.zone).strftime("%Y-%m-%d %H:%M")
+        if request.decided_at
+        else ""
+    )
+    by = escape(request.decided_by_name or "an admin")
+    if request.status == TopUpStatus.APPROVED:
+        return f"✅ Approved by {by} on {when}"
+    if request.status == TopUpStatus.REJECTED:
+        reason = f": {escape(request.reject_reason)}" if request.reject_reason else ""
+        return f"❌ Rejected by {by} on {when}{reason}"
+    if request.status == TopUpStatus.CANCELLED:
+        return f"🚫 Cancelled by the reseller on {when}"
+    if request.status == TopUpStatus.EXPIRED:
+        return f"⌛ Expired on {when}"
+    return ""
+
+
+def _decision_keyboard(request_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                keyboards.button("✅ Approve", "tu", "ok", request_id),
+                keyboards.button("❌ Reject", "tu", "no", request_id),
+            ]
+        ]
+    )
+
+
+async def post_to_admins(context: BotContext, request: RequestView) -> None:
+    """Post a new request to the admin group with its proof and the decision buttons."""
+    chat_id = context.settings.admin_chat_id
+    if chat_id is None:
+        log.warning("ADMIN_CHAT_ID is not set; top-up #%s is only listed in /pending", request.id)
+        return
+    balance = await topups.current_balance(context.db, request.reseller_id)
+    text = _admin_text(request, context, balance.balance)
+    keyboard = _decision_keyboard(request.id)
+    try:
+        if request.proof.kind == ProofKind.PHOTO and request.proof.file_id:
+            message = await context.bot.send_photo(
+                chat_id, request.proof.file_id, caption=text, reply_markup=keyboard
+            )
+        elif request.proof.kind == ProofKind.DOCUMENT and request.proof.file_id:
+            message = await context.bot.send_document(
+                chat_id, request.proof.file_id, caption=text, reply_markup=keyboard
+            )
+        else:
+            message = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+    except TelegramError as exc:
+        # The request is saved and pending: admins still find it with /pending.
+        log.error("could not post top-up #%s to the admin chat: %s", request.id, exc)
+        return
+    await topups.record_admin_post(context.db, request.id, chat_id, message.message_id)
+
+
+async def _refresh_admin_post(context: BotContext, request: RequestView) -> None:
+    """Show the request's final state on its group post, without buttons."""
+    if request.admin_chat_id is None or request.admin_message_id is None:
+        return
+    balance = await topups.current_balance(context.db, request.reseller_id)
+    text = _admin_text(request, context, balance.balance)
+    keyboard = _decision_keyboard(request.id) if request.status == TopUpStatus.PENDING else None
+    try:
+        if request.proof.kind == ProofKind.REFERENCE:
+            await context.bot.edit_message_text(
+                text,
+                chat_id=request.admin_chat_id,
+                message_id=request.admin_message_id,
+                reply_markup=keyboard,
+            )
+        else:
+            await context.bot.edit_message_caption(
+                chat_id=request.admin_chat_id,
+                message_id=request.admin_message_id,
+                caption=text,
+                reply_markup=keyboard,
+            )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.warning("could not update the post of top-up #%s: %s", request.id, exc)
+
+
+async def _tell_reseller(context: BotContext, request: RequestView, text: str) -> None:
+    try:
+        await context.bot.send_message(request.reseller_telegram_id, text)
+    except Forbidden:
+        log.info("reseller %s has blocked the bot", request.reseller_telegram_id)
+    except TelegramError as exc:
+        log.warning("could not tell reseller %s: %s", request.reseller_telegram_id, exc)
+
+
+def _admin_name(update: Update) -> str:
+    user = update.effective_user
+    if user is None:
+        return "an admin"
+    return (f"@{user.username}" if user.username else user.full_name)[:128]
+
+
+def _already(request: RequestView) -> str:
+    by = f" by {request.decided_by_name}" if request.decided_by_name else ""
+    if request.status == TopUpStatus.CANCELLED:
+        return f"Top-up #{request.id} was cancelled by the reseller."
+    if request.status == TopUpStatus.EXPIRED:
+        return f"Top-up #{request.id} has expired."
+    return f"Top-up #{request.id} was already {request.status.value}{by}."
+
+
+def _is_admin(update: Update, context: BotContext) -> bool:
+    user = update.effective_user
+    return user is not None and context.settings.is_admin(user.id)
+
+
+async def approve(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    if not _is_admin(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    request_id = int(matched(context))
+    try:
+        decision = await topups.approve(
+            context.db,
+            request_id=request_id,
+            admin_id=user.id,
+            admin_name=_admin_name(update),
+            now=dt.datetime.now(dt.UTC),
+        )
+    except AlreadyDecided as exc:
+        await query.answer(_already(exc.request), show_alert=True)
+        await _refresh_admin_post(context, exc.request)
+        return
+    except TopUpError as exc:
+        await query.answer(str(exc), show_alert=True)
+        return
+    request = decision.request
+    await query.answer(f"Top-up #{request.id} approved.")
+    await _refresh_admin_post(context, request)
+    await _refresh_pending_list(update, context, request)
+    assert decision.balance is not None
+    await _tell_reseller(
+        context,
+        request,
+        f"✅ Your top-up #{request.id} was approved: +{money(request.credits, context)}.\n"
+        f"Balance: {money(decision.balance.balance, context)} "
+        f"(available {money(decision.balance.available, context)}).",
+    )
+
+
+async def ask_reject_reason(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None:
+        return
+    if not _is_admin(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    request = await topups.get_request(context.db, int(matched(context)))
+    if request is None:
+        await query.answer("There is no such top-up request.", show_alert=True)
+        return
+    if request.status != TopUpStatus.PENDING:
+        await query.answer(_already(request), show_alert=True)
+        await _refresh_admin_post(context, request)
+        return
+    await query.answer("Reply to my message with the reason, or skip it.")
+    prompt = await context.bot.send_message(
+        chat.id,
+        f"{REJECT_PROMPT_TITLE}{request.id} ({escape(request.reseller_name)}, "
+        f"{money(request.credits, context)}).\n"
+        "Reply to this message with the reason the reseller will see, or tap the button.",
+        reply_markup=InlineKeyboardMarkup(
+            [[keyboards.button("Reject without a reason", "tu", "skip", request.id)]]
+        ),
+    )
+    assert context.chat_data is not None
+    context.chat_data.setdefault(REJECT_PROMPTS, {})[prompt.message_id] = request.id
+
+
+async def _reject(
+    update: Update, context: BotContext, request_id: int, reason: str | None
+) -> str | None:
+    """Reject and tell everyone; returns what to say to the admin if it did not happen."""
+    user = update.effective_user
+    assert user is not None
+    try:
+        decision = await topups.reject(
+            context.db,
+            request_id=request_id,
+            admin_id=user.id,
+            admin_name=_admin_name(update),
+            reason=reason,
+            now=dt.datetime.now(dt.UTC),
+        )
+    except AlreadyDecided as exc:
+        await _refresh_admin_post(context, exc.request)
+        return _already(exc.request)
+    except ReasonTooLong:
+        raise
+    except TopUpError as exc:
+        return str(exc)
+    request = decision.request
+    await _refresh_admin_post(context, request)
+    reason_line = f"\nReason: {escape(request.reject_reason)}" if request.reject_reason else ""
+    await _tell_reseller(
+        context,
+        request,
+        f"❌ Your top-up #{request.id} of {money(request.credits, context)} was rejected."
+        f"{reason_line}\nIf this is a mistake, contact an admin.",
+    )
+    return None
+
+
+async def reject_without_reason(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    if not _is_admin(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    request_id = int(matched(context))
+    problem = await _reject(update, context, request_id, None)
+    if problem:
+        await query.answer(problem, show_alert=True)
+    else:
+        await query.answer(f"Top-up #{request_id} rejected.")
+    _forget_prompt(context, query.message.message_id if query.message else None)
+    if isinstance(query.message, Message):
+        await query.edit_message_text(
+            escape(problem) if problem else f"Top-up #{request_id} rejected, no reason given."
+        )
+
+
+def _forget_prompt(context: BotContext, message_id: int | None) -> None:
+    if context.chat_data is not None and message_id is not None:
+        context.chat_data.get(REJECT_PROMPTS, {}).pop(message_id, None)
+
+
+async def got_reject_reason(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None or message.reply_to_message is None or message.text is None:
+        return
+    if not _is_admin(update, context):
+        await message.reply_text(ADMINS_ONLY)
+        return
+    prompt_id = message.reply_to_message.message_id
+    prompts: dict[int, int] = (context.chat_data or {}).get(REJECT_PROMPTS, {})
+    request_id = prompts.get(prompt_id)
+    if request_id is None:
+        await message.reply_text("That rejection is no longer open. Tap ❌ Reject again.")
+        return
+    try:
+        problem = await _reject(update, context, request_id, message.text)
+    except ReasonTooLong as exc:  # the prompt stays open for a shorter reason
+        await message.reply_text(str(exc))
+        return
+    _forget_prompt(context, prompt_id)
+    try:
+        await context.bot.edit_message_text(
+            escape(problem)
+            if problem
+            else f"Top-up #{request_id} rejected: {escape(message.text.strip())}",
+            chat_id=message.chat_id,
+            message_id=prompt_id,
+        )
+    except BadRequest as exc:
+        log.info("could not close the rejection prompt: %s", exc)
+
+
+class _ReplyToRejectPrompt(filters.MessageFilter):
+    """A reply to one of the bot's "Rejecting top-up #N" prompts."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        return bool(
+            replied
+            and replied.from_user
+            and replied.from_user.is_bot
+            and (replied.text or "").startswith(REJECT_PROMPT_TITLE)
+        )
+
+
+def _pending_view(
+    requests: list[RequestView], context: BotContext
+) -> tuple[str, InlineKeyboardMarkup]:
+    if not requests:
+        return "🧾 No top-ups are waiting.", keyboards.back_to_menu()
+    lines = [f"🧾 <b>Pending top-ups</b> ({len(requests)})"]
+    rows = []
+    for r in requests:
+        lines.append(
+            f"#{r.id} · {escape(r.reseller_name)} · {money(r.credits, context)} · "
+            f"{_price(r.total_price, context)} · {escape(r.method_name)}"
+        )
+        rows.append(
+            [
+                keyboards.button(f"✅ #{r.id}", "tu", "ok", r.id),
+                keyboards.button(f"❌ #{r.id}", "tu", "no", r.id),
+            ]
+        )
+    rows.append([keyboards.button("⬅️ Menu", keyboards.MENU)])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def pending(update: Update, context: BotContext) -> None:
+    """/pending: the requests waiting for an admin, each with its buttons."""
+    if not _is_admin(update, context):
+        await refuse(update, ADMINS_ONLY)
+        return
+    text, keyboard = _pending_view(await topups.list_pending(context.db), context)
+    await show(update, text, keyboard)
+
+
+async def _refresh_pending_list(update: Update, context: BotContext, decided: RequestView) -> None:
+    """If the tap came from a /pending list rather than the request's post, redraw it."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    tapped = (query.message.chat_id, query.message.message_id)
+    if tapped == (decided.admin_chat_id, decided.admin_message_id):
+        return
+    text, keyboard = _pending_view(await topups.list_pending(context.db), context)
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+# --- the reseller's list -------------------------------------------------------------------
+
+
+async def my_topups(update: Update, context: BotContext) -> None:
+    """/topups: the reseller's latest requests; pending ones can be cancelled."""
+    user = update.effective_user
+    if user is None:
+        return
+    identity = await identify(update, context)
+    if identity.reseller is None:
+        await refuse(update, NOT_REGISTERED.format(user_id=user.id))
+        return
+    requests = await topups.list_for_reseller(context.db, user.id)
+    if not requests:
+        text = "🧾 You have no top-up requests yet."
+    else:
+        lines = ["🧾 <b>Your top-ups</b>"]
+        for r in requests:
+            line = (
+                f"#{r.id} · {local_date(r.created_at, context)} · {money(r.credits, context)} "
+                f"· {_price(r.total_price, context)} · {STATUS_LABELS[r.status]}"
+            )
+            if r.status == TopUpStatus.REJECTED and r.reject_reason:
+                line += f" ({escape(r.reject_reason)})"
+            lines.append(line)
+        text = "\n".join(lines)
+    rows = [
+        [keyboards.button(f"🚫 Cancel #{r.id}", "tu", "x", r.id)]
+        for r in requests
+        if r.status == TopUpStatus.PENDING
+    ]
+    rows.append(
+        [
+            keyboards.button("➕ Top up", keyboards.TOPUP_NEW),
+            keyboards.button("⬅️ Menu", keyboards.MENU),
+        ]
+    )
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+async def cancel_request(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    try:
+        request = await topups.cancel(
+            context.db,
+            request_id=int(matched(context)),
+            telegram_id=user.id,
+            now=dt.datetime.now(dt.UTC),
+        )
+    except AlreadyDecided as exc:
+        await query.answer(_already(exc.request), show_alert=True)
+        return
+    except TopUpError as exc:
+        await query.answer(str(exc), show_alert=True)
+        return
+    await _refresh_admin_post(context, request)
+    await my_topups(update, context)
+
+
+async def stray_cancel(update: Update, context: BotContext) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer("This top-up has already ended.", show_alert=True)
+
+
+def _flow(
+    private: filters.BaseFilter,
+    cancel_button: CallbackQueryHandler[BotContext, object],
+    not_a_command: filters.BaseFilter,
+    timeout: dt.timedelta,
+) -> ConversationHandler[BotContext]:
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler("topup", start_topup, filters=private),
+            CallbackQueryHandler(start_topup, pattern=f"^{keyboards.TOPUP_NEW}$"),
+        ],
+        states={
+            AMOUNT: [
+                MessageHandler(filters.TEXT & not_a_command, got_amount),
+                cancel_button,
+                MessageHandler(not_a_command, amount_expected),
+            ],
+            METHOD: [
+                CallbackQueryHandler(chose_method, pattern=r"^tu:m:(\d{1,9})$"),
+                cancel_button,
+                MessageHandler(not_a_command, method_expected),
+            ],
+            PROOF: [
+                MessageHandler(filters.PHOTO, got_photo),
+                MessageHandler(filters.Document.ALL, got_document),
+                MessageHandler(filters.TEXT & not_a_command, got_reference),
+                cancel_button,
+                MessageHandler(not_a_command, proof_expected),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(confirm, pattern=r"^tu:c:([\w-]{1,32})$"),
+                cancel_button,
+                MessageHandler(not_a_command, confirm_expected),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_flow), cancel_button],
+        allow_reentry=True,
+        conversation_timeout=timeout,
+        name="topup",
+    )
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    cancel_button: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
+        cancel_flow, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"
+    )
+    not_a_command = ~filters.COMMAND
+    timeout = dt.timedelta(minutes=app.bot_data["settings"].conversation_timeout_minutes)
+    with warnings.catch_warnings():
+        # PTB warns that buttons are tracked per chat and user rather than per message:
+        # that is the intent here, the flow lives on one message per reseller.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*")
+        flow: ConversationHandler[Any] = _flow(private, cancel_button, not_a_command, timeout)
+    app.add_handler(flow)
+    app.add_handler(CallbackQueryHandler(confirm_after_end, pattern=r"^tu:c:([\w-]{1,32})$"))
+    app.add_handler(CallbackQueryHandler(stray_cancel, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"))
+    app.add_handler(CommandHandler("topups", my_topups, filters=private))
+    app.add_handler(CallbackQueryHandler(my_topups, pattern=f"^{keyboards.TOPUP_LIST}$"))
+    app.add_handler(CallbackQueryHandler(cancel_request, pattern=r"^tu:x:(\d{1,9})$"))
+    app.add_handler(CommandHandler("pending", pending))
+    app.add_handler(CallbackQueryHandler(pending, pattern=f"^{keyboards.TOPUP_PENDING}$"))
+    app.add_handler(CallbackQueryHandler(approve, pattern=r"^tu:ok:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(ask_reject_reason, pattern=r"^tu:no:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(reject_without_reason, pattern=r"^tu:skip:(\d{1,9})$"))
+    app.add_handler(
+        MessageHandler(
+            filters.REPLY & filters.TEXT & not_a_command & _ReplyToRejectPrompt(),
+            got_reject_reason,
+        )
+    )

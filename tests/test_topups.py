@@ -1,0 +1,152 @@
+"""Focused tests of pricing and the top-up state machine, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.services import ledger, pricing, topups
+from bot.services.topups import AlreadyDecided, Limits, Proof, ReasonTooLong, TopUpError
+from models import ProofKind, TopUpStatus, Transfer
+from tests.helpers import assert_audit_ok, make_reseller, setup_topups
+
+LIMITS = Limits(min_credits=1_000, max_credits=10_000_000, max_pending=3, currency="USD")
+REF = Proof(ProofKind.REFERENCE, reference="TX-12345")
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+async def _method_id(db: Database, code: str) -> int:
+    return next(m.id for m in await pricing.list_methods(db) if m.code == code)
+
+
+async def _create(db: Database, key: str, credits: int = 10_000, telegram_id: int = 1001):
+    return await topups.create_request(
+        db, telegram_id=telegram_id, credits=credits, method_id=await _method_id(db, "bank"),
+        proof=REF, key=key, limits=LIMITS,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("credits", "unit", "total"),
+    [(10_000, 100, 10_000), (49_999, 100, 49_999), (50_000, 90, 45_000), (10_050, 100, 10_050)],
+)
+async def test_tiers_price_in_bulk(db: Database, credits: int, unit: int, total: int) -> None:
+    await setup_topups(db)
+    quote, methods = await topups.price(db, credits, LIMITS)
+    assert (quote.unit_price, quote.total) == (unit, total)
+    # USDT needs 50.00 or more.
+    assert [m.code for m in methods] == (["bank", "usdt"] if total >= 5_000 else ["bank"])
+
+
+def test_prices_round_half_up_to_the_cent() -> None:
+    assert pricing.price_of(1, 150) == 2  # 0.01 credit at 1.50 = 0.015 -> 0.02
+    assert pricing.price_of(1, 149) == 1
+    assert pricing.price_of(12_345, 99) == 12_222  # 123.45 * 0.99 = 122.2155
+
+
+async def test_amount_outside_limits_or_tiers_is_refused(db: Database) -> None:
+    await setup_topups(db)
+    with pytest.raises(TopUpError, match=r"smallest top-up is 10\.00"):
+        await topups.price(db, 999, LIMITS)
+    with pytest.raises(TopUpError, match=r"largest top-up is 100000\.00"):
+        await topups.price(db, 10_000_001, LIMITS)
+
+
+async def test_create_is_idempotent_per_key_and_limited_per_reseller(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    first, created = await _create(db, "k1")
+    again, created_again = await _create(db, "k1")
+    assert created and not created_again and again.id == first.id
+    await _create(db, "k2")
+    await _create(db, "k3")
+    with pytest.raises(TopUpError, match="already have 3"):
+        await _create(db, "k4")
+
+
+async def test_concurrent_submissions_respect_the_pending_limit(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    results = await asyncio.gather(
+        *(_create(db, f"k{i}") for i in range(6)), return_exceptions=True
+    )
+    assert sum(1 for r in results if not isinstance(r, BaseException)) == 3
+    assert all(isinstance(r, TopUpError) for r in results if isinstance(r, BaseException))
+
+
+async def test_approve_grants_once_and_racing_decisions_make_one_transition(db: Database) -> None:
+    alice = await make_reseller(db, 1001, credit=1_000)
+    await setup_topups(db)
+    request, _ = await _create(db, "k1")
+
+    async def decide(i: int):
+        if i % 2:
+            return await topups.reject(
+                db, request_id=request.id, admin_id=900 + i, admin_name=f"a{i}",
+                reason="no", now=NOW,
+            )  # fmt: skip
+        return await topups.approve(
+            db, request_id=request.id, admin_id=900 + i, admin_name=f"a{i}", now=NOW
+        )
+
+    results = await asyncio.gather(*(decide(i) for i in range(6)), return_exceptions=True)
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(r, AlreadyDecided) for r in results if isinstance(r, BaseException))
+    final = await topups.get_request(db, request.id)
+    assert final is not None
+    async with db.transaction() as session:
+        balance = await ledger.balance(session, alice.account_id)
+        topup_transfers = await session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "topup")
+        )
+    if final.status == TopUpStatus.APPROVED:
+        assert balance.balance == 11_000 and topup_transfers == 1
+    else:
+        assert final.status == TopUpStatus.REJECTED
+        assert balance.balance == 1_000 and topup_transfers == 0
+    await assert_audit_ok(db)
+
+
+async def test_cancelled_request_cannot_be_approved(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await make_reseller(db, 1002, name="Bob")
+    await setup_topups(db)
+    request, _ = await _create(db, "k1")
+    with pytest.raises(TopUpError, match="no such"):
+        await topups.cancel(db, request_id=request.id, telegram_id=1002, now=NOW)
+    await topups.cancel(db, request_id=request.id, telegram_id=1001, now=NOW)
+    with pytest.raises(AlreadyDecided) as refused:
+        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+    assert refused.value.request.status == TopUpStatus.CANCELLED
+    with pytest.raises(TopUpError, match="no top-up request #999"):
+        await topups.approve(db, request_id=999, admin_id=900, admin_name="a", now=NOW)
+
+
+async def test_reject_reason_is_bounded_and_kept(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    request, _ = await _create(db, "k1")
+    with pytest.raises(ReasonTooLong):
+        await topups.reject(
+            db, request_id=request.id, admin_id=900, admin_name="a", reason="x" * 256, now=NOW
+        )
+    decision = await topups.reject(
+        db, request_id=request.id, admin_id=900, admin_name="a", reason=" fake receipt ", now=NOW
+    )
+    assert decision.request.reject_reason == "fake receipt"
+
+
+async def test_method_disabled_before_confirming_is_refused(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    method_id = await _method_id(db, "bank")
+    await pricing.disable_method(db, code="bank")
+    with pytest.raises(TopUpError, match="no longer available"):
+        await _create(db, "k1")
+    with pytest.raises(TopUpError, match="not available"):
+        await topups.available_method(db, method_id, 10_000)
