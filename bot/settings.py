@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.money import parse_amount
+from bot.services.provisioning import PROVIDERS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     topup_max_pending: int = Field(default=3, ge=1, le=100)
     price_currency: str = Field(default="USD", min_length=1, max_length=16)
     conversation_timeout_minutes: float = Field(default=15, gt=0, le=1440)
+    # Who provisions subscriptions ("local": this database is the system of record), and
+    # how long to wait for it before the sale is abandoned and the held credit released.
+    provisioning_provider: str = "local"
+    provisioning_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -54,6 +59,13 @@ class Settings(BaseSettings):
         if self.topup_min_credits > self.topup_max_credits:
             raise ValueError("TOPUP_MIN_CREDITS is above TOPUP_MAX_CREDITS")
         return self
+
+    @field_validator("provisioning_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in PROVIDERS:
+            raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(PROVIDERS))}")
+        return value
 
     @field_validator("telegram_api_base_url", "telegram_bot_token", mode="before")
     @classmethod

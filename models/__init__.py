@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Rows only: the rules live in ``bot.services``."""
 
 from models.base import Base, UTCDateTime
+from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
 from models.ledger import (
     AccountKind,
     CreditGrant,
@@ -21,16 +22,21 @@ __all__ = [
     "Base",
     "Billing",
     "CreditGrant",
+    "Customer",
+    "CustomerStatus",
     "EntryKind",
     "Hold",
     "HoldStatus",
     "LedgerAccount",
+    "OrderKind",
+    "OrderStatus",
     "PaymentMethod",
     "Plan",
     "PriceTier",
     "ProofKind",
     "Reseller",
     "ResellerStatus",
+    "SubscriptionOrder",
     "SystemAccount",
     "TopUpRequest",
     "TopUpStatus",

@@ -1,0 +1,673 @@
+"""Customers: activation and renewal with holds, listing, invite links, the customer's view.
+
+A sale runs in three steps, each its own transaction so no write transaction is held
+across the provider's network call:
+1. hold the plan's price and record a pending order keyed by the confirmation nonce;
+2. ask the provider to create or extend the subscription;
+3. on success post the hold and save the customer; on failure (or timeout) void the hold.
+A repeated nonce finds the order of the first tap and moves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from bot.db import Database
+from bot.services import ledger
+from bot.services.provisioning import (
+    CreateSubscription,
+    ExtendSubscription,
+    Provider,
+    Provisioned,
+    ProvisioningError,
+)
+from bot.services.resellers import ResellerView, load_by_telegram_id, require_by_telegram_id
+from models import (
+    Customer,
+    CustomerStatus,
+    EntryKind,
+    OrderKind,
+    OrderStatus,
+    Plan,
+    Reseller,
+    ResellerStatus,
+    SubscriptionOrder,
+)
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,31}")
+USERNAME_RULE = (
+    "3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit"
+)
+EXPIRING_WITHIN = dt.timedelta(days=7)
+
+
+class CustomerError(Exception):
+    """A customer operation was refused; the message says why, for the user."""
+
+
+class PlanUnavailable(CustomerError):
+    pass
+
+
+class SaleFailed(CustomerError):
+    """Provisioning failed; the held credit was released and nothing was charged."""
+
+
+class SaleInProgress(CustomerError):
+    pass
+
+
+class Filter(StrEnum):
+    ALL = "all"
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class PlanView:
+    id: int
+    code: str
+    name: str
+    days: int
+    price: int
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    reseller_id: int
+    username: str
+    plan: PlanView
+    expires_at: dt.datetime
+    status: CustomerStatus
+    external_id: str | None
+    details: dict[str, str]
+    link_token: str | None
+    linked: bool
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.expires_at <= now
+
+    def days_left(self, now: dt.datetime) -> int:
+        return max(0, (self.expires_at - now).days)
+
+
+@dataclass(frozen=True)
+class SaleQuote:
+    plan: PlanView
+    price: int
+    available_now: int
+    available_after: int
+    expires_at: dt.datetime
+    missing: int  # credit lacking, 0 when affordable
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    order_id: int
+    kind: OrderKind
+    customer: CustomerView
+    price: int
+    balance: ledger.Balance
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: list[CustomerView]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    kind: OrderKind
+    plan_name: str
+    days: int
+    at: dt.datetime
+    expires_after: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerStatusView:
+    customer: CustomerView
+    history: list[HistoryItem]
+
+
+def check_username(text: str) -> str:
+    username = text.strip().lower()
+    if not _USERNAME.fullmatch(username):
+        raise CustomerError(f"A customer username is {USERNAME_RULE}.")
+    return username
+
+
+def new_expiry(current: dt.datetime | None, now: dt.datetime, days: int) -> dt.datetime:
+    """The later of now and the current expiry, plus the plan's days."""
+    start = max(now, current) if current is not None else now
+    return start + dt.timedelta(days=days)
+
+
+def _plan(plan: Plan) -> PlanView:
+    return PlanView(plan.id, plan.code, plan.name, plan.days, plan.price)
+
+
+def _view(customer: Customer, plan: Plan) -> CustomerView:
+    return CustomerView(
+        id=customer.id,
+        reseller_id=customer.reseller_id,
+        username=customer.username,
+        plan=_plan(plan),
+        expires_at=customer.expires_at,
+        status=CustomerStatus(customer.status),
+        external_id=customer.external_id,
+        details=json.loads(customer.provider_details) if customer.provider_details else {},
+        link_token=customer.link_token,
+        linked=customer.chat_id is not None,
+    )
+
+
+async def _load(session: AsyncSession, customer_id: int) -> CustomerView | None:
+    row = (
+        await session.execute(
+            select(Customer, Plan)
+            .join(Plan, Plan.id == Customer.plan_id)
+            .where(Customer.id == customer_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    return None if row is None else _view(*row)
+
+
+async def _own(session: AsyncSession, reseller: ResellerView, customer_id: int) -> CustomerView:
+    """The reseller's own customer; anyone else's looks exactly like a missing one."""
+    found = await _load(session, customer_id)
+    if found is None or found.reseller_id != reseller.id:
+        raise CustomerError("You have no such customer.")
+    return found
+
+
+async def _active_reseller(session: AsyncSession, telegram_id: int) -> ResellerView:
+    reseller = await require_by_telegram_id(session, telegram_id)
+    if reseller.status != ResellerStatus.ACTIVE:
+        raise CustomerError("Your reseller account is suspended, so sales are paused.")
+    return reseller
+
+
+async def _active_plan(session: AsyncSession, plan_id: int) -> PlanView:
+    plan = await session.get(Plan, plan_id, populate_existing=True)
+    if plan is None or not plan.active:
+        raise PlanUnavailable("That plan is no longer available. Pick another one.")
+    return _plan(plan)
+
+
+# --- preparing a sale ------------------------------------------------------------------
+
+
+async def check_new_username(db: Database, telegram_id: int, text: str) -> str:
+    username = check_username(text)
+    async with db.transaction() as session:
+        await _active_reseller(session, telegram_id)
+        if await session.scalar(select(Customer.id).where(Customer.username == username)):
+            raise CustomerError(f"The username {username} is taken. Choose another one.")
+    return username
+
+
+async def active_plans(db: Database) -> list[PlanView]:
+    async with db.transaction() as session:
+        rows = await session.scalars(
+            select(Plan).where(Plan.active.is_(True)).order_by(Plan.price, Plan.id)
+        )
+        return [_plan(p) for p in rows]
+
+
+async def can_sell(db: Database, telegram_id: int) -> ResellerView:
+    async with db.transaction() as session:
+        return await _active_reseller(session, telegram_id)
+
+
+async def quote(
+    db: Database,
+    *,
+    telegram_id: int,
+    plan_id: int,
+    now: dt.datetime,
+    customer_id: int | None = None,
+) -> SaleQuote:
+    """What the confirmation screen shows: cost, credit now and after, the new expiry."""
+    async with db.transaction() as session:
+        reseller = await _active_reseller(session, telegram_id)
+        plan = await _active_plan(session, plan_id)
+        current = None
+        if customer_id is not None:
+            current = (await _own(session, reseller, customer_id)).expires_at
+        balance = await ledger.balance(session, reseller.account_id)
+    after = balance.available - plan.price
+    return SaleQuote(
+        plan=plan,
+        price=plan.price,
+        available_now=balance.available,
+        available_after=after,
+        expires_at=new_expiry(current, now, plan.days),
+        missing=max(0, -(after + balance.credit_limit)),
+    )
+
+
+# --- selling ---------------------------------------------------------------------------
+
+
+async def _replay(session: AsyncSession, key: str) -> SaleResult | None:
+    order = await session.scalar(
+        select(SubscriptionOrder)
+        .where(SubscriptionOrder.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        return None
+    if order.status == OrderStatus.PENDING:
+        raise SaleInProgress("This sale is still being processed. Check again in a moment.")
+    if order.status == OrderStatus.FAILED:
+        raise SaleFailed(
+            f"That sale did not go through ({order.error}); nothing was charged. "
+            "Start again to retry."
+        )
+    assert order.customer_id is not None
+    customer = await _load(session, order.customer_id)
+    assert customer is not None
+    account_id = await ledger.reseller_account_id(session, order.reseller_id)
+    return SaleResult(
+        order_id=order.id,
+        kind=OrderKind(order.kind),
+        customer=customer,
+        price=order.price,
+        balance=await ledger.balance(session, account_id),
+        replayed=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Pending:
+    order_id: int
+    hold_id: int
+    reseller_id: int
+    plan: PlanView
+    username: str
+    customer: CustomerView | None
+
+
+async def _open_order(
+    db: Database,
+    *,
+    kind: OrderKind,
+    telegram_id: int,
+    plan_id: int,
+    key: str,
+    username: str | None,
+    customer_id: int | None,
+) -> SaleResult | _Pending:
+    async def _open(session: AsyncSession) -> SaleResult | _Pending:
+        replay = await _replay(session, key)
+        if replay is not None:
+            return replay
+        reseller = await _active_reseller(session, telegram_id)
+        plan = await _active_plan(session, plan_id)
+        customer = None
+        name = username
+        if customer_id is not None:
+            customer = await _own(session, reseller, customer_id)
+            name = customer.username
+        assert name is not None
+        if kind == OrderKind.ACTIVATION and await session.scalar(
+            select(Customer.id).where(Customer.username == name)
+        ):
+            raise CustomerError(f"The username {name} is taken. Choose another one.")
+        hold = await ledger.place_hold(
+            session,
+            account_id=reseller.account_id,
+            amount=plan.price,
+            kind=EntryKind.ACTIVATION if kind == OrderKind.ACTIVATION else EntryKind.RENEWAL,
+            actor=f"tg:{telegram_id}",
+            key=f"order:{key}",
+            comment=f"{kind.value.capitalize()} of {name}: {plan.name}"[: ledger.MAX_COMMENT],
+        )
+        order = SubscriptionOrder(
+            idempotency_key=key,
+            kind=kind,
+            status=OrderStatus.PENDING,
+            reseller_id=reseller.id,
+            customer_id=customer_id,
+            username=name,
+            plan_id=plan.id,
+            days=plan.days,
+            price=plan.price,
+            hold_id=hold.hold_id,
+        )
+        session.add(order)
+        await session.flush()
+        return _Pending(order.id, hold.hold_id, reseller.id, plan, name, customer)
+
+    return await db.run(_open)
+
+
+async def _fail(db: Database, pending: _Pending, reason: str, now: dt.datetime) -> None:
+    async with db.transaction() as session:
+        await ledger.void_hold(session, pending.hold_id, now=now)
+        await session.execute(
+            update(SubscriptionOrder)
+            .where(SubscriptionOrder.id == pending.order_id)
+            .values(status=OrderStatus.FAILED, error=reason[:255], completed_at=now)
+        )
+
+
+async def _complete(
+    db: Database, pending: _Pending, provisioned: Provisioned, now: dt.datetime
+) -> SaleResult:
+    async with db.transaction() as session:
+        movement = await ledger.post_hold(session, pending.hold_id, now=now)
+        details = json.dumps(provisioned.details) if provisioned.details else None
+        if pending.customer is None:
+            customer = Customer(
+                reseller_id=pending.reseller_id,
+                username=pending.username,
+                plan_id=pending.plan.id,
+                expires_at=new_expiry(None, now, pending.plan.days),
+                status=CustomerStatus.ACTIVE,
+                external_id=provisioned.external_id,
+                provider_details=details,
+                link_token=secrets.token_urlsafe(16),
+            )
+            session.add(customer)
+            await session.flush()
+            customer_id = customer.id
+            expires_at = customer.expires_at
+        else:
+            customer_id = pending.customer.id
+            # Locked and read again: the expiry may have moved since the screen was shown.
+            current = await session.scalar(
+                select(Customer.expires_at).where(Customer.id == customer_id).with_for_update()
+            )
+            expires_at = new_expiry(current, now, pending.plan.days)
+            await session.execute(
+                update(Customer)
+                .where(Customer.id == customer_id)
+                .values(
+                    expires_at=expires_at,
+                    plan_id=pending.plan.id,
+                    status=CustomerStatus.ACTIVE,
+                    external_id=provisioned.external_id,
+                    provider_details=details or Customer.provider_details,
+                )
+            )
+        await session.execute(
+            update(SubscriptionOrder)
+            .where(SubscriptionOrder.id == pending.order_id)
+            .values(
+                status=OrderStatus.COMPLETED,
+                customer_id=customer_id,
+                expires_after=expires_at,
+                completed_at=now,
+            )
+        )
+        loaded = await _load(session, customer_id)
+        assert loaded is not None
+        account_id = await ledger.reseller_account_id(session, pending.reseller_id)
+        return SaleResult(
+            order_id=pending.order_id,
+            kind=OrderKind.ACTIVATION if pending.customer is None else OrderKind.RENEWAL,
+            customer=loaded,
+            price=movement.amount,
+            balance=await ledger.balance(session, account_id),
+            replayed=False,
+        )
+
+
+async def sell(
+    db: Database,
+    provider: Provider,
+    *,
+    telegram_id: int,
+    plan_id: int,
+    key: str,
+    now: dt.datetime,
+    provider_seconds: float,
+    username: str | None = None,
+    customer_id: int | None = None,
+) -> SaleResult:
+    """Activate ``username`` or renew ``customer_id`` on a plan, once per ``key``.
+
+    Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, or SaleFailed
+    (provisioning failed or timed out: the hold was voided, nothing charged).
+    """
+    kind = OrderKind.ACTIVATION if customer_id is None else OrderKind.RENEWAL
+    opened = await _open_order(
+        db,
+        kind=kind,
+        telegram_id=telegram_id,
+        plan_id=plan_id,
+        key=key,
+        username=username,
+        customer_id=customer_id,
+    )
+    if isinstance(opened, SaleResult):
+        return opened
+    try:
+        async with asyncio.timeout(provider_seconds):
+            if opened.customer is None:
+                provisioned = await provider.create(
+                    CreateSubscription(
+                        opened.username, opened.plan.code, new_expiry(None, now, opened.plan.days)
+                    )
+                )
+            else:
+                provisioned = await provider.extend(
+                    ExtendSubscription(
+                        opened.username,
+                        opened.customer.external_id,
+                        opened.plan.code,
+                        new_expiry(opened.customer.expires_at, now, opened.plan.days),
+                    )
+                )
+    except (ProvisioningError, TimeoutError) as exc:
+        reason = (
+            "the provider did not answer in time"
+            if isinstance(exc, TimeoutError)
+            else (str(exc) or "the provider refused")
+        )
+        await _fail(db, opened, reason, now)
+        raise SaleFailed(
+            f"The subscription could not be provisioned ({reason}). Nothing was charged."
+        ) from exc
+    try:
+        return await _complete(db, opened, provisioned, now)
+    except IntegrityError as exc:
+        # Another activation took the username in between: release the credit.
+        await _fail(db, opened, "username taken", now)
+        raise CustomerError(f"The username {opened.username} was just taken.") from exc
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _filtered(
+    reseller_id: int, flt: Filter, search: str | None, now: dt.datetime
+) -> ColumnElement[bool]:
+    conditions = [Customer.reseller_id == reseller_id]
+    if flt == Filter.ACTIVE:
+        conditions.append(Customer.expires_at > now)
+    elif flt == Filter.EXPIRING:
+        conditions.append(
+            and_(Customer.expires_at > now, Customer.expires_at <= now + EXPIRING_WITHIN)
+        )
+    elif flt == Filter.EXPIRED:
+        conditions.append(Customer.expires_at <= now)
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Customer.username.like(f"%{escaped}%", escape="\\"))
+    return and_(*conditions)
+
+
+async def list_customers(
+    db: Database,
+    telegram_id: int,
+    *,
+    now: dt.datetime,
+    flt: Filter = Filter.ALL,
+    search: str | None = None,
+    page: int = 0,
+    page_size: int = 8,
+) -> CustomerPage:
+    """The reseller's own customers, soonest expiry first."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        where = _filtered(reseller.id, flt, search, now)
+        total = await session.scalar(select(func.count()).select_from(Customer).where(where)) or 0
+        pages = max(1, -(-total // page_size))
+        page = min(max(page, 0), pages - 1)
+        rows = await session.execute(
+            select(Customer, Plan)
+            .join(Plan, Plan.id == Customer.plan_id)
+            .where(where)
+            .order_by(Customer.expires_at, Customer.id)
+            .offset(page * page_size)
+            .limit(page_size)
+        )
+        return CustomerPage([_view(*r) for r in rows], page, pages, total)
+
+
+async def customer_card(db: Database, telegram_id: int, customer_id: int) -> CustomerView:
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        return await _own(session, reseller, customer_id)
+
+
+async def invite_token(
+    db: Database, telegram_id: int, customer_id: int, *, renew: bool = False
+) -> str:
+    """The customer's invite token, minting a new one if revoked (or if ``renew``)."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        customer = await _own(session, reseller, customer_id)
+        if customer.link_token and not renew:
+            return customer.link_token
+        token = secrets.token_urlsafe(16)
+        await session.execute(
+            update(Customer).where(Customer.id == customer.id).values(link_token=token)
+        )
+        return token
+
+
+async def revoke_invite(db: Database, telegram_id: int, customer_id: int) -> None:
+    """The old link stops working; a linked chat stays linked."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        customer = await _own(session, reseller, customer_id)
+        await session.execute(
+            update(Customer).where(Customer.id == customer.id).values(link_token=None)
+        )
+
+
+# --- the customer's side ----------------------------------------------------------------
+
+
+async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> CustomerView:
+    """Link a chat to the subscription behind ``token``: one chat per token."""
+
+    async def _link(session: AsyncSession) -> CustomerView:
+        customer = await session.scalar(
+            select(Customer)
+            .where(Customer.link_token == token)
+            .execution_options(populate_existing=True)
+        )
+        if customer is None:
+            raise CustomerError(
+                "This invite link is not valid (it may have been revoked). "
+                "Ask your reseller for a new one."
+            )
+        if customer.chat_id is not None and customer.chat_id != chat_id:
+            raise CustomerError(
+                "This invite link was already used by someone else. "
+                "Ask your reseller for a new one."
+            )
+        if await session.scalar(
+            select(Customer.id).where(Customer.chat_id == chat_id, Customer.id != customer.id)
+        ):
+            raise CustomerError("This chat is already linked to another subscription.")
+        if customer.chat_id is None:
+            linked = await session.execute(
+                update(Customer)
+                .where(Customer.id == customer.id, Customer.chat_id.is_(None))
+                .values(chat_id=chat_id, linked_at=now)
+            )
+            if ledger.rowcount(linked) != 1:
+                raise CustomerError("This invite link was already used by someone else.")
+        found = await _load(session, customer.id)
+        assert found is not None
+        return found
+
+    return await db.run(_link)
+
+
+async def linked_customer(db: Database, chat_id: int) -> CustomerView | None:
+    async with db.transaction() as session:
+        customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
+        return None if customer_id is None else await _load(session, customer_id)
+
+
+async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
+    async with db.transaction() as session:
+        customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
+        if customer_id is None:
+            return None
+        customer = await _load(session, customer_id)
+        assert customer is not None
+        rows = await session.execute(
+            select(SubscriptionOrder, Plan.name)
+            .join(Plan, Plan.id == SubscriptionOrder.plan_id)
+            .where(
+                SubscriptionOrder.customer_id == customer_id,
+                SubscriptionOrder.status == OrderStatus.COMPLETED,
+            )
+            .order_by(SubscriptionOrder.id.desc())
+            .limit(10)
+        )
+        history = [
+            HistoryItem(
+                kind=OrderKind(order.kind),
+                plan_name=name,
+                days=order.days,
+                at=order.completed_at or order.created_at,
+                expires_after=order.expires_after,
+            )
+            for order, name in rows
+        ]
+        return CustomerStatusView(customer, history)
+
+
+async def renewal_request(db: Database, chat_id: int) -> tuple[CustomerView, ResellerView]:
+    """Who to tell when a linked customer asks to renew."""
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(Customer.id, Reseller.telegram_id)
+                .join(Reseller, Reseller.id == Customer.reseller_id)
+                .where(Customer.chat_id == chat_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise CustomerError("This chat is not linked to a subscription.")
+        customer = await _load(session, row.id)
+        reseller = await load_by_telegram_id(session, row.telegram_id)
+        assert customer is not None and reseller is not None
+        return customer, reseller

@@ -1,0 +1,68 @@
+"""Provisioning: the outside system that creates and extends subscriptions.
+
+The bot holds the reseller's credit, asks the provider to act, then posts the hold on
+success or voids it on failure, so money and subscriptions move together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ProvisioningError(Exception):
+    """The provider could not do it; nothing was provisioned."""
+
+
+@dataclass(frozen=True)
+class CreateSubscription:
+    username: str
+    plan_code: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ExtendSubscription:
+    username: str
+    external_id: str | None
+    plan_code: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    external_id: str
+    # Anything to show the reseller: credentials, playlist or config links.
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    """What a panel integration implements. Suspend and delete will join create and extend."""
+
+    async def create(self, request: CreateSubscription) -> Provisioned: ...
+
+    async def extend(self, request: ExtendSubscription) -> Provisioned: ...
+
+
+class LocalProvider:
+    """The default: the subscription lives in this database only; the bot is the record."""
+
+    async def create(self, request: CreateSubscription) -> Provisioned:
+        return Provisioned(external_id=f"local-{uuid.uuid4().hex[:12]}")
+
+    async def extend(self, request: ExtendSubscription) -> Provisioned:
+        return Provisioned(external_id=request.external_id or f"local-{uuid.uuid4().hex[:12]}")
+
+
+PROVIDERS: dict[str, type[LocalProvider]] = {"local": LocalProvider}
+
+
+def provider_named(name: str) -> Provider:
+    try:
+        return PROVIDERS[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown provisioning provider {name!r}; known: {', '.join(sorted(PROVIDERS))}"
+        ) from None

@@ -1,0 +1,86 @@
+"""Customers of resellers, and the orders that activate or renew them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class OrderKind(StrEnum):
+    ACTIVATION = "activation"
+    RENEWAL = "renewal"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # credit held, provisioning under way
+    COMPLETED = "completed"  # provisioned, hold posted
+    FAILED = "failed"  # provisioning failed, hold voided
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'expired', 'paused', 'cancelled')", name="status"),
+        Index("ix_customers_reseller_expires", "reseller_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"))
+    # Lowercase, unique across the business: provisioning panels share one namespace.
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.ACTIVE)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    # What the provider returned to show the reseller (credentials, links), as JSON.
+    provider_details: Mapped[str | None] = mapped_column(Text)
+    # The invite token in https://t.me/<bot>?start=<token>; NULL once revoked.
+    link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscriptionOrder(Base):
+    """One activation or renewal: held, provisioned, then posted or voided.
+
+    Keyed by the nonce of the confirmation screen, so a second tap finds the first order.
+    Completed orders are the customer's renewal history.
+    """
+
+    __tablename__ = "subscription_orders"
+    __table_args__ = (
+        CheckConstraint("kind IN ('activation', 'renewal')", name="kind"),
+        CheckConstraint("status IN ('pending', 'completed', 'failed')", name="status"),
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("days > 0", name="days_positive"),
+        Index("ix_subscription_orders_customer", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    username: Mapped[str] = mapped_column(String(32))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    days: Mapped[int]
+    price: Mapped[int] = mapped_column(BigInteger)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("ledger_holds.id"))
+    expires_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

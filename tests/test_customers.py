@@ -1,0 +1,176 @@
+"""Focused tests of activation, renewal, provisioning failures and linking, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.services import customers, ledger, plans
+from bot.services.customers import CustomerError, Filter, PlanUnavailable, SaleFailed
+from bot.services.ledger import InsufficientCredit
+from bot.services.provisioning import (
+    CreateSubscription,
+    ExtendSubscription,
+    LocalProvider,
+    Provisioned,
+    ProvisioningError,
+)
+from models import Hold, HoldStatus, OrderStatus, SubscriptionOrder
+from tests.helpers import assert_audit_ok, make_reseller
+
+NOW = dt.datetime(2030, 1, 1, 12, tzinfo=dt.UTC)
+
+
+class FailingProvider(LocalProvider):
+    async def create(self, request: CreateSubscription) -> Provisioned:
+        raise ProvisioningError("panel said no")
+
+    async def extend(self, request: ExtendSubscription) -> Provisioned:
+        raise ProvisioningError("panel said no")
+
+
+class HangingProvider(LocalProvider):
+    async def create(self, request: CreateSubscription) -> Provisioned:
+        await asyncio.sleep(60)
+        raise AssertionError("unreachable")
+
+
+async def _plan(db: Database, code: str = "m1", days: int = 30, price: int = 1_000) -> int:
+    return (await plans.add_plan(db, code=code, name=code.upper(), days=days, price=price)).id
+
+
+async def _sell(db: Database, key: str, provider=None, **kwargs):  # type: ignore[no-untyped-def]
+    return await customers.sell(
+        db, provider or LocalProvider(), telegram_id=kwargs.pop("telegram_id", 1001),
+        key=key, now=kwargs.pop("now", NOW), provider_seconds=kwargs.pop("seconds", 5),
+        **kwargs,
+    )  # fmt: skip
+
+
+async def _available(db: Database, account_id: int) -> ledger.Balance:
+    async with db.transaction() as session:
+        return await ledger.balance(session, account_id)
+
+
+async def test_activation_charges_exactly_once_and_renewal_moves_the_expiry(db: Database) -> None:
+    alice = await make_reseller(db, 1001, credit=5_000)
+    plan = await _plan(db)
+    first = await _sell(db, "n1", plan_id=plan, username="john.doe")
+    again = await _sell(db, "n1", plan_id=plan, username="john.doe")
+    assert not first.replayed and again.replayed and again.order_id == first.order_id
+    assert first.customer.expires_at == NOW + dt.timedelta(days=30)
+    assert first.customer.link_token
+    assert (await _available(db, alice.account_id)).balance == 4_000
+
+    later = NOW + dt.timedelta(days=10)  # renewal of an active customer extends its expiry
+    renewed = await _sell(db, "n2", plan_id=plan, customer_id=first.customer.id, now=later)
+    assert renewed.customer.expires_at == NOW + dt.timedelta(days=60)
+    much_later = NOW + dt.timedelta(days=100)  # an expired one starts from now
+    renewed = await _sell(db, "n3", plan_id=plan, customer_id=first.customer.id, now=much_later)
+    assert renewed.customer.expires_at == much_later + dt.timedelta(days=30)
+    assert (await _available(db, alice.account_id)).balance == 2_000
+    await assert_audit_ok(db)
+
+
+async def test_insufficient_credit_changes_nothing(db: Database) -> None:
+    alice = await make_reseller(db, 1001, credit=999)
+    plan = await _plan(db)
+    q = await customers.quote(db, telegram_id=1001, plan_id=plan, now=NOW)
+    assert q.missing == 1 and q.available_after == -1
+    with pytest.raises(InsufficientCredit) as refused:
+        await _sell(db, "n1", plan_id=plan, username="john")
+    assert refused.value.missing == 1
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(SubscriptionOrder)) == 0
+    assert (await _available(db, alice.account_id)).held == 0
+
+
+@pytest.mark.parametrize("provider", [FailingProvider(), HangingProvider()])
+async def test_provisioning_failure_or_timeout_releases_the_hold(db: Database, provider) -> None:
+    alice = await make_reseller(db, 1001, credit=5_000)
+    plan = await _plan(db)
+    with pytest.raises(SaleFailed, match="Nothing was charged"):
+        await _sell(db, "n1", provider, plan_id=plan, username="john", seconds=0.2)
+    bal = await _available(db, alice.account_id)
+    assert (bal.balance, bal.held) == (5_000, 0)
+    async with db.transaction() as session:
+        order = await session.scalar(select(SubscriptionOrder))
+        hold = await session.scalar(select(Hold))
+    assert order is not None and order.status == OrderStatus.FAILED
+    assert hold is not None and hold.status == HoldStatus.VOIDED
+    assert await customers.list_customers(db, 1001, now=NOW) == customers.CustomerPage([], 0, 1, 0)
+    with pytest.raises(SaleFailed):  # the same nonce again reports the failure
+        await _sell(db, "n1", plan_id=plan, username="john")
+    await assert_audit_ok(db)
+
+
+async def test_rules_refuse_and_write_nothing(db: Database) -> None:
+    await make_reseller(db, 1001, credit=5_000)
+    await make_reseller(db, 1002, name="Bob", credit=5_000)
+    plan = await _plan(db)
+    sold = await _sell(db, "n1", plan_id=plan, username="john")
+    with pytest.raises(CustomerError, match="taken"):
+        await customers.check_new_username(db, 1001, "JOHN")
+    with pytest.raises(CustomerError, match="taken"):
+        await _sell(db, "n2", plan_id=plan, username="john", telegram_id=1002)
+    for bad in ("ab", "-abc", "a" * 33, "john doe", "<b>x</b>", "ünï"):
+        with pytest.raises(CustomerError, match="3 to 32"):
+            customers.check_username(bad)
+    with pytest.raises(CustomerError, match="no such customer"):  # Bob renewing Alice's customer
+        await _sell(db, "n3", plan_id=plan, customer_id=sold.customer.id, telegram_id=1002)
+    with pytest.raises(CustomerError, match="no such customer"):
+        await customers.customer_card(db, 1002, sold.customer.id)
+    async with db.transaction() as session:
+        from models import Plan
+
+        plan_row = await session.get(Plan, plan)
+        assert plan_row is not None
+        plan_row.active = False
+    with pytest.raises(PlanUnavailable):
+        await _sell(db, "n4", plan_id=plan, customer_id=sold.customer.id)
+    await assert_audit_ok(db)
+
+
+async def test_list_filters_search_and_pages(db: Database) -> None:
+    await make_reseller(db, 1001, credit=100_000)
+    await make_reseller(db, 1002, name="Bob", credit=100_000)
+    short = await _plan(db, "d5", days=5)
+    long = await _plan(db, "d60", days=60)
+    for i in range(10):
+        await _sell(db, f"a{i}", plan_id=short if i % 2 else long, username=f"cust{i}_a")
+    await _sell(db, "b", plan_id=long, username="bobs_cust", telegram_id=1002)
+    page = await customers.list_customers(db, 1001, now=NOW, page_size=4)
+    assert (page.total, page.pages) == (10, 3)
+    assert page.customers[0].expires_at <= page.customers[-1].expires_at
+    expiring = await customers.list_customers(db, 1001, now=NOW, flt=Filter.EXPIRING)
+    assert {c.username for c in expiring.customers} == {f"cust{i}_a" for i in range(1, 10, 2)}
+    later = NOW + dt.timedelta(days=6)
+    assert (await customers.list_customers(db, 1001, now=later, flt=Filter.EXPIRED)).total == 5
+    found = await customers.list_customers(db, 1001, now=NOW, search="T3_")
+    assert [c.username for c in found.customers] == ["cust3_a"]
+    assert (await customers.list_customers(db, 1001, now=NOW, search="%")).total == 0
+    assert (await customers.list_customers(db, 1001, now=NOW, search="bobs")).total == 0
+
+
+async def test_link_once_per_token_and_revoke(db: Database) -> None:
+    await make_reseller(db, 1001, credit=5_000)
+    plan = await _plan(db)
+    sold = await _sell(db, "n1", plan_id=plan, username="john")
+    token = sold.customer.link_token
+    assert token
+    linked = await customers.link(db, token=token, chat_id=777, now=NOW)
+    assert linked.linked
+    await customers.link(db, token=token, chat_id=777, now=NOW)  # the same chat again: fine
+    with pytest.raises(CustomerError, match="already used"):
+        await customers.link(db, token=token, chat_id=888, now=NOW)
+    new_token = await customers.invite_token(db, 1001, sold.customer.id, renew=True)
+    await customers.revoke_invite(db, 1001, sold.customer.id)
+    with pytest.raises(CustomerError, match="not valid"):
+        await customers.link(db, token=new_token, chat_id=888, now=NOW)
+    status = await customers.status_of(db, 777)
+    assert status is not None and status.customer.username == "john"
+    assert [h.kind.value for h in status.history] == ["activation"]
