@@ -16,6 +16,7 @@ from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
 from bot.logs import REDACTED, configure_logging
+from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
 from handlers.start import COMMANDS
 
@@ -26,7 +27,9 @@ class MissingToken(RuntimeError):
     pass
 
 
-def build_application(settings: Settings, db: Database) -> BotApplication:
+def build_application(
+    settings: Settings, db: Database, provider: Provider | None = None
+) -> BotApplication:
     """Build the bot: one builder chain, handlers, error handler, start-up and shut-down."""
     if settings.telegram_bot_token is None:
         raise MissingToken("TELEGRAM_BOT_TOKEN is not set")
@@ -45,6 +48,7 @@ def build_application(settings: Settings, db: Database) -> BotApplication:
     app = cast(BotApplication, builder.build())
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
+    app.bot_data["provider"] = provider or provider_named(settings.provisioning_provider)
     handlers.register(app)
     app.add_error_handler(on_error)
     return app

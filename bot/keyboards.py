@@ -37,8 +37,9 @@ def reseller_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button("💰 Balance", BALANCE), button("➕ Top up", TOPUP_NEW)],
-            [button("🧾 My top-ups", TOPUP_LIST), button("📜 History", HISTORY, 0)],
-            [button("❓ Help", HELP)],
+            [button("👤 New customer", "cu:new"), button("🔁 Renew", "cu:renew")],
+            [button("👥 Customers", "cu:l:all:0"), button("🧾 My top-ups", TOPUP_LIST)],
+            [button("📜 History", HISTORY, 0), button("❓ Help", HELP)],
         ]
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import BotApplication
-from handlers import admin, balance, fallback, start, topup
+from handlers import admin, balance, customer_view, customers, fallback, start, topup
 
 
 def register(app: BotApplication) -> None:
@@ -13,4 +13,6 @@ def register(app: BotApplication) -> None:
     balance.register(app)
     admin.register(app)
     topup.register(app)
+    customers.register(app)
+    customer_view.register(app)
     fallback.register(app)

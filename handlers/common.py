@@ -63,6 +63,12 @@ def matched(context: BotContext) -> str:
     return context.matches[0].group(1)
 
 
+def clip(text: str, limit: int = 40) -> str:
+    """User input quoted back in one short line (escape it before it goes into HTML)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def money(amount: int, context: BotContext) -> str:
     return format_amount(amount, escape(context.settings.currency))
 

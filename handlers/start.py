@@ -10,14 +10,19 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot import keyboards
 from bot.context import BotApplication, BotContext
 from bot.services.resellers import Identity, Role
+from handlers import customer_view
 from handlers.common import NOT_REGISTERED, identify, show
 
 COMMANDS = [
     BotCommand("start", "Main menu"),
     BotCommand("balance", "Your balance and credits"),
     BotCommand("history", "Your credit history"),
+    BotCommand("activate", "Activate a new customer"),
+    BotCommand("renew", "Renew a customer"),
+    BotCommand("customers", "Your customers"),
     BotCommand("topup", "Ask for credits"),
     BotCommand("topups", "Your top-up requests"),
+    BotCommand("status", "Your subscription (customers)"),
     BotCommand("help", "What this bot does"),
     BotCommand("cancel", "Leave the current step"),
 ]
@@ -27,6 +32,9 @@ RESELLER_HELP = (
     "/start - main menu\n"
     "/balance - balance, held and available credits\n"
     "/history - every credit movement, newest first\n"
+    "/activate - a new customer: username, plan, confirm\n"
+    "/renew - renew a customer (add part of a username to search)\n"
+    "/customers - your customers; filter, search, open a card\n"
     "/topup - ask for credits and send the proof of payment\n"
     "/topups - your top-up requests; cancel a pending one\n"
     "/cancel - leave the current step\n\n"
@@ -72,7 +80,14 @@ async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
+    if context.args and update.callback_query is None:
+        # /start <token>: a customer opening the invite link their reseller sent.
+        await customer_view.link_from_invite(update, context, context.args[0])
+        return
     identity = await identify(update, context)
+    if identity.role == Role.CUSTOMER:
+        await customer_view.show_status(update, context)
+        return
     text, keyboard = menu_for(identity, user.first_name, user.id)
     await show(update, text, keyboard)
 
@@ -86,6 +101,8 @@ async def help_command(update: Update, context: BotContext) -> None:
         text = ADMIN_HELP + ("\n\n" + RESELLER_HELP if identity.reseller else "")
     elif identity.role in (Role.RESELLER, Role.SUSPENDED):
         text = RESELLER_HELP
+    elif identity.role == Role.CUSTOMER:
+        text = "/status - your subscription, and a button to ask your reseller to renew it"
     else:
         text = (
             "This bot lets resellers check their credits and serve their customers.\n"

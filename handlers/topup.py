@@ -43,6 +43,7 @@ from bot.services.topups import (
 from handlers.common import (
     ADMINS_ONLY,
     NOT_REGISTERED,
+    clip,
     identify,
     local_date,
     matched,
@@ -196,7 +197,9 @@ async def got_amount(update: Update, context: BotContext) -> int:
         credits = parse_amount(message.text, max_amount=lim.max_credits)
         quote, methods = await topups.price(context.db, credits, lim)
     except (AmountError, TopUpError) as exc:
-        await _render(context, draft, _ask_amount(context, str(exc)), _cancel_keyboard())
+        # Name the input: a second mistake must change the screen too.
+        problem = f"“{clip(message.text)}”: {exc}"
+        await _render(context, draft, _ask_amount(context, problem), _cancel_keyboard())
         return AMOUNT
     draft.credits, draft.quote, draft.methods = credits, quote, methods
     await _render(context, draft, _price_text(draft, context), _methods_keyboard(methods))
@@ -314,7 +317,7 @@ async def got_reference(update: Update, context: BotContext) -> int:
     try:
         reference = topups.check_reference(message.text)
     except TopUpError as exc:
-        return await proof_expected(update, context, str(exc))
+        return await proof_expected(update, context, f"“{clip(message.text)}”: {exc}")
     return await _ask_confirmation(context, draft, Proof(ProofKind.REFERENCE, reference=reference))
 
 

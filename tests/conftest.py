@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.app import build_application
 from bot.context import BotApplication
 from bot.db import Database, create_engine, upgrade_schema
+from bot.services.provisioning import Provider
 from bot.settings import Settings
 from models import AccountKind, Base, LedgerAccount
 from tests.fake_bot_api import FakeBotAPI
@@ -195,9 +196,11 @@ def settings(fake_api: FakeBotAPI, database_url: str) -> Settings:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, db: Database) -> AsyncIterator[BotApplication]:
+async def running_bot(
+    settings: Settings, db: Database, provider: Provider | None = None
+) -> AsyncIterator[BotApplication]:
     """The real application polling the fake Bot API, started as run_polling starts it."""
-    app = build_application(settings, db)
+    app = build_application(settings, db, provider)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)

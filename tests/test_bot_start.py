@@ -35,7 +35,10 @@ async def test_reseller_gets_the_reseller_menu(
     reply = await fake_api.next_event(alice.id)
     assert "Alice &lt;Shop&gt;" in reply.text  # user-supplied text is escaped
     labels = [label for label, _ in reply.buttons]
-    assert labels == ["💰 Balance", "➕ Top up", "🧾 My top-ups", "📜 History", "❓ Help"]
+    assert labels == [
+        "💰 Balance", "➕ Top up", "👤 New customer", "🔁 Renew",
+        "👥 Customers", "🧾 My top-ups", "📜 History", "❓ Help",
+    ]  # fmt: skip
 
 
 async def test_admin_gets_the_admin_menu(bot: BotApplication, fake_api: FakeBotAPI) -> None:

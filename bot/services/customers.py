@@ -101,7 +101,8 @@ class CustomerView:
         return self.expires_at <= now
 
     def days_left(self, now: dt.datetime) -> int:
-        return max(0, (self.expires_at - now).days)
+        """Whole days left, counting a started day: 29 days and 2 hours is 30."""
+        return max(0, -(-(self.expires_at - now) // dt.timedelta(days=1)))
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,18 @@ async def _replay(session: AsyncSession, key: str) -> SaleResult | None:
         balance=await ledger.balance(session, account_id),
         replayed=True,
     )
+
+
+async def earlier_sale(db: Database, *, telegram_id: int, key: str) -> SaleResult | None:
+    """What a confirmation nonce already did, if anything (None: never confirmed)."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        owner = await session.scalar(
+            select(SubscriptionOrder.reseller_id).where(SubscriptionOrder.idempotency_key == key)
+        )
+        if owner is None or owner != reseller.id:
+            return None
+        return await _replay(session, key)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import ledger
-from models import Billing, LedgerAccount, Reseller, ResellerStatus
+from models import Billing, Customer, LedgerAccount, Reseller, ResellerStatus
 
 MAX_NAME = 100
 _USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
@@ -26,6 +26,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     RESELLER = "reseller"
     SUSPENDED = "suspended"
+    CUSTOMER = "customer"  # a chat linked to a subscription by its invite link
     STRANGER = "stranger"
 
 
@@ -141,7 +142,11 @@ async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -
     if telegram_id in admin_ids:
         return Identity(Role.ADMIN, reseller)
     if reseller is None:
-        return Identity(Role.STRANGER, None)
+        async with db.transaction() as session:
+            linked = await session.scalar(
+                select(Customer.id).where(Customer.chat_id == telegram_id)
+            )
+        return Identity(Role.CUSTOMER if linked else Role.STRANGER, None)
     if reseller.status == ResellerStatus.SUSPENDED:
         return Identity(Role.SUSPENDED, reseller)
     return Identity(Role.RESELLER, reseller)
