@@ -12,6 +12,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, Defaults
 
 import handlers
+import jobs
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
@@ -50,6 +51,7 @@ def build_application(
     app.bot_data["db"] = db
     app.bot_data["provider"] = provider or provider_named(settings.provisioning_provider)
     handlers.register(app)
+    jobs.register(app)
     app.add_error_handler(on_error)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,16 @@ class Settings(BaseSettings):
     # how long to wait for it before the sale is abandoned and the held credit released.
     provisioning_provider: str = "local"
     provisioning_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # Scheduled jobs. Each also runs once shortly after start-up to catch up.
+    jobs_enabled: bool = True
+    alerts_interval_seconds: float = Field(default=300, gt=0)
+    reminders_interval_seconds: float = Field(default=1800, gt=0)
+    outbox_interval_seconds: float = Field(default=2, gt=0)
+    reminder_offsets_days: Annotated[tuple[int, ...], NoDecode] = (7, 3, 1, 0)
+    digest_time: dt.time = dt.time(9, 0)
+    topup_remind_after_hours: float = Field(default=12, gt=0)
+    topup_expire_after_days: float = Field(default=3, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -59,6 +70,19 @@ class Settings(BaseSettings):
         if self.topup_min_credits > self.topup_max_credits:
             raise ValueError("TOPUP_MIN_CREDITS is above TOPUP_MAX_CREDITS")
         return self
+
+    @field_validator("reminder_offsets_days", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        # "7,3,1,0" in the environment: days before expiry, 0 being the day itself.
+        if isinstance(value, str):
+            value = [int(part) for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, list | tuple):
+            offsets = tuple(sorted({int(v) for v in value}, reverse=True))
+            if not offsets or any(not 0 <= v <= 60 for v in offsets):
+                raise ValueError("use days from 0 to 60, like 7,3,1,0")
+            return offsets
+        return value
 
     @field_validator("provisioning_provider")
     @classmethod

@@ -1,1 +1,92 @@
-"""Scheduled jobs (PTB JobQueue): they call services and hand messages to the notifier."""
+"""Scheduled jobs on PTB's JobQueue: they call services and hand messages to the notifier.
+
+Every job also runs shortly after start-up, to catch up after downtime; what they did is
+in the database, so a restart neither repeats nor loses anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import cast
+
+from bot.context import BotApplication, BotContext
+from bot.db import Database
+from bot.services import alerts
+from bot.settings import Settings
+from jobs import notifier
+
+Clock = Callable[[], dt.datetime]
+
+
+def _clock(context: BotContext) -> dt.datetime:
+    clock = context.bot_data.get("clock")
+    return cast(Clock, clock)() if clock else dt.datetime.now(dt.UTC)
+
+
+def alert_settings(settings: Settings) -> alerts.Settings:
+    return alerts.Settings(
+        zone=settings.zone,
+        reminder_offsets_days=settings.reminder_offsets_days,
+        digest_time=settings.digest_time,
+        topup_remind_after=dt.timedelta(hours=settings.topup_remind_after_hours),
+        topup_expire_after=dt.timedelta(days=settings.topup_expire_after_days),
+        admin_chat_id=settings.admin_chat_id,
+    )
+
+
+async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
+    """Balances and debts, customer and credit expiry, stale top-ups."""
+    await alerts.expire_customers(db, now)
+    queued = await alerts.scan_balances(db, now)
+    queued += await alerts.expire_grants(db, now)
+    queued += await alerts.stale_topups(db, now, alert_settings(settings))
+    return queued
+
+
+async def run_reminders(db: Database, settings: Settings, now: dt.datetime) -> int:
+    """Expiry reminders to customers and the resellers' daily digest."""
+    queued = await alerts.queue_expiry_reminders(db, now, alert_settings(settings))
+    queued += await alerts.queue_digests(db, now, alert_settings(settings))
+    return queued
+
+
+async def alerts_job(context: BotContext) -> None:
+    await run_alerts(context.db, context.settings, _clock(context))
+
+
+async def reminders_job(context: BotContext) -> None:
+    await run_reminders(context.db, context.settings, _clock(context))
+
+
+async def outbox_job(context: BotContext) -> None:
+    last_sent = context.bot_data.setdefault("outbox_last_sent", {})
+    await notifier.drain(
+        context.bot,
+        context.db,
+        context.settings,
+        _clock(context),
+        budget_seconds=max(1.0, context.settings.outbox_interval_seconds * 0.9),
+        last_sent=last_sent,
+    )
+
+
+def register(app: BotApplication) -> None:
+    settings = cast(Settings, app.bot_data["settings"])
+    if not settings.jobs_enabled:
+        return
+    queue = app.job_queue
+    assert queue is not None, "python-telegram-bot[job-queue] is required"
+    once = {"max_instances": 1, "coalesce": True}
+    queue.run_repeating(
+        outbox_job, interval=settings.outbox_interval_seconds, first=1, name="outbox",
+        job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        alerts_job, interval=settings.alerts_interval_seconds, first=2, name="alerts",
+        job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",
+        job_kwargs=once,
+    )  # fmt: skip

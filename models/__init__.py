@@ -13,6 +13,7 @@ from models.ledger import (
     Transfer,
     TxType,
 )
+from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState, UnreachableChat
 from models.plan import Plan
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -30,11 +31,14 @@ __all__ = [
     "LedgerAccount",
     "OrderKind",
     "OrderStatus",
+    "OutboxMessage",
+    "OutboxStatus",
     "PaymentMethod",
     "Plan",
     "PriceTier",
     "ProofKind",
     "Reseller",
+    "ResellerAlertState",
     "ResellerStatus",
     "SubscriptionOrder",
     "SystemAccount",
@@ -43,4 +47,5 @@ __all__ = [
     "Transfer",
     "TxType",
     "UTCDateTime",
+    "UnreachableChat",
 ]

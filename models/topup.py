@@ -96,6 +96,8 @@ class TopUpRequest(Base):
     decided_by_name: Mapped[str | None] = mapped_column(String(128))
     reject_reason: Mapped[str | None] = mapped_column(String(255))
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
+    # When the stale-request job raised it again in the admin group.
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Where the request was posted for the admins, to edit it once decided.
     admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     admin_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -192,6 +192,8 @@ def settings(fake_api: FakeBotAPI, database_url: str) -> Settings:
         admin_chat_id=ADMIN_CHAT_ID,
         currency="credits",
         timezone="UTC",
+        # Journeys drive the jobs themselves, at simulated times (see test_jobs.py).
+        jobs_enabled=False,
     )
 
 

@@ -1,0 +1,397 @@
+"""What the scheduled jobs decide: who must be told what, written into the outbox.
+
+Every decision is kept in the database (alert states, outbox keys, timestamps), so a
+restart neither repeats nor loses anything. Each function takes ``now``, so tests run
+them at simulated times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.services import ledger
+from bot.services.ledger import rowcount
+from bot.services.outbox import Outgoing, enqueue
+from models import (
+    Billing,
+    Customer,
+    CustomerStatus,
+    LedgerAccount,
+    Plan,
+    Reseller,
+    ResellerAlertState,
+    ResellerStatus,
+    TopUpRequest,
+    TopUpStatus,
+)
+
+DEBT_WARNING_SHARE = 0.8
+DIGEST_EXPIRING_WITHIN = dt.timedelta(days=7)
+REMINDER_BATCH = 5_000
+
+
+class Kind(StrEnum):
+    LOW_BALANCE = "low_balance"
+    DEBT_WARNING = "debt_warning"
+    DEBT_LIMIT = "debt_limit"
+    EXPIRY_REMINDER = "expiry_reminder"
+    DIGEST = "digest"
+    TOPUP_STALE = "topup_stale"
+    TOPUP_EXPIRED = "topup_expired"
+    GRANT_EXPIRED = "grant_expired"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The job settings the services need, as plain values."""
+
+    zone: ZoneInfo
+    reminder_offsets_days: tuple[int, ...]
+    digest_time: dt.time
+    topup_remind_after: dt.timedelta
+    topup_expire_after: dt.timedelta
+    admin_chat_id: int | None
+
+
+async def _state(session: AsyncSession, reseller_id: int) -> ResellerAlertState:
+    state = await session.get(ResellerAlertState, reseller_id, with_for_update=True)
+    if state is None:
+        state = ResellerAlertState(
+            reseller_id=reseller_id,
+            low_balance=False,
+            low_balance_alerts=0,
+            debt_warning=False,
+            debt_limit=False,
+            debt_alerts=0,
+        )
+        session.add(state)
+        await session.flush()
+    return state
+
+
+async def scan_balances(db: Database, now: dt.datetime) -> int:
+    """Low-balance and postpaid-debt alerts: one per crossing, re-armed on recovery."""
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Reseller, LedgerAccount)
+                .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+                .where(Reseller.status == ResellerStatus.ACTIVE)
+            )
+        ).all()
+    queued = 0
+    for reseller, account in rows:
+        async with db.transaction() as session:
+            queued += await _scan_one(session, reseller, account.id, now)
+    return queued
+
+
+async def _scan_one(
+    session: AsyncSession, reseller: Reseller, account_id: int, now: dt.datetime
+) -> int:
+    state = await _state(session, reseller.id)
+    balance = await ledger.balance(session, account_id)
+    messages: list[Outgoing] = []
+    threshold = reseller.low_balance_threshold
+    payload = {
+        "available": balance.available,
+        "threshold": threshold,
+        "owed": max(0, -balance.balance),
+        "limit": balance.credit_limit,
+    }
+    if threshold > 0 and balance.available < threshold:
+        if not state.low_balance:
+            state.low_balance = True
+            state.low_balance_alerts += 1
+            key = f"low:{reseller.id}:{state.low_balance_alerts}"
+            messages.append(Outgoing(key, reseller.telegram_id, Kind.LOW_BALANCE, payload))
+    else:
+        state.low_balance = False
+
+    if reseller.billing == Billing.POSTPAID and balance.credit_limit > 0:
+        owed = max(0, -balance.balance)
+        at_limit = balance.spendable <= 0
+        warn = owed >= DEBT_WARNING_SHARE * balance.credit_limit
+        if at_limit and not state.debt_limit:
+            state.debt_limit = state.debt_warning = True
+            state.debt_alerts += 1
+            key = f"debt-limit:{reseller.id}:{state.debt_alerts}"
+            messages.append(Outgoing(key, reseller.telegram_id, Kind.DEBT_LIMIT, payload))
+        elif warn and not state.debt_warning:
+            state.debt_warning = True
+            state.debt_alerts += 1
+            key = f"debt-warn:{reseller.id}:{state.debt_alerts}"
+            messages.append(Outgoing(key, reseller.telegram_id, Kind.DEBT_WARNING, payload))
+        if not at_limit:
+            state.debt_limit = False
+        if not warn:
+            state.debt_warning = False
+    return await enqueue(session, messages, now)
+
+
+async def expire_customers(db: Database, now: dt.datetime) -> int:
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Customer)
+            .where(Customer.status == CustomerStatus.ACTIVE, Customer.expires_at <= now)
+            .values(status=CustomerStatus.EXPIRED)
+        )
+        return rowcount(result)
+
+
+def _day_start(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    local = moment.astimezone(zone)
+    return dt.datetime.combine(local.date(), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def reminder_due(
+    expires_at: dt.datetime, now: dt.datetime, offsets: tuple[int, ...], zone: ZoneInfo
+) -> int | None:
+    """The most recent reminder offset due now, or None.
+
+    The reminder for ``d`` days is due from the start of the local day ``d`` days before
+    the expiry day. After downtime only the latest missed one is due, never all of them.
+    """
+    expiry_day = _day_start(expires_at, zone)
+    if now >= expiry_day + dt.timedelta(days=1):
+        return None  # past the expiry day: the digest reports it, not a reminder
+    due = [d for d in offsets if expiry_day - dt.timedelta(days=d) <= now]
+    return min(due) if due else None
+
+
+async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Settings) -> int:
+    """One reminder per customer, expiry date and offset, to linked chats only."""
+    horizon = now + dt.timedelta(days=max(settings.reminder_offsets_days) + 2)
+    queued = 0
+    last_id = 0
+    while True:
+        async with db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        Customer.id,
+                        Customer.chat_id,
+                        Customer.expires_at,
+                        Customer.username,
+                        Plan.id,
+                        Plan.name,
+                    )
+                    .join(Plan, Plan.id == Customer.plan_id)
+                    .where(
+                        Customer.id > last_id,
+                        Customer.chat_id.is_not(None),
+                        # Paused and cancelled customers get no reminders.
+                        Customer.status.in_([CustomerStatus.ACTIVE, CustomerStatus.EXPIRED]),
+                        Customer.expires_at > now - dt.timedelta(days=2),
+                        Customer.expires_at <= horizon,
+                    )
+                    .order_by(Customer.id)
+                    .limit(REMINDER_BATCH)
+                )
+            ).all()
+            if not rows:
+                return queued
+            last_id = rows[-1][0]
+            messages = []
+            for customer_id, chat_id, expires_at, username, plan_id, plan_name in rows:
+                offset = reminder_due(
+                    expires_at, now, settings.reminder_offsets_days, settings.zone
+                )
+                if offset is None or chat_id is None:
+                    continue
+                messages.append(
+                    Outgoing(
+                        key=f"remind:{customer_id}:{expires_at.isoformat()}:{offset}",
+                        chat_id=chat_id,
+                        kind=Kind.EXPIRY_REMINDER,
+                        payload={
+                            "customer_id": customer_id,
+                            "username": username,
+                            "plan": plan_name,
+                            "plan_id": plan_id,
+                            "expires_at": expires_at.isoformat(),
+                            "days": offset,
+                        },
+                    )
+                )
+            queued += await enqueue(session, messages, now)
+
+
+async def queue_digests(db: Database, now: dt.datetime, settings: Settings) -> int:
+    """Once a day per reseller, from the digest time: expiring soon and newly expired."""
+    local = now.astimezone(settings.zone)
+    if local.time() < settings.digest_time:
+        return 0
+    today = local.date()
+    async with db.transaction() as session:
+        resellers = (
+            await session.execute(
+                select(Reseller.id, Reseller.telegram_id).where(
+                    Reseller.status == ResellerStatus.ACTIVE
+                )
+            )
+        ).all()
+    queued = 0
+    for reseller_id, telegram_id in resellers:
+        async with db.transaction() as session:
+            state = await _state(session, reseller_id)
+            if state.last_digest_date is not None and state.last_digest_date >= today:
+                continue
+            since = state.last_digest_at or now - dt.timedelta(days=1)
+            expiring = await _digest_rows(
+                session,
+                and_(
+                    Customer.reseller_id == reseller_id,
+                    Customer.expires_at > now,
+                    Customer.expires_at <= now + DIGEST_EXPIRING_WITHIN,
+                    Customer.status == CustomerStatus.ACTIVE,
+                ),
+            )
+            expired = await _digest_rows(
+                session,
+                and_(
+                    Customer.reseller_id == reseller_id,
+                    Customer.expires_at > since,
+                    Customer.expires_at <= now,
+                ),
+            )
+            state.last_digest_date = today
+            state.last_digest_at = now
+            if expiring or expired:
+                queued += await enqueue(
+                    session,
+                    [
+                        Outgoing(
+                            key=f"digest:{reseller_id}:{today.isoformat()}",
+                            chat_id=telegram_id,
+                            kind=Kind.DIGEST,
+                            payload={"expiring": expiring, "expired": expired},
+                        )
+                    ],
+                    now,
+                )
+    return queued
+
+
+async def _digest_rows(session: AsyncSession, where: object) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(Customer.id, Customer.username, Customer.expires_at, Customer.plan_id)
+        .where(where)  # type: ignore[arg-type]
+        .order_by(Customer.expires_at)
+        .limit(30)
+    )
+    return [
+        {"id": cid, "username": name, "expires_at": exp.isoformat(), "plan_id": plan_id}
+        for cid, name, exp, plan_id in rows
+    ]
+
+
+async def stale_topups(db: Database, now: dt.datetime, settings: Settings) -> int:
+    """Raise old pending top-ups again in the admin group; expire very old ones."""
+    queued = 0
+    async with db.transaction() as session:
+        expired_rows = (
+            await session.execute(
+                update(TopUpRequest)
+                .where(
+                    TopUpRequest.status == TopUpStatus.PENDING,
+                    TopUpRequest.created_at <= now - settings.topup_expire_after,
+                )
+                .values(status=TopUpStatus.EXPIRED, decided_at=now)
+                .returning(TopUpRequest.id, TopUpRequest.reseller_id, TopUpRequest.credits)
+            )
+        ).all()
+        owners = dict(
+            (
+                await session.execute(
+                    select(Reseller.id, Reseller.telegram_id).where(
+                        Reseller.id.in_({r.reseller_id for r in expired_rows})
+                    )
+                )
+            ).all()
+        )
+        queued += await enqueue(
+            session,
+            [
+                Outgoing(
+                    key=f"topup-expired:{r.id}",
+                    chat_id=owners[r.reseller_id],
+                    kind=Kind.TOPUP_EXPIRED,
+                    payload={"request_id": r.id, "credits": r.credits},
+                )
+                for r in expired_rows
+            ],
+            now,
+        )
+    if settings.admin_chat_id is None:
+        return queued
+    async with db.transaction() as session:
+        stale = (
+            await session.execute(
+                update(TopUpRequest)
+                .where(
+                    TopUpRequest.status == TopUpStatus.PENDING,
+                    TopUpRequest.reminded_at.is_(None),
+                    TopUpRequest.created_at <= now - settings.topup_remind_after,
+                )
+                .values(reminded_at=now)
+                .returning(TopUpRequest.id, TopUpRequest.credits, TopUpRequest.created_at)
+            )
+        ).all()
+        queued += await enqueue(
+            session,
+            [
+                Outgoing(
+                    key=f"topup-stale:{r.id}",
+                    chat_id=settings.admin_chat_id,
+                    kind=Kind.TOPUP_STALE,
+                    payload={
+                        "request_id": r.id,
+                        "credits": r.credits,
+                        "created_at": r.created_at.isoformat(),
+                    },
+                )
+                for r in stale
+            ],
+            now,
+        )
+    return queued
+
+
+async def expire_grants(db: Database, now: dt.datetime) -> int:
+    """Remove what is left of expired grants and tell each reseller, in one transaction."""
+    async with db.transaction() as session:
+        due = await ledger.due_grant_ids(session, now=now)
+    queued = 0
+    for grant_id in due:
+        async with db.transaction() as session:
+            expired = await ledger.expire_grant(session, grant_id, now=now)
+            if expired is None or expired.amount == 0:
+                continue
+            telegram_id = await session.scalar(
+                select(Reseller.telegram_id)
+                .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+                .where(LedgerAccount.id == expired.account_id)
+            )
+            if telegram_id is None:
+                continue
+            queued += await enqueue(
+                session,
+                [
+                    Outgoing(
+                        key=f"grant-expired:{grant_id}",
+                        chat_id=telegram_id,
+                        kind=Kind.GRANT_EXPIRED,
+                        payload={"amount": expired.amount},
+                    )
+                ],
+                now,
+            )
+    return queued

@@ -1,0 +1,165 @@
+"""The persistent outbox: jobs write messages here; the sender drains it.
+
+A message has a unique key, so writing it twice queues it once, and a restart neither
+repeats nor loses it. Each message is marked sent in its own transaction right after it
+went out, so a crash repeats at most the one message that was in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from models import OutboxMessage, OutboxStatus, UnreachableChat
+
+MAX_BACKOFF = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.datetime) -> int:
+    """Queue messages, skipping keys already queued and chats that blocked the bot."""
+    rows = [
+        {
+            "key": m.key,
+            "chat_id": m.chat_id,
+            "kind": m.kind,
+            "payload": json.dumps(m.payload, default=str),
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    blocked = set(
+        await session.scalars(
+            select(UnreachableChat.chat_id).where(
+                UnreachableChat.chat_id.in_({r["chat_id"] for r in rows})
+            )
+        )
+    )
+    rows = [r for r in rows if r["chat_id"] not in blocked]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    written = 0
+    for start in range(0, len(rows), 1000):
+        stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+        result = await session.execute(stmt, rows[start : start + 1000])
+        written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return written
+
+
+async def due(db: Database, now: dt.datetime, limit: int = 200) -> list[Due]:
+    async with db.transaction() as session:
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        return [Due(m.id, m.chat_id, m.kind, json.loads(m.payload), m.attempts) for m in rows]
+
+
+async def mark_sent(db: Database, message_id: int, now: dt.datetime) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1)
+        )
+
+
+async def retry_later(
+    db: Database,
+    message: Due,
+    now: dt.datetime,
+    error: str,
+    *,
+    max_attempts: int,
+    wait: dt.timedelta | None = None,
+) -> bool:
+    """Try again after ``wait`` (or an exponential backoff); False once it gave up."""
+    attempts = message.attempts + 1
+    give_up = attempts >= max_attempts
+    delay = wait if wait is not None else min(MAX_BACKOFF, dt.timedelta(seconds=2**attempts))
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id)
+            .values(
+                attempts=attempts,
+                last_error=error[:255],
+                next_attempt_at=now + delay,
+                status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
+            )
+        )
+    return not give_up
+
+
+async def postpone(db: Database, message_id: int, until: dt.datetime) -> None:
+    """Not an attempt: the chat was written to a moment ago."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(next_attempt_at=until)
+        )
+
+
+async def fail(db: Database, message_id: int, error: str) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.FAILED, last_error=error[:255])
+        )
+
+
+async def mark_unreachable(db: Database, chat_id: int, reason: str, now: dt.datetime) -> None:
+    """The chat blocked the bot: drop what is queued for it and write nothing more."""
+    async with db.transaction() as session:
+        known = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
+        if not known:
+            session.add(UnreachableChat(chat_id=chat_id, reason=reason[:255], since=now))
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.DROPPED, last_error=reason[:255])
+        )
+
+
+async def mark_reachable(db: Database, chat_id: int) -> None:
+    """The chat wrote to the bot again (it was unblocked)."""
+    async with db.transaction() as session:
+        await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == chat_id))

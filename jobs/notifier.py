@@ -1,0 +1,187 @@
+"""The sender: drains the outbox within Telegram's limits, one message at a time.
+
+Overall and per-group rates are paced by PTB's AIORateLimiter (about 30 messages a second,
+20 a minute per group), which also waits out a 429's ``retry_after``. Here: at most one
+message a second per chat, backoff on network errors, and a chat that blocked the bot
+(403) is marked unreachable and written to no more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from html import escape
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot import keyboards
+from bot.db import Database
+from bot.money import format_amount
+from bot.services import outbox
+from bot.services.alerts import Kind
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
+BATCH = 200
+
+
+def _date(iso: str, settings: Settings) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(settings.zone).strftime("%Y-%m-%d")
+
+
+def render(
+    kind: str, p: dict[str, Any], settings: Settings
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and buttons of a queued message, from its kind and plain values."""
+
+    def money(amount: int) -> str:
+        return format_amount(amount, escape(settings.currency))
+
+    top_up = InlineKeyboardMarkup([[keyboards.button("➕ Top up", keyboards.TOPUP_NEW)]])
+    if kind == Kind.LOW_BALANCE:
+        return (
+            f"⚠️ Your available balance is {money(p['available'])}, below your alert "
+            f"threshold of {money(p['threshold'])}. Top up to keep selling.",
+            top_up,
+        )
+    if kind == Kind.DEBT_WARNING:
+        return (
+            f"⚠️ You owe {money(p['owed'])} of your {money(p['limit'])} collection limit. "
+            "Please settle with an admin before you reach it.",
+            None,
+        )
+    if kind == Kind.DEBT_LIMIT:
+        return (
+            f"⛔ You have reached your collection limit: you owe {money(p['owed'])} of "
+            f"{money(p['limit'])}. Activations and renewals are paused until an admin "
+            "records your payment.",
+            None,
+        )
+    if kind == Kind.EXPIRY_REMINDER:
+        when = (
+            "expires <b>today</b>"
+            if p["days"] == 0
+            else f"expires in <b>{p['days']} day{'s' if p['days'] != 1 else ''}</b>"
+        )
+        return (
+            f"⏰ Your subscription <code>{escape(p['username'])}</code> "
+            f"({escape(p['plan'])}) {when}, on {_date(p['expires_at'], settings)}.",
+            InlineKeyboardMarkup([[keyboards.button("🔁 Request renewal", "cs:rr")]]),
+        )
+    if kind == Kind.DIGEST:
+        lines = ["📋 <b>Your customers today</b>"]
+        rows: list[list[InlineKeyboardButton]] = []
+        for title, items in (
+            ("Expiring within 7 days", p["expiring"]),
+            ("Expired since the last digest", p["expired"]),
+        ):
+            if items:
+                lines.append(f"\n<b>{title}</b>")
+            for item in items:
+                lines.append(
+                    f"• {escape(item['username'])} · {_date(item['expires_at'], settings)}"
+                )
+                if len(rows) < 10:
+                    rows.append(
+                        [keyboards.button(f"🔁 Renew {item['username']}", "cu", "r", item["id"])]
+                    )
+        return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+    if kind == Kind.TOPUP_STALE:
+        return (
+            f"⏳ Top-up #{p['request_id']} ({money(p['credits'])}) has been waiting since "
+            f"{_date(p['created_at'], settings)}. Please decide.",
+            InlineKeyboardMarkup(
+                [
+                    [
+                        keyboards.button("✅ Approve", "tu", "ok", p["request_id"]),
+                        keyboards.button("❌ Reject", "tu", "no", p["request_id"]),
+                    ]
+                ]
+            ),
+        )
+    if kind == Kind.TOPUP_EXPIRED:
+        return (
+            f"⌛ Your top-up request #{p['request_id']} of {money(p['credits'])} expired "
+            "without a decision. Send a new one with /topup if you still need credits.",
+            None,
+        )
+    if kind == Kind.GRANT_EXPIRED:
+        return f"⌛ {money(p['amount'])} of your credits expired and were removed.", None
+    raise ValueError(f"unknown outbox kind {kind!r}")
+
+
+async def drain(
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    budget_seconds: float,
+    last_sent: dict[int, float],
+) -> int:
+    """Send what is due, for at most ``budget_seconds``. Returns how many went out."""
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < budget_seconds:
+        batch = await outbox.due(db, now, limit=BATCH)
+        if not batch:
+            break
+        progressed = False
+        for message in batch:
+            if time.monotonic() - started >= budget_seconds:
+                break
+            wait = PER_CHAT_INTERVAL - (time.monotonic() - last_sent.get(message.chat_id, -1e9))
+            if wait > 0:
+                await outbox.postpone(
+                    db, message.id, now + dt.timedelta(seconds=max(wait, PER_CHAT_INTERVAL))
+                )
+                continue
+            progressed = True
+            if await _send_one(bot, db, settings, now, message):
+                last_sent[message.chat_id] = time.monotonic()
+                sent += 1
+        if not progressed:
+            break
+    return sent
+
+
+async def _send_one(
+    bot: Bot, db: Database, settings: Settings, now: dt.datetime, message: outbox.Due
+) -> bool:
+    try:
+        text, markup = render(message.kind, message.payload, settings)
+        await bot.send_message(message.chat_id, text, reply_markup=markup)
+    except Forbidden as exc:
+        log.info("chat %s blocked the bot; marking it unreachable", message.chat_id)
+        await outbox.mark_unreachable(db, message.chat_id, str(exc), now)
+        return False
+    except RetryAfter as exc:
+        # The rate limiter already waited and retried; try this one again later.
+        wait = exc.retry_after
+        delay = wait if isinstance(wait, dt.timedelta) else dt.timedelta(seconds=wait)
+        await outbox.retry_later(
+            db, message, now, f"429: {exc}", max_attempts=settings.outbox_max_attempts, wait=delay
+        )
+        return False
+    except BadRequest as exc:
+        log.warning("outbox message %s refused: %s", message.id, exc)
+        await outbox.fail(db, message.id, f"400: {exc}")
+        return False
+    except NetworkError as exc:
+        kept = await outbox.retry_later(
+            db, message, now, f"network: {exc}", max_attempts=settings.outbox_max_attempts
+        )
+        if not kept:
+            log.warning("outbox message %s given up after network errors: %s", message.id, exc)
+        return False
+    except (TelegramError, ValueError, KeyError) as exc:
+        log.error("outbox message %s cannot be sent: %s", message.id, exc)
+        await outbox.fail(db, message.id, str(exc))
+        return False
+    await outbox.mark_sent(db, message.id, now)
+    return True
