@@ -127,6 +127,7 @@ async def drain(
     """Send what is due, for at most ``budget_seconds``. Returns how many went out."""
     started = time.monotonic()
     sent = 0
+    blocked: set[int] = set()  # marked unreachable during this run: the batch is stale
     while time.monotonic() - started < budget_seconds:
         batch = await outbox.due(db, now, limit=BATCH)
         if not batch:
@@ -135,6 +136,8 @@ async def drain(
         for message in batch:
             if time.monotonic() - started >= budget_seconds:
                 break
+            if message.chat_id in blocked:
+                continue
             wait = PER_CHAT_INTERVAL - (time.monotonic() - last_sent.get(message.chat_id, -1e9))
             if wait > 0:
                 await outbox.postpone(
@@ -142,24 +145,30 @@ async def drain(
                 )
                 continue
             progressed = True
-            if await _send_one(bot, db, settings, now, message):
+            outcome = await _send_one(bot, db, settings, now, message)
+            if outcome == SENT:
                 last_sent[message.chat_id] = time.monotonic()
                 sent += 1
+            elif outcome == BLOCKED:
+                blocked.add(message.chat_id)
         if not progressed:
             break
     return sent
 
 
+SENT, BLOCKED, NOT_SENT = "sent", "blocked", "not sent"
+
+
 async def _send_one(
     bot: Bot, db: Database, settings: Settings, now: dt.datetime, message: outbox.Due
-) -> bool:
+) -> str:
     try:
         text, markup = render(message.kind, message.payload, settings)
         await bot.send_message(message.chat_id, text, reply_markup=markup)
     except Forbidden as exc:
         log.info("chat %s blocked the bot; marking it unreachable", message.chat_id)
         await outbox.mark_unreachable(db, message.chat_id, str(exc), now)
-        return False
+        return BLOCKED
     except RetryAfter as exc:
         # The rate limiter already waited and retried; try this one again later.
         wait = exc.retry_after
@@ -167,21 +176,21 @@ async def _send_one(
         await outbox.retry_later(
             db, message, now, f"429: {exc}", max_attempts=settings.outbox_max_attempts, wait=delay
         )
-        return False
+        return NOT_SENT
     except BadRequest as exc:
         log.warning("outbox message %s refused: %s", message.id, exc)
         await outbox.fail(db, message.id, f"400: {exc}")
-        return False
+        return NOT_SENT
     except NetworkError as exc:
         kept = await outbox.retry_later(
             db, message, now, f"network: {exc}", max_attempts=settings.outbox_max_attempts
         )
         if not kept:
             log.warning("outbox message %s given up after network errors: %s", message.id, exc)
-        return False
+        return NOT_SENT
     except (TelegramError, ValueError, KeyError) as exc:
         log.error("outbox message %s cannot be sent: %s", message.id, exc)
         await outbox.fail(db, message.id, str(exc))
-        return False
+        return NOT_SENT
     await outbox.mark_sent(db, message.id, now)
-    return True
+    return SENT

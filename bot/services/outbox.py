@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
+from bot.services.ledger import rowcount
 from models import OutboxMessage, OutboxStatus, UnreachableChat
 
 MAX_BACKOFF = dt.timedelta(minutes=10)
@@ -71,9 +72,13 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.d
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     written = 0
     for start in range(0, len(rows), 1000):
-        stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
-        result = await session.execute(stmt, rows[start : start + 1000])
-        written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        # One multi-row statement per chunk: its row count is what was really queued.
+        stmt = (
+            insert(OutboxMessage)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        written += max(rowcount(await session.execute(stmt)), 0)
     return written
 
 
