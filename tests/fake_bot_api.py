@@ -14,6 +14,7 @@ nothing. A test can script failures (403, 429 with ``retry_after``, 5xx) per met
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -214,6 +215,10 @@ class FakeBotAPI:
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
         self.failures: list[ScriptedFailure] = []
+        # Optional flood control like Telegram's: over this many sends a second, a 429.
+        self.flood_limit: int | None = None
+        self.flood_429s = 0
+        self._recent_sends: collections.deque[float] = collections.deque()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
@@ -453,10 +458,22 @@ class FakeBotAPI:
             return _error(ApiError(404, "Not Found"))
         try:
             self._scripted_failure(method, params)
+            self._flood_control(method)
             result = await handler(params)
         except ApiError as exc:
             return _error(exc)
         return web.json_response({"ok": True, "result": result})
+
+    def _flood_control(self, method: str) -> None:
+        if self.flood_limit is None or not method.lower().startswith("send"):
+            return
+        now = time.monotonic()
+        while self._recent_sends and now - self._recent_sends[0] > 1.0:
+            self._recent_sends.popleft()
+        if len(self._recent_sends) >= self.flood_limit:
+            self.flood_429s += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._recent_sends.append(now)
 
     def _scripted_failure(self, method: str, params: dict[str, Any]) -> None:
         for failure in self.failures:

@@ -349,6 +349,12 @@ async def test_sender_marks_a_chat_that_blocked_the_bot_and_writes_to_it_no_more
     await _queue(db, 6001, 3)  # new keys, same chat: not even queued
     assert len(await _statuses(db)) == 2
     assert fake_api.events(6001) == []
+    # Unblocked and started again: the chat can be written to again.
+    await fake_api.send(fake_api.user(6001, "Blocker"), "/start")
+    await fake_api.next_event(6001)
+    await _queue(db, 6001, 3)
+    statuses = await _statuses(db)
+    assert len(statuses) == 3 and statuses["test:6001:2"] == OutboxStatus.PENDING
 
 
 async def test_sender_honours_retry_after_and_retries_network_errors(

@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services.ledger import rowcount
 from models import OutboxMessage, OutboxStatus, UnreachableChat
 
 MAX_BACKOFF = dt.timedelta(minutes=10)
@@ -70,15 +69,16 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.d
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    written = 0
-    for start in range(0, len(rows), 1000):
-        # One multi-row statement per chunk: its row count is what was really queued.
-        stmt = (
-            insert(OutboxMessage)
-            .values(rows[start : start + 1000])
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        written += max(rowcount(await session.execute(stmt)), 0)
+    # One cached single-row statement, batched by the driver ("insertmanyvalues"); the
+    # ids it returns are the rows really queued, conflicts excluded.
+    stmt = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
+    )
+    connection = await session.connection()
+    result = await connection.execute(stmt, rows)
+    written = len(result.all())
     return written
 
 
