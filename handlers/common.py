@@ -38,7 +38,7 @@ async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None 
             await query.edit_message_text(text, reply_markup=keyboard)
         except BadRequest as exc:
             # A second tap on the same button asks for the same screen: nothing to change.
-            if "not modified" not in exc.message.lower():
+            if not not_modified(exc):
                 raise
         return
     message = update.effective_message
@@ -55,6 +55,11 @@ async def refuse(update: Update, text: str) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text)
+
+
+def not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that changes nothing, e.g. a second tap."""
+    return "not modified" in exc.message.lower()
 
 
 def matched(context: BotContext) -> str:

@@ -43,6 +43,7 @@ from bot.services.customers import (
 from bot.services.ledger import InsufficientCredit
 from bot.services.provisioning import Provider
 from bot.services.resellers import Role
+from handlers import flow
 from handlers.common import (
     NOT_REGISTERED,
     clip,
@@ -50,9 +51,11 @@ from handlers.common import (
     local_date,
     matched,
     money,
+    not_modified,
     refuse,
     show,
 )
+from handlers.flow import FlowMessage
 from models import CustomerStatus, OrderKind
 
 USERNAME, PICK_CUSTOMER, PICK_PLAN, CONFIRM = range(4)
@@ -68,10 +71,8 @@ FILTER_LABELS = {
 
 
 @dataclass
-class SaleDraft:
-    chat_id: int
-    message_id: int
-    kind: OrderKind
+class SaleDraft(FlowMessage):
+    kind: OrderKind = OrderKind.ACTIVATION
     username: str | None = None
     customer_id: int | None = None
     plan_id: int | None = None
@@ -88,37 +89,15 @@ def _now() -> dt.datetime:
 
 
 def _draft(context: BotContext) -> SaleDraft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, SaleDraft) else None
+    return flow.draft(context, DRAFT, SaleDraft)
 
 
 def _end(context: BotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
-    return ConversationHandler.END
+    return flow.end(context, DRAFT)
 
 
 def _cancel_row() -> list[Any]:
     return [keyboards.button("✖️ Cancel", CANCEL)]
-
-
-async def _render(
-    context: BotContext, draft: SaleDraft, text: str, keyboard: InlineKeyboardMarkup | None
-) -> None:
-    """Show the next step on the flow's message; if there is none yet or it is gone, send one."""
-    if draft.message_id == 0:
-        message = await context.bot.send_message(draft.chat_id, text, reply_markup=keyboard)
-        draft.message_id = message.message_id
-        return
-    try:
-        await context.bot.edit_message_text(
-            text, chat_id=draft.chat_id, message_id=draft.message_id, reply_markup=keyboard
-        )
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return
-        message = await context.bot.send_message(draft.chat_id, text, reply_markup=keyboard)
-        draft.message_id = message.message_id
 
 
 async def _begin(update: Update, context: BotContext, draft_kind: OrderKind) -> SaleDraft | None:
@@ -157,7 +136,7 @@ async def start_activation(update: Update, context: BotContext) -> int:
     draft = await _begin(update, context, OrderKind.ACTIVATION)
     if draft is None:
         return ConversationHandler.END
-    await _render(context, draft, _ask_username(), InlineKeyboardMarkup([_cancel_row()]))
+    await flow.render(context, draft, _ask_username(), InlineKeyboardMarkup([_cancel_row()]))
     return USERNAME
 
 
@@ -172,7 +151,9 @@ async def got_username(update: Update, context: BotContext) -> int:
     except CustomerError as exc:
         # Name the input: a second mistake must change the screen too.
         problem = f"“{clip(message.text)}”: {exc}"
-        await _render(context, draft, _ask_username(problem), InlineKeyboardMarkup([_cancel_row()]))
+        await flow.render(
+            context, draft, _ask_username(problem), InlineKeyboardMarkup([_cancel_row()])
+        )
         return USERNAME
     return await _show_plans(context, draft)
 
@@ -181,7 +162,7 @@ async def username_expected(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return ConversationHandler.END
-    await _render(
+    await flow.render(
         context, draft, _ask_username("Send the username as text."),
         InlineKeyboardMarkup([_cancel_row()]),
     )  # fmt: skip
@@ -228,7 +209,7 @@ async def _show_customer_picker(
         )
     else:
         text = f"<b>Renew</b>\nNo customers{searching}. Send part of a username to search again."
-    await _render(context, draft, text, InlineKeyboardMarkup(rows))
+    await flow.render(context, draft, text, InlineKeyboardMarkup(rows))
     return PICK_CUSTOMER
 
 
@@ -275,7 +256,7 @@ async def renew_customer(update: Update, context: BotContext) -> int:
     try:
         customer = await customers.customer_card(context.db, user.id, int(matched(context)))
     except CustomerError as exc:
-        await _render(context, draft, escape(str(exc)), keyboards.back_to_menu())
+        await flow.render(context, draft, escape(str(exc)), keyboards.back_to_menu())
         return _end(context)
     draft.customer_id, draft.username = customer.id, customer.username
     return await _show_plans(context, draft)
@@ -291,7 +272,7 @@ async def renew_requested(update: Update, context: BotContext) -> int:
     try:
         customer = await customers.customer_card(context.db, user.id, customer_id)
     except CustomerError as exc:
-        await _render(context, draft, escape(str(exc)), keyboards.back_to_menu())
+        await flow.render(context, draft, escape(str(exc)), keyboards.back_to_menu())
         return _end(context)
     draft.customer_id, draft.username = customer.id, customer.username
     return await _confirmation(context, draft, plan_id, user.id)
@@ -317,7 +298,7 @@ def _title(draft: SaleDraft) -> str:
 async def _show_plans(context: BotContext, draft: SaleDraft, problem: str | None = None) -> int:
     plans = await customers.active_plans(context.db)
     if not plans:
-        await _render(
+        await flow.render(
             context, draft, "No plans are available yet. Contact an admin.",
             keyboards.back_to_menu(),
         )  # fmt: skip
@@ -325,7 +306,7 @@ async def _show_plans(context: BotContext, draft: SaleDraft, problem: str | None
     text = f"{_title(draft)}\nPick a plan:"
     if problem:
         text = f"{problem}\n\n{text}"
-    await _render(context, draft, text, _plans_keyboard(plans, context))
+    await flow.render(context, draft, text, _plans_keyboard(plans, context))
     return PICK_PLAN
 
 
@@ -359,13 +340,13 @@ async def _confirmation(context: BotContext, draft: SaleDraft, plan_id: int, use
     except PlanUnavailable as exc:
         return await _show_plans(context, draft, f"⚠️ {escape(str(exc))}")
     except CustomerError as exc:
-        await _render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
+        await flow.render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
         return _end(context)
     if q.missing:
         plans = await customers.active_plans(context.db)
         keyboard = _plans_keyboard(plans, context)
         keyboard = InlineKeyboardMarkup([_top_up_row(), *keyboard.inline_keyboard])
-        await _render(
+        await flow.render(
             context, draft, f"{_missing_text(q.missing, q.price, context)}\n\n{_title(draft)}",
             keyboard,
         )  # fmt: skip
@@ -385,7 +366,7 @@ async def _confirmation(context: BotContext, draft: SaleDraft, plan_id: int, use
     keyboard = InlineKeyboardMarkup(
         [[keyboards.button("✅ Confirm", "cu", "c", draft.nonce), *_cancel_row()]]
     )
-    await _render(context, draft, text, keyboard)
+    await flow.render(context, draft, text, keyboard)
     return CONFIRM
 
 
@@ -451,7 +432,7 @@ async def confirm(update: Update, context: BotContext) -> int:
             customer_id=draft.customer_id,
         )
     except InsufficientCredit as exc:
-        await _render(
+        await flow.render(
             context, draft, _missing_text(exc.missing, exc.requested, context),
             InlineKeyboardMarkup([_top_up_row(), [keyboards.button("⬅️ Menu", keyboards.MENU)]]),
         )  # fmt: skip
@@ -459,9 +440,9 @@ async def confirm(update: Update, context: BotContext) -> int:
     except PlanUnavailable as exc:
         return await _show_plans(context, draft, f"⚠️ {escape(str(exc))}")
     except (SaleFailed, CustomerError) as exc:
-        await _render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
+        await flow.render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
         return _end(context)
-    await _render(context, draft, _result_text(result, context), _result_keyboard(result))
+    await flow.render(context, draft, _result_text(result, context), _result_keyboard(result))
     return _end(context)
 
 
@@ -488,30 +469,18 @@ async def show_earlier_sale(update: Update, context: BotContext) -> None:
                 _result_text(result, context), reply_markup=_result_keyboard(result)
             )
         except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
+            if not not_modified(exc):
                 raise
 
 
 async def cancel_flow(update: Update, context: BotContext) -> int:
-    draft = _draft(context)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    text = "Cancelled. Nothing was charged."
-    if draft is not None:
-        await _render(context, draft, text, keyboards.back_to_menu())
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return _end(context)
+    return await flow.leave(update, context, DRAFT, "Cancelled. Nothing was charged.")
 
 
 async def timed_out(update: Update, context: BotContext) -> None:
-    draft = _draft(context)
-    if draft is not None:
-        await _render(
-            context, draft, "⏱ This step timed out; nothing was charged. Start again from /start.",
-            keyboards.back_to_menu(),
-        )  # fmt: skip
-    _end(context)
+    await flow.expire(
+        context, DRAFT, "⏱ This step timed out; nothing was charged. Start again from /start."
+    )
 
 
 async def button_expected(update: Update, context: BotContext) -> int | None:

@@ -40,6 +40,7 @@ from bot.services.topups import (
     RequestView,
     TopUpError,
 )
+from handlers import flow
 from handlers.common import (
     ADMINS_ONLY,
     NOT_REGISTERED,
@@ -48,9 +49,11 @@ from handlers.common import (
     local_date,
     matched,
     money,
+    not_modified,
     refuse,
     show,
 )
+from handlers.flow import FlowMessage
 from models import ProofKind, TopUpStatus
 
 log = logging.getLogger(__name__)
@@ -72,11 +75,9 @@ STATUS_LABELS = {
 
 
 @dataclass
-class Draft:
+class Draft(FlowMessage):
     """The request being built, and the one message that shows it."""
 
-    chat_id: int
-    message_id: int
     credits: int = 0
     quote: Quote | None = None
     methods: list[Method] | None = None
@@ -104,23 +105,7 @@ def _cancel_keyboard() -> InlineKeyboardMarkup:
 
 
 def _draft(context: BotContext) -> Draft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, Draft) else None
-
-
-async def _render(
-    context: BotContext, draft: Draft, text: str, keyboard: InlineKeyboardMarkup | None
-) -> None:
-    """Show the next step on the flow's message; if it is gone, send a new one."""
-    try:
-        await context.bot.edit_message_text(
-            text, chat_id=draft.chat_id, message_id=draft.message_id, reply_markup=keyboard
-        )
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return
-        message = await context.bot.send_message(draft.chat_id, text, reply_markup=keyboard)
-        draft.message_id = message.message_id
+    return flow.draft(context, DRAFT, Draft)
 
 
 def _ask_amount(context: BotContext, problem: str | None = None) -> str:
@@ -199,10 +184,10 @@ async def got_amount(update: Update, context: BotContext) -> int:
     except (AmountError, TopUpError) as exc:
         # Name the input: a second mistake must change the screen too.
         problem = f"“{clip(message.text)}”: {exc}"
-        await _render(context, draft, _ask_amount(context, problem), _cancel_keyboard())
+        await flow.render(context, draft, _ask_amount(context, problem), _cancel_keyboard())
         return AMOUNT
     draft.credits, draft.quote, draft.methods = credits, quote, methods
-    await _render(context, draft, _price_text(draft, context), _methods_keyboard(methods))
+    await flow.render(context, draft, _price_text(draft, context), _methods_keyboard(methods))
     return METHOD
 
 
@@ -210,7 +195,7 @@ async def amount_expected(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return ConversationHandler.END
-    await _render(
+    await flow.render(
         context, draft, _ask_amount(context, "Send the number of credits as text."),
         _cancel_keyboard(),
     )  # fmt: skip
@@ -235,7 +220,7 @@ async def chose_method(update: Update, context: BotContext) -> int:
         f"<b>Pay {_price(draft.quote.total, context)} by {escape(method.name)}</b>\n"
         f"{escape(method.instructions)}\n\n{PROOF_HINT}"
     )
-    await _render(context, draft, text, _cancel_keyboard())
+    await flow.render(context, draft, text, _cancel_keyboard())
     return PROOF
 
 
@@ -243,7 +228,7 @@ async def method_expected(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None or not draft.methods:
         return ConversationHandler.END
-    await _render(
+    await flow.render(
         context,
         draft,
         _price_text(draft, context, "Tap one of the payment methods below."),
@@ -282,7 +267,7 @@ async def _ask_confirmation(context: BotContext, draft: Draft, proof: Proof) -> 
             ]
         ]
     )
-    await _render(context, draft, _summary(draft, context), keyboard)
+    await flow.render(context, draft, _summary(draft, context), keyboard)
     return CONFIRM
 
 
@@ -332,7 +317,7 @@ async def proof_expected(
         f"<b>Pay {_price(draft.quote.total, context)} by {escape(draft.method.name)}</b>\n"
         f"{escape(draft.method.instructions)}\n\n{PROOF_HINT}"
     )
-    await _render(context, draft, text, _cancel_keyboard())
+    await flow.render(context, draft, text, _cancel_keyboard())
     return PROOF
 
 
@@ -358,11 +343,11 @@ async def confirm(update: Update, context: BotContext) -> int:
             limits=limits(context),
         )
     except TopUpError as exc:
-        await _render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
+        await flow.render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
         return _end(context)
     if created:
         await post_to_admins(context, request)
-    await _render(context, draft, _submitted_text(request, context), keyboards.back_to_menu())
+    await flow.render(context, draft, _submitted_text(request, context), keyboards.back_to_menu())
     return _end(context)
 
 
@@ -395,33 +380,17 @@ async def confirm_after_end(update: Update, context: BotContext) -> None:
 
 
 def _end(context: BotContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
-    return ConversationHandler.END
+    return flow.end(context, DRAFT)
 
 
 async def cancel_flow(update: Update, context: BotContext) -> int:
-    draft = _draft(context)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    text = "Top-up cancelled. Nothing was sent to the admins."
-    if draft is not None:
-        await _render(context, draft, text, keyboards.back_to_menu())
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-    return _end(context)
+    return await flow.leave(
+        update, context, DRAFT, "Top-up cancelled. Nothing was sent to the admins."
+    )
 
 
 async def timed_out(update: Update, context: BotContext) -> None:
-    draft = _draft(context)
-    if draft is not None:
-        await _render(
-            context,
-            draft,
-            "⏱ This top-up timed out. Send /topup to start again.",
-            keyboards.back_to_menu(),
-        )
-    _end(context)
+    await flow.expire(context, DRAFT, "⏱ This top-up timed out. Send /topup to start again.")
 
 
 async def confirm_expected(update: Update, context: BotContext) -> int:
@@ -535,7 +504,7 @@ async def _refresh_admin_post(context: BotContext, request: RequestView) -> None
                 reply_markup=keyboard,
             )
     except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
+        if not not_modified(exc):
             log.warning("could not update the post of top-up #%s: %s", request.id, exc)
 
 
@@ -783,7 +752,7 @@ async def _refresh_pending_list(update: Update, context: BotContext, decided: Re
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
+        if not not_modified(exc):
             raise
 
 
