@@ -293,3 +293,22 @@ async def test_customer_links_sees_status_and_requests_renewal(
     assert "renewal: IPTV 1 month" in status.text
     assert (await _balance(db)).balance == 5_000 - 2 * 1_050
     await assert_audit_ok(db)
+
+
+async def test_an_old_confirmation_screen_charges_nothing(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
+) -> None:
+    old = await _to_confirmation(fake_api, alice, "first.try")
+    old_confirm = old.button("Confirm")
+    new = await _to_confirmation(fake_api, alice, "second.try")  # a new screen, a new nonce
+    assert new.button("Confirm") != old_confirm
+    answer = await _tap(fake_api, alice, old, old_confirm)
+    assert "no longer valid" in answer["text"]
+    await _tap(fake_api, alice, new, new.button("Confirm"))
+    assert "second.try activated" in (await fake_api.next_event(alice.id)).text
+    answer = await _tap(fake_api, alice, old, old_confirm)
+    assert "no longer valid" in answer["text"]
+    page = await customers.list_customers(db, 1001, now=dt.datetime.now(dt.UTC))
+    assert [c.username for c in page.customers] == ["second.try"]
+    assert (await _balance(db)).balance == 5_000 - 1_050
+    await assert_audit_ok(db)
