@@ -91,7 +91,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(PROVIDERS))}")
         return value
 
-    @field_validator("telegram_api_base_url", "telegram_bot_token", mode="before")
+    @field_validator("telegram_api_base_url", "telegram_bot_token", "admin_chat_id", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
