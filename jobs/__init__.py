@@ -7,16 +7,18 @@ in the database, so a restart neither repeats nor loses anything.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import cast
 
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts
+from bot.services import alerts, customers
 from bot.settings import Settings
 from jobs import notifier
 
 Clock = Callable[[], dt.datetime]
+log = logging.getLogger(__name__)
 
 
 def _clock(context: BotContext) -> dt.datetime:
@@ -36,11 +38,15 @@ def alert_settings(settings: Settings) -> alerts.Settings:
 
 
 async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
-    """Balances and debts, customer and credit expiry, stale top-ups."""
+    """Balances and debts, customer and credit expiry, stale top-ups, stuck sales."""
     await alerts.expire_customers(db, now)
     queued = await alerts.scan_balances(db, now)
     queued += await alerts.expire_grants(db, now)
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
+    stuck_after = dt.timedelta(seconds=2 * settings.provisioning_timeout_seconds + 60)
+    abandoned = await customers.abandon_stale_orders(db, now=now, older_than=stuck_after)
+    if abandoned:
+        log.warning("released the credit of %s sales stuck while provisioning", abandoned)
     return queued
 
 

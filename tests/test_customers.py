@@ -174,3 +174,36 @@ async def test_link_once_per_token_and_revoke(db: Database) -> None:
     status = await customers.status_of(db, 777)
     assert status is not None and status.customer.username == "john"
     assert [h.kind.value for h in status.history] == ["activation"]
+
+
+async def test_a_sale_stuck_half_way_is_released_after_the_grace_period(db: Database) -> None:
+    alice = await make_reseller(db, 1001, credit=5_000)
+    plan = await _plan(db)
+    started = asyncio.Event()
+
+    class NeverAnswers(LocalProvider):
+        async def create(self, request: CreateSubscription) -> Provisioned:
+            started.set()
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+    # The process "dies" while the provider is being asked: the task is simply dropped.
+    sale = asyncio.create_task(
+        _sell(db, "n1", NeverAnswers(), plan_id=plan, username="john", seconds=3600)
+    )
+    await started.wait()
+    sale.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sale
+    assert (await _available(db, alice.account_id)).held == 1_000
+    grace = dt.timedelta(minutes=5)
+    now = dt.datetime.now(dt.UTC)
+    assert await customers.abandon_stale_orders(db, now=now, older_than=grace) == 0
+    later = now + grace
+    assert await customers.abandon_stale_orders(db, now=later, older_than=grace) == 1
+    assert await customers.abandon_stale_orders(db, now=later, older_than=grace) == 0
+    bal = await _available(db, alice.account_id)
+    assert (bal.balance, bal.held) == (5_000, 0)
+    with pytest.raises(SaleFailed, match="abandoned"):
+        await _sell(db, "n1", plan_id=plan, username="john")
+    await assert_audit_ok(db)

@@ -374,14 +374,46 @@ async def _open_order(
     return await db.run(_open)
 
 
+async def _fail_order(
+    session: AsyncSession, order_id: int, hold_id: int, reason: str, now: dt.datetime
+) -> bool:
+    """Pending -> failed, releasing the held credit; False if it had already moved on."""
+    moved = await session.execute(
+        update(SubscriptionOrder)
+        .where(SubscriptionOrder.id == order_id, SubscriptionOrder.status == OrderStatus.PENDING)
+        .values(status=OrderStatus.FAILED, error=reason[:255], completed_at=now)
+    )
+    if ledger.rowcount(moved) != 1:
+        return False
+    await ledger.void_hold(session, hold_id, now=now)
+    return True
+
+
 async def _fail(db: Database, pending: _Pending, reason: str, now: dt.datetime) -> None:
     async with db.transaction() as session:
-        await ledger.void_hold(session, pending.hold_id, now=now)
-        await session.execute(
-            update(SubscriptionOrder)
-            .where(SubscriptionOrder.id == pending.order_id)
-            .values(status=OrderStatus.FAILED, error=reason[:255], completed_at=now)
-        )
+        await _fail_order(session, pending.order_id, pending.hold_id, reason, now)
+
+
+async def abandon_stale_orders(db: Database, *, now: dt.datetime, older_than: dt.timedelta) -> int:
+    """Release the credit of sales stuck half-way (the process died while provisioning).
+
+    Only long after the provider's own timeout, so a sale still under way is never hit.
+    """
+    async with db.transaction() as session:
+        stale = (
+            await session.execute(
+                select(SubscriptionOrder.id, SubscriptionOrder.hold_id).where(
+                    SubscriptionOrder.status == OrderStatus.PENDING,
+                    SubscriptionOrder.created_at <= now - older_than,
+                )
+            )
+        ).all()
+    abandoned = 0
+    for order_id, hold_id in stale:
+        async with db.transaction() as session:
+            reason = "abandoned: provisioning never answered"
+            abandoned += await _fail_order(session, order_id, hold_id, reason, now)
+    return abandoned
 
 
 async def _complete(
