@@ -39,7 +39,14 @@ def build_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            # Evenly spaced rather than in bursts of 30: Telegram counts over any second.
+            AIORateLimiter(
+                overall_max_rate=1,
+                overall_time_period=1 / settings.telegram_messages_per_second,
+                max_retries=3,
+            )
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     currency: str = Field(default="credits", min_length=1, max_length=16)
     timezone: str = "UTC"
     log_level: str = "INFO"
+    # Telegram's overall flood limit for one bot; messages are spaced evenly under it.
+    telegram_messages_per_second: float = Field(default=30, gt=0, le=1000)
     # Top-ups: bounds of one request (hundredths of a credit once validated), how many
     # may wait at once, and the currency resellers pay in.
     topup_min_credits: Annotated[int, NoDecode] = 1_000
