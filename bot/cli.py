@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.db import Database, upgrade_schema
 from bot.money import AmountError, format_amount, parse_amount
-from bot.services import plans, pricing, resellers, wallet
+from bot.services import alerts, plans, pricing, resellers, wallet
 from bot.services.ledger import InsufficientCredit, LedgerError
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError
@@ -256,7 +256,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) 
             f"available {format_amount(b.available, money)}."
         )
     elif command == ("credit", "expire"):
-        expired = await wallet.expire_due_grants(db, now=now)
+        expired = await alerts.expire_grants(db, now)
         total = sum(e.amount for e in expired)
         print(f"Expired {len(expired)} grants, {format_amount(total, money)} removed.")
     elif command == ("payment-method", "add"):

@@ -41,7 +41,7 @@ async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Balances and debts, customer and credit expiry, stale top-ups, stuck sales."""
     await alerts.expire_customers(db, now)
     queued = await alerts.scan_balances(db, now)
-    queued += await alerts.expire_grants(db, now)
+    queued += len(await alerts.expire_grants(db, now))
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
     stuck_after = dt.timedelta(seconds=2 * settings.provisioning_timeout_seconds + 60)
     abandoned = await customers.abandon_stale_orders(db, now=now, older_than=stuck_after)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
-from bot.services import ledger, wallet
+from bot.services import alerts, ledger, wallet
 from bot.services.ledger import (
     HoldNotPending,
     IdempotencyConflict,
@@ -174,11 +174,11 @@ async def test_soonest_expiring_credits_are_spent_first_and_expiry_removes_the_r
     summary = await wallet.balance_summary(db, alice.telegram_id, now=t0)
     assert [c.amount for c in summary.expiring] == [1_500]
 
-    assert await wallet.expire_due_grants(db, now=t0 + dt.timedelta(days=15)) == []
-    expired = await wallet.expire_due_grants(db, now=t0 + dt.timedelta(days=21))
+    assert await alerts.expire_grants(db, t0 + dt.timedelta(days=15)) == []
+    expired = await alerts.expire_grants(db, t0 + dt.timedelta(days=21))
     assert [e.amount for e in expired] == [1_500]
     # Running again removes nothing more.
-    assert await wallet.expire_due_grants(db, now=t0 + dt.timedelta(days=22)) == []
+    assert await alerts.expire_grants(db, t0 + dt.timedelta(days=22)) == []
     assert (await _balance(db, alice.account_id)).balance == 1_000
     await assert_audit_ok(db)
 
@@ -205,7 +205,7 @@ async def test_expiry_never_takes_credit_reserved_by_a_hold(db: Database) -> Non
             actor="test",
             key="h",
         )
-    expired = await wallet.expire_due_grants(db, now=t0 + dt.timedelta(days=2))
+    expired = await alerts.expire_grants(db, t0 + dt.timedelta(days=2))
     assert [e.amount for e in expired] == [300]
     async with db.transaction() as session:
         await ledger.post_hold(session, hold.hold_id, now=now())

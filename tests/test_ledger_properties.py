@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger, wallet
+from bot.services import alerts, ledger, wallet
 from bot.services.ledger import HoldNotPending, IdempotencyConflict, InsufficientCredit
 from models import Billing, EntryKind, HoldStatus, TxType
 from tests.conftest import _reset_postgres, database_from_url
@@ -76,7 +76,7 @@ class Scenario:
         name = op[0]
         if name == "advance":
             self.clock += dt.timedelta(days=op[1])
-            for item in await wallet.expire_due_grants(self.db, now=self.clock):
+            for item in await alerts.expire_grants(self.db, self.clock):
                 self.model.balance[self.accounts.index(item.account_id)] -= item.amount
         elif name in ("post", "void"):
             await self._resolve(name, op[1])

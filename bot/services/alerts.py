@@ -365,33 +365,32 @@ async def stale_topups(db: Database, now: dt.datetime, settings: Settings) -> in
     return queued
 
 
-async def expire_grants(db: Database, now: dt.datetime) -> int:
-    """Remove what is left of expired grants and tell each reseller, in one transaction."""
+async def expire_grants(db: Database, now: dt.datetime) -> list[ledger.ExpiredGrant]:
+    """Remove what is left of every grant past its expiry, one transaction per grant, and
+    queue the reseller's notice in that same transaction.
+
+    Returns the grants that still had credit to remove (what a reseller is told about).
+    """
     async with db.transaction() as session:
         due = await ledger.due_grant_ids(session, now=now)
-    queued = 0
+    removed: list[ledger.ExpiredGrant] = []
     for grant_id in due:
         async with db.transaction() as session:
             expired = await ledger.expire_grant(session, grant_id, now=now)
             if expired is None or expired.amount == 0:
                 continue
+            removed.append(expired)
             telegram_id = await session.scalar(
                 select(Reseller.telegram_id)
                 .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
                 .where(LedgerAccount.id == expired.account_id)
             )
-            if telegram_id is None:
-                continue
-            queued += await enqueue(
-                session,
-                [
-                    Outgoing(
-                        key=f"grant-expired:{grant_id}",
-                        chat_id=telegram_id,
-                        kind=Kind.GRANT_EXPIRED,
-                        payload={"amount": expired.amount},
-                    )
-                ],
-                now,
-            )
-    return queued
+            if telegram_id is not None:
+                notice = Outgoing(
+                    key=f"grant-expired:{grant_id}",
+                    chat_id=telegram_id,
+                    kind=Kind.GRANT_EXPIRED,
+                    payload={"amount": expired.amount},
+                )
+                await enqueue(session, [notice], now)
+    return removed

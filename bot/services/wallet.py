@@ -147,22 +147,6 @@ async def record_cash_received(
     return await db.run(_record)
 
 
-async def expire_due_grants(db: Database, *, now: dt.datetime) -> list[ledger.ExpiredGrant]:
-    """Remove what is left of every grant past its expiry, one transaction per grant.
-
-    Returns the grants that still had credit to remove (what a reseller is told about).
-    """
-    async with db.transaction() as session:
-        due = await ledger.due_grant_ids(session, now=now)
-    expired: list[ledger.ExpiredGrant] = []
-    for grant_id in due:
-        async with db.transaction() as session:
-            result = await ledger.expire_grant(session, grant_id, now=now)
-        if result is not None and result.amount > 0:
-            expired.append(result)
-    return expired
-
-
 async def audit(db: Database) -> ledger.AuditReport:
     async with db.transaction() as session:
         return await ledger.audit(session)
