@@ -10,20 +10,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import keyboards
 from bot.context import BotApplication, BotContext
 from bot.services import resellers, wallet
-from handlers.common import ADMINS_ONLY, money, show
+from handlers.common import ADMINS_ONLY, is_admin, money, refuse, show
 
 RESELLERS_PAGE_SIZE = 15
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _is_admin(update: Update, context: BotContext) -> bool:
-    user = update.effective_user
-    return user is not None and context.settings.is_admin(user.id)
-
-
 async def list_resellers(update: Update, context: BotContext) -> None:
-    if not _is_admin(update, context):
-        await _refuse(update)
+    if not is_admin(update, context):
+        await refuse(update, ADMINS_ONLY)
         return
     page = int(context.matches[0].group(1)) if context.matches else 0
     rows = await resellers.list_resellers(context.db)
@@ -46,8 +41,8 @@ async def list_resellers(update: Update, context: BotContext) -> None:
 
 
 async def audit(update: Update, context: BotContext) -> None:
-    if not _is_admin(update, context):
-        await _refuse(update)
+    if not is_admin(update, context):
+        await refuse(update, ADMINS_ONLY)
         return
     report = await wallet.audit(context.db)
     if report.ok:
@@ -63,14 +58,6 @@ async def audit(update: Update, context: BotContext) -> None:
         if more > 0:
             text += f"\n… and {more} more; run <code>python -m bot audit</code>."
     await show(update, text, keyboards.back_to_menu())
-
-
-async def _refuse(update: Update) -> None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer(ADMINS_ONLY, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(ADMINS_ONLY)
 
 
 def register(app: BotApplication) -> None:

@@ -22,6 +22,12 @@ async def identify(update: Update, context: BotContext) -> Identity:
     return await resellers.identify(context.db, user.id, context.settings.admin_ids)
 
 
+def is_admin(update: Update, context: BotContext) -> bool:
+    """Admins are ADMIN_IDS from the settings, whatever chat or button the update names."""
+    user = update.effective_user
+    return user is not None and context.settings.is_admin(user.id)
+
+
 def own_wallet(identity: Identity) -> ResellerView | None:
     """The reseller whose wallet the asker may see: their own, if they have one."""
     if identity.role in (Role.RESELLER, Role.SUSPENDED, Role.ADMIN):

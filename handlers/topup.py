@@ -46,6 +46,7 @@ from handlers.common import (
     NOT_REGISTERED,
     clip,
     identify,
+    is_admin,
     local_date,
     matched,
     money,
@@ -533,17 +534,12 @@ def _already(request: RequestView) -> str:
     return f"Top-up #{request.id} was already {request.status.value}{by}."
 
 
-def _is_admin(update: Update, context: BotContext) -> bool:
-    user = update.effective_user
-    return user is not None and context.settings.is_admin(user.id)
-
-
 async def approve(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     if query is None or user is None:
         return
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     request_id = int(matched(context))
@@ -581,7 +577,7 @@ async def ask_reject_reason(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if query is None or chat is None:
         return
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     request = await topups.get_request(context.db, int(matched(context)))
@@ -644,7 +640,7 @@ async def reject_without_reason(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     request_id = int(matched(context))
@@ -669,7 +665,7 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or message.reply_to_message is None or message.text is None:
         return
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await message.reply_text(ADMINS_ONLY)
         return
     prompt_id = message.reply_to_message.message_id
@@ -733,7 +729,7 @@ def _pending_view(
 
 async def pending(update: Update, context: BotContext) -> None:
     """/pending: the requests waiting for an admin, each with its buttons."""
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await refuse(update, ADMINS_ONLY)
         return
     text, keyboard = _pending_view(await topups.list_pending(context.db), context)
