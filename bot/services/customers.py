@@ -234,11 +234,6 @@ async def active_plans(db: Database) -> list[PlanView]:
         return [_plan(p) for p in rows]
 
 
-async def can_sell(db: Database, telegram_id: int) -> ResellerView:
-    async with db.transaction() as session:
-        return await _active_reseller(session, telegram_id)
-
-
 async def quote(
     db: Database,
     *,
@@ -662,12 +657,6 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
         return found
 
     return await db.run(_link)
-
-
-async def linked_customer(db: Database, chat_id: int) -> CustomerView | None:
-    async with db.transaction() as session:
-        customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
-        return None if customer_id is None else await _load(session, customer_id)
 
 
 async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
