@@ -1,0 +1,1 @@
+"""The outside world behind interfaces: provisioning panels (one module per panel)."""

@@ -1,0 +1,1 @@
+"""Provisioning panels: one module per panel, each a ``PanelAdapter`` (see ``base``)."""
