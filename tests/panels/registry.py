@@ -1,0 +1,12 @@
+"""Every fake panel's harness, so the contract suite runs against each adapter.
+
+A panel module adds its factory here: a callable that returns a fresh ``PanelHarness``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.panels.harness import PanelHarness
+
+HARNESSES: dict[str, Callable[[], PanelHarness]] = {}
