@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.panels.fake_remnawave import RemnawaveHarness
 from tests.panels.harness import PanelHarness
+from tests.panels.xui_harness import XuiHarness
 
-HARNESSES: dict[str, Callable[[], PanelHarness]] = {}
+HARNESSES: dict[str, Callable[[], PanelHarness]] = {
+    "remnawave": RemnawaveHarness,
+    "3x-ui": XuiHarness,
+}
