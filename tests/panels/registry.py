@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 from tests.panels.fake_remnawave import RemnawaveHarness
 from tests.panels.harness import PanelHarness
+from tests.panels.xui_harness import XuiHarness
 
 HARNESSES: dict[str, Callable[[], PanelHarness]] = {
     "remnawave": RemnawaveHarness,
+    "3x-ui": XuiHarness,
 }
