@@ -1,4 +1,4 @@
-"""The customer's own view: link by invite link, see the status, ask to renew."""
+"""The customer's own view: link by invite link, see the status, ask to renew, unlink."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import datetime as dt
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
 from bot.context import BotApplication, BotContext
 from bot.services import customers
 from bot.services.customers import CustomerError, CustomerStatusView
-from handlers.common import local_date, money, refuse, show
+from bot.services.resellers import Identity, Role
+from handlers.common import identify, local_date, refuse, show
 
 RENEWAL_REQUEST = "cs:rr"
-LAST_REQUEST = "last_renewal_request"
-REQUEST_INTERVAL = dt.timedelta(hours=1)
+UNLINK = "cs:ul"
+UNLINK_CONFIRM = "cs:ul:y"
+STATUS = "cs:st"
 NOT_LINKED = (
     "This chat is not linked to a subscription. Open the invite link your reseller sent you."
 )
@@ -48,14 +49,43 @@ def render_status(
                 f"• {local_date(item.at, context)} {item.kind.value}: "
                 f"{escape(item.plan_name)}{until}"
             )
-    keyboard = InlineKeyboardMarkup([[keyboards.button("🔁 Request renewal", RENEWAL_REQUEST)]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [keyboards.button("🔁 Request renewal", RENEWAL_REQUEST)],
+            [keyboards.button("🔓 Unlink this chat", UNLINK)],
+        ]
+    )
     return "\n".join(lines), keyboard
 
 
+def _invite_explained(identity: Identity, customer: customers.CustomerView | None) -> str:
+    """What a reseller's or an admin's own tap on a customer's invite link is told."""
+    if customer is None:
+        what = "This invite link is not valid any more (it was revoked or replaced)."
+    elif identity.role == Role.ADMIN or (
+        identity.reseller is not None and identity.reseller.id == customer.reseller_id
+    ):
+        what = f"This is the invite link of the customer <b>{escape(customer.username)}</b>."
+    else:
+        what = "This is a customer's invite link."
+    return (
+        f"🔗 {what}\nIt is meant for the customer: opening it links their Telegram chat to "
+        "their subscription, for its status and renewal reminders. Your chat was not linked."
+    )
+
+
 async def link_from_invite(update: Update, context: BotContext, token: str) -> None:
-    """/start <token>: link this chat to the subscription, once per token."""
+    """/start <token>: link this chat to the subscription, once per token.
+
+    Resellers and admins who open a link are told what it is; their chat is not linked.
+    """
     chat = update.effective_chat
     if chat is None:
+        return
+    identity = await identify(update, context)
+    if identity.role in (Role.ADMIN, Role.RESELLER, Role.SUSPENDED):
+        customer = await customers.invite_info(context.db, token)
+        await show(update, _invite_explained(identity, customer), keyboards.back_to_menu())
         return
     try:
         await customers.link(context.db, token=token, chat_id=chat.id, now=dt.datetime.now(dt.UTC))
@@ -84,44 +114,67 @@ async def status_command(update: Update, context: BotContext) -> None:
 
 
 async def request_renewal(update: Update, context: BotContext) -> None:
-    """Tell the reseller, with a one-tap Renew for the same plan."""
+    """Queue the reseller's notice, with a one-tap Renew for the same plan."""
     query = update.callback_query
     chat = update.effective_chat
     if query is None or chat is None:
         return
-    now = dt.datetime.now(dt.UTC)
-    last = (context.chat_data or {}).get(LAST_REQUEST)
-    if isinstance(last, dt.datetime) and now - last < REQUEST_INTERVAL:
-        await query.answer(
-            "Your reseller was already asked. Please wait for them.", show_alert=True
-        )
-        return
     try:
-        customer, reseller = await customers.renewal_request(context.db, chat.id)
+        await customers.renewal_request(context.db, chat.id, now=dt.datetime.now(dt.UTC))
     except CustomerError as exc:
         await query.answer(str(exc), show_alert=True)
         return
+    await query.answer("Your reseller has been asked to renew your subscription.", show_alert=True)
+
+
+async def ask_unlink(update: Update, context: BotContext) -> None:
+    """/unlink or the Unlink button: what it does, and a button to confirm."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    view = await customers.status_of(context.db, chat.id)
+    if view is None:
+        await refuse(update, NOT_LINKED)
+        return
     text = (
-        f"🔔 Your customer <b>{escape(customer.username)}</b> asks to renew "
-        f"{escape(customer.plan.name)} ({customer.plan.days} days, "
-        f"{money(customer.plan.price, context)}). It expires on "
-        f"{local_date(customer.expires_at, context)}."
+        f"Unlink this chat from the subscription <code>{escape(view.customer.username)}</code>?"
+        "\nYou will get no more reminders here. Open the invite link again to link it back."
     )
     keyboard = InlineKeyboardMarkup(
-        [[keyboards.button("🔁 Renew", "cu", "rq", customer.id, customer.plan.id)]]
+        [
+            [
+                keyboards.button("🔓 Yes, unlink", UNLINK_CONFIRM),
+                keyboards.button("⬅️ Keep it", STATUS),
+            ]
+        ]
     )
-    try:
-        await context.bot.send_message(reseller.telegram_id, text, reply_markup=keyboard)
-    except (Forbidden, TelegramError):
-        await query.answer(
-            "Your reseller could not be reached. Please contact them directly.", show_alert=True
-        )
+    await show(update, text, keyboard)
+
+
+async def unlink(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
         return
-    assert context.chat_data is not None
-    context.chat_data[LAST_REQUEST] = now
-    await query.answer("Your reseller has been asked to renew your subscription.", show_alert=True)
+    try:
+        customer = await customers.unlink_chat(context.db, chat.id, now=dt.datetime.now(dt.UTC))
+    except CustomerError:
+        await refuse(update, NOT_LINKED)
+        return
+    await show(
+        update,
+        f"🔓 This chat is no longer linked to <code>{escape(customer.username)}</code>; no more "
+        "reminders will come here. Open the invite link again to link it back.",
+    )
+
+
+async def status_button(update: Update, context: BotContext) -> None:
+    await show_status(update, context)
 
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("status", status_command, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CommandHandler("unlink", ask_unlink, filters=filters.ChatType.PRIVATE))
     app.add_handler(CallbackQueryHandler(request_renewal, pattern=f"^{RENEWAL_REQUEST}$"))
+    app.add_handler(CallbackQueryHandler(ask_unlink, pattern=f"^{UNLINK}$"))
+    app.add_handler(CallbackQueryHandler(unlink, pattern=f"^{UNLINK_CONFIRM}$"))
+    app.add_handler(CallbackQueryHandler(status_button, pattern=f"^{STATUS}$"))

@@ -538,6 +538,12 @@ async def list_customers(update: Update, context: BotContext) -> None:
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
 
 
+def _linked(customer: CustomerView, context: BotContext) -> str:
+    if customer.linked_at is not None:
+        return f"linked since {local_date(customer.linked_at, context)}"
+    return "linked" if customer.linked else "not linked"
+
+
 def _state(customer: CustomerView, now: dt.datetime) -> str:
     if customer.status in (CustomerStatus.PAUSED, CustomerStatus.CANCELLED):
         return customer.status.value
@@ -561,7 +567,7 @@ async def card(update: Update, context: BotContext) -> None:
         f"Status: {_state(c, now)}",
         f"Expires: {local_date(c.expires_at, context)}"
         + ("" if c.is_expired(now) else f" ({c.days_left(now)} days left)"),
-        f"Telegram: {'linked' if c.linked else 'not linked'}",
+        f"Telegram: {_linked(c, context)}",
         f"Invite link: {'active' if c.link_token else 'revoked'}",
     ]
     if c.external_id:
@@ -572,11 +578,33 @@ async def card(update: Update, context: BotContext) -> None:
                 keyboards.button("🔁 Renew", "cu", "r", c.id),
                 keyboards.button("🔗 Invite link", "cu", "i", c.id),
             ],
-            [keyboards.button("🚫 Revoke link", "cu", "k", c.id)],
+            [
+                keyboards.button("🔄 New link", "cu", "n", c.id),
+                keyboards.button("🚫 Revoke link", "cu", "k", c.id),
+            ],
             [keyboards.button("⬅️ Customers", "cu", "l", Filter.ALL.value, 0)],
         ]
     )
     await show(update, "\n".join(lines), keyboard)
+
+
+UNLINKED = (
+    "The chat linked through the old link was unlinked and told so; it gets no more reminders."
+)
+
+
+def _invite_text(username: str, link: str, unlinked: bool) -> str:
+    text = (
+        f"🔗 Invite link for <b>{escape(username)}</b>:\n{link}\n\n"
+        "Send it to the customer. It links one Telegram chat; make a new link if it leaks."
+    )
+    if unlinked:
+        text = f"{text}\n\n{UNLINKED}"
+    return text
+
+
+def _back_to_card(customer_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button("⬅️ Customer card", "cu", "v", customer_id)]])
 
 
 async def show_invite(update: Update, context: BotContext) -> None:
@@ -591,12 +619,26 @@ async def show_invite(update: Update, context: BotContext) -> None:
     except CustomerError as exc:
         await query.answer(str(exc), show_alert=True)
         return
-    text = (
-        f"🔗 Invite link for <b>{escape(c.username)}</b>:\n{invite_link(context, token)}\n\n"
-        "Send it to the customer. It links one Telegram chat; revoke it if it leaks."
-    )
-    back = InlineKeyboardMarkup([[keyboards.button("⬅️ Customer card", "cu", "v", customer_id)]])
-    await show(update, text, back)
+    text = _invite_text(c.username, invite_link(context, token), unlinked=False)
+    await show(update, text, _back_to_card(customer_id))
+
+
+async def replace_invite(update: Update, context: BotContext) -> None:
+    """A new link replaces the old one; a chat linked through the old one is unlinked."""
+    user = update.effective_user
+    query = update.callback_query
+    if user is None or query is None:
+        return
+    customer_id = int(matched(context))
+    try:
+        change = await customers.replace_invite(context.db, user.id, customer_id, now=_now())
+    except CustomerError as exc:
+        await query.answer(str(exc), show_alert=True)
+        return
+    assert change.token is not None
+    link = invite_link(context, change.token)
+    text = _invite_text(change.customer.username, link, unlinked=change.unlinked_chat)
+    await show(update, f"🔄 The old link no longer works.\n{text}", _back_to_card(customer_id))
 
 
 async def revoke_invite(update: Update, context: BotContext) -> None:
@@ -606,17 +648,15 @@ async def revoke_invite(update: Update, context: BotContext) -> None:
         return
     customer_id = int(matched(context))
     try:
-        await customers.revoke_invite(context.db, user.id, customer_id)
+        change = await customers.revoke_invite(context.db, user.id, customer_id, now=_now())
     except CustomerError as exc:
         await query.answer(str(exc), show_alert=True)
         return
-    back = InlineKeyboardMarkup([[keyboards.button("⬅️ Customer card", "cu", "v", customer_id)]])
-    await show(
-        update,
-        "🚫 The invite link no longer works. A chat that already linked stays linked; "
-        "the 🔗 Invite link button makes a new link.",
-        back,
-    )
+    text = f"🚫 The invite link of <b>{escape(change.customer.username)}</b> no longer works."
+    if change.unlinked_chat:
+        text += "\n" + UNLINKED
+    text += "\nOn the customer card, 🔗 Invite link makes a new one."
+    await show(update, text, _back_to_card(customer_id))
 
 
 def _flow(timeout: dt.timedelta) -> ConversationHandler[BotContext]:
@@ -682,3 +722,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(card, pattern=r"^cu:v:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(show_invite, pattern=r"^cu:i:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(revoke_invite, pattern=r"^cu:k:(\d{1,9})$"))
+    app.add_handler(CallbackQueryHandler(replace_invite, pattern=r"^cu:n:(\d{1,9})$"))

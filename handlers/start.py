@@ -24,6 +24,7 @@ COMMANDS = [
     BotCommand("topup", "Ask for credits"),
     BotCommand("topups", "Your top-up requests"),
     BotCommand("status", "Your subscription (customers)"),
+    BotCommand("unlink", "Unlink this chat from your subscription (customers)"),
     BotCommand("help", "What this bot does"),
     BotCommand("cancel", "Leave the current step"),
 ]
@@ -35,11 +36,15 @@ RESELLER_HELP = (
     "/history - every credit movement, newest first\n"
     "/activate - a new customer: username, plan, confirm\n"
     "/renew - renew a customer (add part of a username to search)\n"
-    "/customers - your customers; filter, search, open a card\n"
+    "/customers - your customers; filter, search, open a card (invite link, linked chat)\n"
     "/topup - ask for credits and send the proof of payment\n"
     "/topups - your top-up requests; cancel a pending one\n"
     "/cancel - leave the current step\n\n"
     "Amounts use two decimals, like 100.50; 100,50 works too."
+)
+CUSTOMER_HELP = (
+    "/status - your subscription, and a button to ask your reseller to renew it\n"
+    "/unlink - unlink this chat: no more reminders here (the invite link links it back)"
 )
 ADMIN_HELP = (
     "<b>Admin commands</b>\n"
@@ -106,7 +111,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     elif identity.role in (Role.RESELLER, Role.SUSPENDED):
         text = RESELLER_HELP
     elif identity.role == Role.CUSTOMER:
-        text = "/status - your subscription, and a button to ask your reseller to renew it"
+        text = CUSTOMER_HELP
     else:
         text = (
             "This bot lets resellers check their credits and serve their customers.\n"

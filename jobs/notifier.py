@@ -112,6 +112,27 @@ def render(
         )
     if kind == Kind.GRANT_EXPIRED:
         return f"⌛ {money(p['amount'])} of your credits expired and were removed.", None
+    if kind == Kind.RENEWAL_REQUEST:
+        return (
+            f"🔔 Your customer <b>{escape(p['username'])}</b> asks to renew "
+            f"{escape(p['plan'])} ({p['days']} days, {money(p['price'])}). It expires on "
+            f"{_date(p['expires_at'], settings)}.",
+            InlineKeyboardMarkup(
+                [[keyboards.button("🔁 Renew", "cu", "rq", p["customer_id"], p["plan_id"])]]
+            ),
+        )
+    if kind == Kind.CUSTOMER_UNLINKED:
+        why = (
+            "your reseller made a new invite link"
+            if p["reason"] == "replaced"
+            else "its invite link was revoked"
+        )
+        return (
+            f"🔓 This chat is no longer linked to the subscription "
+            f"<code>{escape(p['username'])}</code>: {why}. You will get no more reminders "
+            "here. To link again, ask your reseller for the new invite link.",
+            None,
+        )
     raise ValueError(f"unknown outbox kind {kind!r}")
 
 

@@ -20,6 +20,7 @@ from tests.conftest import running_bot
 from tests.fake_bot_api import Event, FakeBotAPI, User
 from tests.helpers import assert_audit_ok, make_reseller
 from tests.test_customers import FailingProvider, HangingProvider
+from tests.test_jobs import drain
 
 
 @pytest.fixture
@@ -252,7 +253,7 @@ async def test_list_card_invite_and_revoke(
 
 
 async def test_customer_links_sees_status_and_requests_renewal(
-    bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
+    bot: BotApplication, settings: Settings, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "viewer")
     await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
@@ -278,7 +279,12 @@ async def test_customer_links_sees_status_and_requests_renewal(
     again = await _tap(fake_api, customer, status, status.button("Request renewal"))
     assert "already asked" in again["text"]
 
-    request = await fake_api.next_event(alice.id)
+    # The request reaches the reseller through the outbox, once, even if the first try fails.
+    assert fake_api.unread(alice.id) == []
+    fake_api.fail("sendMessage", 502, "Bad Gateway", chat_id=alice.id)
+    assert await drain(bot, db, settings, dt.datetime.now(dt.UTC)) == 1
+    (request,) = fake_api.unread(alice.id)
+    await fake_api.next_event(alice.id)
     assert "viewer</b> asks to renew" in request.text
     await _tap(fake_api, alice, request, request.button("Renew"))
     confirm = await fake_api.next_event(alice.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from bot.context import BotApplication
 from bot.db import Database
 from bot.errors import SORRY
+from bot.services import customers, plans
+from bot.services.provisioning import LocalProvider
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import make_reseller
@@ -50,7 +53,27 @@ async def test_admin_gets_the_admin_menu(bot: BotApplication, fake_api: FakeBotA
 
 
 async def test_bot_registers_its_commands(bot: BotApplication, fake_api: FakeBotAPI) -> None:
-    assert {c["command"] for c in fake_api.commands} >= {"start", "balance", "help", "cancel"}
+    assert {c["command"] for c in fake_api.commands} >= {
+        "start", "balance", "help", "cancel", "status", "unlink",
+    }  # fmt: skip
+
+
+async def test_a_linked_customers_help_names_status_and_unlink(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, credit=5_000)
+    plan = await plans.add_plan(db, code="m1", name="IPTV 1 month", days=30, price=1_000)
+    sold = await customers.sell(
+        db, LocalProvider(), telegram_id=1001, plan_id=plan.id, key="k1",
+        now=dt.datetime.now(dt.UTC), provider_seconds=5, username="carol",
+    )  # fmt: skip
+    assert sold.customer.link_token
+    carol = fake_api.user(5001, "Carol")
+    await fake_api.send(carol, f"/start {sold.customer.link_token}")
+    assert "Linked!" in (await fake_api.next_event(carol.id)).text
+    await fake_api.send(carol, "/help")
+    help_text = (await fake_api.next_event(carol.id)).text
+    assert "/status" in help_text and "/unlink" in help_text
 
 
 async def test_help_cancel_unknown_command_and_stray_input(

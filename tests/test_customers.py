@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from telegram import InlineKeyboardMarkup
 
 from bot.db import Database
-from bot.services import customers, ledger, plans
-from bot.services.customers import CustomerError, Filter, PlanUnavailable, SaleFailed
+from bot.services import alerts, customers, ledger, outbox, plans
+from bot.services.customers import (
+    CustomerError,
+    CustomerView,
+    Filter,
+    PlanUnavailable,
+    SaleFailed,
+)
 from bot.services.ledger import InsufficientCredit
 from bot.services.provisioning import (
     CreateSubscription,
@@ -19,7 +28,9 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
-from models import Hold, HoldStatus, OrderStatus, SubscriptionOrder
+from bot.settings import Settings as AppSettings
+from jobs import notifier
+from models import Hold, HoldStatus, OrderStatus, OutboxMessage, OutboxStatus, SubscriptionOrder
 from tests.helpers import assert_audit_ok, make_reseller
 
 NOW = dt.datetime(2030, 1, 1, 12, tzinfo=dt.UTC)
@@ -156,21 +167,20 @@ async def test_list_filters_search_and_pages(db: Database) -> None:
     assert (await customers.list_customers(db, 1001, now=NOW, search="bobs")).total == 0
 
 
-async def test_link_once_per_token_and_revoke(db: Database) -> None:
+async def test_link_once_per_token_and_one_subscription_per_chat(db: Database) -> None:
     await make_reseller(db, 1001, credit=5_000)
     plan = await _plan(db)
     sold = await _sell(db, "n1", plan_id=plan, username="john")
+    other = await _sell(db, "n2", plan_id=plan, username="jane")
     token = sold.customer.link_token
-    assert token
+    assert token and other.customer.link_token
     linked = await customers.link(db, token=token, chat_id=777, now=NOW)
     assert linked.linked
     await customers.link(db, token=token, chat_id=777, now=NOW)  # the same chat again: fine
     with pytest.raises(CustomerError, match="already used"):
         await customers.link(db, token=token, chat_id=888, now=NOW)
-    new_token = await customers.invite_token(db, 1001, sold.customer.id, renew=True)
-    await customers.revoke_invite(db, 1001, sold.customer.id)
-    with pytest.raises(CustomerError, match="not valid"):
-        await customers.link(db, token=new_token, chat_id=888, now=NOW)
+    with pytest.raises(CustomerError, match="already linked to another"):
+        await customers.link(db, token=other.customer.link_token, chat_id=777, now=NOW)
     status = await customers.status_of(db, 777)
     assert status is not None and status.customer.username == "john"
     assert [h.kind.value for h in status.history] == ["activation"]
@@ -207,3 +217,134 @@ async def test_a_sale_stuck_half_way_is_released_after_the_grace_period(db: Data
     with pytest.raises(SaleFailed, match="abandoned"):
         await _sell(db, "n1", plan_id=plan, username="john")
     await assert_audit_ok(db)
+
+
+# --- invite links, unlinking, and the notices they queue ----------------------------------
+
+
+async def _linked(db: Database, chat_id: int = 777) -> tuple[CustomerView, str]:
+    """A customer sold at NOW, expiring 30 days later, with ``chat_id`` linked."""
+    await make_reseller(db, 1001, credit=50_000)
+    plan = await _plan(db)
+    sold = await _sell(db, f"n{chat_id}", plan_id=plan, username=f"john{chat_id}")
+    token = sold.customer.link_token
+    assert token
+    await customers.link(db, token=token, chat_id=chat_id, now=NOW)
+    return sold.customer, token
+
+
+async def _outbox(db: Database) -> list[OutboxMessage]:
+    async with db.transaction() as session:
+        return list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+def _render(message: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the sender would send for a queued message."""
+    settings = AppSettings(_env_file=None)  # type: ignore[call-arg]
+    return notifier.render(message.kind, json.loads(message.payload), settings)
+
+
+def _job_settings() -> alerts.Settings:
+    return alerts.Settings(
+        zone=ZoneInfo("UTC"), reminder_offsets_days=(7, 3, 1, 0), digest_time=dt.time(9),
+        topup_remind_after=dt.timedelta(hours=12), topup_expire_after=dt.timedelta(days=3),
+        admin_chat_id=None,
+    )  # fmt: skip
+
+
+async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tells_it(
+    db: Database,
+) -> None:
+    customer, token = await _linked(db, 777)
+    week_before = customer.expires_at - dt.timedelta(days=7)
+    assert await alerts.queue_expiry_reminders(db, week_before, _job_settings()) == 1
+    revoked = await customers.revoke_invite(db, 1001, customer.id, now=week_before)
+    assert revoked.unlinked_chat and revoked.token is None and not revoked.customer.linked
+    assert await customers.status_of(db, 777) is None
+    queued = await _outbox(db)
+    # The reminder queued for the old chat is withdrawn; the chat is told why it stops.
+    assert [(m.chat_id, m.kind) for m in queued] == [(777, alerts.Kind.CUSTOMER_UNLINKED)]
+    text, _ = _render(queued[0])
+    assert "no longer linked" in text and "john777" in text and "revoked" in text
+    three_days_before = customer.expires_at - dt.timedelta(days=3)
+    assert await alerts.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
+    with pytest.raises(CustomerError, match="not valid"):
+        await customers.link(db, token=token, chat_id=777, now=NOW)
+    again = await customers.revoke_invite(db, 1001, customer.id, now=week_before)
+    assert not again.unlinked_chat and len(await _outbox(db)) == 1  # nothing more to tell
+
+
+async def test_a_new_link_replaces_the_old_one_and_unlinks_the_chat_that_used_it(
+    db: Database,
+) -> None:
+    customer, old = await _linked(db, 777)
+    replaced = await customers.replace_invite(db, 1001, customer.id, now=NOW)
+    assert replaced.token and replaced.token != old and replaced.unlinked_chat
+    assert await customers.status_of(db, 777) is None
+    with pytest.raises(CustomerError, match="not valid"):
+        await customers.link(db, token=old, chat_id=777, now=NOW)
+    linked = await customers.link(db, token=replaced.token, chat_id=888, now=NOW)
+    assert linked.linked and linked.linked_at == NOW
+    assert await customers.invite_token(db, 1001, customer.id) == replaced.token
+    (notice,) = await _outbox(db)
+    text, _ = _render(notice)
+    assert notice.chat_id == 777 and "new invite link" in text
+    await make_reseller(db, 1002, name="Bob")
+    with pytest.raises(CustomerError, match="no such customer"):  # not Bob's to replace
+        await customers.replace_invite(db, 1002, customer.id, now=NOW)
+    assert await customers.invite_token(db, 1001, customer.id) == replaced.token
+
+
+async def test_a_customer_unlinks_their_own_chat_and_may_link_again_with_the_same_link(
+    db: Database,
+) -> None:
+    customer, token = await _linked(db, 777)
+    week_before = customer.expires_at - dt.timedelta(days=7)
+    await alerts.queue_expiry_reminders(db, week_before, _job_settings())
+    unlinked = await customers.unlink_chat(db, 777, now=week_before)
+    assert unlinked.username == "john777" and not unlinked.linked
+    assert await _outbox(db) == []  # the withdrawn reminder; the customer acted, so no notice
+    with pytest.raises(CustomerError, match="not linked"):
+        await customers.unlink_chat(db, 777, now=week_before)
+    assert (await customers.link(db, token=token, chat_id=777, now=NOW)).linked
+
+
+async def test_an_invite_link_can_be_looked_up_without_linking(db: Database) -> None:
+    customer, token = await _linked(db, 777)
+    found = await customers.invite_info(db, token)
+    assert found is not None and found.id == customer.id
+    assert await customers.invite_info(db, "no-such-token") is None
+
+
+async def test_a_renewal_request_is_queued_for_the_reseller_at_most_once_an_hour(
+    db: Database,
+) -> None:
+    customer, _ = await _linked(db, 777)
+    asked = await customers.renewal_request(db, 777, now=NOW)
+    assert asked.id == customer.id
+    (notice,) = await _outbox(db)
+    assert (notice.chat_id, notice.kind) == (1001, alerts.Kind.RENEWAL_REQUEST)
+    text, keyboard = _render(notice)
+    assert "john777</b> asks to renew" in text and "10.00 credits" in text
+    assert keyboard is not None
+    assert keyboard.inline_keyboard[0][0].callback_data == f"cu:rq:{customer.id}:1"
+    with pytest.raises(customers.AlreadyRequested):
+        await customers.renewal_request(db, 777, now=NOW + dt.timedelta(minutes=59))
+    await customers.renewal_request(db, 777, now=NOW + dt.timedelta(minutes=61))
+    assert len(await _outbox(db)) == 2
+    with pytest.raises(CustomerError, match="not linked"):
+        await customers.renewal_request(db, 888, now=NOW)
+
+
+async def test_a_renewal_request_to_a_reseller_who_blocked_the_bot_says_so(db: Database) -> None:
+    await _linked(db, 777)
+    await outbox.mark_unreachable(db, 1001, "blocked", NOW)
+    with pytest.raises(CustomerError, match="could not be reached"):
+        await customers.renewal_request(db, 777, now=NOW)
+    assert await _outbox(db) == []

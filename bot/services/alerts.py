@@ -46,6 +46,8 @@ class Kind(StrEnum):
     TOPUP_STALE = "topup_stale"
     TOPUP_EXPIRED = "topup_expired"
     GRANT_EXPIRED = "grant_expired"
+    RENEWAL_REQUEST = "renewal_request"  # a customer asks their reseller to renew
+    CUSTOMER_UNLINKED = "customer_unlinked"  # the reseller revoked or replaced the link
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ across the provider's network call:
 2. ask the provider to create or extend the subscription;
 3. on success post the hold and save the customer; on failure (or timeout) void the hold.
 A repeated nonce finds the order of the first tap and moves nothing.
+
+An invite link links one chat. Revoking or replacing it unlinks that chat, withdraws the
+reminders queued for it and tells it why (through the outbox, in the same transaction);
+the customer may unlink their chat too. Reminders go only to linked chats.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from bot.db import Database
 from bot.services import ledger
+from bot.services.alerts import Kind
+from bot.services.outbox import Outgoing, enqueue
 from bot.services.provisioning import (
     CreateSubscription,
     ExtendSubscription,
@@ -32,13 +38,15 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
-from bot.services.resellers import ResellerView, load_by_telegram_id, require_by_telegram_id
+from bot.services.resellers import ResellerView, require_by_telegram_id
 from models import (
     Customer,
     CustomerStatus,
     EntryKind,
     OrderKind,
     OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
     Plan,
     Reseller,
     ResellerStatus,
@@ -50,6 +58,8 @@ USERNAME_RULE = (
     "3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit"
 )
 EXPIRING_WITHIN = dt.timedelta(days=7)
+REQUEST_INTERVAL = dt.timedelta(hours=1)  # between two renewal requests of one customer
+NOT_LINKED = "This chat is not linked to a subscription."
 
 
 class CustomerError(Exception):
@@ -66,6 +76,15 @@ class SaleFailed(CustomerError):
 
 class SaleInProgress(CustomerError):
     pass
+
+
+class AlreadyRequested(CustomerError):
+    """The customer asked for a renewal a moment ago; the reseller was told then."""
+
+
+class UnlinkReason(StrEnum):
+    REVOKED = "revoked"
+    REPLACED = "replaced"
 
 
 class Filter(StrEnum):
@@ -96,6 +115,7 @@ class CustomerView:
     details: dict[str, str]
     link_token: str | None
     linked: bool
+    linked_at: dt.datetime | None
 
     def is_expired(self, now: dt.datetime) -> bool:
         return self.expires_at <= now
@@ -123,6 +143,16 @@ class SaleResult:
     price: int
     balance: ledger.Balance
     replayed: bool
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """An invite link revoked or replaced: the customer now, the new token, whether a
+    linked chat was unlinked (and told)."""
+
+    customer: CustomerView
+    token: str | None
+    unlinked_chat: bool
 
 
 @dataclass(frozen=True)
@@ -177,6 +207,7 @@ def _view(customer: Customer, plan: Plan) -> CustomerView:
         details=json.loads(customer.provider_details) if customer.provider_details else {},
         link_token=customer.link_token,
         linked=customer.chat_id is not None,
+        linked_at=customer.linked_at if customer.chat_id is not None else None,
     )
 
 
@@ -592,14 +623,12 @@ async def customer_card(db: Database, telegram_id: int, customer_id: int) -> Cus
         return await _own(session, reseller, customer_id)
 
 
-async def invite_token(
-    db: Database, telegram_id: int, customer_id: int, *, renew: bool = False
-) -> str:
-    """The customer's invite token, minting a new one if revoked (or if ``renew``)."""
+async def invite_token(db: Database, telegram_id: int, customer_id: int) -> str:
+    """The customer's invite token, minting one if it was revoked."""
     async with db.transaction() as session:
         reseller = await require_by_telegram_id(session, telegram_id)
         customer = await _own(session, reseller, customer_id)
-        if customer.link_token and not renew:
+        if customer.link_token:
             return customer.link_token
         token = secrets.token_urlsafe(16)
         await session.execute(
@@ -608,17 +637,75 @@ async def invite_token(
         return token
 
 
-async def revoke_invite(db: Database, telegram_id: int, customer_id: int) -> None:
-    """The old link stops working; a linked chat stays linked."""
+async def _withdraw_reminders(session: AsyncSession, chat_id: int) -> None:
+    """Reminders already queued for a chat that is no longer linked must not go out.
+
+    Deleted rather than marked dropped, so that whichever chat links next gets them.
+    A chat is linked to one customer at most, so its reminders are that customer's.
+    """
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.kind == Kind.EXPIRY_REMINDER,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
+
+
+async def _change_link(
+    db: Database, telegram_id: int, customer_id: int, *, now: dt.datetime, reason: UnlinkReason
+) -> LinkChange:
+    """Revoke or replace the invite link; a chat linked through the old one is unlinked."""
     async with db.transaction() as session:
         reseller = await require_by_telegram_id(session, telegram_id)
-        customer = await _own(session, reseller, customer_id)
-        await session.execute(
-            update(Customer).where(Customer.id == customer.id).values(link_token=None)
+        await _own(session, reseller, customer_id)
+        # Locked: a link made with the old token at this moment either lands before this
+        # (and is undone here) or finds the token gone.
+        chat_id = await session.scalar(
+            select(Customer.chat_id).where(Customer.id == customer_id).with_for_update()
         )
+        token = secrets.token_urlsafe(16) if reason == UnlinkReason.REPLACED else None
+        await session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id)
+            .values(link_token=token, chat_id=None, linked_at=None)
+        )
+        customer = await _load(session, customer_id)
+        assert customer is not None
+        if chat_id is not None:
+            await _withdraw_reminders(session, chat_id)
+            notice = Outgoing(
+                key=f"unlinked:{customer_id}:{chat_id}:{now.isoformat()}",
+                chat_id=chat_id,
+                kind=Kind.CUSTOMER_UNLINKED,
+                payload={"username": customer.username, "reason": reason.value},
+            )
+            await enqueue(session, [notice], now)
+        return LinkChange(customer, token, unlinked_chat=chat_id is not None)
+
+
+async def revoke_invite(
+    db: Database, telegram_id: int, customer_id: int, *, now: dt.datetime
+) -> LinkChange:
+    """The link stops working and the chat linked through it is unlinked (and told)."""
+    return await _change_link(db, telegram_id, customer_id, now=now, reason=UnlinkReason.REVOKED)
+
+
+async def replace_invite(
+    db: Database, telegram_id: int, customer_id: int, *, now: dt.datetime
+) -> LinkChange:
+    """A new link replaces the old one, which stops working; its chat is unlinked (and told)."""
+    return await _change_link(db, telegram_id, customer_id, now=now, reason=UnlinkReason.REPLACED)
 
 
 # --- the customer's side ----------------------------------------------------------------
+
+
+async def invite_info(db: Database, token: str) -> CustomerView | None:
+    """The customer an invite link belongs to, without linking anything (None: not valid)."""
+    async with db.transaction() as session:
+        customer_id = await session.scalar(select(Customer.id).where(Customer.link_token == token))
+        return None if customer_id is None else await _load(session, customer_id)
 
 
 async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> CustomerView:
@@ -643,20 +730,47 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
         if await session.scalar(
             select(Customer.id).where(Customer.chat_id == chat_id, Customer.id != customer.id)
         ):
-            raise CustomerError("This chat is already linked to another subscription.")
+            raise CustomerError(
+                "This chat is already linked to another subscription. "
+                "Send /unlink first to link it to this one."
+            )
         if customer.chat_id is None:
             linked = await session.execute(
                 update(Customer)
-                .where(Customer.id == customer.id, Customer.chat_id.is_(None))
+                .where(
+                    Customer.id == customer.id,
+                    Customer.chat_id.is_(None),
+                    # Revoked or replaced in the meantime: the old token links nothing.
+                    Customer.link_token == token,
+                )
                 .values(chat_id=chat_id, linked_at=now)
             )
             if ledger.rowcount(linked) != 1:
-                raise CustomerError("This invite link was already used by someone else.")
+                raise CustomerError(
+                    "This invite link is no longer valid. Ask your reseller for a new one."
+                )
         found = await _load(session, customer.id)
         assert found is not None
         return found
 
     return await db.run(_link)
+
+
+async def unlink_chat(db: Database, chat_id: int, *, now: dt.datetime) -> CustomerView:
+    """The customer unlinks their chat: no more reminders here. The link still works."""
+    async with db.transaction() as session:
+        customer_id = await session.scalar(
+            select(Customer.id).where(Customer.chat_id == chat_id).with_for_update()
+        )
+        if customer_id is None:
+            raise CustomerError(NOT_LINKED)
+        await session.execute(
+            update(Customer).where(Customer.id == customer_id).values(chat_id=None, linked_at=None)
+        )
+        await _withdraw_reminders(session, chat_id)
+        customer = await _load(session, customer_id)
+        assert customer is not None
+        return customer
 
 
 async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
@@ -689,8 +803,10 @@ async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
         return CustomerStatusView(customer, history)
 
 
-async def renewal_request(db: Database, chat_id: int) -> tuple[CustomerView, ResellerView]:
-    """Who to tell when a linked customer asks to renew."""
+async def renewal_request(
+    db: Database, chat_id: int, *, now: dt.datetime, interval: dt.timedelta = REQUEST_INTERVAL
+) -> CustomerView:
+    """Queue the reseller's notice, with a one-tap Renew, once per ``interval`` at most."""
     async with db.transaction() as session:
         row = (
             await session.execute(
@@ -700,8 +816,36 @@ async def renewal_request(db: Database, chat_id: int) -> tuple[CustomerView, Res
             )
         ).one_or_none()
         if row is None:
-            raise CustomerError("This chat is not linked to a subscription.")
+            raise CustomerError(NOT_LINKED)
+        prefix = f"renewal-request:{row.id}:"
+        recent = await session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.kind == Kind.RENEWAL_REQUEST,
+                OutboxMessage.key.startswith(prefix, autoescape=True),
+                OutboxMessage.created_at > now - interval,
+            )
+            .limit(1)
+        )
+        if recent is not None:
+            raise AlreadyRequested("Your reseller was already asked. Please wait for them.")
         customer = await _load(session, row.id)
-        reseller = await load_by_telegram_id(session, row.telegram_id)
-        assert customer is not None and reseller is not None
-        return customer, reseller
+        assert customer is not None
+        notice = Outgoing(
+            key=f"{prefix}{now.isoformat()}",
+            chat_id=row.telegram_id,
+            kind=Kind.RENEWAL_REQUEST,
+            payload={
+                "customer_id": customer.id,
+                "username": customer.username,
+                "plan_id": customer.plan.id,
+                "plan": customer.plan.name,
+                "days": customer.plan.days,
+                "price": customer.plan.price,
+                "expires_at": customer.expires_at.isoformat(),
+            },
+        )
+        if not await enqueue(session, [notice], now):
+            # The reseller blocked the bot: nothing can be queued for them.
+            raise CustomerError("Your reseller could not be reached. Please contact them directly.")
+        return customer
