@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database
 from bot.services import ledger
 from bot.services.ledger import rowcount
-from bot.services.outbox import Outgoing, enqueue
+from bot.services.outbox import Outgoing, enqueue, enqueue_checked
 from models import (
     Billing,
     Customer,
@@ -100,42 +100,48 @@ async def _scan_one(
 ) -> int:
     state = await _state(session, reseller.id)
     balance = await ledger.balance(session, account_id)
-    messages: list[Outgoing] = []
     threshold = reseller.low_balance_threshold
+    owed = max(0, -balance.balance)
     payload = {
         "available": balance.available,
         "threshold": threshold,
-        "owed": max(0, -balance.balance),
+        "owed": owed,
         "limit": balance.credit_limit,
     }
-    if threshold > 0 and balance.available < threshold:
-        if not state.low_balance:
-            state.low_balance = True
-            state.low_balance_alerts += 1
-            key = f"low:{reseller.id}:{state.low_balance_alerts}"
-            messages.append(Outgoing(key, reseller.telegram_id, Kind.LOW_BALANCE, payload))
-    else:
+    low = threshold > 0 and balance.available < threshold
+    postpaid = reseller.billing == Billing.POSTPAID and balance.credit_limit > 0
+    at_limit = postpaid and balance.spendable <= 0
+    warn = postpaid and owed >= DEBT_WARNING_SHARE * balance.credit_limit
+    chat_id = reseller.telegram_id
+    low_alert = debt_alert = None
+    if low and not state.low_balance:
+        key = f"low:{reseller.id}:{state.low_balance_alerts + 1}"
+        low_alert = Outgoing(key, chat_id, Kind.LOW_BALANCE, payload)
+    if at_limit and not state.debt_limit:
+        key = f"debt-limit:{reseller.id}:{state.debt_alerts + 1}"
+        debt_alert = Outgoing(key, chat_id, Kind.DEBT_LIMIT, payload)
+    elif warn and not state.debt_warning:
+        key = f"debt-warn:{reseller.id}:{state.debt_alerts + 1}"
+        debt_alert = Outgoing(key, chat_id, Kind.DEBT_WARNING, payload)
+    queued = await enqueue_checked(session, [m for m in (low_alert, debt_alert) if m], now)
+    # A crossing counts as told only once its alert is queued: one that a blocked chat
+    # kept out is raised again by the first scan after the chat came back.
+    if low_alert is not None and low_alert.key not in queued.skipped:
+        state.low_balance = True
+        state.low_balance_alerts += 1
+    elif not low:
         state.low_balance = False
-
-    if reseller.billing == Billing.POSTPAID and balance.credit_limit > 0:
-        owed = max(0, -balance.balance)
-        at_limit = balance.spendable <= 0
-        warn = owed >= DEBT_WARNING_SHARE * balance.credit_limit
-        if at_limit and not state.debt_limit:
-            state.debt_limit = state.debt_warning = True
-            state.debt_alerts += 1
-            key = f"debt-limit:{reseller.id}:{state.debt_alerts}"
-            messages.append(Outgoing(key, reseller.telegram_id, Kind.DEBT_LIMIT, payload))
-        elif warn and not state.debt_warning:
-            state.debt_warning = True
-            state.debt_alerts += 1
-            key = f"debt-warn:{reseller.id}:{state.debt_alerts}"
-            messages.append(Outgoing(key, reseller.telegram_id, Kind.DEBT_WARNING, payload))
+    if debt_alert is not None and debt_alert.key not in queued.skipped:
+        state.debt_alerts += 1
+        state.debt_warning = True
+        if debt_alert.kind == Kind.DEBT_LIMIT:
+            state.debt_limit = True
+    if postpaid:
         if not at_limit:
             state.debt_limit = False
         if not warn:
             state.debt_warning = False
-    return await enqueue(session, messages, now)
+    return queued.written
 
 
 async def expire_customers(db: Database, now: dt.datetime) -> int:
@@ -264,21 +270,21 @@ async def queue_digests(db: Database, now: dt.datetime, settings: Settings) -> i
                     Customer.expires_at <= now,
                 ),
             )
+            if expiring or expired:
+                digest = Outgoing(
+                    key=f"digest:{reseller_id}:{today.isoformat()}",
+                    chat_id=telegram_id,
+                    kind=Kind.DIGEST,
+                    payload={"expiring": expiring, "expired": expired},
+                )
+                result = await enqueue_checked(session, [digest], now)
+                if result.skipped:
+                    # The reseller blocked the bot: not sent, so not done. The next run
+                    # after they come back sends it, covering the time since the last one.
+                    continue
+                queued += result.written
             state.last_digest_date = today
             state.last_digest_at = now
-            if expiring or expired:
-                queued += await enqueue(
-                    session,
-                    [
-                        Outgoing(
-                            key=f"digest:{reseller_id}:{today.isoformat()}",
-                            chat_id=telegram_id,
-                            kind=Kind.DIGEST,
-                            payload={"expiring": expiring, "expired": expired},
-                        )
-                    ],
-                    now,
-                )
     return queued
 
 
@@ -337,33 +343,38 @@ async def stale_topups(db: Database, now: dt.datetime, settings: Settings) -> in
     async with db.transaction() as session:
         stale = (
             await session.execute(
-                update(TopUpRequest)
+                select(TopUpRequest.id, TopUpRequest.credits, TopUpRequest.created_at)
                 .where(
                     TopUpRequest.status == TopUpStatus.PENDING,
                     TopUpRequest.reminded_at.is_(None),
                     TopUpRequest.created_at <= now - settings.topup_remind_after,
                 )
-                .values(reminded_at=now)
-                .returning(TopUpRequest.id, TopUpRequest.credits, TopUpRequest.created_at)
+                .order_by(TopUpRequest.id)
+                .with_for_update()
             )
         ).all()
-        queued += await enqueue(
-            session,
-            [
-                Outgoing(
-                    key=f"topup-stale:{r.id}",
-                    chat_id=settings.admin_chat_id,
-                    kind=Kind.TOPUP_STALE,
-                    payload={
-                        "request_id": r.id,
-                        "credits": r.credits,
-                        "created_at": r.created_at.isoformat(),
-                    },
-                )
-                for r in stale
-            ],
-            now,
-        )
+        reminders = {
+            r.id: Outgoing(
+                key=f"topup-stale:{r.id}",
+                chat_id=settings.admin_chat_id,
+                kind=Kind.TOPUP_STALE,
+                payload={
+                    "request_id": r.id,
+                    "credits": r.credits,
+                    "created_at": r.created_at.isoformat(),
+                },
+            )
+            for r in stale
+        }
+        result = await enqueue_checked(session, reminders.values(), now)
+        # Reminded only once the reminder is queued: one the group was marked unreachable
+        # for is raised again on the first pass after it came back.
+        reminded = [i for i, m in reminders.items() if m.key not in result.skipped]
+        if reminded:
+            await session.execute(
+                update(TopUpRequest).where(TopUpRequest.id.in_(reminded)).values(reminded_at=now)
+            )
+        queued += result.written
     return queued
 
 

@@ -40,8 +40,41 @@ class Due:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Queued:
+    """What one write into the outbox did."""
+
+    written: int  # rows inserted; a key queued before is not written again
+    skipped: frozenset[str]  # keys not queued because their chat blocked the bot
+
+
 async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.datetime) -> int:
-    """Queue messages, skipping keys already queued and chats that blocked the bot."""
+    """Queue messages, skipping keys already queued and chats that blocked the bot.
+
+    Returns how many rows were written; ``enqueue_checked`` also says which were skipped.
+    """
+    return (await enqueue_checked(session, messages, now)).written
+
+
+async def enqueue_checked(
+    session: AsyncSession, messages: Iterable[Outgoing], now: dt.datetime
+) -> Queued:
+    """Queue messages like ``enqueue``, and say which keys a blocked chat kept out.
+
+    A job that records "told" (an alert state, a reminder time) records it only for the
+    keys not skipped, so what could not be queued is tried again on its next pass.
+    """
+    batch = list(messages)
+    if not batch:
+        return Queued(0, frozenset())
+    blocked = set(
+        await session.scalars(
+            select(UnreachableChat.chat_id).where(
+                UnreachableChat.chat_id.in_({m.chat_id for m in batch})
+            )
+        )
+    )
+    skipped = frozenset(m.key for m in batch if m.chat_id in blocked)
     rows = [
         {
             "key": m.key,
@@ -53,20 +86,11 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.d
             "next_attempt_at": now,
             "created_at": now,
         }
-        for m in messages
+        for m in batch
+        if m.chat_id not in blocked
     ]
     if not rows:
-        return 0
-    blocked = set(
-        await session.scalars(
-            select(UnreachableChat.chat_id).where(
-                UnreachableChat.chat_id.in_({r["chat_id"] for r in rows})
-            )
-        )
-    )
-    rows = [r for r in rows if r["chat_id"] not in blocked]
-    if not rows:
-        return 0
+        return Queued(0, skipped)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One cached single-row statement, batched by the driver ("insertmanyvalues"); the
@@ -78,8 +102,7 @@ async def enqueue(session: AsyncSession, messages: Iterable[Outgoing], now: dt.d
     )
     connection = await session.connection()
     result = await connection.execute(stmt, rows)
-    written = len(result.all())
-    return written
+    return Queued(len(result.all()), skipped)
 
 
 async def due(db: Database, now: dt.datetime, limit: int = 200) -> list[Due]:
