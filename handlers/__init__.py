@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.context import BotApplication
-from handlers import admin, balance, customer_view, customers, fallback, start, topup
+from handlers import admin, balance, customer_view, customers, fallback, reachability, start, topup
 
 
 def register(app: BotApplication) -> None:
     """Add every handler. Order matters: the first match in the group wins,
     so the catch-all fallbacks go last."""
+    reachability.register(app)  # a group of its own: it sees every update
     start.register(app)
     balance.register(app)
     admin.register(app)

@@ -376,6 +376,21 @@ class FakeBotAPI:
         )
         return query_id
 
+    async def member_update(
+        self, user: User, chat_id: int, old: str = "left", new: str = "member"
+    ) -> dict[str, Any]:
+        """``user`` changes the bot's membership of a chat (``my_chat_member``): adds it to
+        a group (the default), removes it (``left``), or in private blocks it (``kicked``)."""
+        status = {"member": {}, "left": {}, "kicked": {"until_date": 0}}
+        change = {
+            "chat": self._chats[chat_id].chat.as_dict(),
+            "from": user.as_dict(),
+            "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": self.bot, **status[old]},
+            "new_chat_member": {"status": new, "user": self.bot, **status[new]},
+        }
+        return await self._push({"my_chat_member": change})
+
     # --- reading what the bot did -----------------------------------------------------
 
     async def next_event(self, chat_id: int, within: float = 10.0) -> Event:

@@ -3,6 +3,9 @@
 A message has a unique key, so writing it twice queues it once, and a restart neither
 repeats nor loses it. Each message is marked sent in its own transaction right after it
 went out, so a crash repeats at most the one message that was in flight.
+
+A chat that blocked the bot (a 403) is marked unreachable: nothing is queued for it until
+it does anything at all with the bot again.
 """
 
 from __future__ import annotations
@@ -187,7 +190,14 @@ async def mark_unreachable(db: Database, chat_id: int, reason: str, now: dt.date
         )
 
 
-async def mark_reachable(db: Database, chat_id: int) -> None:
-    """The chat wrote to the bot again (it was unblocked)."""
+async def mark_reachable(db: Database, chat_id: int) -> bool:
+    """The chat did something again (it was unblocked): it can be written to again.
+
+    Called for every update, so it only reads unless the chat really is marked.
+    Returns whether it was.
+    """
     async with db.transaction() as session:
-        await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == chat_id))
+        marked = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
+        if marked:
+            await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == chat_id))
+    return bool(marked)
