@@ -3,7 +3,8 @@
 Overall and per-group rates are paced by PTB's AIORateLimiter (about 30 messages a second,
 20 a minute per group), which also waits out a 429's ``retry_after``. Here: at most one
 message a second per chat, backoff on network errors, and a chat that blocked the bot
-(403) is marked unreachable and written to no more.
+(403) is marked unreachable and written to no more until it does anything with the bot
+again. The admin group is never marked: a 403 there is logged as an error and retried.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ async def drain(
     """Send what is due, for at most ``budget_seconds``. Returns how many went out."""
     started = time.monotonic()
     sent = 0
-    blocked: set[int] = set()  # marked unreachable during this run: the batch is stale
+    blocked: set[int] = set()  # refused with a 403 during this run: the batch is stale
     while time.monotonic() - started < budget_seconds:
         batch = await outbox.due(db, now, limit=BATCH)
         if not batch:
@@ -187,6 +188,9 @@ async def _send_one(
         text, markup = render(message.kind, message.payload, settings)
         await bot.send_message(message.chat_id, text, reply_markup=markup)
     except Forbidden as exc:
+        if message.chat_id == settings.admin_chat_id:
+            await _admin_group_refused(db, settings, now, message, exc)
+            return BLOCKED
         log.info("chat %s blocked the bot; marking it unreachable", message.chat_id)
         await outbox.mark_unreachable(db, message.chat_id, str(exc), now)
         return BLOCKED
@@ -215,3 +219,29 @@ async def _send_one(
         return NOT_SENT
     await outbox.mark_sent(db, message.id, now)
     return SENT
+
+
+# The admin group is never marked unreachable: a 403 there means the bot was removed from
+# it or may not post, which an operator puts right, and top-up decisions depend on the
+# group. So the message stays pending, with a slower backoff than a network error's (5,
+# 10, 20, 40 minutes, then hourly) still bounded by OUTBOX_MAX_ATTEMPTS: with the default
+# 8 attempts it is tried for about four hours, with an error logged at every one.
+ADMIN_GROUP_FIRST_WAIT = dt.timedelta(minutes=5)
+ADMIN_GROUP_MAX_WAIT = dt.timedelta(hours=1)
+
+
+async def _admin_group_refused(
+    db: Database, settings: Settings, now: dt.datetime, message: outbox.Due, exc: Forbidden
+) -> None:
+    wait = min(ADMIN_GROUP_MAX_WAIT, ADMIN_GROUP_FIRST_WAIT * 2 ** min(message.attempts, 8))
+    kept = await outbox.retry_later(
+        db, message, now, f"403: {exc}", max_attempts=settings.outbox_max_attempts, wait=wait
+    )
+    log.error(
+        "the admin group %s refused outbox message %s (403: %s); check that the bot is "
+        "still in the group and may post there. %s",
+        message.chat_id,
+        message.id,
+        exc,
+        f"Retrying in {wait}." if kept else "Given up after the last attempt.",
+    )

@@ -6,7 +6,10 @@ bot; restarting the application between runs shows nothing repeats.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,8 +17,9 @@ from sqlalchemy import func, select, update
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import customers, ledger, plans, pricing, wallet
+from bot.services import alerts, customers, ledger, outbox, plans, pricing, topups, wallet
 from bot.services.provisioning import LocalProvider
+from bot.services.topups import Limits, Proof
 from bot.settings import Settings
 from jobs import notifier
 from models import (
@@ -24,11 +28,14 @@ from models import (
     EntryKind,
     OutboxMessage,
     OutboxStatus,
+    ProofKind,
+    Reseller,
+    TopUpRequest,
     TopUpStatus,
     TxType,
     UnreachableChat,
 )
-from tests.conftest import ADMIN_CHAT_ID, running_bot
+from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, running_bot
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import key, make_reseller, setup_topups
 
@@ -269,10 +276,6 @@ async def test_customers_past_expiry_become_expired(
 async def test_stale_topups_are_raised_once_then_expire_and_the_reseller_is_told(
     bot: BotApplication, settings: Settings, db: Database, fake_api: FakeBotAPI
 ) -> None:
-    from bot.services import topups
-    from bot.services.topups import Limits, Proof
-    from models import ProofKind, TopUpRequest
-
     await make_reseller(db, 1001)
     await setup_topups(db)
     fake_api.user(1001, "Alice")
@@ -408,3 +411,166 @@ async def test_jobs_are_scheduled_and_catch_up_at_start_up(
         # Nothing but the start-up run has happened: the alert arrives within seconds.
         alert = await fake_api.next_event(1001, within=15)
         assert "below your alert threshold" in alert.text
+
+
+# --- chats that refused the bot, and chats that came back ------------------------------
+
+
+async def _marked(db: Database, chat_id: int) -> bool:
+    async with db.transaction() as session:
+        return await session.get(UnreachableChat, chat_id) is not None
+
+
+async def _until_reachable(db: Database, chat_id: int, within: float = 10.0) -> None:
+    """Wait for the bot to handle an update that has no visible answer."""
+    deadline = time.monotonic() + within
+    while await _marked(db, chat_id):
+        assert time.monotonic() < deadline, f"chat {chat_id} is still marked unreachable"
+        await asyncio.sleep(0.05)
+
+
+async def _top_up_request(db: Database, created_at: dt.datetime) -> int:
+    method_id = (await pricing.list_methods(db))[0].id
+    request, _ = await topups.create_request(
+        db, telegram_id=1001, credits=10_000, method_id=method_id,
+        proof=Proof(ProofKind.REFERENCE, reference="TX-1"), key=key(),
+        limits=Limits(1_000, 10_000_000, 3, "USD"),
+    )  # fmt: skip
+    async with db.transaction() as session:
+        await session.execute(
+            update(TopUpRequest).where(TopUpRequest.id == request.id).values(created_at=created_at)
+        )
+    return request.id
+
+
+async def test_a_403_from_the_admin_group_is_logged_and_retried_and_never_silences_the_group(
+    bot: BotApplication,
+    settings: Settings,
+    db: Database,
+    fake_api: FakeBotAPI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    await _top_up_request(db, T0)
+    fake_api.fail(
+        "sendMessage", 403, "Forbidden: bot is not a member of the supergroup chat",
+        chat_id=ADMIN_CHAT_ID,
+    )  # fmt: skip
+    with caplog.at_level(logging.ERROR, logger="jobs.notifier"):
+        await tick(bot, db, settings, T0 + dt.timedelta(hours=13))
+    assert read_all(fake_api, ADMIN_CHAT_ID) == []
+    assert [r for r in caplog.records if r.levelno == logging.ERROR and "not a member" in r.message]
+    assert not await _marked(db, ADMIN_CHAT_ID)
+    assert set((await _statuses(db)).values()) == {OutboxStatus.PENDING}
+    # The group works again: the reminder goes out after its backoff, and later ones too.
+    await tick(bot, db, settings, T0 + dt.timedelta(hours=13, minutes=10))
+    raised = read_all(fake_api, ADMIN_CHAT_ID)
+    assert len(raised) == 1 and "Top-up #1" in raised[0]
+    await _top_up_request(db, T0 + dt.timedelta(hours=1))
+    await tick(bot, db, settings, T0 + dt.timedelta(hours=14, minutes=10))
+    raised = read_all(fake_api, ADMIN_CHAT_ID)
+    assert len(raised) == 1 and "Top-up #2" in raised[0]
+
+
+@pytest.mark.parametrize("action", ["text", "sticker", "old button"])
+async def test_a_blocked_reseller_who_writes_anything_gets_notices_again(
+    bot: BotApplication, settings: Settings, db: Database, fake_api: FakeBotAPI, action: str
+) -> None:
+    alice = fake_api.user(1001, "Alice")
+    reseller = await make_reseller(db, 1001, threshold=5_000, credit=10_000)
+    await fake_api.send(alice, "/start")
+    menu = await fake_api.next_event(1001)
+    fake_api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=1001)
+    await _queue(db, 1001)
+    await drain(bot, db, settings, T0)
+    assert await _marked(db, 1001)
+    await _spend(db, reseller.account_id, 6_000)
+    await tick(bot, db, settings, T0 + dt.timedelta(minutes=5))  # blocked: not even queued
+    assert fake_api.unread(1001) == []
+    # Unblocked, Alice does something other than /start.
+    if action == "text":
+        await fake_api.send(alice, "hello?")
+        await fake_api.next_event(1001)
+    elif action == "sticker":
+        await fake_api.send_sticker(alice)
+        await fake_api.next_event(1001)
+    else:
+        await fake_api.answer(await fake_api.tap(alice, menu, "zz:gone"))
+    assert not await _marked(db, 1001)
+    await tick(bot, db, settings, T0 + dt.timedelta(minutes=10))
+    sent = read_all(fake_api, 1001)
+    assert len(sent) == 1 and "below your alert threshold" in sent[0]
+    await _queue(db, 1001, 2)
+    await drain(bot, db, settings, T0 + dt.timedelta(minutes=11))
+    assert read_all(fake_api, 1001) == ["⌛ 1.01 credits of your credits expired and were removed."]
+
+
+async def test_a_group_marked_unreachable_is_cleared_when_the_bot_is_added_back_not_removed(
+    bot: BotApplication, settings: Settings, db: Database, fake_api: FakeBotAPI
+) -> None:
+    await outbox.mark_unreachable(db, ADMIN_CHAT_ID, "Forbidden: bot was kicked", T0)
+    admin = fake_api.user(ADMIN_ID, "Admin")
+    await fake_api.member_update(admin, ADMIN_CHAT_ID, old="member", new="left")
+    # The admin's next update is handled after that one: the removal cleared nothing.
+    await fake_api.send(admin, "hello?")
+    await fake_api.next_event(ADMIN_ID)
+    assert await _marked(db, ADMIN_CHAT_ID)
+    await fake_api.member_update(admin, ADMIN_CHAT_ID, old="left", new="member")
+    await _until_reachable(db, ADMIN_CHAT_ID)
+
+
+async def test_a_stale_top_up_whose_reminder_could_not_be_queued_is_raised_once_it_can_be(
+    bot: BotApplication, settings: Settings, db: Database, fake_api: FakeBotAPI
+) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    request_id = await _top_up_request(db, T0)
+    # Marked unreachable earlier (as the sender used to do on a 403 from the group).
+    await outbox.mark_unreachable(db, ADMIN_CHAT_ID, "Forbidden: bot was kicked", T0)
+    await tick(bot, db, settings, T0 + dt.timedelta(hours=13))
+    assert read_all(fake_api, ADMIN_CHAT_ID) == []
+    # The bot is added back to the group; the next pass raises the request.
+    await fake_api.member_update(fake_api.user(ADMIN_ID, "Admin"), ADMIN_CHAT_ID)
+    await _until_reachable(db, ADMIN_CHAT_ID)
+    await tick(bot, db, settings, T0 + dt.timedelta(hours=13, minutes=5))
+    raised = read_all(fake_api, ADMIN_CHAT_ID)
+    assert len(raised) == 1 and f"Top-up #{request_id}" in raised[0]
+    await tick(bot, db, settings, T0 + dt.timedelta(hours=14))
+    assert read_all(fake_api, ADMIN_CHAT_ID) == []  # once
+
+
+@pytest.mark.parametrize("job", ["low balance", "digest", "stale top-up"])
+async def test_a_notice_that_could_not_be_queued_is_queued_on_the_next_pass_once_it_can_be(
+    settings: Settings, db: Database, shop: None, job: str
+) -> None:
+    config = jobs.alert_settings(settings)
+    chat_id = 1001
+    if job == "low balance":
+        async with db.transaction() as session:
+            await session.execute(
+                update(Reseller)
+                .where(Reseller.telegram_id == 1001)
+                .values(low_balance_threshold=200_000)
+            )
+
+        async def run(now: dt.datetime) -> int:
+            return await alerts.scan_balances(db, now)
+    elif job == "digest":
+        await _linked_customer(db, "soon", 5004, T0 + dt.timedelta(days=3))
+
+        async def run(now: dt.datetime) -> int:
+            return await alerts.queue_digests(db, now, config)
+    else:
+        await setup_topups(db)
+        await _top_up_request(db, T0 - dt.timedelta(hours=13))
+        chat_id = ADMIN_CHAT_ID
+
+        async def run(now: dt.datetime) -> int:
+            return await alerts.stale_topups(db, now, config)
+
+    await outbox.mark_unreachable(db, chat_id, "Forbidden: bot was blocked by the user", T0)
+    assert await run(T0) == 0
+    await outbox.mark_reachable(db, chat_id)
+    assert await run(T0 + dt.timedelta(minutes=30)) == 1
+    assert await run(T0 + dt.timedelta(hours=1)) == 0  # once
