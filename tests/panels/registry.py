@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.panels.fake_marzban import MarzbanHarness
 from tests.panels.fake_remnawave import RemnawaveHarness
 from tests.panels.harness import PanelHarness
 from tests.panels.xui_harness import XuiHarness
 
 HARNESSES: dict[str, Callable[[], PanelHarness]] = {
+    "marzban": lambda: MarzbanHarness("marzban"),
+    "pasarguard": lambda: MarzbanHarness("pasarguard"),
     "remnawave": RemnawaveHarness,
     "3x-ui": XuiHarness,
 }
