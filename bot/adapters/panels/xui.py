@@ -155,7 +155,8 @@ class XuiAdapter:
                     raise garbage()
                 yield self._user(item, used=_traffic_used(item), online=_email(item) in online)
             seen += len(items)
-            if not items or seen >= _int(obj, "filtered"):
+            filtered = obj.get("filtered")  # how many match, over all pages
+            if not items or (type(filtered) is int and seen >= filtered):
                 return
             page += 1
 
