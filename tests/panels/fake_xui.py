@@ -22,36 +22,13 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.panels.xui_wire import RECORD_ZERO, Refused, decode_client, now, to_ms, to_record
+
 COOKIE = "3x-ui"
 API = "/panel/api/clients"
 WRONG_LOGIN = "Invalid username or password or two-factor code."
 INBOUNDS = {1: "vless", 2: "trojan"}
 _PAGE_CAP = 200
-
-# model.Client's JSON fields and the JSON types Go's decoder accepts for them.
-_STR, _INT, _BOOL = (str,), (int,), (bool,)
-CLIENT_FIELDS: dict[str, tuple[type, ...]] = {
-    "id": _STR, "security": _STR, "password": _STR, "flow": _STR, "reverse": (dict,),
-    "auth": _STR, "privateKey": _STR, "publicKey": _STR, "allowedIPs": (list,),
-    "preSharedKey": _STR, "keepAlive": _INT, "secret": _STR, "adTag": _STR, "email": _STR,
-    "limitIp": _INT, "totalGB": _INT, "expiryTime": _INT, "enable": _BOOL, "tgId": _INT,
-    "subId": _STR, "group": _STR, "comment": _STR, "reset": _INT, "resetDay": _INT,
-    "resetMax": _INT, "trafficReset": _STR, "trafficResetDay": _INT, "created_at": _INT,
-    "updated_at": _INT, "limitHwid": _INT,
-}  # fmt: skip
-# What /get returns for a client record (model.ClientRecord), with its zero values.
-RECORD_ZERO: dict[str, Any] = {
-    "email": "", "subId": "", "uuid": "", "password": "", "auth": "", "flow": "",
-    "security": "", "reverse": None, "privateKey": "", "publicKey": "", "allowedIPs": "",
-    "preSharedKey": "", "keepAlive": 0, "secret": "", "adTag": "", "limitIp": 0,
-    "limitHwid": 0, "totalGB": 0, "expiryTime": 0, "enable": True, "tgId": 0, "group": "",
-    "comment": "", "reset": 0, "resetDay": 0, "resetMax": 0, "trafficReset": "never",
-    "trafficResetDay": 1,
-}  # fmt: skip
-
-
-class Refused(Exception):
-    """A handler's error: answered 200 with success false."""
 
 
 @dataclass
@@ -73,6 +50,7 @@ class Seen:
     path: str  # without the base path
     headers: dict[str, str]
     body: Any
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +64,7 @@ class FakeXui:
     username: str = "admin"
     password: str = "s3cret-pass"
     token: str = "tok-" + "x" * 28
+    monitor_token: str = "mon-" + "y" * 28  # a token scoped to status routes only
     base_path: str = "/xui"
     csrf: bool = True
     clients: dict[str, Client] = field(default_factory=dict)
@@ -183,7 +162,8 @@ class FakeXui:
         except ValueError:
             body = raw.decode(errors="replace")
         path = request.path.removeprefix(self.base_path)
-        self.seen.append(Seen(request.method, path, dict(request.headers), body))
+        seen = Seen(request.method, path, dict(request.headers), body, dict(request.query))
+        self.seen.append(seen)
         if self._hang:
             await asyncio.sleep(self._hang.pop(0))
         if self._fail:
@@ -203,6 +183,9 @@ class FakeXui:
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if bearer and bearer == self.token and not self.refuse_sessions:
             return await handler(request)  # token callers skip the CSRF check
+        if bearer and bearer == self.monitor_token:
+            msg = "this API token is not permitted to access this endpoint"
+            return web.json_response({"success": False, "msg": msg}, status=403)
         session = self._session(request)
         if session is None or not session.user or self.refuse_sessions:
             xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
@@ -386,47 +369,3 @@ class FakeXui:
 
     async def _onlines(self, request: web.Request) -> web.StreamResponse:
         return self._ok(sorted(self.online) or None)  # a nil Go slice: null
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def to_ms(when: dt.datetime) -> int:
-    return round(when.timestamp() * 1000)
-
-
-def from_ms(ms: int) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms > 0 else None
-
-
-def decode_client(body: Any) -> dict[str, Any]:
-    """Go's decoding of a model.Client: unknown keys ignored, wrong JSON types refused."""
-    if not isinstance(body, dict):
-        raise Refused("json: cannot unmarshal into Go value of type model.Client")
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        kinds = CLIENT_FIELDS.get(key)
-        if kinds is None or value is None:
-            continue
-        wrong_bool = isinstance(value, bool) and bool not in kinds
-        if wrong_bool or not isinstance(value, kinds):
-            what = type(value).__name__
-            raise Refused(f"json: cannot unmarshal {what} into Go struct field Client.{key}")
-        out[key] = value
-    return out
-
-
-def to_record(client: dict[str, Any]) -> dict[str, Any]:
-    """model.Client to the stored record (Client.ToRecord)."""
-    record = dict(RECORD_ZERO)
-    for key, value in client.items():
-        if key == "id":
-            record["uuid"] = value
-        elif key == "allowedIPs":
-            record["allowedIPs"] = ",".join(value)
-        elif key in record:
-            record[key] = value
-    if not record["trafficReset"]:
-        record["trafficReset"] = "never"
-    return record

@@ -1,15 +1,22 @@
-"""The contract suite's harness for 3x-ui: the fake panel and an adapter pointed at it."""
+"""The contract suite's harness for 3x-ui (the fake panel and an adapter pointed at it),
+and the builders the 3x-ui tests share."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.adapters.panels.base import NewUser, PanelConfig
+import httpx
+
+from bot.adapters.panels.base import GIB, NewUser, PanelConfig
 from bot.adapters.panels.xui import XuiAdapter
-from tests.panels.fake_xui import FakeXui, from_ms, now, to_ms
+from tests.panels.fake_xui import Client, FakeXui
 from tests.panels.harness import StoredUser
+from tests.panels.xui_wire import from_ms, now, to_ms
 
 
 class XuiHarness:
@@ -90,3 +97,54 @@ class XuiHarness:
 
     def hang_next(self, seconds: float, times: int = 1) -> None:
         self.fake.hang_next(seconds, times)
+
+
+# --- for the 3x-ui tests ------------------------------------------------------------
+
+Open = Callable[..., Awaitable[tuple[XuiHarness, XuiAdapter]]]
+EXPIRY = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+EXPIRY_MS = 1_893_553_445_000  # EXPIRY in epoch milliseconds, worked out by hand
+
+
+@asynccontextmanager
+async def xui_panels() -> AsyncIterator[Open]:
+    """Opens fake panels with their adapters, and stops them all at the end."""
+    opened: list[XuiHarness] = []
+
+    async def _open(options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        harness = XuiHarness(**kwargs)
+        opened.append(harness)
+        return harness, await harness.start(**(options or {}))
+
+    try:
+        yield _open
+    finally:
+        for harness in opened:
+            await harness.stop()
+
+
+def new_user(name: str = "alice", **changes: Any) -> NewUser:
+    fields: dict[str, Any] = {
+        "username": name,
+        "expires_at": EXPIRY,
+        "reference": f"order:{name}",
+        "data_limit_bytes": 7 * GIB,
+        "template": {"inbound_ids": [1]},
+    }
+    return NewUser(**(fields | changes))
+
+
+def put(harness: XuiHarness, email: str, **record: Any) -> Client:
+    """A client an admin made on the panel, with the record fields given."""
+    return harness.fake.put({"email": email, "subId": f"sub-{email}", **record}, [1])
+
+
+async def panel_session(panel: XuiHarness) -> httpx.AsyncClient:
+    """A logged-in cookie session on the fake, as a browser would hold it."""
+    session = httpx.AsyncClient()
+    token = (await session.get(f"{panel.fake.url}/csrf-token")).json()["obj"]
+    form = {"username": panel.fake.username, "password": panel.fake.password}
+    headers = {"X-CSRF-Token": token}
+    await session.post(f"{panel.fake.url}/login", data=form, headers=headers)
+    session.headers["X-CSRF-Token"] = token
+    return session
