@@ -13,49 +13,61 @@ from bot.context import BotApplication, BotContext
 from bot.services import customers
 from bot.services.customers import CustomerError, CustomerStatusView
 from bot.services.resellers import Identity, Role
+from handlers import pages
 from handlers.common import identify, local_date, refuse, show
 
 RENEWAL_REQUEST = "cs:rr"
 UNLINK = "cs:ul"
 UNLINK_CONFIRM = "cs:ul:y"
 STATUS = "cs:st"
+HISTORY_PAGE_ITEMS = 25
 NOT_LINKED = (
     "This chat is not linked to a subscription. Open the invite link your reseller sent you."
 )
 
 
 def render_status(
-    view: CustomerStatusView, context: BotContext
+    view: CustomerStatusView, context: BotContext, page: int = 0, greeting: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The subscription and one page of its history, newest first, within Telegram's limit."""
     c = view.customer
     now = dt.datetime.now(dt.UTC)
     if c.is_expired(now):
         state = f"expired on {local_date(c.expires_at, context)}"
     else:
         state = f"active until {local_date(c.expires_at, context)} ({c.days_left(now)} days left)"
-    lines = [
-        "📺 <b>Your subscription</b>",
-        f"Username: <code>{escape(c.username)}</code>",
-        f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
-        f"Status: {state}",
-    ]
-    if view.history:
-        lines.append("\n<b>History</b>")
-        for item in view.history:
-            until = (
-                f", until {local_date(item.expires_after, context)}" if item.expires_after else ""
-            )
-            lines.append(
-                f"• {local_date(item.at, context)} {item.kind.value}: "
-                f"{escape(item.plan_name)}{until}"
-            )
-    keyboard = InlineKeyboardMarkup(
+    summary = "\n".join(
         [
-            [keyboards.button("🔁 Request renewal", RENEWAL_REQUEST)],
-            [keyboards.button("🔓 Unlink this chat", UNLINK)],
+            f"{greeting}📺 <b>Your subscription</b>",
+            f"Username: <code>{escape(c.username)}</code>",
+            f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
+            f"Status: {state}",
         ]
     )
-    return "\n".join(lines), keyboard
+    items = []
+    for item in view.history:
+        until = f", until {local_date(item.expires_after, context)}" if item.expires_after else ""
+        items.append(
+            f"• {local_date(item.at, context)} {item.kind.value}: {escape(item.plan_name)}{until}"
+        )
+
+    def header(at: int, of: int) -> str:
+        if not items:
+            return summary
+        where = f" (page {at + 1} of {of})" if of > 1 else ""
+        return f"{summary}\n\n<b>History</b>{where}"
+
+    shown = pages.paginate(items, page, header=header, max_items=HISTORY_PAGE_ITEMS)
+    rows = [[keyboards.button("🔁 Request renewal", RENEWAL_REQUEST)]]
+    nav = []
+    if shown.page > 0:
+        nav.append(keyboards.button("◀️ Newer", STATUS, shown.page - 1))
+    if shown.page < shown.pages - 1:
+        nav.append(keyboards.button("Older ▶️", STATUS, shown.page + 1))
+    if nav:
+        rows.append(nav)
+    rows.append([keyboards.button("🔓 Unlink this chat", UNLINK)])
+    return shown.text, InlineKeyboardMarkup(rows)
 
 
 def _invite_explained(identity: Identity, customer: customers.CustomerView | None) -> str:
@@ -97,7 +109,9 @@ async def link_from_invite(update: Update, context: BotContext, token: str) -> N
     )
 
 
-async def show_status(update: Update, context: BotContext, greeting: str = "") -> None:
+async def show_status(
+    update: Update, context: BotContext, greeting: str = "", page: int = 0
+) -> None:
     chat = update.effective_chat
     if chat is None:
         return
@@ -105,8 +119,8 @@ async def show_status(update: Update, context: BotContext, greeting: str = "") -
     if view is None:
         await refuse(update, NOT_LINKED)
         return
-    text, keyboard = render_status(view, context)
-    await show(update, greeting + text, keyboard)
+    text, keyboard = render_status(view, context, page, greeting)
+    await show(update, text, keyboard)
 
 
 async def status_command(update: Update, context: BotContext) -> None:
@@ -168,7 +182,9 @@ async def unlink(update: Update, context: BotContext) -> None:
 
 
 async def status_button(update: Update, context: BotContext) -> None:
-    await show_status(update, context)
+    """Back to the status, or another page of its history."""
+    page = context.matches[0].group(1) if context.matches else None
+    await show_status(update, context, page=int(page or 0))
 
 
 def register(app: BotApplication) -> None:
@@ -177,4 +193,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(request_renewal, pattern=f"^{RENEWAL_REQUEST}$"))
     app.add_handler(CallbackQueryHandler(ask_unlink, pattern=f"^{UNLINK}$"))
     app.add_handler(CallbackQueryHandler(unlink, pattern=f"^{UNLINK_CONFIRM}$"))
-    app.add_handler(CallbackQueryHandler(status_button, pattern=f"^{STATUS}$"))
+    app.add_handler(CallbackQueryHandler(status_button, pattern=rf"^{STATUS}(?::(\d{{1,4}}))?$"))

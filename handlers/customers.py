@@ -43,7 +43,7 @@ from bot.services.customers import (
 from bot.services.ledger import InsufficientCredit
 from bot.services.provisioning import Provider
 from bot.services.resellers import Role
-from handlers import flow
+from handlers import flow, pages
 from handlers.common import (
     NOT_REGISTERED,
     clip,
@@ -209,7 +209,8 @@ async def _show_customer_picker(
         )
     else:
         text = f"<b>Renew</b>\nNo customers{searching}. Send part of a username to search again."
-    await flow.render(context, draft, text, InlineKeyboardMarkup(rows))
+    # The customers are the buttons; the text only says which page and what was searched.
+    await flow.render(context, draft, pages.fit(text.split("\n")), InlineKeyboardMarkup(rows))
     return PICK_CUSTOMER
 
 
@@ -381,20 +382,26 @@ def invite_link(context: BotContext, token: str) -> str:
 def _result_text(result: SaleResult, context: BotContext) -> str:
     c = result.customer
     done = "activated" if result.kind == OrderKind.ACTIVATION else "renewed"
-    lines = [
-        f"✅ <b>{escape(c.username)} {done}</b> until {local_date(c.expires_at, context)}",
-        f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
-        f"Charged: {money(result.price, context)} · available now "
-        f"{money(result.balance.available, context)}",
-    ]
-    for key, value in c.details.items():
-        lines.append(f"{escape(key)}: <code>{escape(value)}</code>")
+    head = "\n".join(
+        [
+            f"✅ <b>{escape(c.username)} {done}</b> until {local_date(c.expires_at, context)}",
+            f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
+            f"Charged: {money(result.price, context)} · available now "
+            f"{money(result.balance.available, context)}",
+        ]
+    )
+    link = ""
     if result.kind == OrderKind.ACTIVATION and c.link_token:
-        lines.append(
-            "\nSend this invite link to the customer; it links their Telegram chat to the "
+        link = (
+            "\n\nSend this invite link to the customer; it links their Telegram chat to the "
             f"subscription for status and reminders:\n{invite_link(context, c.link_token)}"
         )
-    return "\n".join(lines)
+    details = [f"{escape(key)}: <code>{escape(value)}</code>" for key, value in c.details.items()]
+    if not details:
+        return head + link
+    # What the provider returned is cut if it must, never the invite link.
+    room = pages.TEXT_LIMIT - pages.length(head + link) - 1
+    return f"{head}\n{pages.fit(details, room)}{link}"
 
 
 def _result_keyboard(result: SaleResult) -> InlineKeyboardMarkup:
@@ -535,7 +542,8 @@ async def list_customers(update: Update, context: BotContext) -> None:
         ]
     )
     rows.append([keyboards.button("⬅️ Menu", keyboards.MENU)])
-    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+    # A page is a fixed number of customers: the longest lines are cut if it must fit.
+    await show(update, pages.fit(lines), InlineKeyboardMarkup(rows))
 
 
 def _linked(customer: CustomerView, context: BotContext) -> str:

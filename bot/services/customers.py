@@ -774,6 +774,7 @@ async def unlink_chat(db: Database, chat_id: int, *, now: dt.datetime) -> Custom
 
 
 async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
+    """The subscription linked to ``chat_id`` and its whole history, newest first."""
     async with db.transaction() as session:
         customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
         if customer_id is None:
@@ -788,7 +789,6 @@ async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
                 SubscriptionOrder.status == OrderStatus.COMPLETED,
             )
             .order_by(SubscriptionOrder.id.desc())
-            .limit(10)
         )
         history = [
             HistoryItem(
