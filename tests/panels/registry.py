@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from tests.panels.fake_marzban import MarzbanHarness
 from tests.panels.fake_remnawave import RemnawaveHarness
+from tests.panels.fake_webhook import WebhookHarness
 from tests.panels.fake_xuione import XuiOneHarness
 from tests.panels.harness import PanelHarness
 from tests.panels.xui_harness import XuiHarness
@@ -19,4 +20,5 @@ HARNESSES: dict[str, Callable[[], PanelHarness]] = {
     "remnawave": RemnawaveHarness,
     "3x-ui": XuiHarness,
     "xui-one": XuiOneHarness,
+    "webhook": WebhookHarness,
 }
