@@ -42,6 +42,12 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_ANSWER = 200  # a callback answer's text
+
+
+def units(text: str) -> int:
+    """Telegram measures texts in UTF-16 code units: an emoji counts twice."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class ApiError(Exception):
@@ -587,7 +593,7 @@ class FakeBotAPI:
         shown = visible_text(text, params.get("parse_mode"))
         if not shown.strip():
             raise bad_request("message text is empty")
-        if len(shown) > MAX_TEXT:
+        if units(shown) > MAX_TEXT:
             raise bad_request("message is too long")
         message = self._new_bot_message(log, params, text=text)
         await self._record(log, "sendMessage", message)
@@ -597,7 +603,7 @@ class FakeBotAPI:
         caption = params.get("caption")
         if not caption:
             return {}
-        if len(visible_text(caption, params.get("parse_mode"))) > MAX_CAPTION:
+        if units(visible_text(caption, params.get("parse_mode"))) > MAX_CAPTION:
             raise bad_request("message caption is too long")
         return {"caption": caption}
 
@@ -648,7 +654,7 @@ class FakeBotAPI:
         shown = visible_text(text, params.get("parse_mode"))
         if not shown.strip():
             raise bad_request("message text is empty")
-        if len(shown) > MAX_TEXT:
+        if units(shown) > MAX_TEXT:
             raise bad_request("message is too long")
         markup = params.get("reply_markup")
         check_markup(markup)
@@ -716,6 +722,8 @@ class FakeBotAPI:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        if units(str(params.get("text") or "")) > MAX_ANSWER:
+            raise bad_request("MESSAGE_TOO_LONG")
         async with self._changed:
             self.callback_answers[query_id] = params
             self._changed.notify_all()
