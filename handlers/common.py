@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.money import format_amount
 from bot.services import resellers
 from bot.services.resellers import Identity, ResellerView, Role
+from handlers.pages import clip_answer, plain
 
 
 async def identify(update: Update, context: BotContext) -> Identity:
@@ -39,7 +40,7 @@ async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None 
     """Answer a button by editing its message in place, a message with a new message."""
     query = update.callback_query
     if query is not None and query.message is not None:
-        await query.answer()
+        await answer(query)
         try:
             await query.edit_message_text(text, reply_markup=keyboard)
         except BadRequest as exc:
@@ -52,11 +53,16 @@ async def show(update: Update, text: str, keyboard: InlineKeyboardMarkup | None 
         await message.reply_text(text, reply_markup=keyboard)
 
 
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button, its plain ``text`` cut to the 200 characters Telegram accepts."""
+    await query.answer(clip_answer(text) if text else None, show_alert=alert)
+
+
 async def refuse(update: Update, text: str) -> None:
     """Say no: an alert on a button, a reply to a message. Changes nothing."""
     query = update.callback_query
     if query is not None:
-        await query.answer(text, show_alert=True)
+        await answer(query, plain(text), alert=True)  # an answer is plain text
         return
     message = update.effective_message
     if message is not None:
