@@ -16,7 +16,7 @@ from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -38,12 +38,14 @@ from bot.services.topups import (
     Proof,
     ReasonTooLong,
     RequestView,
+    ResellerSuspended,
     TopUpError,
 )
-from handlers import flow
+from handlers import flow, pages
 from handlers.common import (
     ADMINS_ONLY,
     NOT_REGISTERED,
+    answer,
     clip,
     identify,
     is_admin,
@@ -66,6 +68,7 @@ REJECT_PROMPT_TITLE = "Rejecting top-up #"
 PROOF_HINT = (
     "Send the proof of payment: a photo or a PDF of the receipt, or the transaction id as text."
 )
+PAGE_ITEMS = 10  # requests on one page of /pending or /topups, with their buttons
 STATUS_LABELS = {
     TopUpStatus.PENDING: "⏳ pending",
     TopUpStatus.APPROVED: "✅ approved",
@@ -143,7 +146,7 @@ async def start_topup(update: Update, context: BotContext) -> int:
 
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
-        await query.answer()
+        await answer(query)
         message = query.message
         await query.edit_message_text(_ask_amount(context), reply_markup=_cancel_keyboard())
     else:
@@ -213,9 +216,9 @@ async def chose_method(update: Update, context: BotContext) -> int:
         # The id comes from the button: check it against the server's own list.
         method = await topups.available_method(context.db, method_id, draft.quote.total)
     except TopUpError as exc:
-        await query.answer(str(exc), show_alert=True)
+        await answer(query, str(exc), alert=True)
         return METHOD
-    await query.answer()
+    await answer(query)
     draft.method = method
     text = (
         f"<b>Pay {_price(draft.quote.total, context)} by {escape(method.name)}</b>\n"
@@ -330,9 +333,9 @@ async def confirm(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     nonce = matched(context)
     if nonce != draft.nonce or draft.quote is None or draft.method is None or not draft.proof:
-        await query.answer("This confirmation is no longer valid.", show_alert=True)
+        await answer(query, "This confirmation is no longer valid.", alert=True)
         return CONFIRM
-    await query.answer()
+    await answer(query)
     try:
         request, created = await topups.create_request(
             context.db,
@@ -373,11 +376,9 @@ async def confirm_after_end(update: Update, context: BotContext) -> None:
         return
     found = await topups.find_by_key(context.db, _request_key(user.id, matched(context)))
     if found is None or found.reseller_telegram_id != user.id:
-        await query.answer("This confirmation is no longer valid.", show_alert=True)
+        await answer(query, "This confirmation is no longer valid.", alert=True)
         return
-    await query.answer(
-        f"Request #{found.id} was already sent ({found.status.value}).", show_alert=True
-    )
+    await answer(query, f"Request #{found.id} was already sent ({found.status.value}).", alert=True)
 
 
 def _end(context: BotContext) -> int:
@@ -405,7 +406,10 @@ async def confirm_expected(update: Update, context: BotContext) -> int:
 # --- the admins' side ----------------------------------------------------------------------
 
 
-def _admin_text(request: RequestView, context: BotContext, balance: int) -> str:
+def _admin_text(
+    request: RequestView, context: BotContext, balance: int, note: str | None = None
+) -> str:
+    """The group post of a request: a caption under a proof file, or a text of its own."""
     who = escape(request.reseller_name)
     if request.reseller_username:
         who += f" (@{escape(request.reseller_username)})"
@@ -422,7 +426,10 @@ def _admin_text(request: RequestView, context: BotContext, balance: int) -> str:
     lines.append(f"Reseller balance: {money(balance, context)}")
     lines.append(f"Requested: {local_date(request.created_at, context)}")
     lines.append(_decision_line(request, context))
-    return "\n".join(line for line in lines if line)
+    if note:
+        lines.append(note)
+    limit = pages.TEXT_LIMIT if request.proof.kind == ProofKind.REFERENCE else pages.CAPTION_LIMIT
+    return pages.fit([line for line in lines if line], limit)
 
 
 def _decision_line(request: RequestView, context: BotContext) -> str:
@@ -482,12 +489,18 @@ async def post_to_admins(context: BotContext, request: RequestView) -> None:
     await topups.record_admin_post(context.db, request.id, chat_id, message.message_id)
 
 
-async def _refresh_admin_post(context: BotContext, request: RequestView) -> None:
-    """Show the request's final state on its group post, without buttons."""
+async def _refresh_admin_post(
+    context: BotContext, request: RequestView, note: str | None = None
+) -> None:
+    """Show the request's state on its group post: buttons while pending, then who decided.
+
+    Best effort: the decision is already saved and the reseller's notice queued, so a
+    failed edit (a 502, a deleted post) is logged and nothing more.
+    """
     if request.admin_chat_id is None or request.admin_message_id is None:
         return
     balance = await topups.current_balance(context.db, request.reseller_id)
-    text = _admin_text(request, context, balance.balance)
+    text = _admin_text(request, context, balance.balance, note)
     keyboard = _decision_keyboard(request.id) if request.status == TopUpStatus.PENDING else None
     try:
         if request.proof.kind == ProofKind.REFERENCE:
@@ -507,15 +520,8 @@ async def _refresh_admin_post(context: BotContext, request: RequestView) -> None
     except BadRequest as exc:
         if not not_modified(exc):
             log.warning("could not update the post of top-up #%s: %s", request.id, exc)
-
-
-async def _tell_reseller(context: BotContext, request: RequestView, text: str) -> None:
-    try:
-        await context.bot.send_message(request.reseller_telegram_id, text)
-    except Forbidden:
-        log.info("reseller %s has blocked the bot", request.reseller_telegram_id)
     except TelegramError as exc:
-        log.warning("could not tell reseller %s: %s", request.reseller_telegram_id, exc)
+        log.warning("could not update the post of top-up #%s: %s", request.id, exc)
 
 
 def _admin_name(update: Update) -> str:
@@ -534,13 +540,18 @@ def _already(request: RequestView) -> str:
     return f"Top-up #{request.id} was already {request.status.value}{by}."
 
 
+SUSPENDED_NOTE = (
+    "⚠️ Not approved: the reseller is suspended. Reactivate them to approve it, or reject it."
+)
+
+
 async def approve(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     if query is None or user is None:
         return
     if not is_admin(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await answer(query, ADMINS_ONLY, alert=True)
         return
     request_id = int(matched(context))
     try:
@@ -552,24 +563,22 @@ async def approve(update: Update, context: BotContext) -> None:
             now=dt.datetime.now(dt.UTC),
         )
     except AlreadyDecided as exc:
-        await query.answer(_already(exc.request), show_alert=True)
+        await answer(query, _already(exc.request), alert=True)
         await _refresh_admin_post(context, exc.request)
         return
-    except TopUpError as exc:
-        await query.answer(str(exc), show_alert=True)
+    except ResellerSuspended as exc:
+        # It stays pending; the group sees why on the request's post.
+        await answer(query, str(exc), alert=True)
+        await _refresh_admin_post(context, exc.request, SUSPENDED_NOTE)
         return
+    except TopUpError as exc:
+        await answer(query, str(exc), alert=True)
+        return
+    # The reseller's notice is queued with the decision; the rest is for the admins.
     request = decision.request
-    await query.answer(f"Top-up #{request.id} approved.")
+    await answer(query, f"Top-up #{request.id} approved.")
     await _refresh_admin_post(context, request)
     await _refresh_pending_list(update, context, request)
-    assert decision.balance is not None
-    await _tell_reseller(
-        context,
-        request,
-        f"✅ Your top-up #{request.id} was approved: +{money(request.credits, context)}.\n"
-        f"Balance: {money(decision.balance.balance, context)} "
-        f"(available {money(decision.balance.available, context)}).",
-    )
 
 
 async def ask_reject_reason(update: Update, context: BotContext) -> None:
@@ -578,17 +587,17 @@ async def ask_reject_reason(update: Update, context: BotContext) -> None:
     if query is None or chat is None:
         return
     if not is_admin(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await answer(query, ADMINS_ONLY, alert=True)
         return
     request = await topups.get_request(context.db, int(matched(context)))
     if request is None:
-        await query.answer("There is no such top-up request.", show_alert=True)
+        await answer(query, "There is no such top-up request.", alert=True)
         return
     if request.status != TopUpStatus.PENDING:
-        await query.answer(_already(request), show_alert=True)
+        await answer(query, _already(request), alert=True)
         await _refresh_admin_post(context, request)
         return
-    await query.answer("Reply to my message with the reason, or skip it.")
+    await answer(query, "Reply to my message with the reason, or skip it.")
     prompt = await context.bot.send_message(
         chat.id,
         f"{REJECT_PROMPT_TITLE}{request.id} ({escape(request.reseller_name)}, "
@@ -605,7 +614,10 @@ async def ask_reject_reason(update: Update, context: BotContext) -> None:
 async def _reject(
     update: Update, context: BotContext, request_id: int, reason: str | None
 ) -> str | None:
-    """Reject and tell everyone; returns what to say to the admin if it did not happen."""
+    """Reject (the reseller's notice is queued with it), then update the group post.
+
+    Returns what to say to the admin if it did not happen.
+    """
     user = update.effective_user
     assert user is not None
     try:
@@ -624,15 +636,7 @@ async def _reject(
         raise
     except TopUpError as exc:
         return str(exc)
-    request = decision.request
-    await _refresh_admin_post(context, request)
-    reason_line = f"\nReason: {escape(request.reject_reason)}" if request.reject_reason else ""
-    await _tell_reseller(
-        context,
-        request,
-        f"❌ Your top-up #{request.id} of {money(request.credits, context)} was rejected."
-        f"{reason_line}\nIf this is a mistake, contact an admin.",
-    )
+    await _refresh_admin_post(context, decision.request)
     return None
 
 
@@ -641,14 +645,14 @@ async def reject_without_reason(update: Update, context: BotContext) -> None:
     if query is None:
         return
     if not is_admin(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await answer(query, ADMINS_ONLY, alert=True)
         return
     request_id = int(matched(context))
     problem = await _reject(update, context, request_id, None)
     if problem:
-        await query.answer(problem, show_alert=True)
+        await answer(query, problem, alert=True)
     else:
-        await query.answer(f"Top-up #{request_id} rejected.")
+        await answer(query, f"Top-up #{request_id} rejected.")
     _forget_prompt(context, query.message.message_id if query.message else None)
     if isinstance(query.message, Message):
         await query.edit_message_text(
@@ -705,58 +709,119 @@ class _ReplyToRejectPrompt(filters.MessageFilter):
         )
 
 
+def _page_asked(context: BotContext, group: int = 1) -> int:
+    """The page a button asked for (``group`` of its pattern), or the first."""
+    found = context.matches[0].group(group) if context.matches else None
+    return int(found) if found else 0
+
+
 def _pending_view(
-    requests: list[RequestView], context: BotContext
+    requests: list[RequestView], page: int, context: BotContext
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the waiting requests, each with its buttons."""
     if not requests:
         return "🧾 No top-ups are waiting.", keyboards.back_to_menu()
-    lines = [f"🧾 <b>Pending top-ups</b> ({len(requests)})"]
-    rows = []
-    for r in requests:
-        lines.append(
-            f"#{r.id} · {escape(r.reseller_name)} · {money(r.credits, context)} · "
-            f"{_price(r.total_price, context)} · {escape(r.method_name)}"
-        )
-        rows.append(
-            [
-                keyboards.button(f"✅ #{r.id}", "tu", "ok", r.id),
-                keyboards.button(f"❌ #{r.id}", "tu", "no", r.id),
-            ]
-        )
-    rows.append([keyboards.button("⬅️ Menu", keyboards.MENU)])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+    def header(at: int, count: int) -> str:
+        where = f" · page {at + 1} of {count}" if count > 1 else ""
+        return f"🧾 <b>Pending top-ups</b> ({len(requests)}){where}"
+
+    items = [
+        f"#{r.id} · {escape(r.reseller_name)} · {money(r.credits, context)} · "
+        f"{_price(r.total_price, context)} · {escape(r.method_name)}"
+        for r in requests
+    ]
+    shown = pages.paginate(items, page, header=header, max_items=PAGE_ITEMS)
+    rows = [
+        [
+            keyboards.button(f"✅ #{r.id}", "tu", "ok", r.id, shown.page),
+            keyboards.button(f"❌ #{r.id}", "tu", "no", r.id),
+        ]
+        for r in requests[shown.start : shown.stop]
+    ]
+    pager = keyboards.pager(keyboards.TOPUP_PENDING, shown.page, shown.pages)
+    rows += [list(row) for row in pager.inline_keyboard]
+    return shown.text, InlineKeyboardMarkup(rows)
 
 
 async def pending(update: Update, context: BotContext) -> None:
-    """/pending: the requests waiting for an admin, each with its buttons."""
+    """/pending: the requests waiting for an admin, a page at a time, each with its buttons."""
     if not is_admin(update, context):
         await refuse(update, ADMINS_ONLY)
         return
-    text, keyboard = _pending_view(await topups.list_pending(context.db), context)
+    requests = await topups.list_pending(context.db)
+    text, keyboard = _pending_view(requests, _page_asked(context), context)
     await show(update, text, keyboard)
 
 
 async def _refresh_pending_list(update: Update, context: BotContext, decided: RequestView) -> None:
-    """If the tap came from a /pending list rather than the request's post, redraw it."""
+    """If the tap came from a /pending list rather than the request's post, redraw its page."""
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
         return
     tapped = (query.message.chat_id, query.message.message_id)
     if tapped == (decided.admin_chat_id, decided.admin_message_id):
         return
-    text, keyboard = _pending_view(await topups.list_pending(context.db), context)
+    requests = await topups.list_pending(context.db)
+    text, keyboard = _pending_view(requests, _page_asked(context, 2), context)
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:
         if not not_modified(exc):
-            raise
+            log.warning("could not redraw the pending list: %s", exc)
+    except TelegramError as exc:
+        log.warning("could not redraw the pending list: %s", exc)
 
 
 # --- the reseller's list -------------------------------------------------------------------
 
 
+def _topups_view(
+    requests: list[RequestView], page: int, context: BotContext
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the reseller's requests, newest first; pending ones can be cancelled."""
+    new_or_menu = [
+        keyboards.button("➕ Top up", keyboards.TOPUP_NEW),
+        keyboards.button("⬅️ Menu", keyboards.MENU),
+    ]
+    if not requests:
+        return "🧾 You have no top-up requests yet.", InlineKeyboardMarkup([new_or_menu])
+
+    def header(at: int, count: int) -> str:
+        return "🧾 <b>Your top-ups</b>" + (f" · page {at + 1} of {count}" if count > 1 else "")
+
+    items = []
+    for r in requests:
+        line = (
+            f"#{r.id} · {local_date(r.created_at, context)} · {money(r.credits, context)} "
+            f"· {_price(r.total_price, context)} · {STATUS_LABELS[r.status]}"
+        )
+        if r.status == TopUpStatus.REJECTED and r.reject_reason:
+            line += f" ({escape(r.reject_reason)})"
+        items.append(line)
+    shown = pages.paginate(items, page, header=header, max_items=PAGE_ITEMS)
+    rows = [
+        [keyboards.button(f"🚫 Cancel #{r.id}", "tu", "x", r.id, shown.page)]
+        for r in requests[shown.start : shown.stop]
+        if r.status == TopUpStatus.PENDING
+    ]
+    nav = []
+    if shown.page > 0:
+        nav.append(keyboards.button("◀️ Newer", keyboards.TOPUP_LIST, shown.page - 1))
+    if shown.page < shown.pages - 1:
+        nav.append(keyboards.button("Older ▶️", keyboards.TOPUP_LIST, shown.page + 1))
+    if nav:
+        rows.append(nav)
+    rows.append(new_or_menu)
+    return shown.text, InlineKeyboardMarkup(rows)
+
+
 async def my_topups(update: Update, context: BotContext) -> None:
-    """/topups: the reseller's latest requests; pending ones can be cancelled."""
+    """/topups: the reseller's requests, newest first, a page at a time."""
+    await _show_topups(update, context, _page_asked(context))
+
+
+async def _show_topups(update: Update, context: BotContext, page: int) -> None:
     user = update.effective_user
     if user is None:
         return
@@ -765,31 +830,8 @@ async def my_topups(update: Update, context: BotContext) -> None:
         await refuse(update, NOT_REGISTERED.format(user_id=user.id))
         return
     requests = await topups.list_for_reseller(context.db, user.id)
-    if not requests:
-        text = "🧾 You have no top-up requests yet."
-    else:
-        lines = ["🧾 <b>Your top-ups</b>"]
-        for r in requests:
-            line = (
-                f"#{r.id} · {local_date(r.created_at, context)} · {money(r.credits, context)} "
-                f"· {_price(r.total_price, context)} · {STATUS_LABELS[r.status]}"
-            )
-            if r.status == TopUpStatus.REJECTED and r.reject_reason:
-                line += f" ({escape(r.reject_reason)})"
-            lines.append(line)
-        text = "\n".join(lines)
-    rows = [
-        [keyboards.button(f"🚫 Cancel #{r.id}", "tu", "x", r.id)]
-        for r in requests
-        if r.status == TopUpStatus.PENDING
-    ]
-    rows.append(
-        [
-            keyboards.button("➕ Top up", keyboards.TOPUP_NEW),
-            keyboards.button("⬅️ Menu", keyboards.MENU),
-        ]
-    )
-    await show(update, text, InlineKeyboardMarkup(rows))
+    text, keyboard = _topups_view(requests, page, context)
+    await show(update, text, keyboard)
 
 
 async def cancel_request(update: Update, context: BotContext) -> None:
@@ -805,18 +847,18 @@ async def cancel_request(update: Update, context: BotContext) -> None:
             now=dt.datetime.now(dt.UTC),
         )
     except AlreadyDecided as exc:
-        await query.answer(_already(exc.request), show_alert=True)
+        await answer(query, _already(exc.request), alert=True)
         return
     except TopUpError as exc:
-        await query.answer(str(exc), show_alert=True)
+        await answer(query, str(exc), alert=True)
         return
     await _refresh_admin_post(context, request)
-    await my_topups(update, context)
+    await _show_topups(update, context, _page_asked(context, 2))
 
 
 async def stray_cancel(update: Update, context: BotContext) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer("This top-up has already ended.", show_alert=True)
+        await answer(update.callback_query, "This top-up has already ended.", alert=True)
 
 
 def _flow(
@@ -878,11 +920,17 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(confirm_after_end, pattern=r"^tu:c:([\w-]{1,32})$"))
     app.add_handler(CallbackQueryHandler(stray_cancel, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"))
     app.add_handler(CommandHandler("topups", my_topups, filters=private))
-    app.add_handler(CallbackQueryHandler(my_topups, pattern=f"^{keyboards.TOPUP_LIST}$"))
-    app.add_handler(CallbackQueryHandler(cancel_request, pattern=r"^tu:x:(\d{1,9})$"))
+    app.add_handler(
+        CallbackQueryHandler(my_topups, pattern=rf"^{keyboards.TOPUP_LIST}(?::(\d{{1,6}}))?$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(cancel_request, pattern=r"^tu:x:(\d{1,9})(?::(\d{1,6}))?$")
+    )
     app.add_handler(CommandHandler("pending", pending))
-    app.add_handler(CallbackQueryHandler(pending, pattern=f"^{keyboards.TOPUP_PENDING}$"))
-    app.add_handler(CallbackQueryHandler(approve, pattern=r"^tu:ok:(\d{1,9})$"))
+    app.add_handler(
+        CallbackQueryHandler(pending, pattern=rf"^{keyboards.TOPUP_PENDING}(?::(\d{{1,6}}))?$")
+    )
+    app.add_handler(CallbackQueryHandler(approve, pattern=r"^tu:ok:(\d{1,9})(?::(\d{1,6}))?$"))
     app.add_handler(CallbackQueryHandler(ask_reject_reason, pattern=r"^tu:no:(\d{1,9})$"))
     app.add_handler(CallbackQueryHandler(reject_without_reason, pattern=r"^tu:skip:(\d{1,9})$"))
     app.add_handler(

@@ -113,6 +113,19 @@ def render(
         )
     if kind == Kind.GRANT_EXPIRED:
         return f"⌛ {money(p['amount'])} of your credits expired and were removed.", None
+    if kind == Kind.TOPUP_APPROVED:
+        return (
+            f"✅ Your top-up #{p['request_id']} was approved: +{money(p['credits'])}.\n"
+            f"Balance: {money(p['balance'])} (available {money(p['available'])}).",
+            None,
+        )
+    if kind == Kind.TOPUP_REJECTED:
+        reason = f"\nReason: {escape(p['reason'])}" if p.get("reason") else ""
+        return (
+            f"❌ Your top-up #{p['request_id']} of {money(p['credits'])} was rejected."
+            f"{reason}\nIf this is a mistake, contact an admin.",
+            top_up,
+        )
     if kind == Kind.RENEWAL_REQUEST:
         return (
             f"🔔 Your customer <b>{escape(p['username'])}</b> asks to renew "

@@ -5,16 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from bot.context import BotApplication
 from bot.db import Database
 from bot.services import ledger, topups
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
-from models import TopUpStatus
+from models import OutboxMessage, Reseller, ResellerStatus, TopUpStatus
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, OTHER_ADMIN_ID, running_bot
 from tests.fake_bot_api import Event, FakeBotAPI, User
 from tests.helpers import assert_audit_ok, make_reseller, setup_topups
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The outbox job runs, as in production: that is how a decision reaches the reseller."""
+    return settings.model_copy(update={"jobs_enabled": True, "outbox_interval_seconds": 0.5})
 
 
 @pytest.fixture
@@ -412,3 +419,126 @@ async def test_a_flow_left_waiting_times_out_politely(
         await fake_api.send(alice, "100")  # no longer an answer to anything
         assert "/start" in (await fake_api.next_event(alice.id)).text
     assert await topups.list_for_reseller(db, 1001) == []
+
+
+async def _outbox_kinds(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        return list(await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+
+
+async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_top_up(
+    fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
+) -> None:
+    boss, deputy = admins
+    await make_reseller(db, ADMIN_ID, name="Boss", credit=500)
+    post = await _submit(fake_api, boss)
+    approve = post.button("Approve")
+    answer = await _tap(fake_api, boss, post, approve)
+    assert answer["text"] == "Top-up #1 is your own request: another admin must decide it."
+    assert answer["show_alert"] in (True, "true")
+    request = await topups.get_request(db, 1)
+    assert request is not None and request.status == TopUpStatus.PENDING
+    assert await _balance(db, ADMIN_ID) == 500
+    assert fake_api.unread(ADMIN_CHAT_ID) == []  # the post keeps its buttons
+    # Another admin decides.
+    answer = await _tap(fake_api, deputy, post, approve)
+    assert answer["text"] == "Top-up #1 approved."
+    edited = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "Approved by Dep &lt;uty&gt;" in edited.text
+    told = await fake_api.next_event(boss.id)
+    assert "Your top-up #1 was approved: +100.00 credits" in told.text
+    assert await _balance(db, ADMIN_ID) == 10_500
+    await assert_audit_ok(db)
+
+
+async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_group(
+    fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
+) -> None:
+    boss, _ = admins
+    post = await _submit(fake_api, alice)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Reseller)
+            .where(Reseller.telegram_id == 1001)
+            .values(status=ResellerStatus.SUSPENDED)
+        )
+    answer = await _tap(fake_api, boss, post, post.button("Approve"))
+    assert answer["show_alert"] in (True, "true")
+    assert answer["text"].startswith("Alice is suspended: top-up #1 stays pending.")
+    noted = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert noted.message["message_id"] == post.message["message_id"]
+    assert "⏳ pending" in noted.text
+    assert "Not approved: the reseller is suspended" in noted.text
+    assert [label for label, _ in noted.buttons] == ["✅ Approve", "❌ Reject"]
+    request = await topups.get_request(db, 1)
+    assert request is not None and request.status == TopUpStatus.PENDING
+    assert await _balance(db, 1001) == 1_000
+    assert await _outbox_kinds(db) == []  # nothing to tell the reseller
+    # A second tap says the same and changes nothing.
+    again = await _tap(fake_api, boss, post, post.button("Approve"))
+    assert again["text"] == answer["text"]
+    assert await _balance(db, 1001) == 1_000
+    await assert_audit_ok(db)
+
+
+async def test_a_502_on_the_group_post_never_keeps_the_approval_from_the_reseller(
+    fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
+) -> None:
+    boss, deputy = admins
+    post = await _submit(fake_api, alice)
+    fake_api.fail("editMessageText", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
+    approve = post.button("Approve")
+    answer = await _tap(fake_api, boss, post, approve)
+    assert answer["text"] == "Top-up #1 approved."
+    told = await fake_api.next_event(alice.id)
+    assert "approved: +100.00 credits" in told.text and "Balance: 110.00 credits" in told.text
+    assert fake_api.unread(ADMIN_CHAT_ID) == []  # the edit failed
+    # The next tap on the stale post says who decided, and the post catches up.
+    again = await _tap(fake_api, deputy, post, approve)
+    assert again["text"] == "Top-up #1 was already approved by @boss."
+    edited = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "Approved by @boss" in edited.text and edited.buttons == []
+    assert fake_api.unread(alice.id) == []  # told once
+    assert await _balance(db, 1001) == 11_000
+    await assert_audit_ok(db)
+
+
+async def test_a_502_on_the_photo_caption_never_keeps_the_rejection_from_the_reseller(
+    fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
+) -> None:
+    boss, _ = admins
+    await _to_proof_step(fake_api, alice)
+    await fake_api.send_photo(alice)
+    await _confirm(fake_api, alice)
+    post = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert post.method == "sendPhoto"
+    await _tap(fake_api, boss, post, post.button("Reject"))
+    prompt = await fake_api.next_event(ADMIN_CHAT_ID)
+    fake_api.fail("editMessageCaption", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
+    await fake_api.send(boss, "no such payment", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
+    closed = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert closed.text == "Top-up #1 rejected: no such payment"
+    told = await fake_api.next_event(alice.id)
+    assert "Your top-up #1 of 100.00 credits was rejected" in told.text
+    assert "Reason: no such payment" in told.text
+    assert told.buttons == [("➕ Top up", "tu:new")]
+    request = await topups.get_request(db, 1)
+    assert request is not None and request.status == TopUpStatus.REJECTED
+    assert await _balance(db, 1001) == 1_000
+
+
+async def test_a_decision_reaches_the_reseller_even_if_the_bot_stops_right_after_it(
+    settings: Settings, db: Database, fake_api: FakeBotAPI, alice: User
+) -> None:
+    sender_down = settings.model_copy(update={"jobs_enabled": False})
+    async with running_bot(sender_down, db):
+        boss = fake_api.user(ADMIN_ID, "Boss", "boss")
+        post = await _submit(fake_api, alice)
+        answer = await _tap(fake_api, boss, post, post.button("Approve"))
+        assert answer["text"] == "Top-up #1 approved."
+        await fake_api.next_event(ADMIN_CHAT_ID)
+        assert fake_api.unread(alice.id) == []  # queued with the decision, not yet sent
+    assert await _outbox_kinds(db) == ["topup_approved"]
+    async with running_bot(settings, db):  # after the restart, the sender delivers it
+        told = await fake_api.next_event(alice.id)
+        assert "Your top-up #1 was approved: +100.00 credits" in told.text

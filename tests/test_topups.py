@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.db import Database
 from bot.services import ledger, pricing, topups
-from bot.services.topups import AlreadyDecided, Limits, Proof, ReasonTooLong, TopUpError
-from models import ProofKind, TopUpStatus, Transfer
+from bot.services.alerts import Kind
+from bot.services.topups import (
+    AlreadyDecided,
+    Limits,
+    OwnRequest,
+    Proof,
+    ReasonTooLong,
+    ResellerSuspended,
+    TopUpError,
+)
+from bot.settings import Settings
+from jobs import notifier
+from models import OutboxMessage, ProofKind, Reseller, ResellerStatus, TopUpStatus, Transfer
 from tests.helpers import assert_audit_ok, make_reseller, setup_topups
 
 LIMITS = Limits(min_credits=1_000, max_credits=10_000_000, max_pending=3, currency="USD")
@@ -150,3 +162,123 @@ async def test_method_disabled_before_confirming_is_refused(db: Database) -> Non
         await _create(db, "k1")
     with pytest.raises(TopUpError, match="not available"):
         await topups.available_method(db, method_id, 10_000)
+
+
+async def _outbox(db: Database) -> list[tuple[str, int, str, dict[str, object]]]:
+    async with db.transaction() as session:
+        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return [(m.key, m.chat_id, m.kind, json.loads(m.payload)) for m in rows]
+
+
+async def _set_status(db: Database, telegram_id: int, status: ResellerStatus) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Reseller).where(Reseller.telegram_id == telegram_id).values(status=status)
+        )
+
+
+async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_request(db: Database) -> None:
+    boss = await make_reseller(db, 900, name="Boss", credit=1_000)
+    await setup_topups(db)
+    request, _ = await _create(db, "k1", telegram_id=900)
+    with pytest.raises(OwnRequest, match="another admin must decide"):
+        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="b", now=NOW)
+    still = await topups.get_request(db, request.id)
+    assert still is not None and still.status == TopUpStatus.PENDING
+    assert (await topups.current_balance(db, boss.id)).balance == 1_000
+    assert await _outbox(db) == []
+    decision = await topups.approve(
+        db, request_id=request.id, admin_id=901, admin_name="deputy", now=NOW
+    )
+    assert decision.request.status == TopUpStatus.APPROVED
+    assert (await topups.current_balance(db, boss.id)).balance == 11_000
+    await assert_audit_ok(db)
+
+
+async def test_a_suspended_resellers_request_stays_pending_until_they_are_active(
+    db: Database,
+) -> None:
+    alice = await make_reseller(db, 1001, credit=1_000)
+    await setup_topups(db)
+    request, _ = await _create(db, "k1")
+    await _set_status(db, 1001, ResellerStatus.SUSPENDED)
+    with pytest.raises(ResellerSuspended, match="Alice is suspended") as refused:
+        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+    assert refused.value.request.status == TopUpStatus.PENDING
+    still = await topups.get_request(db, request.id)
+    assert still is not None and still.status == TopUpStatus.PENDING
+    assert (await topups.current_balance(db, alice.id)).balance == 1_000
+    assert await _outbox(db) == []
+    await _set_status(db, 1001, ResellerStatus.ACTIVE)
+    await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+    assert (await topups.current_balance(db, alice.id)).balance == 11_000
+    await assert_audit_ok(db)
+
+
+async def test_a_decision_queues_the_resellers_notice_with_it(db: Database) -> None:
+    await make_reseller(db, 1001, credit=1_000)
+    await setup_topups(db)
+    first, _ = await _create(db, "k1")
+    second, _ = await _create(db, "k2", credits=2_000)
+    # Committed with the decision: nothing else has to run for the reseller to be told.
+    await topups.approve(db, request_id=first.id, admin_id=900, admin_name="a", now=NOW)
+    await topups.reject(
+        db, request_id=second.id, admin_id=900, admin_name="a", reason=" fake ", now=NOW
+    )
+    assert await _outbox(db) == [
+        (
+            f"topup_approved:{first.id}",
+            1001,
+            "topup_approved",
+            {"request_id": first.id, "credits": 10_000, "balance": 11_000, "available": 11_000},
+        ),
+        (
+            f"topup_rejected:{second.id}",
+            1001,
+            "topup_rejected",
+            {"request_id": second.id, "credits": 2_000, "reason": "fake"},
+        ),
+    ]
+    # A repeated tap decides nothing and queues nothing more.
+    with pytest.raises(AlreadyDecided):
+        await topups.approve(db, request_id=first.id, admin_id=901, admin_name="b", now=NOW)
+    assert len(await _outbox(db)) == 2
+
+
+async def test_a_refused_decision_queues_no_notice(db: Database) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    request, _ = await _create(db, "k1")
+    with pytest.raises(ReasonTooLong):
+        await topups.reject(
+            db, request_id=request.id, admin_id=900, admin_name="a", reason="x" * 256, now=NOW
+        )
+    await topups.cancel(db, request_id=request.id, telegram_id=1001, now=NOW)
+    with pytest.raises(AlreadyDecided):
+        await topups.reject(
+            db, request_id=request.id, admin_id=900, admin_name="a", reason=None, now=NOW
+        )
+    assert await _outbox(db) == []
+
+
+def test_the_decision_notices_render_for_the_reseller() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    text, buttons = notifier.render(
+        Kind.TOPUP_APPROVED,
+        {"request_id": 7, "credits": 10_000, "balance": 11_000, "available": 10_500},
+        settings,
+    )
+    assert text == (
+        "✅ Your top-up #7 was approved: +100.00 credits.\n"
+        "Balance: 110.00 credits (available 105.00 credits)."
+    )
+    assert buttons is None
+    text, buttons = notifier.render(
+        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": "<fake>"}, settings
+    )
+    assert "#8 of 20.00 credits was rejected" in text and "Reason: &lt;fake&gt;" in text
+    assert buttons is not None
+    text, _ = notifier.render(
+        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": None}, settings
+    )
+    assert "Reason" not in text

@@ -46,6 +46,8 @@ class Kind(StrEnum):
     TOPUP_STALE = "topup_stale"
     TOPUP_EXPIRED = "topup_expired"
     GRANT_EXPIRED = "grant_expired"
+    TOPUP_APPROVED = "topup_approved"  # the reseller told an admin approved their top-up
+    TOPUP_REJECTED = "topup_rejected"  # ... or rejected it, with the reason if one was given
     RENEWAL_REQUEST = "renewal_request"  # a customer asks their reseller to renew
     CUSTOMER_UNLINKED = "customer_unlinked"  # the reseller revoked or replaced the link
 

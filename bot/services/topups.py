@@ -3,7 +3,9 @@
 pending -> approved | rejected | expired | cancelled. Every transition is one conditional
 UPDATE on the current status, checked by its row count, so two taps or two admins make
 exactly one transition. Approval grants the credits through the ledger in the same
-transaction, keyed by the request, so they are granted once whatever happens.
+transaction, keyed by the request, so they are granted once whatever happens. The
+reseller's notice of a decision is queued in the outbox in that same transaction, so it
+is sent even if the bot stops right after the commit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import Database
 from bot.money import format_number
 from bot.services import ledger, pricing
+from bot.services.alerts import Kind
 from bot.services.ledger import rowcount
+from bot.services.outbox import Outgoing, enqueue
 from bot.services.resellers import ResellerView, require_by_telegram_id
 from models import (
     EntryKind,
@@ -42,6 +46,22 @@ class TopUpError(Exception):
 
 class ReasonTooLong(TopUpError):
     """A rejection reason over the limit; the admin can send a shorter one."""
+
+
+class CannotApprove(TopUpError):
+    """Approval refused for now; the request stays pending for another decision."""
+
+    def __init__(self, message: str, request: RequestView) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class OwnRequest(CannotApprove):
+    """An admin who is also a reseller tapped Approve on their own request."""
+
+
+class ResellerSuspended(CannotApprove):
+    """The reseller is suspended: no credits are granted until they are active again."""
 
 
 class AlreadyDecided(TopUpError):
@@ -173,8 +193,9 @@ async def find_by_key(db: Database, key: str) -> RequestView | None:
 
 
 async def list_for_reseller(
-    db: Database, telegram_id: int, *, limit: int = 10
+    db: Database, telegram_id: int, *, limit: int = 200
 ) -> list[RequestView]:
+    """The reseller's latest requests, newest first."""
     async with db.transaction() as session:
         rows = await session.execute(
             _select_views()
@@ -185,7 +206,8 @@ async def list_for_reseller(
         return [_view(*row) for row in rows]
 
 
-async def list_pending(db: Database, *, limit: int = 20) -> list[RequestView]:
+async def list_pending(db: Database, *, limit: int | None = None) -> list[RequestView]:
+    """Every request waiting for an admin (or the ``limit`` oldest), oldest first."""
     async with db.transaction() as session:
         rows = await session.execute(
             _select_views()
@@ -374,10 +396,31 @@ async def _transition(
 async def approve(
     db: Database, *, request_id: int, admin_id: int, admin_name: str, now: dt.datetime
 ) -> Decision:
-    """Approve once and grant the credits, in one transaction."""
+    """Approve once, grant the credits and queue the reseller's notice, in one transaction.
+
+    Refused, the request staying pending: an admin's own request (another admin must
+    decide it), and any request of a suspended reseller.
+    """
 
     async def _approve(session: AsyncSession) -> Decision:
         request = await _require(session, request_id)
+        if request.status != TopUpStatus.PENDING:
+            raise AlreadyDecided(request)
+        if request.reseller_telegram_id == admin_id:
+            raise OwnRequest(
+                f"Top-up #{request.id} is your own request: another admin must decide it.",
+                request,
+            )
+        # Locked, as a submission locks it: a suspension cannot slip in before the grant.
+        status = await session.scalar(
+            select(Reseller.status).where(Reseller.id == request.reseller_id).with_for_update()
+        )
+        if status != ResellerStatus.ACTIVE:
+            raise ResellerSuspended(
+                f"{request.reseller_name} is suspended: top-up #{request.id} stays pending. "
+                "Reactivate the reseller to approve it, or reject it.",
+                request,
+            )
         await _transition(
             session, request, TopUpStatus.APPROVED, now=now,
             admin_id=admin_id, admin_name=admin_name,
@@ -400,10 +443,15 @@ async def approve(
             .where(TopUpRequest.id == request.id)
             .values(transfer_id=movement.transfer_id)
         )
-        return Decision(
-            request=await _require(session, request.id),
-            balance=await ledger.balance(session, account_id),
-        )
+        balance = await ledger.balance(session, account_id)
+        notice = {
+            "request_id": request.id,
+            "credits": request.credits,
+            "balance": balance.balance,
+            "available": balance.available,
+        }
+        await _tell_reseller(session, request, Kind.TOPUP_APPROVED, notice, now)
+        return Decision(request=await _require(session, request.id), balance=balance)
 
     return await db.run(_approve)
 
@@ -417,6 +465,7 @@ async def reject(
     reason: str | None,
     now: dt.datetime,
 ) -> Decision:
+    """Reject once and queue the reseller's notice, in one transaction."""
     reason = reason.strip() if reason else None
     if reason is not None and len(reason) > MAX_REASON:
         raise ReasonTooLong(f"Keep the reason under {MAX_REASON} characters; send it again.")
@@ -426,7 +475,26 @@ async def reject(
             session, request, TopUpStatus.REJECTED, now=now,
             admin_id=admin_id, admin_name=admin_name, reason=reason or None,
         )  # fmt: skip
+        notice = {"request_id": request.id, "credits": request.credits, "reason": reason or None}
+        await _tell_reseller(session, request, Kind.TOPUP_REJECTED, notice, now)
         return Decision(request=await _require(session, request_id), balance=None)
+
+
+async def _tell_reseller(
+    session: AsyncSession,
+    request: RequestView,
+    kind: Kind,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Queue the reseller's notice of a decision; one per request, whatever happens."""
+    notice = Outgoing(
+        key=f"{kind}:{request.id}",
+        chat_id=request.reseller_telegram_id,
+        kind=kind,
+        payload=payload,
+    )
+    await enqueue(session, [notice], now)
 
 
 async def current_balance(db: Database, reseller_id: int) -> ledger.Balance:
