@@ -14,6 +14,7 @@ from bot.money import format_number
 from bot.services import wallet
 from bot.services.ledger import HistoryPage
 from bot.services.wallet import BalanceSummary
+from handlers import pages
 from handlers.common import NOT_REGISTERED, identify, local_date, money, own_wallet, refuse, show
 from models import EntryKind
 
@@ -45,17 +46,19 @@ def render_balance(summary: BalanceSummary, context: BotContext) -> str:
             f"Can still spend: {money(b.spendable, context)}",
         ]
     if summary.expiring:
+        # One line a day, however many grants end that day: at most 31 lines.
+        by_day: dict[str, int] = {}
+        for credit in summary.expiring:
+            day = local_date(credit.expires_at, context)
+            by_day[day] = by_day.get(day, 0) + credit.amount
         lines.append("\n<b>Expiring within 30 days</b>")
-        lines += [
-            f"• {money(c.amount, context)} on {local_date(c.expires_at, context)}"
-            for c in summary.expiring
-        ]
+        lines += [f"• {money(amount, context)} on {day}" for day, amount in by_day.items()]
     lines.append(
         f"\nLow-balance alert below: {money(summary.reseller.low_balance_threshold, context)}"
     )
     if summary.below_threshold:
         lines.append("⚠️ You are below your low-balance threshold.")
-    return "\n".join(lines)
+    return pages.fit(lines, pages.TEXT_LIMIT)
 
 
 def render_history(page: HistoryPage, context: BotContext) -> str:
@@ -73,7 +76,8 @@ def render_history(page: HistoryPage, context: BotContext) -> str:
             line += f" · {escape(entry.comment)}"
         lines.append(line)
     lines.append(f"\nAmounts in {escape(context.settings.currency)}.")
-    return "\n".join(lines)
+    # A page is a fixed number of movements: long comments are cut so that it fits.
+    return pages.fit(lines, pages.TEXT_LIMIT)
 
 
 async def balance(update: Update, context: BotContext) -> None:

@@ -9,7 +9,7 @@ from bot.db import Database
 from bot.services import ledger, wallet
 from models import Billing, EntryKind, TxType
 from tests.conftest import ADMIN_ID
-from tests.fake_bot_api import FakeBotAPI
+from tests.fake_bot_api import FakeBotAPI, units, visible_text
 from tests.helpers import assert_audit_ok, key, make_reseller, now
 
 
@@ -160,3 +160,54 @@ async def test_admin_screens_are_for_admins_only(
     await fake_api.send(alice, "/audit")
     assert (await fake_api.next_event(alice.id)).text == "Only admins can do that."
     assert fake_api.unread(alice.id) == []
+
+
+def _units(event_text: str) -> int:
+    return units(visible_text(event_text, "HTML"))
+
+
+async def test_balance_with_two_hundred_expiring_grants_fits_in_one_message(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, credit=10_000)
+    start = now()
+    for n in range(200):  # several a day for 30 days, each at its own time
+        await wallet.add_credit(
+            db, telegram_id=1001, amount=100 + n, tx_type=TxType.PURCHASE, actor="test",
+            key=key(), now=start, expires_at=start + dt.timedelta(days=1, hours=3 * n + 1),
+        )  # fmt: skip
+    user = fake_api.user(1001, "Alice")
+    await fake_api.send(user, "/balance")
+    shown = await fake_api.next_event(user.id)
+    assert shown.method == "sendMessage" and _units(shown.text) <= 4096
+    assert "Available: <b>" in shown.text and "Low-balance alert below" in shown.text
+    days = [line for line in shown.text.split("\n") if line.startswith("• ")]
+    assert len(days) == len({line.rsplit(" on ", 1)[1] for line in days}) <= 31
+    # One line a day, each the sum of that day's grants: nothing is left out.
+    listed = sum(int(line[2:].split(" ")[0].replace(".", "")) for line in days)
+    assert listed == sum(100 + n for n in range(200))  # all end within 26 days
+
+
+async def test_history_page_with_long_comments_fits_in_one_message(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001)
+    for n in range(12):
+        await wallet.add_credit(
+            db, telegram_id=1001, amount=100 + n, tx_type=TxType.PURCHASE, actor="test",
+            key=key(), now=now(), comment=f"{n}:" + "🧾" * 252,
+        )  # fmt: skip
+    user = fake_api.user(1001, "Alice")
+    await fake_api.send(user, "/history")
+    first = await fake_api.next_event(user.id)
+    assert first.method == "sendMessage" and _units(first.text) <= 4096
+    assert "page 1 of 2" in first.text and first.text.endswith("Amounts in credits.")
+    entries = [line for line in first.text.split("\n") if "Adjustment" in line]
+    assert len(entries) == 10 and all(line.endswith("…") for line in entries)
+    assert [line.split("· ")[1].split(":")[0] for line in entries] == [
+        str(n) for n in range(11, 1, -1)
+    ]
+    await fake_api.answer(await fake_api.tap(user, first, first.button("Older")))
+    second = await fake_api.next_event(user.id)
+    assert "page 2 of 2" in second.text and _units(second.text) <= 4096
+    assert "· 1:" in second.text and "· 0:" in second.text
