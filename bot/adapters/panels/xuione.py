@@ -57,6 +57,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.adapters.panels import xuione_wire as wire
 from bot.adapters.panels.base import (
     NewUser,
     PanelAuthFailed,
@@ -68,28 +69,14 @@ from bot.adapters.panels.base import (
     UserNotFound,
     UserState,
 )
+from bot.adapters.panels.xuione_wire import BAD_KEY, EXISTS_USERNAME, FAILURE, SUCCESS, Form, Row
 
 log = logging.getLogger(__name__)
 
-SUCCESS = "STATUS_SUCCESS"
-FAILURE = "STATUS_FAILURE"
-EXISTS_USERNAME = "STATUS_EXISTS_USERNAME"
-BAD_KEY = "Invalid API key."
-# Set by presence on create and edit; cleared by absence on edit.
-FLAGS = ("is_trial", "is_restreamer", "is_isplock", "is_stalker", "bypass_ua")
-# Row field holding a JSON list -> the form field that sets it, one value per entry.
-LIST_FIELDS = {
-    "allowed_ips": "allowed_ips[]",
-    "allowed_ua": "allowed_ua[]",
-    "allowed_outputs": "access_output[]",
-}
 READ_ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.2
 PASSWORD_LENGTH = 12
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
-
-Row = Mapping[str, Any]
-Form = dict[str, str | list[str]]
 
 
 class XuiOneAdapter:
@@ -121,9 +108,9 @@ class XuiOneAdapter:
     async def create(self, user: NewUser) -> PanelUser:
         body = await self._call("create_line", await self._create_form(user))
         if body["status"] == SUCCESS:
-            return self._user(_row(body, "create_line"))
+            return self._user(wire.line_of(body, "create_line"))
         if body["status"] != EXISTS_USERNAME:
-            raise _refused("create_line", body)
+            raise wire.refused("create_line", body)
         # Made by an earlier try of this order (its answer lost), or someone else's.
         existing = await self.find(user.username)
         if existing is not None and existing.reference == user.reference:
@@ -138,12 +125,12 @@ class XuiOneAdapter:
         if row is None:
             raise UserNotFound(f"xui-one: no line {external_id}")
         try:
-            form = _whole_line(row)
+            form = wire.whole_line(row)
         except (KeyError, TypeError, ValueError):
             raise PanelUnavailable("xui-one get_line: the line cannot be read") from None
         form.update(id=external_id, exp_date=self._exp_date(expires_at), enabled="1")
         body = await self._call("edit_line", form)
-        _check_line_action("edit_line", body, external_id)
+        wire.check_line_action("edit_line", body, external_id)
         data = body.get("data")
         if isinstance(data, dict) and "id" in data:
             return self._user(data)
@@ -151,18 +138,18 @@ class XuiOneAdapter:
 
     async def suspend(self, external_id: str) -> PanelUser:
         body = await self._call("disable_line", {"id": external_id})
-        _check_line_action("disable_line", body, external_id)
+        wire.check_line_action("disable_line", body, external_id)
         return await self._existing(external_id)
 
     async def resume(self, external_id: str) -> PanelUser:
         # enable_line leaves a ban (admin_enabled = 0) in place: that stays an admin's call.
         body = await self._call("enable_line", {"id": external_id})
-        _check_line_action("enable_line", body, external_id)
+        wire.check_line_action("enable_line", body, external_id)
         return await self._existing(external_id)
 
     async def delete(self, external_id: str) -> None:
         body = await self._call("delete_line", {"id": external_id})
-        _check_line_action("delete_line", body, external_id)
+        wire.check_line_action("delete_line", body, external_id)
 
     async def get(self, external_id: str) -> PanelUser | None:
         row = await self._line(external_id)
@@ -211,7 +198,7 @@ class XuiOneAdapter:
         if package_id is not None and (bouquets is None or connections is None):
             package = await self._package(str(package_id))
             if bouquets is None:
-                bouquets = _json_list(package.get("bouquets"))
+                bouquets = wire.json_list(package.get("bouquets"))
             if connections is None:
                 connections = package.get("max_connections")
         try:
@@ -224,7 +211,7 @@ class XuiOneAdapter:
     async def _package(self, package_id: str) -> Row:
         body = await self._call("get_packages", read=True)
         if body["status"] != SUCCESS:
-            raise _refused("get_packages", body)
+            raise wire.refused("get_packages", body)
         data = body.get("data")
         # PHP sends its id-keyed array as an object, or as a list when the ids run 0, 1...
         if isinstance(data, dict):
@@ -245,10 +232,10 @@ class XuiOneAdapter:
     async def _line(self, external_id: str) -> Row | None:
         body = await self._call("get_line", {"id": external_id}, read=True)
         if body["status"] == SUCCESS:
-            return _row(body, "get_line")
-        if _is_bare_failure(body):
+            return wire.line_of(body, "get_line")
+        if wire.is_bare_failure(body):
             return None
-        raise _refused("get_line", body)
+        raise wire.refused("get_line", body)
 
     async def _existing(self, external_id: str) -> PanelUser:
         row = await self._line(external_id)
@@ -265,7 +252,7 @@ class XuiOneAdapter:
                 params["search[value]"] = search
             body = await self._call("get_lines", params, read=True)
             if body["status"] != SUCCESS:
-                raise _refused("get_lines", body)
+                raise wire.refused("get_lines", body)
             rows = body.get("data")
             if not isinstance(rows, list):
                 raise PanelUnavailable("xui-one get_lines: the answer is not the panel's JSON")
@@ -341,10 +328,10 @@ class XuiOneAdapter:
         try:
             username = str(row["username"])
             password = str(row.get("password") or "")
-            seconds = _int(row.get("exp_date"), 0)
-            usable = _int(row.get("enabled"), 1) and _int(row.get("admin_enabled"), 1)
+            seconds = wire.number(row.get("exp_date"), 0)
+            usable = wire.number(row.get("enabled"), 1) and wire.number(row.get("admin_enabled"), 1)
             connections = row.get("active_connections")
-            online = None if connections is None else _int(connections, 0) > 0
+            online = None if connections is None else wire.number(connections, 0) > 0
         except (KeyError, TypeError, ValueError):
             raise PanelUnavailable("xui-one: a line in the answer cannot be read") from None
         expires_at = dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds else None
@@ -364,77 +351,7 @@ class XuiOneAdapter:
             state=state,
             expires_at=expires_at,
             online=online,
-            reference=_first_line(row.get(self._note_field)),
+            reference=wire.first_line(row.get(self._note_field)),
             subscription_url=subscription_url,
             credentials={"username": username, "password": password},
         )
-
-
-def _whole_line(row: Row) -> Form:
-    """An edit_line form that keeps everything the panel would otherwise reset."""
-    form: Form = {
-        "username": str(row["username"]),
-        "password": str(row["password"]),
-        "max_connections": str(_int(row.get("max_connections"), 1)),
-        "admin_enabled": str(_int(row.get("admin_enabled"), 1)),
-        "bouquets_selected": json.dumps([int(b) for b in _json_list(row.get("bouquet"))]),
-    }
-    for flag in FLAGS:
-        if _int(row.get(flag), 0):
-            form[flag] = "1"
-    for field, key in LIST_FIELDS.items():
-        values = [str(value) for value in _json_list(row.get(field))]
-        if values:
-            form[key] = values
-    return form
-
-
-def _check_line_action(action: str, body: Mapping[str, Any], external_id: str) -> None:
-    if body["status"] == SUCCESS:
-        return
-    if _is_bare_failure(body):
-        raise UserNotFound(f"xui-one: no line {external_id}")
-    raise _refused(action, body)
-
-
-def _is_bare_failure(body: Mapping[str, Any]) -> bool:
-    """The panel's answer to an action on a line id it does not have."""
-    return body["status"] == FAILURE and "error" not in body and "data" not in body
-
-
-def _refused(action: str, body: Mapping[str, Any]) -> PanelRejected:
-    error = body.get("error")
-    detail = f" ({error})" if isinstance(error, str) and error else ""
-    return PanelRejected(f"xui-one {action} refused: {body['status']}{detail}")
-
-
-def _row(body: Mapping[str, Any], action: str) -> Row:
-    data = body.get("data")
-    if not isinstance(data, dict) or "id" not in data:
-        raise PanelUnavailable(f"xui-one {action}: success without the line")
-    return data
-
-
-def _int(value: Any, default: int) -> int:
-    if value is None or value == "":
-        return default
-    return int(value)
-
-
-def _json_list(value: Any) -> list[Any]:
-    """A list the panel keeps as JSON text ("[1,2]"), or already decoded."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value else []
-        except ValueError:
-            return []
-    return list(value) if isinstance(value, list) else []
-
-
-def _first_line(note: Any) -> str | None:
-    if not isinstance(note, str):
-        return None
-    for line in note.splitlines():
-        if line.strip():
-            return line.strip()
-    return None
