@@ -596,9 +596,7 @@ async def card(update: Update, context: BotContext) -> None:
     await show(update, "\n".join(lines), keyboard)
 
 
-UNLINKED = (
-    "The chat linked through the old link was unlinked and told so; it gets no more reminders."
-)
+UNLINKED = "The chat linked through {it} was unlinked and told so; it gets no more reminders."
 
 
 def _invite_text(username: str, link: str, unlinked: bool) -> str:
@@ -607,7 +605,7 @@ def _invite_text(username: str, link: str, unlinked: bool) -> str:
         "Send it to the customer. It links one Telegram chat; make a new link if it leaks."
     )
     if unlinked:
-        text = f"{text}\n\n{UNLINKED}"
+        text = f"{text}\n\n{UNLINKED.format(it='the old link')}"
     return text
 
 
@@ -662,7 +660,7 @@ async def revoke_invite(update: Update, context: BotContext) -> None:
         return
     text = f"🚫 The invite link of <b>{escape(change.customer.username)}</b> no longer works."
     if change.unlinked_chat:
-        text += "\n" + UNLINKED
+        text += "\n" + UNLINKED.format(it="it")
     text += "\nOn the customer card, 🔗 Invite link makes a new one."
     await show(update, text, _back_to_card(customer_id))
 

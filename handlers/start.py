@@ -115,6 +115,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     else:
         text = (
             "This bot lets resellers check their credits and serve their customers.\n"
+            "Customers: open the invite link your reseller sent you to link this chat.\n"
             + NOT_REGISTERED.format(user_id=user.id)
         )
     await show(update, text, keyboards.back_to_menu() if update.callback_query else None)

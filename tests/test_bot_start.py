@@ -74,6 +74,10 @@ async def test_a_linked_customers_help_names_status_and_unlink(
     await fake_api.send(carol, "/help")
     help_text = (await fake_api.next_event(carol.id)).text
     assert "/status" in help_text and "/unlink" in help_text
+    stranger = fake_api.user(4242, "Eve")  # not linked yet: told how to link
+    await fake_api.send(stranger, "/help")
+    help_text = (await fake_api.next_event(stranger.id)).text
+    assert "invite link your reseller sent you" in help_text and "4242" in help_text
 
 
 async def test_help_cancel_unknown_command_and_stray_input(
