@@ -1,5 +1,6 @@
 """SQLAlchemy tables. Rows only: the rules live in ``bot.services``."""
 
+from models.admin import AdminAction
 from models.base import Base, UTCDateTime
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
 from models.ledger import (
@@ -7,6 +8,7 @@ from models.ledger import (
     CreditGrant,
     EntryKind,
     Hold,
+    HoldAllocation,
     HoldStatus,
     LedgerAccount,
     SystemAccount,
@@ -20,6 +22,7 @@ from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopU
 
 __all__ = [
     "AccountKind",
+    "AdminAction",
     "Base",
     "Billing",
     "CreditGrant",
@@ -27,6 +30,7 @@ __all__ = [
     "CustomerStatus",
     "EntryKind",
     "Hold",
+    "HoldAllocation",
     "HoldStatus",
     "LedgerAccount",
     "OrderKind",

@@ -138,7 +138,13 @@ class Hold(Base):
 
 
 class CreditGrant(Base):
-    """Credits granted to a reseller, tracked so the soonest-expiring are spent first."""
+    """Credits that came into a reseller's account, tracked so the soonest-expiring are
+    spent first and what is left of an expiring one can be removed.
+
+    Every credit into a reseller account makes one (``expires_at`` NULL: never expires).
+    ``remaining`` is what is still free; what pending holds reserve from it is in
+    ``HoldAllocation``.
+    """
 
     __tablename__ = "credit_grants"
     __table_args__ = (
@@ -149,10 +155,29 @@ class CreditGrant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    # The movement that brought the credits in; NULL only for the opening grant that
+    # migration 0005 wrote for credit received before every credit had a grant.
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Set once, when the expiry job has removed what was left.
     expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HoldAllocation(Base):
+    """How much of one grant a pending hold reserves. Posting spends it; voiding gives it
+    back to the grant (or expires it, if the grant expired meanwhile)."""
+
+    __tablename__ = "ledger_hold_allocations"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        Index("ix_ledger_hold_allocations_hold", "hold_id"),
+        Index("ix_ledger_hold_allocations_grant", "grant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("ledger_holds.id"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("credit_grants.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -88,6 +88,10 @@ class Scenario:
         name, i, amount, k = op[0], op[1], op[2], f"{op[0]}:{op[-1]}"
         m = self.model
         first = m.used.get(k)
+        if name == "grant":
+            # The same key is the same grant only with the same expiry date, which is
+            # relative to the clock here.
+            op = (*op, self._expiry(op[3]))
         try:
             async with self.db.transaction() as session:
                 result = await self._call(session, op, k)
@@ -113,19 +117,21 @@ class Scenario:
             m.held[i] += amount
             m.holds.append(HoldModel(result.hold_id, i, amount))
 
+    def _expiry(self, days: int) -> dt.datetime | None:
+        return self.clock + dt.timedelta(days=days) if days else None
+
     async def _call(self, session: AsyncSession, op: tuple[Any, ...], k: str) -> Any:
         name, i, amount = op[0], op[1], op[2]
         account = self.accounts[i]
         common: dict[str, Any] = {"amount": amount, "actor": "prop", "key": k}
         if name == "grant":
-            days = op[3]
             return await ledger.grant(
                 session,
                 account_id=account,
                 kind=EntryKind.TOPUP,
                 tx_type=TxType.PURCHASE,
                 now=self.clock,
-                expires_at=self.clock + dt.timedelta(days=days) if days else None,
+                expires_at=self._expiry(op[3]),
                 **common,
             )
         if name == "spend":

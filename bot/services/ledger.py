@@ -10,7 +10,8 @@ Rules (see DESIGN.md, Domain):
 - debits are one conditional ``UPDATE`` checked by its row count, never read-compute-write;
 - every movement carries an idempotency key; repeating a key returns the first result;
 - holds reserve credit (``held``) until posted or voided; available = balance - held;
-- grants are spent soonest-expiring first; an expired grant's remainder is removed.
+- every credit in is a grant; grants are spent (and held) soonest-expiring first, and an
+  expired grant's remainder is removed (see ``bot.services.grants`` for the rule).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import grants
 from models import (
     AccountKind,
     CreditGrant,
@@ -245,46 +247,28 @@ async def _credit(session: AsyncSession, account_id: int, amount: int) -> None:
         raise InvalidEntry(f"no account {account_id}")
 
 
-async def _consume_grants(session: AsyncSession, account_id: int, amount: int) -> None:
-    """Mark ``amount`` of the account's open grants as spent, soonest-expiring first."""
-    rows = (
-        await session.execute(
-            select(CreditGrant.id, CreditGrant.remaining)
-            .where(
-                CreditGrant.account_id == account_id,
-                CreditGrant.remaining > 0,
-                CreditGrant.expired_at.is_(None),
-            )
-            .order_by(CreditGrant.expires_at.asc().nulls_last(), CreditGrant.id)
-        )
-    ).all()
-    left = amount
-    for grant_id, remaining in rows:
-        if left == 0:
-            break
-        take = min(left, remaining)
-        await session.execute(
-            update(CreditGrant)
-            .where(CreditGrant.id == grant_id)
-            .values(remaining=CreditGrant.remaining - take)
-        )
-        left -= take
-
-
 async def _replay(
-    session: AsyncSession, key: str, src: int, dst: int, amount: int, kind: str
+    session: AsyncSession, key: str, asked: tuple[object, ...], expires_at: dt.datetime | None
 ) -> Movement | None:
+    """The first movement made with ``key``, if it was this same movement; a key reused
+    for anything else (accounts, amount, kind, type, comment, expiry) is refused."""
     found = (
         await session.execute(select(Transfer).where(Transfer.idempotency_key == key))
     ).scalar_one_or_none()
     if found is None:
         return None
-    if (found.from_account_id, found.to_account_id, found.amount, found.kind) != (
-        src,
-        dst,
-        amount,
-        kind,
-    ):
+    first_expiry = await session.scalar(
+        select(CreditGrant.expires_at).where(CreditGrant.transfer_id == found.id)
+    )
+    first = (
+        found.from_account_id,
+        found.to_account_id,
+        found.amount,
+        found.kind,
+        found.tx_type,
+        found.comment,
+    )
+    if first != asked or first_expiry != expires_at:
         raise IdempotencyConflict(f"key {key!r} was already used for another movement")
     return Movement(transfer_id=found.id, amount=found.amount, replayed=True)
 
@@ -302,13 +286,17 @@ async def move(
     comment: str | None = None,
     related: str | None = None,
     from_held: bool = False,
-    consume_grants: bool = True,
+    expires_at: dt.datetime | None = None,
 ) -> Movement:
-    """Move ``amount`` from ``src`` to ``dst`` once per ``key``."""
+    """Move ``amount`` from ``src`` to ``dst`` once per ``key``.
+
+    Credit into a reseller account becomes a grant (expiring at ``expires_at``, if
+    given); afterwards both accounts' grants are settled against their balances.
+    """
     _validate(amount, comment, key)
     if src == dst:
         raise InvalidEntry("cannot move credits from an account to itself")
-    replay = await _replay(session, key, src, dst, amount, kind)
+    replay = await _replay(session, key, (src, dst, amount, kind, tx_type, comment), expires_at)
     if replay is not None:
         return replay
     # Touch the two rows in id order so opposite movements cannot deadlock.
@@ -330,8 +318,23 @@ async def move(
     )
     session.add(transfer)
     await session.flush()
-    if consume_grants:
-        await _consume_grants(session, src, amount)
+    resellers = set(
+        await session.scalars(
+            select(LedgerAccount.id).where(
+                LedgerAccount.id.in_((src, dst)), LedgerAccount.kind == AccountKind.RESELLER
+            )
+        )
+    )
+    if dst in resellers:
+        await grants.record_credit(
+            session,
+            account_id=dst,
+            transfer_id=transfer.id,
+            amount=amount,
+            expires_at=expires_at,
+        )
+    for account_id in sorted(resellers):
+        await grants.settle(session, account_id)
     return Movement(transfer_id=transfer.id, amount=amount, replayed=False)
 
 
@@ -359,7 +362,7 @@ async def grant(
     if expires_at is not None and expires_at <= now:
         raise InvalidEntry("the expiry date must be in the future")
     await _require_reseller_account(session, account_id)
-    movement = await move(
+    return await move(
         session,
         src=await system_account_id(session, SystemAccount.ISSUANCE),
         dst=account_id,
@@ -370,19 +373,8 @@ async def grant(
         key=key,
         comment=comment,
         related=related,
+        expires_at=expires_at,
     )
-    if not movement.replayed:
-        session.add(
-            CreditGrant(
-                account_id=account_id,
-                transfer_id=movement.transfer_id,
-                amount=amount,
-                remaining=amount,
-                expires_at=expires_at,
-            )
-        )
-        await session.flush()
-    return movement
 
 
 async def remove(
@@ -563,6 +555,7 @@ async def place_hold(
     )
     session.add(hold)
     await session.flush()
+    await grants.settle(session, account_id)  # reserve it from the soonest-expiring grants
     return HoldPlaced(hold_id=hold.id, amount=amount, replayed=False)
 
 
@@ -622,7 +615,11 @@ async def post_hold(session: AsyncSession, hold_id: int, *, now: dt.datetime) ->
 
 
 async def void_hold(session: AsyncSession, hold_id: int, *, now: dt.datetime) -> bool:
-    """Release a pending hold. Returns False if it was already voided."""
+    """Release a pending hold. Returns False if it was already voided.
+
+    What it reserved goes back to its grants; what it reserved from a grant that expired
+    meanwhile expires now, as it would have if the hold had never been placed.
+    """
     status = await session.scalar(select(Hold.status).where(Hold.id == hold_id))
     if status == HoldStatus.VOIDED:
         return False
@@ -632,6 +629,23 @@ async def void_hold(session: AsyncSession, hold_id: int, *, now: dt.datetime) ->
         .where(LedgerAccount.id == hold.account_id)
         .values(held=LedgerAccount.held - hold.amount)
     )
+    returned = await grants.return_reservations(session, hold_id)
+    expired = sum(returned.to_expired.values())
+    if expired:
+        await move(
+            session,
+            src=hold.account_id,
+            dst=await system_account_id(session, SystemAccount.EXPIRED),
+            amount=expired,
+            kind=EntryKind.EXPIRY,
+            tx_type=TxType.ADJUSTMENT,
+            actor="system",
+            key=f"hold:{hold_id}:void:expiry",
+            comment="Expired credits",
+            related=f"hold:{hold_id}",
+        )
+    else:
+        await grants.settle(session, hold.account_id)
     return True
 
 
@@ -653,8 +667,8 @@ async def expire_grant(
 ) -> ExpiredGrant | None:
     """Remove what is left of an expired grant, once. None if there was nothing to do.
 
-    Credits already reserved by a pending hold are not taken: the most removed is what
-    the reseller could still spend from its own balance.
+    Only its free remainder goes: what a pending hold reserves from it stays reserved,
+    and expires when that hold is voided (a posted hold has spent it).
     """
     account_id = await session.scalar(
         select(CreditGrant.account_id).where(
@@ -666,13 +680,9 @@ async def expire_grant(
     if account_id is None:
         return None
     # Lock the account first, as every debit does, so the grant's remainder is stable.
-    current = (
-        await session.execute(
-            select(LedgerAccount.balance, LedgerAccount.held)
-            .where(LedgerAccount.id == account_id)
-            .with_for_update()
-        )
-    ).one()
+    await session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == account_id).with_for_update()
+    )
     remaining = await session.scalar(
         select(CreditGrant.remaining).where(CreditGrant.id == grant_id)
     )
@@ -684,22 +694,20 @@ async def expire_grant(
     )
     if rowcount(claimed) != 1 or remaining is None:
         return None
-    amount = min(remaining, max(0, current.balance - current.held))
-    if amount > 0:
+    if remaining > 0:
         await move(
             session,
             src=account_id,
             dst=await system_account_id(session, SystemAccount.EXPIRED),
-            amount=amount,
+            amount=remaining,
             kind=EntryKind.EXPIRY,
             tx_type=TxType.ADJUSTMENT,
             actor="system",
             key=f"grant:{grant_id}:expiry",
             comment="Expired credits",
             related=f"grant:{grant_id}",
-            consume_grants=False,
         )
-    return ExpiredGrant(grant_id=grant_id, account_id=account_id, amount=amount)
+    return ExpiredGrant(grant_id=grant_id, account_id=account_id, amount=remaining)
 
 
 async def expiring_credits(
@@ -807,5 +815,6 @@ async def audit(session: AsyncSession) -> AuditReport:
     )
     if unposted:
         problems.append(f"{unposted} posted holds have no transfer")
+    problems.extend(await grants.problems(session))
     transfers = await session.scalar(select(func.count()).select_from(Transfer)) or 0
     return AuditReport(accounts=len(rows), transfers=transfers, problems=problems)
