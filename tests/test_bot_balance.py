@@ -53,7 +53,8 @@ async def test_balance_shows_held_available_expiring_and_threshold(
     assert "Balance: 121.50 credits" in text
     assert "Held for pending sales: 10.00 credits" in text
     assert "Available: <b>111.50 credits</b>" in text
-    assert f"20.50 credits on {soon:%Y-%m-%d}" in text
+    # The hold reserves 10.00 of the soonest-expiring grant: 10.50 of it is left to expire.
+    assert f"10.50 credits on {soon:%Y-%m-%d}" in text
     assert "1.00 credits on" not in text
     assert "Low-balance alert below: 50.00 credits" in text
     assert "Collection limit" not in text
