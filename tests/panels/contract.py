@@ -16,7 +16,10 @@ What a harness must do for the suite to be meaningful:
   that config in an attribute of the adapter: the suite checks no secret reaches a log
   record or an exception message;
 - make ``seed(user, note=reference)`` leave the user exactly as the adapter would have
-  made it for that reference.
+  made it for that reference;
+- for a panel that counts no traffic (IPTV lines), set ``tracks_traffic = False`` on the
+  harness: the traffic checks then expect no limit and nothing used, instead of the
+  amounts asked for.
 
 An empty registry fails every test: a suite that ran against nothing proves nothing.
 """
@@ -49,6 +52,18 @@ class Rig:
     name: str
     fake: PanelHarness
     adapter: PanelAdapter
+
+    @property
+    def tracks_traffic(self) -> bool:
+        # Optional on a harness (not in the protocol): most panels count traffic.
+        return bool(getattr(self.fake, "tracks_traffic", True))
+
+    def traffic(self, amount: int | None) -> int | None:
+        """What a panel reports for a limit or usage of ``amount``."""
+        return amount if self.tracks_traffic else None
+
+    def used(self, amount: int) -> int:
+        return amount if self.tracks_traffic else 0
 
     def new_user(
         self,

@@ -52,14 +52,14 @@ async def test_a_created_user_is_active_with_the_expiry_limit_and_reference_aske
     assert made.external_id
     assert made.state is UserState.ACTIVE
     assert_same_instant(made.expires_at, user.expires_at)
-    assert made.data_limit_bytes == 7 * GIB
+    assert made.data_limit_bytes == rig.traffic(7 * GIB)
     assert made.used_bytes == 0
     assert made.reference == user.reference
     stored = rig.fake.stored(user.username)
     assert stored is not None
     assert stored.enabled
     assert_same_instant(stored.expires_at, user.expires_at)
-    assert stored.data_limit_bytes == 7 * GIB
+    assert stored.data_limit_bytes == rig.traffic(7 * GIB)
     assert stored.note is not None and user.reference in stored.note
 
 
@@ -131,12 +131,12 @@ async def test_extending_an_active_user_moves_its_expiry_and_keeps_its_traffic(
 
     assert extended.state is UserState.ACTIVE
     assert_same_instant(extended.expires_at, later)
-    assert extended.used_bytes == 3 * GIB
+    assert extended.used_bytes == rig.used(3 * GIB)
     stored = rig.fake.stored(user.username)
     assert stored is not None and stored.enabled
     assert_same_instant(stored.expires_at, later)
-    assert stored.used_bytes == 3 * GIB
-    assert stored.data_limit_bytes == user.data_limit_bytes
+    assert stored.used_bytes == rig.used(3 * GIB)
+    assert stored.data_limit_bytes == rig.traffic(user.data_limit_bytes)
 
 
 async def test_an_expired_user_reads_as_expired_and_extending_it_makes_it_active(
@@ -253,8 +253,8 @@ async def test_get_returns_the_user_with_its_used_traffic_in_bytes(rig: Rig) -> 
     assert got is not None
     assert got.username == user.username
     assert got.external_id == made.external_id
-    assert got.used_bytes == 1536 * 1024**2
-    assert got.data_limit_bytes == user.data_limit_bytes
+    assert got.used_bytes == rig.used(1536 * 1024**2)
+    assert got.data_limit_bytes == rig.traffic(user.data_limit_bytes)
     assert got.reference == user.reference
     assert_same_instant(got.expires_at, user.expires_at)
 
