@@ -127,6 +127,10 @@ class FakeMarzban:
     def fail_next(self, status: int, times: int = 1) -> None:
         self._script.extend([("fail", float(status))] * times)
 
+    def answer_next(self, times: int = 1) -> None:
+        """Let the next requests through, so disturbances can be put in sequence."""
+        self._script.extend([("answer", 0.0)] * times)
+
     def garbage_next(self, times: int = 1) -> None:
         self._script.extend([("garbage", 0.0)] * times)
 
@@ -153,6 +157,8 @@ class FakeMarzban:
         if not self._script:
             return await handler(request)  # type: ignore[no-any-return]
         kind, value = self._script.popleft()
+        if kind == "answer":
+            return await handler(request)  # type: ignore[no-any-return]
         if kind == "fail":
             return self._error_page(int(value))
         if kind == "garbage":
