@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,23 @@ from bot.services.resellers import ResellerError, ResellerView, require_by_teleg
 from models import EntryKind, TxType
 
 EXPIRY_WINDOW = dt.timedelta(days=30)
+# Operators' idempotency keys live apart from the keys the bot makes itself
+# ("topup:7", "grant:3:expiry", "hold:9:post"), so no operator key can block one of those.
+OPERATOR_KEY_PREFIX = "op:"
+
+
+def _operator_key(key: str) -> str:
+    return OPERATOR_KEY_PREFIX + key
+
+
+async def _as_operator(key: str, work: Callable[[], Awaitable[WalletChange]]) -> WalletChange:
+    try:
+        return await work()
+    except ledger.IdempotencyConflict:
+        raise ledger.IdempotencyConflict(
+            f"key {key!r} was already used with other values (reseller, amount, type, "
+            "comment or expiry); nothing moved. Use a new key for a new movement."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -81,14 +99,14 @@ async def add_credit(
             kind=EntryKind.ADJUSTMENT,
             tx_type=tx_type,
             actor=actor,
-            key=key,
+            key=_operator_key(key),
             now=now,
             comment=comment,
             expires_at=expires_at,
         )
         return WalletChange(reseller, movement, await ledger.balance(session, reseller.account_id))
 
-    return await db.run(_add)
+    return await _as_operator(key, lambda: db.run(_add))
 
 
 async def remove_credit(
@@ -111,12 +129,12 @@ async def remove_credit(
             amount=amount,
             tx_type=tx_type,
             actor=actor,
-            key=key,
+            key=_operator_key(key),
             comment=comment,
         )
         return WalletChange(reseller, movement, await ledger.balance(session, reseller.account_id))
 
-    return await db.run(_remove)
+    return await _as_operator(key, lambda: db.run(_remove))
 
 
 async def record_cash_received(
@@ -139,12 +157,12 @@ async def record_cash_received(
             account_id=reseller.account_id,
             amount=amount,
             actor=actor,
-            key=key,
+            key=_operator_key(key),
             comment=comment,
         )
         return WalletChange(reseller, movement, await ledger.balance(session, reseller.account_id))
 
-    return await db.run(_record)
+    return await _as_operator(key, lambda: db.run(_record))
 
 
 async def audit(db: Database) -> ledger.AuditReport:
