@@ -147,6 +147,15 @@ def render(
             "here. To link again, ask your reseller for the new invite link.",
             None,
         )
+    if kind == Kind.RESELLER_SUSPENDED:
+        why = f"\nReason: {escape(p['reason'])}" if p.get("reason") else ""
+        return (
+            "⛔ An admin has suspended your reseller account: you cannot sell or top up "
+            f"until it is reactivated. Your customers and credits are kept.{why}",
+            None,
+        )
+    if kind == Kind.RESELLER_ACTIVATED:
+        return "✅ Your reseller account is active again: you can sell and top up.", None
     raise ValueError(f"unknown outbox kind {kind!r}")
 
 

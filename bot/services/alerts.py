@@ -50,6 +50,8 @@ class Kind(StrEnum):
     TOPUP_REJECTED = "topup_rejected"  # ... or rejected it, with the reason if one was given
     RENEWAL_REQUEST = "renewal_request"  # a customer asks their reseller to renew
     CUSTOMER_UNLINKED = "customer_unlinked"  # the reseller revoked or replaced the link
+    RESELLER_SUSPENDED = "reseller_suspended"  # an admin suspended the reseller (and why)
+    RESELLER_ACTIVATED = "reseller_activated"  # ... or made it active again
 
 
 @dataclass(frozen=True)

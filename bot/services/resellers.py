@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
-from models import Billing, Customer, LedgerAccount, Reseller, ResellerStatus
+from bot.services import admin_log, ledger
+from bot.services.admin_log import ActionError
+from bot.services.alerts import Kind
+from bot.services.outbox import Outgoing, enqueue
+from models import AdminAction, Billing, Customer, LedgerAccount, Reseller, ResellerStatus
 
 MAX_NAME = 100
 _USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
@@ -168,3 +172,64 @@ async def list_resellers(db: Database) -> list[ResellerRow]:
             )
             for reseller, account in rows
         ]
+
+
+async def set_status(
+    db: Database,
+    *,
+    telegram_id: int,
+    status: ResellerStatus,
+    actor: str,
+    now: dt.datetime,
+    reason: str | None = None,
+) -> ResellerView:
+    """Suspend or reactivate a reseller, once: log who and why, and tell the reseller.
+
+    A suspended reseller cannot sell or have top-ups approved; its customers and credit
+    stay as they are.
+    """
+    reason = admin_log.check_reason(reason)
+
+    async def _set(session: AsyncSession) -> ResellerView:
+        row = (
+            await session.execute(
+                select(Reseller, LedgerAccount)
+                .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+                .where(Reseller.telegram_id == telegram_id)
+                .with_for_update()
+            )
+        ).one_or_none()
+        if row is None:
+            raise ResellerError(f"no reseller with Telegram id {telegram_id}")
+        reseller, account = row
+        if reseller.status == status:
+            raise ActionError(f"{reseller.name} is already {status}")
+        before = reseller.status
+        reseller.status = status
+        await session.flush()
+        suspended = status == ResellerStatus.SUSPENDED
+        await admin_log.record(
+            session,
+            actor=actor,
+            action="reseller_suspended" if suspended else "reseller_activated",
+            now=now,
+            reseller_id=reseller.id,
+            reason=reason,
+            before={"status": before},
+            after={"status": status},
+        )
+        count = await session.scalar(
+            select(func.count())
+            .select_from(AdminAction)
+            .where(AdminAction.reseller_id == reseller.id)
+        )
+        notice = Outgoing(
+            key=f"reseller-status:{reseller.id}:{count}",
+            chat_id=reseller.telegram_id,
+            kind=Kind.RESELLER_SUSPENDED if suspended else Kind.RESELLER_ACTIVATED,
+            payload={"reason": reason},
+        )
+        await enqueue(session, [notice], now)
+        return _view(reseller, account)
+
+    return await db.run(_set)
