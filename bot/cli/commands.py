@@ -1,0 +1,268 @@
+"""What each operator command does: one service call and one line of output.
+
+The chat's admin screens call the same service functions, so each rule lives in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.db import Database
+from bot.money import format_amount
+from bot.services import alerts, plans, pricing, resellers, wallet
+from bot.settings import Settings
+from models import Billing, ResellerStatus, TxType
+
+
+class CliError(Exception):
+    """Bad input to a command; printed as one line."""
+
+
+@dataclass(frozen=True)
+class Call:
+    args: argparse.Namespace
+    settings: Settings
+    db: Database
+    now: dt.datetime
+    actor: str = "cli"
+
+    def money(self, amount: int) -> str:
+        return format_amount(amount, self.settings.currency)
+
+    def price(self, amount: int) -> str:
+        return format_amount(amount, self.settings.price_currency)
+
+
+Command = Callable[[Call], Awaitable[int]]
+
+
+def _expiry(day: dt.date | None, call: Call) -> dt.datetime | None:
+    """Credits expiring "on" a day stay usable through that day in the operator's zone."""
+    if day is None:
+        return None
+    expires_at = dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time(), tzinfo=call.settings.zone
+    )
+    if expires_at <= call.now:
+        raise CliError("the expiry date must be today or later")
+    return expires_at.astimezone(dt.UTC)
+
+
+async def db_upgrade(call: Call) -> int:
+    print("Database schema is up to date.")
+    return 0
+
+
+async def reseller_add(call: Call) -> int:
+    args = call.args
+    if args.credit_limit and not args.postpaid:
+        raise CliError("--credit-limit needs --postpaid")
+    r = await resellers.register_reseller(
+        call.db,
+        telegram_id=args.telegram_id,
+        name=args.name,
+        username=args.username,
+        billing=Billing.POSTPAID if args.postpaid else Billing.PREPAID,
+        credit_limit=args.credit_limit,
+        low_balance_threshold=args.threshold,
+    )
+    limit = f", collection limit {call.money(r.credit_limit)}" if r.postpaid else ""
+    print(
+        f"Reseller {r.name} ({r.telegram_id}) added: {r.billing}{limit}, "
+        f"low-balance threshold {call.money(r.low_balance_threshold)}."
+    )
+    return 0
+
+
+async def reseller_list(call: Call) -> int:
+    rows = await resellers.list_resellers(call.db)
+    if not rows:
+        print("No resellers yet.")
+    for row in rows:
+        r = row.reseller
+        print(
+            f"{r.telegram_id}\t{r.name}\t{r.billing}\t{r.status}\t"
+            f"balance {call.money(row.balance.balance)}\t"
+            f"available {call.money(row.balance.available)}"
+        )
+    return 0
+
+
+def _set_status(status: ResellerStatus) -> Command:
+    async def _command(call: Call) -> int:
+        r = await resellers.set_status(
+            call.db,
+            telegram_id=call.args.telegram_id,
+            status=status,
+            actor=call.actor,
+            now=call.now,
+            reason=call.args.reason,
+        )
+        done = "suspended" if status == ResellerStatus.SUSPENDED else "active again"
+        print(f"Reseller {r.name} ({r.telegram_id}) is {done}; they will be told.")
+        return 0
+
+    return _command
+
+
+async def plan_add(call: Call) -> int:
+    args = call.args
+    p = await plans.add_plan(
+        call.db, code=args.code, name=args.name, days=args.days, price=args.price
+    )
+    print(f"Plan {p.code} added: {p.name}, {p.days} days, {call.money(p.price)}.")
+    return 0
+
+
+async def plan_list(call: Call) -> int:
+    found = await plans.list_plans(call.db)
+    if not found:
+        print("No plans yet.")
+    for p in found:
+        state = "active" if p.active else "disabled"
+        print(f"{p.code}\t{p.name}\t{p.days} days\t{call.money(p.price)}\t{state}")
+    return 0
+
+
+async def credit_move(call: Call) -> int:
+    args = call.args
+    key = args.key or f"cli:{uuid.uuid4()}"
+    change: wallet.WalletChange
+    if args.action == "add":
+        change = await wallet.add_credit(
+            call.db,
+            telegram_id=args.reseller,
+            amount=args.amount,
+            tx_type=TxType(args.type),
+            actor=call.actor,
+            key=key,
+            now=call.now,
+            comment=args.comment,
+            expires_at=_expiry(args.expires, call),
+        )
+    elif args.action == "remove":
+        change = await wallet.remove_credit(
+            call.db,
+            telegram_id=args.reseller,
+            amount=args.amount,
+            tx_type=TxType(args.type),
+            actor=call.actor,
+            key=key,
+            comment=args.comment,
+        )
+    else:
+        change = await wallet.record_cash_received(
+            call.db,
+            telegram_id=args.reseller,
+            amount=args.amount,
+            actor=call.actor,
+            key=key,
+            comment=args.comment,
+        )
+    r, b = change.reseller, change.balance
+    verb = {"add": "Added", "remove": "Removed", "cash": "Recorded cash of"}[args.action]
+    prefix = "Already done with this key; nothing moved. " if change.movement.replayed else ""
+    print(
+        f"{prefix}{verb} {call.money(args.amount)} for {r.name} ({r.telegram_id}). "
+        f"Balance {call.money(b.balance)}, available {call.money(b.available)}."
+    )
+    return 0
+
+
+async def credit_expire(call: Call) -> int:
+    expired = await alerts.expire_grants(call.db, call.now)
+    total = sum(e.amount for e in expired)
+    print(f"Expired {len(expired)} grants, {call.money(total)} removed.")
+    return 0
+
+
+async def method_add(call: Call) -> int:
+    args = call.args
+    m = await pricing.add_method(
+        call.db,
+        code=args.code,
+        name=args.name,
+        instructions=args.instructions,
+        min_total=args.min_total,
+    )
+    print(f"Payment method {m.code} added: {m.name}, minimum {call.price(m.min_total)}.")
+    return 0
+
+
+async def method_list(call: Call) -> int:
+    found = await pricing.list_methods(call.db)
+    if not found:
+        print("No payment methods yet.")
+    for m in found:
+        state = "active" if m.active else "disabled"
+        print(f"{m.code}\t{m.name}\tmin {call.price(m.min_total)}\t{state}\t{m.instructions!r}")
+    return 0
+
+
+async def method_disable(call: Call) -> int:
+    await pricing.disable_method(call.db, code=call.args.code)
+    print(f"Payment method {call.args.code} disabled.")
+    return 0
+
+
+async def tier_add(call: Call) -> int:
+    t = await pricing.add_tier(
+        call.db, min_credits=call.args.min_credits, unit_price=call.args.unit_price
+    )
+    print(
+        f"Price tier added: from {call.money(t.min_credits)}, "
+        f"{call.price(t.unit_price)} per credit."
+    )
+    return 0
+
+
+async def tier_list(call: Call) -> int:
+    found = await pricing.list_tiers(call.db)
+    if not found:
+        print("No price tiers yet: top-ups cannot be priced.")
+    for t in found:
+        print(f"from {call.money(t.min_credits)}\t{call.price(t.unit_price)} per credit")
+    return 0
+
+
+async def tier_remove(call: Call) -> int:
+    await pricing.remove_tier(call.db, min_credits=call.args.min_credits)
+    print(f"Price tier from {call.money(call.args.min_credits)} removed.")
+    return 0
+
+
+async def audit(call: Call) -> int:
+    report = await wallet.audit(call.db)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    if not report.ok:
+        print(f"Ledger audit FAILED: {len(report.problems)} problems.")
+        return 1
+    print(f"Ledger audit OK: {report.accounts} accounts, {report.transfers} transfers.")
+    return 0
+
+
+COMMANDS: dict[tuple[str, str | None], Command] = {
+    ("db", "upgrade"): db_upgrade,
+    ("reseller", "add"): reseller_add,
+    ("reseller", "list"): reseller_list,
+    ("reseller", "suspend"): _set_status(ResellerStatus.SUSPENDED),
+    ("reseller", "activate"): _set_status(ResellerStatus.ACTIVE),
+    ("plan", "add"): plan_add,
+    ("plan", "list"): plan_list,
+    ("credit", "add"): credit_move,
+    ("credit", "remove"): credit_move,
+    ("credit", "cash"): credit_move,
+    ("credit", "expire"): credit_expire,
+    ("payment-method", "add"): method_add,
+    ("payment-method", "list"): method_list,
+    ("payment-method", "disable"): method_disable,
+    ("price-tier", "add"): tier_add,
+    ("price-tier", "list"): tier_list,
+    ("price-tier", "remove"): tier_remove,
+    ("audit", None): audit,
+}
