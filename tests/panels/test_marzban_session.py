@@ -161,10 +161,11 @@ async def test_a_read_is_retried_once_after_a_server_error(status: int) -> None:
         fake.fail_next(status, times=1)
         got = await adapter.get(user.username)
         fake.fail_next(status, times=5)
-        with pytest.raises(PanelUnavailable):
+        with pytest.raises(PanelUnavailable) as caught:
             await adapter.get(user.username)
 
     assert got is not None
+    assert caught.value.status == status
     # One failed and one retried for the first read, two failed for the second.
     assert len(fake.calls("GET", f"/api/user/{user.username}")) == 4
 

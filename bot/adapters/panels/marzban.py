@@ -276,8 +276,9 @@ class MarzbanAdapter:
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._authorised(method, path, json=json, params=params)
-                if response.status_code >= 500:
-                    raise _Retryable(f"{method} {path}: the panel answered {response.status_code}")
+                status = response.status_code
+                if status >= 500:
+                    raise _Retryable(f"{method} {path}: the panel answered {status}", status=status)
                 return response
             except _Retryable:
                 if attempt == attempts:
