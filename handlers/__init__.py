@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.context import BotApplication
-from handlers import admin, balance, customer_view, customers, fallback, reachability, start, topup
+from handlers import (
+    admin,
+    balance,
+    customer_view,
+    customers,
+    fallback,
+    flow,
+    reachability,
+    start,
+    topup,
+)
 
 
 def register(app: BotApplication) -> None:
     """Add every handler. Order matters: the first match in the group wins,
     so the catch-all fallbacks go last."""
     reachability.register(app)  # a group of its own: it sees every update
+    # The flows first: while one is under way, /start and /cancel end it.
+    minutes = app.bot_data["settings"].conversation_timeout_minutes
+    app.add_handler(
+        flow.conversation(
+            [topup.conversation(), customers.conversation()],
+            timeout=dt.timedelta(minutes=minutes),
+            start=start.start,
+        )
+    )
     start.register(app)
     balance.register(app)
     admin.register(app)

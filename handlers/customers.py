@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import warnings
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -22,7 +21,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -58,7 +56,13 @@ from handlers.common import (
 from handlers.flow import FlowMessage
 from models import CustomerStatus, OrderKind
 
-USERNAME, PICK_CUSTOMER, PICK_PLAN, CONFIRM = range(4)
+# The flow's steps (state names are unique across every flow: see handlers/flow.py).
+USERNAME, PICK_CUSTOMER, PICK_PLAN, CONFIRM = (
+    "sale:username",
+    "sale:pick_customer",
+    "sale:pick_plan",
+    "sale:confirm",
+)
 DRAFT = "sale_draft"
 PAGE_SIZE = 8
 CANCEL = "cu:x"
@@ -132,7 +136,7 @@ def _ask_username(problem: str | None = None) -> str:
     return f"⚠️ {escape(problem)}\n\n{text}" if problem else text
 
 
-async def start_activation(update: Update, context: BotContext) -> int:
+async def start_activation(update: Update, context: BotContext) -> int | str:
     draft = await _begin(update, context, OrderKind.ACTIVATION)
     if draft is None:
         return ConversationHandler.END
@@ -140,7 +144,7 @@ async def start_activation(update: Update, context: BotContext) -> int:
     return USERNAME
 
 
-async def got_username(update: Update, context: BotContext) -> int:
+async def got_username(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     user = update.effective_user
@@ -158,7 +162,7 @@ async def got_username(update: Update, context: BotContext) -> int:
     return await _show_plans(context, draft)
 
 
-async def username_expected(update: Update, context: BotContext) -> int:
+async def username_expected(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     if draft is None:
         return ConversationHandler.END
@@ -172,7 +176,7 @@ async def username_expected(update: Update, context: BotContext) -> int:
 # --- renewal: choosing the customer ---------------------------------------------------------
 
 
-async def start_renewal(update: Update, context: BotContext) -> int:
+async def start_renewal(update: Update, context: BotContext) -> int | str:
     draft = await _begin(update, context, OrderKind.RENEWAL)
     if draft is None:
         return ConversationHandler.END
@@ -183,7 +187,7 @@ async def start_renewal(update: Update, context: BotContext) -> int:
 
 async def _show_customer_picker(
     update: Update, context: BotContext, draft: SaleDraft, page: int
-) -> int:
+) -> int | str:
     user = update.effective_user
     assert user is not None
     found = await customers.list_customers(
@@ -214,7 +218,7 @@ async def _show_customer_picker(
     return PICK_CUSTOMER
 
 
-async def customer_page(update: Update, context: BotContext) -> int:
+async def customer_page(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     if draft is None or update.callback_query is None:
         return ConversationHandler.END
@@ -222,7 +226,7 @@ async def customer_page(update: Update, context: BotContext) -> int:
     return await _show_customer_picker(update, context, draft, int(matched(context)))
 
 
-async def customer_search(update: Update, context: BotContext) -> int:
+async def customer_search(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or message.text is None:
@@ -231,7 +235,7 @@ async def customer_search(update: Update, context: BotContext) -> int:
     return await _show_customer_picker(update, context, draft, 0)
 
 
-async def picked_customer(update: Update, context: BotContext) -> int:
+async def picked_customer(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     query = update.callback_query
     user = update.effective_user
@@ -248,7 +252,7 @@ async def picked_customer(update: Update, context: BotContext) -> int:
     return await _show_plans(context, draft)
 
 
-async def renew_customer(update: Update, context: BotContext) -> int:
+async def renew_customer(update: Update, context: BotContext) -> int | str:
     """Entry from a customer card: renew this customer."""
     draft = await _begin(update, context, OrderKind.RENEWAL)
     user = update.effective_user
@@ -263,7 +267,7 @@ async def renew_customer(update: Update, context: BotContext) -> int:
     return await _show_plans(context, draft)
 
 
-async def renew_requested(update: Update, context: BotContext) -> int:
+async def renew_requested(update: Update, context: BotContext) -> int | str:
     """Entry from a customer's renewal request: straight to the confirmation screen."""
     draft = await _begin(update, context, OrderKind.RENEWAL)
     user = update.effective_user
@@ -296,7 +300,9 @@ def _title(draft: SaleDraft) -> str:
     return f"<b>{verb}: {escape(draft.username or '')}</b>"
 
 
-async def _show_plans(context: BotContext, draft: SaleDraft, problem: str | None = None) -> int:
+async def _show_plans(
+    context: BotContext, draft: SaleDraft, problem: str | None = None
+) -> int | str:
     plans = await customers.active_plans(context.db)
     if not plans:
         await flow.render(
@@ -311,7 +317,7 @@ async def _show_plans(context: BotContext, draft: SaleDraft, problem: str | None
     return PICK_PLAN
 
 
-async def picked_plan(update: Update, context: BotContext) -> int:
+async def picked_plan(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     query = update.callback_query
     user = update.effective_user
@@ -332,7 +338,9 @@ def _top_up_row() -> list[Any]:
     return [keyboards.button("➕ Top up", keyboards.TOPUP_NEW)]
 
 
-async def _confirmation(context: BotContext, draft: SaleDraft, plan_id: int, user_id: int) -> int:
+async def _confirmation(
+    context: BotContext, draft: SaleDraft, plan_id: int, user_id: int
+) -> int | str:
     try:
         q: SaleQuote = await customers.quote(
             context.db, telegram_id=user_id, plan_id=plan_id, now=_now(),
@@ -415,7 +423,7 @@ def _result_keyboard(result: SaleResult) -> InlineKeyboardMarkup:
     )
 
 
-async def confirm(update: Update, context: BotContext) -> int:
+async def confirm(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     query = update.callback_query
     user = update.effective_user
@@ -480,7 +488,7 @@ async def show_earlier_sale(update: Update, context: BotContext) -> None:
                 raise
 
 
-async def cancel_flow(update: Update, context: BotContext) -> int:
+async def cancel_flow(update: Update, context: BotContext) -> int | str:
     return await flow.leave(update, context, DRAFT, "Cancelled. Nothing was charged.")
 
 
@@ -490,7 +498,7 @@ async def timed_out(update: Update, context: BotContext) -> None:
     )
 
 
-async def button_expected(update: Update, context: BotContext) -> int | None:
+async def button_expected(update: Update, context: BotContext) -> int | str | None:
     if update.effective_message is not None:
         await update.effective_message.reply_text("Tap one of the buttons above, or /cancel.")
     return None
@@ -665,13 +673,16 @@ async def revoke_invite(update: Update, context: BotContext) -> None:
     await show(update, text, _back_to_card(customer_id))
 
 
-def _flow(timeout: dt.timedelta) -> ConversationHandler[BotContext]:
+def conversation() -> flow.Flow:
+    """The sale flow's steps, for the one conversation all flows share."""
     cancel_button: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
         cancel_flow, pattern=f"^{CANCEL}$"
     )
     text = filters.TEXT & ~filters.COMMAND
     private = filters.ChatType.PRIVATE
-    return ConversationHandler(
+    return flow.Flow(
+        name="sale",
+        draft_key=DRAFT,
         entry_points=[
             CommandHandler("activate", start_activation, filters=private),
             CallbackQueryHandler(start_activation, pattern="^cu:new$"),
@@ -702,21 +713,16 @@ def _flow(timeout: dt.timedelta) -> ConversationHandler[BotContext]:
                 cancel_button,
                 MessageHandler(~filters.COMMAND, button_expected),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_flow), cancel_button],
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="sale",
+        fallbacks=[cancel_button],
+        cancel=cancel_flow,
+        timed_out=timed_out,
+        replaced_text="⏹ Sale cancelled: you started something else. Nothing was charged.",
     )
 
 
 def register(app: BotApplication) -> None:
-    timeout = dt.timedelta(minutes=app.bot_data["settings"].conversation_timeout_minutes)
-    with warnings.catch_warnings():
-        # Buttons are tracked per chat and user, not per message: one flow per reseller.
-        warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        app.add_handler(_flow(timeout))
+    """The customer screens outside the flow (the flow itself is in ``conversation``)."""
     private = filters.ChatType.PRIVATE
     app.add_handler(CallbackQueryHandler(show_earlier_sale, pattern=r"^cu:c:([\w-]{1,32})$"))
     app.add_handler(CommandHandler("customers", list_customers, filters=private))

@@ -1,4 +1,5 @@
-"""What the multi-step flows (top-up, activation, renewal) share.
+"""What the multi-step flows (top-up, activation, renewal) share, and the one
+conversation they run in.
 
 A flow lives on one message that is edited step by step; its draft, kept in the user's
 ``user_data``, remembers that message and the answers so far.
@@ -6,12 +7,16 @@ A flow lives on one message that is edited step by step; its draft, kept in the 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
 
 from bot import keyboards
 from bot.context import BotContext
@@ -25,6 +30,7 @@ class FlowMessage:
 
 
 D = TypeVar("D", bound=FlowMessage)
+T = TypeVar("T")
 
 
 async def render(
@@ -73,3 +79,105 @@ async def expire(context: BotContext, key: str, text: str) -> None:
     if found is not None:
         await render(context, found, text, keyboards.back_to_menu())
     end(context, key)
+
+
+# --- one conversation for every flow ---------------------------------------------------
+#
+# The flows share one ConversationHandler, so a user is in at most one flow at a time:
+# starting a flow (by command or button) replaces whatever flow was under way, instead
+# of leaving it waiting to swallow the next answer. The flow that was replaced says so on
+# its own message, in one line. /start and /cancel end whichever flow is under way.
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One multi-step flow: its handlers and how it ends."""
+
+    name: str
+    draft_key: str
+    entry_points: Sequence[BaseHandler[Update, BotContext, Any]]
+    # State names are prefixed with the flow's name, so flows never share a state.
+    states: Mapping[str, Sequence[BaseHandler[Update, BotContext, Any]]]
+    # Buttons of this flow that end it (its Cancel button).
+    fallbacks: Sequence[BaseHandler[Update, BotContext, Any]]
+    cancel: Callback[object]
+    timed_out: Callback[None]
+    replaced_text: str  # shown on its message when another flow or /start replaces it
+
+
+Callback = Callable[[Update, BotContext], Awaitable[T]]
+
+
+async def _replace_others(context: BotContext, flows: Sequence[Flow], keep: str | None) -> None:
+    for other in flows:
+        if other.name == keep:
+            continue
+        found = draft(context, other.draft_key, FlowMessage)
+        if found is None:
+            continue
+        end(context, other.draft_key)
+        # The old message may be gone or too old to edit: then there is nothing to tidy.
+        with contextlib.suppress(TelegramError):
+            await render(context, found, other.replaced_text, keyboards.back_to_menu())
+
+
+def _taking_over(
+    callback: Callback[object], flows: Sequence[Flow], name: str
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, object]]:
+    async def entry(update: Update, context: BotContext) -> object:
+        await _replace_others(context, flows, keep=name)
+        return await callback(update, context)
+
+    return entry
+
+
+def conversation(
+    flows: Sequence[Flow], *, timeout: dt.timedelta, start: Callback[None]
+) -> ConversationHandler[BotContext]:
+    """The one conversation all ``flows`` live in."""
+    entry_points: list[BaseHandler[Update, BotContext, Any]] = []
+    states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {}
+    fallbacks: list[BaseHandler[Update, BotContext, Any]] = []
+    for one in flows:
+        for handler in one.entry_points:
+            handler.callback = _taking_over(handler.callback, flows, one.name)
+            entry_points.append(handler)
+        for state, handlers in one.states.items():
+            if not state.startswith(f"{one.name}:") or state in states:
+                raise ValueError(f"state {state!r} must be unique and start with {one.name}:")
+            states[state] = list(handlers)
+        fallbacks.extend(one.fallbacks)
+
+    async def cancel(update: Update, context: BotContext) -> object:
+        """/cancel: end the flow under way, in its own words."""
+        for one in flows:
+            if draft(context, one.draft_key, FlowMessage) is not None:
+                return await one.cancel(update, context)
+        return end(context, "")
+
+    async def restart(update: Update, context: BotContext) -> int:
+        """/start in the middle of a flow: end it and show the menu."""
+        await _replace_others(context, flows, keep=None)
+        await start(update, context)
+        return ConversationHandler.END
+
+    async def timed_out(update: Update, context: BotContext) -> None:
+        for one in flows:
+            await one.timed_out(update, context)
+
+    states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timed_out)]
+    with warnings.catch_warnings():
+        # Buttons are tracked per chat and user, not per message: one flow per user.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*")
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CommandHandler("start", restart),
+                *fallbacks,
+            ],
+            allow_reentry=True,
+            conversation_timeout=timeout,
+            name="flows",
+        )

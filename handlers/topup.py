@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import warnings
 from dataclasses import dataclass
 from html import escape
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -22,7 +20,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -61,7 +58,8 @@ from models import ProofKind, TopUpStatus
 
 log = logging.getLogger(__name__)
 
-AMOUNT, METHOD, PROOF, CONFIRM = range(4)
+# The flow's steps (state names are unique across every flow: see handlers/flow.py).
+AMOUNT, METHOD, PROOF, CONFIRM = "topup:amount", "topup:method", "topup:proof", "topup:confirm"
 DRAFT = "topup_draft"
 REJECT_PROMPTS = "topup_reject_prompts"
 REJECT_PROMPT_TITLE = "Rejecting top-up #"
@@ -125,7 +123,7 @@ def _ask_amount(context: BotContext, problem: str | None = None) -> str:
 # --- the reseller's flow -------------------------------------------------------------------
 
 
-async def start_topup(update: Update, context: BotContext) -> int:
+async def start_topup(update: Update, context: BotContext) -> int | str:
     """Entry: check the reseller may top up at all, then ask how many credits."""
     user = update.effective_user
     chat = update.effective_chat
@@ -176,7 +174,7 @@ def _price_text(draft: Draft, context: BotContext, problem: str | None = None) -
     return f"⚠️ {escape(problem)}\n\n{text}" if problem else text
 
 
-async def got_amount(update: Update, context: BotContext) -> int:
+async def got_amount(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or message.text is None:
@@ -195,7 +193,7 @@ async def got_amount(update: Update, context: BotContext) -> int:
     return METHOD
 
 
-async def amount_expected(update: Update, context: BotContext) -> int:
+async def amount_expected(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     if draft is None:
         return ConversationHandler.END
@@ -206,7 +204,7 @@ async def amount_expected(update: Update, context: BotContext) -> int:
     return AMOUNT
 
 
-async def chose_method(update: Update, context: BotContext) -> int:
+async def chose_method(update: Update, context: BotContext) -> int | str:
     query = update.callback_query
     draft = _draft(context)
     if query is None or draft is None or draft.quote is None:
@@ -228,7 +226,7 @@ async def chose_method(update: Update, context: BotContext) -> int:
     return PROOF
 
 
-async def method_expected(update: Update, context: BotContext) -> int:
+async def method_expected(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     if draft is None or not draft.methods:
         return ConversationHandler.END
@@ -259,7 +257,7 @@ def _summary(draft: Draft, context: BotContext) -> str:
     )
 
 
-async def _ask_confirmation(context: BotContext, draft: Draft, proof: Proof) -> int:
+async def _ask_confirmation(context: BotContext, draft: Draft, proof: Proof) -> int | str:
     draft.proof = proof
     # A fresh nonce per confirmation screen: an older screen's Confirm is recognised as old.
     draft.nonce = secrets.token_urlsafe(9)
@@ -275,7 +273,7 @@ async def _ask_confirmation(context: BotContext, draft: Draft, proof: Proof) -> 
     return CONFIRM
 
 
-async def got_photo(update: Update, context: BotContext) -> int:
+async def got_photo(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or not message.photo:
@@ -285,7 +283,7 @@ async def got_photo(update: Update, context: BotContext) -> int:
     )
 
 
-async def got_document(update: Update, context: BotContext) -> int:
+async def got_document(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or message.document is None:
@@ -298,7 +296,7 @@ async def got_document(update: Update, context: BotContext) -> int:
     )
 
 
-async def got_reference(update: Update, context: BotContext) -> int:
+async def got_reference(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     message = update.effective_message
     if draft is None or message is None or message.text is None:
@@ -312,7 +310,7 @@ async def got_reference(update: Update, context: BotContext) -> int:
 
 async def proof_expected(
     update: Update, context: BotContext, problem: str = "That is not a proof of payment."
-) -> int:
+) -> int | str:
     draft = _draft(context)
     if draft is None or draft.method is None or draft.quote is None:
         return ConversationHandler.END
@@ -325,7 +323,7 @@ async def proof_expected(
     return PROOF
 
 
-async def confirm(update: Update, context: BotContext) -> int:
+async def confirm(update: Update, context: BotContext) -> int | str:
     query = update.callback_query
     user = update.effective_user
     draft = _draft(context)
@@ -385,7 +383,7 @@ def _end(context: BotContext) -> int:
     return flow.end(context, DRAFT)
 
 
-async def cancel_flow(update: Update, context: BotContext) -> int:
+async def cancel_flow(update: Update, context: BotContext) -> int | str:
     return await flow.leave(
         update, context, DRAFT, "Top-up cancelled. Nothing was sent to the admins."
     )
@@ -395,7 +393,7 @@ async def timed_out(update: Update, context: BotContext) -> None:
     await flow.expire(context, DRAFT, "⏱ This top-up timed out. Send /topup to start again.")
 
 
-async def confirm_expected(update: Update, context: BotContext) -> int:
+async def confirm_expected(update: Update, context: BotContext) -> int | str:
     draft = _draft(context)
     if draft is None or update.effective_message is None:
         return ConversationHandler.END
@@ -861,13 +859,16 @@ async def stray_cancel(update: Update, context: BotContext) -> None:
         await answer(update.callback_query, "This top-up has already ended.", alert=True)
 
 
-def _flow(
-    private: filters.BaseFilter,
-    cancel_button: CallbackQueryHandler[BotContext, object],
-    not_a_command: filters.BaseFilter,
-    timeout: dt.timedelta,
-) -> ConversationHandler[BotContext]:
-    return ConversationHandler(
+def conversation() -> flow.Flow:
+    """The top-up flow's steps, for the one conversation all flows share."""
+    private = filters.ChatType.PRIVATE
+    not_a_command = ~filters.COMMAND
+    cancel_button: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
+        cancel_flow, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"
+    )
+    return flow.Flow(
+        name="topup",
+        draft_key=DRAFT,
         entry_points=[
             CommandHandler("topup", start_topup, filters=private),
             CallbackQueryHandler(start_topup, pattern=f"^{keyboards.TOPUP_NEW}$"),
@@ -895,28 +896,18 @@ def _flow(
                 cancel_button,
                 MessageHandler(not_a_command, confirm_expected),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_flow), cancel_button],
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="topup",
+        fallbacks=[cancel_button],
+        cancel=cancel_flow,
+        timed_out=timed_out,
+        replaced_text="⏹ Top-up cancelled: you started something else. Nothing was sent.",
     )
 
 
 def register(app: BotApplication) -> None:
+    """The top-up screens outside the flow (the flow itself is in ``conversation``)."""
     private = filters.ChatType.PRIVATE
-    cancel_button: CallbackQueryHandler[BotContext, object] = CallbackQueryHandler(
-        cancel_flow, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"
-    )
     not_a_command = ~filters.COMMAND
-    timeout = dt.timedelta(minutes=app.bot_data["settings"].conversation_timeout_minutes)
-    with warnings.catch_warnings():
-        # PTB warns that buttons are tracked per chat and user rather than per message:
-        # that is the intent here, the flow lives on one message per reseller.
-        warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        flow: ConversationHandler[Any] = _flow(private, cancel_button, not_a_command, timeout)
-    app.add_handler(flow)
     app.add_handler(CallbackQueryHandler(confirm_after_end, pattern=r"^tu:c:([\w-]{1,32})$"))
     app.add_handler(CallbackQueryHandler(stray_cancel, pattern=f"^{keyboards.TOPUP_CANCEL_FLOW}$"))
     app.add_handler(CommandHandler("topups", my_topups, filters=private))
