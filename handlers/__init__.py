@@ -26,7 +26,7 @@ def register(app: BotApplication) -> None:
     minutes = app.bot_data["settings"].conversation_timeout_minutes
     app.add_handler(
         flow.conversation(
-            [topup.conversation(), customers.conversation()],
+            [topup.conversation(), customers.conversation(), admin.suspension()],
             timeout=dt.timedelta(minutes=minutes),
             start=start.start,
         )

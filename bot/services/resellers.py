@@ -156,6 +156,13 @@ async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -
     return Identity(Role.RESELLER, reseller)
 
 
+async def reseller_row(db: Database, telegram_id: int) -> ResellerRow:
+    """One reseller with its balance, for the admin's card."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        return ResellerRow(reseller, await ledger.balance(session, reseller.account_id))
+
+
 async def list_resellers(db: Database) -> list[ResellerRow]:
     async with db.transaction() as session:
         rows = (
