@@ -14,7 +14,7 @@ from bot.services import customers
 from bot.services.customers import CustomerError, CustomerStatusView
 from bot.services.resellers import Identity, Role
 from handlers import pages
-from handlers.common import identify, local_date, refuse, show
+from handlers.common import answer, identify, local_date, refuse, show
 
 RENEWAL_REQUEST = "cs:rr"
 UNLINK = "cs:ul"
@@ -136,9 +136,9 @@ async def request_renewal(update: Update, context: BotContext) -> None:
     try:
         await customers.renewal_request(context.db, chat.id, now=dt.datetime.now(dt.UTC))
     except CustomerError as exc:
-        await query.answer(str(exc), show_alert=True)
+        await answer(query, str(exc), alert=True)
         return
-    await query.answer("Your reseller has been asked to renew your subscription.", show_alert=True)
+    await answer(query, "Your reseller has been asked to renew your subscription.", alert=True)
 
 
 async def ask_unlink(update: Update, context: BotContext) -> None:

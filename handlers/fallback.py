@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotApplication, BotContext
+from handlers.common import answer
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -31,8 +32,10 @@ async def stray_message(update: Update, context: BotContext) -> None:
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button no handler knows: from an old message, or forged."""
     if update.callback_query:
-        await update.callback_query.answer(
-            "This button is no longer valid. Send /start for a fresh menu.", show_alert=True
+        await answer(
+            update.callback_query,
+            "This button is no longer valid. Send /start for a fresh menu.",
+            alert=True,
         )
 
 
