@@ -79,8 +79,9 @@ class PanelConfig:
     """One configured panel: where it is and how to log in. Secrets stay in here."""
 
     base_url: str
-    # Panel-specific credentials, e.g. {"username": ..., "password": ...} or {"token": ...}.
-    credentials: Mapping[str, str]
+    # Panel-specific credentials, e.g. {"username": ..., "password": ...} or {"token": ...};
+    # kept out of repr() so a logged config never shows them.
+    credentials: Mapping[str, str] = field(repr=False)
     timeout_seconds: float = 10.0
     # Panel-specific settings that are not secret (e.g. XUI.one's access code path).
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -106,7 +107,9 @@ class PanelUser:
     """A user as the panel reports it, in plain units (UTC datetimes, bytes)."""
 
     username: str
-    external_id: str  # the panel's own id (Marzban: the username; 3x-ui: the client id)
+    # The id the adapter's other calls take: Marzban/PasarGuard the username, 3x-ui the
+    # client's email, Remnawave its numeric id, XUI.one the line id.
+    external_id: str
     state: UserState
     expires_at: dt.datetime | None  # None: never expires
     used_bytes: int = 0
