@@ -1,0 +1,161 @@
+"""Migration 0005 brings a database written before every credit had a grant to the
+ledger's rule, on both databases: the audit passes afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.db import Database, create_engine, upgrade_schema
+from bot.services import ledger
+from tests.conftest import PG_URL, _pg_engine
+
+
+@pytest.fixture
+async def fresh_engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database (no migrations run) of the chosen backend."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        await engine.dispose()
+        return
+    schema = f"mig_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(PG_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = _pg_engine(schema)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def _id(conn: AsyncConnection, sql: str, **params: object) -> int:
+    return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+async def _reseller(conn: AsyncConnection, telegram_id: int, balance: int, held: int) -> int:
+    now = _now(conn)
+    reseller = await _id(
+        conn,
+        "INSERT INTO resellers (telegram_id, name, billing, low_balance_threshold, status,"
+        " created_at) VALUES (:t, 'R', 'prepaid', 0, 'active', :now) RETURNING id",
+        t=telegram_id,
+        now=now,
+    )
+    return await _id(
+        conn,
+        "INSERT INTO ledger_accounts (kind, reseller_id, balance, held, credit_limit, created_at)"
+        " VALUES ('reseller', :r, :b, :h, 0, :now) RETURNING id",
+        r=reseller,
+        b=balance,
+        h=held,
+        now=now,
+    )
+
+
+def _now(conn: AsyncConnection) -> dt.datetime:
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(tzinfo=None) if conn.dialect.name == "sqlite" else now
+
+
+async def _transfer(conn: AsyncConnection, src: int, dst: int, amount: int, kind: str) -> int:
+    return await _id(
+        conn,
+        "INSERT INTO ledger_transfers (from_account_id, to_account_id, amount, kind, tx_type,"
+        " actor, idempotency_key, created_at)"
+        " VALUES (:s, :d, :a, :k, 'purchase', 'test', :key, :now) RETURNING id",
+        s=src,
+        d=dst,
+        a=amount,
+        k=kind,
+        key=uuid.uuid4().hex,
+        now=_now(conn),
+    )
+
+
+async def test_migration_0005_settles_grants_and_holds_of_an_existing_database(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade_schema(fresh_engine, "0004")
+    async with fresh_engine.begin() as conn:
+        system = {
+            code: await _id(conn, "SELECT id FROM ledger_accounts WHERE code = :c", c=code)
+            for code in ("issuance", "cash", "sales")
+        }
+        # Alice: a 10.00 expiring top-up and 5.00 of cash (no grant), 5.00 held by a sale.
+        alice = await _reseller(conn, 1001, balance=1_500, held=500)
+        topup = await _transfer(conn, system["issuance"], alice, 1_000, "topup")
+        await _transfer(conn, system["cash"], alice, 500, "cash_received")
+        later = _now(conn) + dt.timedelta(days=30)
+        await conn.execute(
+            text(
+                "INSERT INTO credit_grants (account_id, transfer_id, amount, remaining,"
+                " expires_at, created_at) VALUES (:a, :t, 1000, 1000, :e, :now)"
+            ),
+            {"a": alice, "t": topup, "e": later, "now": _now(conn)},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_holds (account_id, to_account_id, amount, status, kind,"
+                " tx_type, actor, idempotency_key, created_at)"
+                " VALUES (:a, :s, 500, 'pending', 'activation', 'purchase', 'test', 'h1', :now)"
+            ),
+            {"a": alice, "s": system["sales"], "now": _now(conn)},
+        )
+        # Bob: spent everything, but the old code left 3.00 on an open grant.
+        bob = await _reseller(conn, 1002, balance=0, held=0)
+        gift = await _transfer(conn, system["issuance"], bob, 300, "topup")
+        await _transfer(conn, bob, system["sales"], 300, "activation")
+        await conn.execute(
+            text(
+                "INSERT INTO credit_grants (account_id, transfer_id, amount, remaining,"
+                " created_at) VALUES (:a, :t, 300, 300, :now)"
+            ),
+            {"a": bob, "t": gift, "now": _now(conn)},
+        )
+        await conn.execute(
+            text("UPDATE ledger_accounts SET balance = balance - 1300 WHERE id = :i"),
+            {"i": system["issuance"]},
+        )
+        await conn.execute(
+            text("UPDATE ledger_accounts SET balance = balance - 500 WHERE id = :i"),
+            {"i": system["cash"]},
+        )
+        await conn.execute(
+            text("UPDATE ledger_accounts SET balance = balance + 300 WHERE id = :i"),
+            {"i": system["sales"]},
+        )
+
+    await upgrade_schema(fresh_engine)
+
+    db = Database(fresh_engine)
+    async with db.transaction() as session:
+        report = await ledger.audit(session)
+        assert report.problems == []
+        grants = (
+            await session.execute(
+                text(
+                    "SELECT account_id, amount, remaining, transfer_id IS NULL AS opening"
+                    " FROM credit_grants ORDER BY id"
+                )
+            )
+        ).all()
+        reserved = (
+            await session.execute(text("SELECT grant_id, amount FROM ledger_hold_allocations"))
+        ).all()
+    assert [tuple(g) for g in grants] == [
+        (alice, 1_000, 500, False),  # 5.00 of it reserved by the sale
+        (bob, 300, 0, False),  # trimmed: Bob has nothing left
+        (alice, 500, 500, True),  # the cash, which had no grant
+    ]
+    assert [r.amount for r in reserved] == [500]
