@@ -16,7 +16,9 @@ import jobs
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
-from bot.logs import REDACTED, configure_logging
+from bot.logs import REDACTED, configure_logging, redact
+from bot.services.panel_provider import Panels
+from bot.services.panels import PanelConfigError, SecretBox, secrets_of
 from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
 from handlers.start import COMMANDS
@@ -57,6 +59,12 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     app.bot_data["provider"] = provider or provider_named(settings.provisioning_provider)
+    app.bot_data["panels"] = Panels(
+        db,
+        SecretBox(settings.secret_key.get_secret_value() if settings.secret_key else None),
+        failures_to_open=settings.panel_failures_to_open,
+        probe_after_seconds=settings.panel_probe_after_seconds,
+    )
     handlers.register(app)
     jobs.register(app)
     app.add_error_handler(on_error)
@@ -66,11 +74,17 @@ def build_application(
 async def _post_init(app: BotApplication) -> None:
     db = cast(Database, app.bot_data["db"])
     await upgrade_schema(db.engine)
+    panels = cast(Panels, app.bot_data["panels"])
+    try:
+        redact(await secrets_of(db, panels.box))
+    except PanelConfigError as exc:  # sales on panels will say so; the bot still serves
+        log.error("panel credentials cannot be read: %s", exc)
     await app.bot.set_my_commands(COMMANDS)
     log.info("bot @%s started", app.bot.username)
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    await cast(Panels, app.bot_data["panels"]).aclose()
     await cast(Database, app.bot_data["db"]).dispose()
 
 
@@ -84,7 +98,8 @@ def run_bot(settings: Settings) -> int:
         )
         return 2
     token = settings.telegram_bot_token.get_secret_value()
-    configure_logging(settings.log_level, [token])
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    configure_logging(settings.log_level, [token, key])
     app = build_application(settings, Database.from_url(settings.database_url))
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

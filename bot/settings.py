@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -40,6 +41,16 @@ class Settings(BaseSettings):
     # how long to wait for it before the sale is abandoned and the held credit released.
     provisioning_provider: str = "local"
     provisioning_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # Fernet key that seals panel credentials in the database (see README, "Panels").
+    secret_key: SecretStr | None = None
+    # A panel's circuit opens after this many calls in a row without an answer; sales on
+    # it are then refused at once until a probe, at most every so many seconds, answers.
+    panel_failures_to_open: int = Field(default=3, ge=1, le=100)
+    panel_probe_after_seconds: float = Field(default=30, gt=0, le=3600)
+    # Reconciliation of panel orders left in flight: how often, and how long past the
+    # provisioning timeout an order must be before the panel is asked about it.
+    reconcile_interval_seconds: float = Field(default=60, gt=0)
+    reconcile_grace_seconds: float = Field(default=60, ge=0, le=86400)
     # Scheduled jobs. Each also runs once shortly after start-up to catch up.
     jobs_enabled: bool = True
     alerts_interval_seconds: float = Field(default=300, gt=0)
@@ -93,10 +104,25 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(PROVIDERS))}")
         return value
 
-    @field_validator("telegram_api_base_url", "telegram_bot_token", "admin_chat_id", mode="before")
+    @field_validator(
+        "telegram_api_base_url", "telegram_bot_token", "admin_chat_id", "secret_key", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Fernet(value.get_secret_value().encode())
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    "not a Fernet key; make one with: python -c 'from cryptography.fernet "
+                    "import Fernet; print(Fernet.generate_key().decode())'"
+                ) from exc
+        return value
 
     @field_validator("telegram_api_base_url")
     @classmethod

@@ -9,11 +9,13 @@ sale is keyed by it, so a second tap or an old screen shows the first result.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+import qrcode  # type: ignore[import-untyped]
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -34,12 +36,14 @@ from bot.services.customers import (
     Filter,
     PlanUnavailable,
     SaleFailed,
+    SaleInDoubt,
     SaleInProgress,
     SaleQuote,
     SaleResult,
 )
 from bot.services.ledger import InsufficientCredit
-from bot.services.provisioning import Provider
+from bot.services.panel_provider import Panels
+from bot.services.provisioning import SUBSCRIPTION_URL, Provider
 from bot.services.resellers import Role
 from handlers import flow, pages
 from handlers.common import (
@@ -66,6 +70,8 @@ USERNAME, PICK_CUSTOMER, PICK_PLAN, CONFIRM = (
 DRAFT = "sale_draft"
 PAGE_SIZE = 8
 CANCEL = "cu:x"
+DETAIL_LABELS = {SUBSCRIPTION_URL: "Subscription link", "username": "Username",
+                 "password": "Password"}  # fmt: skip
 FILTER_LABELS = {
     Filter.ALL: "All",
     Filter.ACTIVE: "Active",
@@ -86,6 +92,18 @@ class SaleDraft(FlowMessage):
 
 def provider(context: BotContext) -> Provider:
     return context.bot_data["provider"]  # type: ignore[no-any-return]
+
+
+def panels(context: BotContext) -> Panels | None:
+    return context.bot_data.get("panels")
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of ``text`` as a PNG, made here: the link never goes to a third party."""
+    image = qrcode.make(text, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _now() -> dt.datetime:
@@ -404,7 +422,10 @@ def _result_text(result: SaleResult, context: BotContext) -> str:
             "\n\nSend this invite link to the customer; it links their Telegram chat to the "
             f"subscription for status and reminders:\n{invite_link(context, c.link_token)}"
         )
-    details = [f"{escape(key)}: <code>{escape(value)}</code>" for key, value in c.details.items()]
+    details = [
+        f"{escape(DETAIL_LABELS.get(key, key))}: <code>{escape(value)}</code>"
+        for key, value in c.details.items()
+    ]
     if not details:
         return head + link
     # What the provider returned is cut if it must, never the invite link.
@@ -445,6 +466,7 @@ async def confirm(update: Update, context: BotContext) -> int | str:
             provider_seconds=context.settings.provisioning_timeout_seconds,
             username=draft.username if draft.kind == OrderKind.ACTIVATION else None,
             customer_id=draft.customer_id,
+            panels=panels(context),
         )
     except InsufficientCredit as exc:
         await flow.render(
@@ -454,10 +476,20 @@ async def confirm(update: Update, context: BotContext) -> int | str:
         return _end(context)
     except PlanUnavailable as exc:
         return await _show_plans(context, draft, f"⚠️ {escape(str(exc))}")
+    except SaleInDoubt as exc:
+        await flow.render(context, draft, f"⏳ {escape(str(exc))}", keyboards.back_to_menu())
+        return _end(context)
     except (SaleFailed, CustomerError) as exc:
         await flow.render(context, draft, f"⚠️ {escape(str(exc))}", keyboards.back_to_menu())
         return _end(context)
     await flow.render(context, draft, _result_text(result, context), _result_keyboard(result))
+    link = result.customer.details.get(SUBSCRIPTION_URL)
+    if link:
+        # After the result is on screen: a failed photo must not hide what was sold.
+        await context.bot.send_photo(
+            draft.chat_id, qr_png(link), caption=f"QR code of {escape(result.customer.username)}'s "
+            "subscription link",
+        )  # fmt: skip
     return _end(context)
 
 
@@ -471,8 +503,8 @@ async def show_earlier_sale(update: Update, context: BotContext) -> None:
         result = await customers.earlier_sale(
             context.db, telegram_id=user.id, key=_sale_key(user.id, matched(context))
         )
-    except (SaleFailed, SaleInProgress) as exc:
-        await query.answer(str(exc), show_alert=True)
+    except (SaleFailed, SaleInProgress, SaleInDoubt) as exc:
+        await query.answer(str(exc)[:200], show_alert=True)
         return
     if result is None:
         await query.answer("This confirmation is no longer valid.", show_alert=True)

@@ -13,7 +13,8 @@ from typing import cast
 
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, customers
+from bot.services import alerts, customers, reconcile
+from bot.services.panel_provider import Panels
 from bot.settings import Settings
 from jobs import notifier
 
@@ -57,6 +58,28 @@ async def run_reminders(db: Database, settings: Settings, now: dt.datetime) -> i
     return queued
 
 
+async def run_reconciliation(
+    db: Database, panels: Panels, settings: Settings, now: dt.datetime
+) -> reconcile.Reconciled:
+    """Panel sales left in flight: ask each panel, then charge or release (and tell)."""
+    grace = 2 * settings.provisioning_timeout_seconds + settings.reconcile_grace_seconds
+    done = await reconcile.reconcile_orders(
+        db, panels, now=now, older_than=dt.timedelta(seconds=grace),
+        ask_seconds=settings.provisioning_timeout_seconds,
+    )  # fmt: skip
+    if done.completed or done.voided or done.unknown:
+        log.warning(
+            "reconciliation: %s sales charged, %s released, %s still unknown",
+            done.completed, done.voided, done.unknown,
+        )  # fmt: skip
+    return done
+
+
+async def reconcile_job(context: BotContext) -> None:
+    panels = cast(Panels, context.bot_data["panels"])
+    await run_reconciliation(context.db, panels, context.settings, _clock(context))
+
+
 async def alerts_job(context: BotContext) -> None:
     await run_alerts(context.db, context.settings, _clock(context))
 
@@ -91,6 +114,10 @@ def register(app: BotApplication) -> None:
     queue.run_repeating(
         alerts_job, interval=settings.alerts_interval_seconds, first=2, name="alerts",
         job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        reconcile_job, interval=settings.reconcile_interval_seconds, first=1,
+        name="reconcile", job_kwargs=once,
     )  # fmt: skip
     queue.run_repeating(
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",

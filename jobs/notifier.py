@@ -156,6 +156,26 @@ def render(
         )
     if kind == Kind.RESELLER_ACTIVATED:
         return "✅ Your reseller account is active again: you can sell and top up.", None
+    if kind == Kind.SALE_SETTLED:
+        done = "activated" if p["kind"] == "activation" else "renewed"
+        link = p.get("subscription_url")
+        return (
+            f"✅ <b>{escape(p['username'])}</b> was {done} on panel {escape(p['panel'])} after "
+            f"all (the panel answered late): {money(p['price'])} charged, it expires on "
+            f"{_date(p['expires_at'], settings)}."
+            + (f"\nSubscription link: <code>{escape(link)}</code>" if link else ""),
+            InlineKeyboardMarkup(
+                [[keyboards.button("👤 Customer card", "cu", "v", p["customer_id"])]]
+            ),
+        )
+    if kind == Kind.SALE_VOIDED:
+        what = "activation" if p["kind"] == "activation" else "renewal"
+        return (
+            f"↩️ The {what} of <b>{escape(p['username'])}</b> did not go through on panel "
+            f"{escape(p['panel'])}: nothing was charged and {money(p['price'])} is available "
+            "again. You may try again.",
+            None,
+        )
     raise ValueError(f"unknown outbox kind {kind!r}")
 
 

@@ -16,6 +16,7 @@ from models.ledger import (
     TxType,
 )
 from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState, UnreachableChat
+from models.panel import Panel, PanelKind
 from models.plan import Plan
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -37,6 +38,8 @@ __all__ = [
     "OrderStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "Panel",
+    "PanelKind",
     "PaymentMethod",
     "Plan",
     "PriceTier",

@@ -67,6 +67,7 @@ class SubscriptionOrder(Base):
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("days > 0", name="days_positive"),
         Index("ix_subscription_orders_customer", "customer_id", "id"),
+        Index("ix_subscription_orders_status", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +82,12 @@ class SubscriptionOrder(Base):
     price: Mapped[int] = mapped_column(BigInteger)
     hold_id: Mapped[int] = mapped_column(ForeignKey("ledger_holds.id"))
     expires_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set on a pending order when its outcome is unknown (the panel did not answer):
+    # reconciliation asks the panel and settles it. On a failed order: why it failed.
     error: Mapped[str | None] = mapped_column(String(255))
+    # The panel the order provisions on (the plan's at the time) and the expiry asked of
+    # it, so reconciliation can ask the panel what it has and compare.
+    panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id"))
+    panel_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

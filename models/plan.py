@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -24,4 +24,10 @@ class Plan(Base):
     # Hundredths of a credit.
     price: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where the plan provisions: NULL is the local provider (this database is the record).
+    panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id"))
+    # Panel-specific placement as JSON (inbounds, groups, squads, package and bouquets).
+    template: Mapped[str | None] = mapped_column(Text)
+    data_limit_bytes: Mapped[int | None] = mapped_column(BigInteger)  # NULL: unlimited
+    reset_traffic_on_renewal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,12 +17,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot.adapters.panels.base import PanelError
 from bot.cli.args import build_parser
 from bot.cli.commands import COMMANDS, Call, CliError
 from bot.db import Database, upgrade_schema
 from bot.money import AmountError, format_amount
 from bot.services.admin_log import ActionError
 from bot.services.ledger import InsufficientCredit, LedgerError
+from bot.services.panels import PanelConfigError
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError
 from bot.services.resellers import ResellerError
@@ -76,8 +78,11 @@ def _guard(call: Callable[[], Coroutine[Any, Any, int]], currency: str) -> int:
         PricingError,
         LedgerError,
         ActionError,
+        PanelConfigError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
+    except PanelError as exc:
+        print(f"error: the panel did not do it: {_first_line(exc)}", file=sys.stderr)
     except OperationalError as exc:
         print(f"error: cannot use the database: {_first_line(exc.orig)}", file=sys.stderr)
     except SQLAlchemyError as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from collections.abc import Callable
+from typing import Any
 
 from bot.money import AmountError, parse_amount
-from models import TxType
+from models import PanelKind, TxType
 
 # Telegram ids are 64-bit integers (BIGINT in the database).
 MAX_TELEGRAM_ID = 2**63 - 1
@@ -17,6 +19,8 @@ MAX_PLAN_DAYS = 3650
 MAX_EXPIRY_YEARS = 10
 MAX_KEY = 100
 MAX_TEXT = 255
+MAX_DATA_LIMIT_GB = 1_000_000
+GIB = 1024**3
 
 
 def amount(text: str) -> int:
@@ -77,6 +81,39 @@ def text(limit: int) -> Callable[[str], str]:
     return _text
 
 
+def data_limit_gb(text: str) -> int:
+    """Gigabytes (GiB, as the panels count), whole or with decimals; held as bytes."""
+    try:
+        value = float(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("expected a number of gigabytes, e.g. 50") from exc
+    if not 0 < value <= MAX_DATA_LIMIT_GB:
+        raise argparse.ArgumentTypeError(f"a data limit is above 0 and at most {MAX_DATA_LIMIT_GB}")
+    return int(value * GIB)
+
+
+def template(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('a template is a JSON object, e.g. {"group_ids": [1]}')
+    return value
+
+
+def option(text: str) -> tuple[str, Any]:
+    """KEY=VALUE; a value that reads as JSON (a number, true, a list) is taken as such."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError("use KEY=VALUE, e.g. page_size=50")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip(), value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -121,7 +158,38 @@ def build_parser() -> argparse.ArgumentParser:
     plan_add.add_argument("--name", required=True)
     plan_add.add_argument("--days", type=days, required=True)
     plan_add.add_argument("--price", type=amount, required=True, help="in credits, e.g. 10.50")
+    plan_add.add_argument("--panel", help="the panel it provisions on (default: none, local)")
+    plan_add.add_argument(
+        "--template", type=template, help="where users go on the panel, JSON (see README)"
+    )
+    plan_add.add_argument("--data-limit-gb", type=data_limit_gb, help="default: unlimited")
+    plan_add.add_argument(
+        "--reset-traffic", action="store_true", help="a renewal resets the used traffic"
+    )
     plan.add_parser("list", help="list plans")
+
+    panel = commands.add_parser("panel", help="provisioning panels").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    panel_add = panel.add_parser(
+        "add",
+        help="add a panel; credentials come from PANEL_USERNAME, PANEL_PASSWORD, "
+        "PANEL_API_KEY, PANEL_TOKEN or PANEL_SECRET, or are asked for",
+    )
+    panel_add.add_argument("--name", required=True, help="short id, e.g. de-1")
+    panel_add.add_argument("--kind", required=True, choices=[k.value for k in PanelKind])
+    panel_add.add_argument("--url", required=True, help="the panel's base URL")
+    panel_add.add_argument(
+        "--option", type=option, action="append", default=[], metavar="KEY=VALUE",
+        help="a panel setting, e.g. access_code=abc (XUI.one); repeat for more",
+    )  # fmt: skip
+    panel.add_parser("list", help="list panels")
+    for name, help_text in (
+        ("test", "log in and read one page of users"),
+        ("disable", "stop selling on a panel"),
+    ):
+        sub = panel.add_parser(name, help=help_text)
+        sub.add_argument("--name", required=True)
 
     credit = commands.add_parser("credit", help="move credits").add_subparsers(
         dest="action", metavar="ACTION", required=True

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.db import Database
 from bot.money import format_amount
-from bot.services import alerts, plans, pricing, resellers, wallet
+from bot.services import alerts, panels, plans, pricing, resellers, wallet
 from bot.settings import Settings
-from models import Billing, ResellerStatus, TxType
+from models import Billing, PanelKind, ResellerStatus, TxType
 
 
 class CliError(Exception):
@@ -112,10 +115,21 @@ def _set_status(status: ResellerStatus) -> Command:
 async def plan_add(call: Call) -> int:
     args = call.args
     p = await plans.add_plan(
-        call.db, code=args.code, name=args.name, days=args.days, price=args.price
-    )
-    print(f"Plan {p.code} added: {p.name}, {p.days} days, {call.money(p.price)}.")
+        call.db, code=args.code, name=args.name, days=args.days, price=args.price,
+        panel=args.panel, template=args.template, data_limit_bytes=args.data_limit_gb,
+        reset_traffic_on_renewal=args.reset_traffic,
+    )  # fmt: skip
+    print(f"Plan {p.code} added: {p.name}, {p.days} days, {call.money(p.price)}{_where(p)}.")
     return 0
+
+
+def _where(p: plans.PlanView) -> str:
+    if p.panel is None:
+        return ""
+    gb = p.data_limit_bytes / 1024**3 if p.data_limit_bytes is not None else None
+    limit = f", {gb:g} GB" if gb is not None else ", unlimited"
+    reset = ", traffic reset on renewal" if p.reset_traffic_on_renewal else ""
+    return f", on panel {p.panel}{limit}{reset}"
 
 
 async def plan_list(call: Call) -> int:
@@ -124,7 +138,8 @@ async def plan_list(call: Call) -> int:
         print("No plans yet.")
     for p in found:
         state = "active" if p.active else "disabled"
-        print(f"{p.code}\t{p.name}\t{p.days} days\t{call.money(p.price)}\t{state}")
+        where = f"\tpanel {p.panel}" if p.panel else "\tlocal"
+        print(f"{p.code}\t{p.name}\t{p.days} days\t{call.money(p.price)}\t{state}{where}")
     return 0
 
 
@@ -235,6 +250,60 @@ async def tier_remove(call: Call) -> int:
     return 0
 
 
+def _box(call: Call) -> panels.SecretBox:
+    key = call.settings.secret_key
+    return panels.SecretBox(key.get_secret_value() if key else None)
+
+
+def _credentials(kind: PanelKind) -> dict[str, str]:
+    """From PANEL_<FIELD> in the environment, else asked for without echo: never from the
+    command line, where they would stay in the shell's history and the process list."""
+    alternatives = panels.CREDENTIALS[kind]
+    for fields in alternatives:
+        found = {f: os.environ.get(f"PANEL_{f.upper()}", "") for f in fields}
+        if all(found.values()):
+            return found
+    names = " or ".join(" + ".join(f"PANEL_{f.upper()}" for f in fs) for fs in alternatives)
+    if not sys.stdin.isatty():
+        raise CliError(f"set {names} in the environment for a {kind.value} panel")
+    return {f: getpass.getpass(f"{f.replace('_', ' ')}: ") for f in alternatives[0]}
+
+
+async def panel_add(call: Call) -> int:
+    args = call.args
+    box = _box(call)
+    box.seal({})  # says how to make SECRET_KEY before anything is asked
+    kind = PanelKind(args.kind)
+    p = await panels.add_panel(
+        call.db, box, name=args.name, kind=kind, base_url=args.url,
+        credentials=_credentials(kind), options=dict(args.option),
+    )  # fmt: skip
+    print(f"Panel {p.name} added: {p.kind.value} at {p.base_url}. Check it with `panel test`.")
+    return 0
+
+
+async def panel_list(call: Call) -> int:
+    found = await panels.list_panels(call.db)
+    if not found:
+        print("No panels yet.")
+    for p in found:
+        state = "enabled" if p.enabled else "disabled"
+        print(f"{p.name}\t{p.kind.value}\t{p.base_url}\t{state}")
+    return 0
+
+
+async def panel_test(call: Call) -> int:
+    p = await panels.check_panel(call.db, _box(call), call.args.name)
+    print(f"Panel {p.name} answers and accepts the credentials.")
+    return 0
+
+
+async def panel_disable(call: Call) -> int:
+    p = await panels.set_enabled(call.db, call.args.name, enabled=False)
+    print(f"Panel {p.name} disabled: its plans cannot be sold until it is enabled again.")
+    return 0
+
+
 async def audit(call: Call) -> int:
     report = await wallet.audit(call.db)
     for problem in report.problems:
@@ -254,6 +323,10 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("reseller", "activate"): _set_status(ResellerStatus.ACTIVE),
     ("plan", "add"): plan_add,
     ("plan", "list"): plan_list,
+    ("panel", "add"): panel_add,
+    ("panel", "list"): panel_list,
+    ("panel", "test"): panel_test,
+    ("panel", "disable"): panel_disable,
     ("credit", "add"): credit_move,
     ("credit", "remove"): credit_move,
     ("credit", "cash"): credit_move,

@@ -52,6 +52,8 @@ class Kind(StrEnum):
     CUSTOMER_UNLINKED = "customer_unlinked"  # the reseller revoked or replaced the link
     RESELLER_SUSPENDED = "reseller_suspended"  # an admin suspended the reseller (and why)
     RESELLER_ACTIVATED = "reseller_activated"  # ... or made it active again
+    SALE_SETTLED = "sale_settled"  # reconciliation found a sale done on the panel: charged
+    SALE_VOIDED = "sale_voided"  # ... or not there: the held credit was released
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ import datetime as dt
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +33,11 @@ from bot.db import Database
 from bot.services import ledger
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
+from bot.services.panel_provider import PanelProvider, Panels
 from bot.services.provisioning import (
     CreateSubscription,
     ExtendSubscription,
+    OutcomeUnknown,
     Provider,
     Provisioned,
     ProvisioningError,
@@ -60,6 +64,10 @@ USERNAME_RULE = (
 EXPIRING_WITHIN = dt.timedelta(days=7)
 REQUEST_INTERVAL = dt.timedelta(hours=1)  # between two renewal requests of one customer
 NOT_LINKED = "This chat is not linked to a subscription."
+IN_DOUBT = (
+    "The panel did not answer, so it is not known yet whether {username} was provisioned. "
+    "The price is held, not charged; the bot checks with the panel and tells you the outcome."
+)
 
 
 class CustomerError(Exception):
@@ -76,6 +84,15 @@ class SaleFailed(CustomerError):
 
 class SaleInProgress(CustomerError):
     pass
+
+
+class AlreadySettled(Exception):
+    """The order was settled by someone else (the sale or reconciliation) meanwhile."""
+
+
+class SaleInDoubt(CustomerError):
+    """The panel did not answer: the credit stays held (not charged) until reconciliation
+    asks the panel and settles the order, and tells the reseller."""
 
 
 class AlreadyRequested(CustomerError):
@@ -303,6 +320,8 @@ async def _replay(session: AsyncSession, key: str) -> SaleResult | None:
     )
     if order is None:
         return None
+    if order.status == OrderStatus.PENDING and order.error:
+        raise SaleInDoubt(IN_DOUBT.format(username=order.username))
     if order.status == OrderStatus.PENDING:
         raise SaleInProgress("This sale is still being processed. Check again in a moment.")
     if order.status == OrderStatus.FAILED:
@@ -344,6 +363,17 @@ class _Pending:
     plan: PlanView
     username: str
     customer: CustomerView | None
+    # Panel orders: the panel, what to ask of it, and the expiry asked (the record's too).
+    panel_id: int | None = None
+    panel_expires_at: dt.datetime | None = None
+    template: dict[str, Any] = field(default_factory=dict)
+    data_limit_bytes: int | None = None
+    reset_traffic: bool = False
+
+    @property
+    def reference(self) -> str:
+        """What the panel keeps with the user, so a repeat or a check finds this order."""
+        return f"order:{self.order_id}"
 
 
 async def _open_order(
@@ -355,6 +385,7 @@ async def _open_order(
     key: str,
     username: str | None,
     customer_id: int | None,
+    now: dt.datetime,
 ) -> SaleResult | _Pending:
     async def _open(session: AsyncSession) -> SaleResult | _Pending:
         replay = await _replay(session, key)
@@ -372,6 +403,17 @@ async def _open_order(
             select(Customer.id).where(Customer.username == name)
         ):
             raise CustomerError(f"The username {name} is taken. Choose another one.")
+        if customer_id is not None and await session.scalar(
+            select(SubscriptionOrder.id).where(
+                SubscriptionOrder.customer_id == customer_id,
+                SubscriptionOrder.status == OrderStatus.PENDING,
+            )
+        ):
+            # Two renewals from one expiry would ask the panel for the same new expiry.
+            raise SaleInProgress(f"A renewal of {name} is still being processed.")
+        row = await session.get(Plan, plan.id)
+        assert row is not None
+        target = new_expiry(customer.expires_at if customer else None, now, plan.days)
         hold = await ledger.place_hold(
             session,
             account_id=reseller.account_id,
@@ -392,16 +434,30 @@ async def _open_order(
             days=plan.days,
             price=plan.price,
             hold_id=hold.hold_id,
+            panel_id=row.panel_id,
+            panel_expires_at=target if row.panel_id is not None else None,
         )
         session.add(order)
         await session.flush()
-        return _Pending(order.id, hold.hold_id, reseller.id, plan, name, customer)
+        return _Pending(
+            order.id, hold.hold_id, reseller.id, plan, name, customer,
+            panel_id=row.panel_id,
+            panel_expires_at=order.panel_expires_at,
+            template=json.loads(row.template) if row.template else {},
+            data_limit_bytes=row.data_limit_bytes,
+            reset_traffic=row.reset_traffic_on_renewal,
+        )  # fmt: skip
 
     return await db.run(_open)
 
 
 async def _fail_order(
-    session: AsyncSession, order_id: int, hold_id: int, reason: str, now: dt.datetime
+    session: AsyncSession,
+    order_id: int,
+    hold_id: int,
+    reason: str,
+    now: dt.datetime,
+    notice: Outgoing | None = None,
 ) -> bool:
     """Pending -> failed, releasing the held credit; False if it had already moved on."""
     moved = await session.execute(
@@ -412,6 +468,8 @@ async def _fail_order(
     if ledger.rowcount(moved) != 1:
         return False
     await ledger.void_hold(session, hold_id, now=now)
+    if notice is not None:
+        await enqueue(session, [notice], now)
     return True
 
 
@@ -421,9 +479,10 @@ async def _fail(db: Database, pending: _Pending, reason: str, now: dt.datetime) 
 
 
 async def abandon_stale_orders(db: Database, *, now: dt.datetime, older_than: dt.timedelta) -> int:
-    """Release the credit of sales stuck half-way (the process died while provisioning).
+    """Release the credit of local sales stuck half-way (the process died meanwhile).
 
     Only long after the provider's own timeout, so a sale still under way is never hit.
+    Panel orders are left to reconciliation, which asks the panel first.
     """
     async with db.transaction() as session:
         stale = (
@@ -431,6 +490,8 @@ async def abandon_stale_orders(db: Database, *, now: dt.datetime, older_than: dt
                 select(SubscriptionOrder.id, SubscriptionOrder.hold_id).where(
                     SubscriptionOrder.status == OrderStatus.PENDING,
                     SubscriptionOrder.created_at <= now - older_than,
+                    # A panel may have acted: reconciliation asks it (bot.services.reconcile).
+                    SubscriptionOrder.panel_id.is_(None),
                 )
             )
         ).all()
@@ -443,65 +504,138 @@ async def abandon_stale_orders(db: Database, *, now: dt.datetime, older_than: dt
 
 
 async def _complete(
-    db: Database, pending: _Pending, provisioned: Provisioned, now: dt.datetime
+    db: Database,
+    pending: _Pending,
+    provisioned: Provisioned,
+    now: dt.datetime,
+    notice: Callable[[CustomerView], Outgoing] | None = None,
 ) -> SaleResult:
     async with db.transaction() as session:
-        movement = await ledger.post_hold(session, pending.hold_id, now=now)
-        details = json.dumps(provisioned.details) if provisioned.details else None
-        if pending.customer is None:
-            customer = Customer(
-                reseller_id=pending.reseller_id,
-                username=pending.username,
+        return await _complete_in(session, pending, provisioned, now, notice)
+
+
+async def _complete_in(
+    session: AsyncSession,
+    pending: _Pending,
+    provisioned: Provisioned,
+    now: dt.datetime,
+    notice: Callable[[CustomerView], Outgoing] | None = None,
+) -> SaleResult:
+    """Pending -> completed: post the hold, save the customer (``AlreadySettled`` when the
+    order had moved on, e.g. reconciliation and the sale settling it at once)."""
+    moved = await session.execute(
+        update(SubscriptionOrder)
+        .where(
+            SubscriptionOrder.id == pending.order_id,
+            SubscriptionOrder.status == OrderStatus.PENDING,
+        )
+        .values(status=OrderStatus.COMPLETED, error=None, completed_at=now)
+    )
+    if ledger.rowcount(moved) != 1:
+        raise AlreadySettled(pending.order_id)
+    movement = await ledger.post_hold(session, pending.hold_id, now=now)
+    details = json.dumps(provisioned.details) if provisioned.details else None
+    if pending.customer is None:
+        customer = Customer(
+            reseller_id=pending.reseller_id,
+            username=pending.username,
+            plan_id=pending.plan.id,
+            expires_at=pending.panel_expires_at or new_expiry(None, now, pending.plan.days),
+            status=CustomerStatus.ACTIVE,
+            external_id=provisioned.external_id,
+            provider_details=details,
+            link_token=secrets.token_urlsafe(16),
+        )
+        session.add(customer)
+        await session.flush()
+        customer_id = customer.id
+        expires_at = customer.expires_at
+    else:
+        customer_id = pending.customer.id
+        # Locked and read again: the expiry may have moved since the screen was shown.
+        current = await session.scalar(
+            select(Customer.expires_at).where(Customer.id == customer_id).with_for_update()
+        )
+        expires_at = pending.panel_expires_at or new_expiry(current, now, pending.plan.days)
+        await session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id)
+            .values(
+                expires_at=expires_at,
                 plan_id=pending.plan.id,
-                expires_at=new_expiry(None, now, pending.plan.days),
                 status=CustomerStatus.ACTIVE,
                 external_id=provisioned.external_id,
-                provider_details=details,
-                link_token=secrets.token_urlsafe(16),
+                provider_details=details or Customer.provider_details,
             )
-            session.add(customer)
-            await session.flush()
-            customer_id = customer.id
-            expires_at = customer.expires_at
-        else:
-            customer_id = pending.customer.id
-            # Locked and read again: the expiry may have moved since the screen was shown.
-            current = await session.scalar(
-                select(Customer.expires_at).where(Customer.id == customer_id).with_for_update()
-            )
-            expires_at = new_expiry(current, now, pending.plan.days)
-            await session.execute(
-                update(Customer)
-                .where(Customer.id == customer_id)
-                .values(
-                    expires_at=expires_at,
-                    plan_id=pending.plan.id,
-                    status=CustomerStatus.ACTIVE,
-                    external_id=provisioned.external_id,
-                    provider_details=details or Customer.provider_details,
-                )
-            )
+        )
+    await session.execute(
+        update(SubscriptionOrder)
+        .where(SubscriptionOrder.id == pending.order_id)
+        .values(customer_id=customer_id, expires_after=expires_at)
+    )
+    loaded = await _load(session, customer_id)
+    assert loaded is not None
+    if notice is not None:
+        await enqueue(session, [notice(loaded)], now)
+    account_id = await ledger.reseller_account_id(session, pending.reseller_id)
+    return SaleResult(
+        order_id=pending.order_id,
+        kind=OrderKind.ACTIVATION if pending.customer is None else OrderKind.RENEWAL,
+        customer=loaded,
+        price=movement.amount,
+        balance=await ledger.balance(session, account_id),
+        replayed=False,
+    )
+
+
+async def _plan_panel(db: Database, plan_id: int) -> int | None:
+    async with db.transaction() as session:
+        return await session.scalar(select(Plan.panel_id).where(Plan.id == plan_id))
+
+
+async def _mark_in_doubt(db: Database, pending: _Pending, reason: str) -> None:
+    async with db.transaction() as session:
         await session.execute(
             update(SubscriptionOrder)
-            .where(SubscriptionOrder.id == pending.order_id)
-            .values(
-                status=OrderStatus.COMPLETED,
-                customer_id=customer_id,
-                expires_after=expires_at,
-                completed_at=now,
+            .where(
+                SubscriptionOrder.id == pending.order_id,
+                SubscriptionOrder.status == OrderStatus.PENDING,
+            )
+            .values(error=f"outcome unknown: {reason}"[:255])
+        )
+
+
+async def _ask_panel(provider: PanelProvider, pending: _Pending) -> Provisioned | None:
+    """What the panel has for this order: the user it made or extended, or None."""
+    assert pending.panel_expires_at is not None
+    if pending.customer is None:
+        return await provider.created(pending.username, pending.reference)
+    external_id = pending.customer.external_id or pending.username
+    return await provider.extended(external_id, pending.panel_expires_at)
+
+
+async def _provision(provider: Provider, pending: _Pending, now: dt.datetime) -> Provisioned:
+    if pending.customer is None:
+        return await provider.create(
+            CreateSubscription(
+                pending.username,
+                pending.plan.code,
+                pending.panel_expires_at or new_expiry(None, now, pending.plan.days),
+                reference=pending.reference,
+                data_limit_bytes=pending.data_limit_bytes,
+                template=pending.template,
             )
         )
-        loaded = await _load(session, customer_id)
-        assert loaded is not None
-        account_id = await ledger.reseller_account_id(session, pending.reseller_id)
-        return SaleResult(
-            order_id=pending.order_id,
-            kind=OrderKind.ACTIVATION if pending.customer is None else OrderKind.RENEWAL,
-            customer=loaded,
-            price=movement.amount,
-            balance=await ledger.balance(session, account_id),
-            replayed=False,
+    return await provider.extend(
+        ExtendSubscription(
+            pending.username,
+            pending.customer.external_id,
+            pending.plan.code,
+            pending.panel_expires_at
+            or new_expiry(pending.customer.expires_at, now, pending.plan.days),
+            reset_traffic=pending.reset_traffic,
         )
+    )
 
 
 async def sell(
@@ -515,12 +649,24 @@ async def sell(
     provider_seconds: float,
     username: str | None = None,
     customer_id: int | None = None,
+    panels: Panels | None = None,
 ) -> SaleResult:
     """Activate ``username`` or renew ``customer_id`` on a plan, once per ``key``.
 
-    Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, or SaleFailed
-    (provisioning failed or timed out: the hold was voided, nothing charged).
+    A plan on a panel provisions there (through ``panels``); any other on ``provider``.
+    Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, SaleFailed
+    (refused, or the panel is down: the hold was voided or never placed, nothing charged)
+    or SaleInDoubt (the panel did not answer: held until reconciliation settles it).
     """
+    panel_id = await _plan_panel(db, plan_id)
+    if panel_id is not None:
+        if panels is None:
+            raise SaleFailed("This plan's panel is not set up here. Nothing was charged.")
+        try:
+            await panels.guard(panel_id)
+        except ProvisioningError as exc:
+            raise SaleFailed(f"Sorry, {exc}; nothing was charged. Try again later.") from exc
+        provider = panels.provider(panel_id)
     kind = OrderKind.ACTIVATION if customer_id is None else OrderKind.RENEWAL
     opened = await _open_order(
         db,
@@ -530,42 +676,65 @@ async def sell(
         key=key,
         username=username,
         customer_id=customer_id,
+        now=now,
     )
     if isinstance(opened, SaleResult):
         return opened
+    if opened.panel_id is not None and opened.panel_id != panel_id:
+        # The plan moved to another panel between the two reads: ask the order's panel.
+        assert panels is not None
+        provider = panels.provider(opened.panel_id)
     try:
         async with asyncio.timeout(provider_seconds):
-            if opened.customer is None:
-                provisioned = await provider.create(
-                    CreateSubscription(
-                        opened.username, opened.plan.code, new_expiry(None, now, opened.plan.days)
-                    )
-                )
-            else:
-                provisioned = await provider.extend(
-                    ExtendSubscription(
-                        opened.username,
-                        opened.customer.external_id,
-                        opened.plan.code,
-                        new_expiry(opened.customer.expires_at, now, opened.plan.days),
-                    )
-                )
-    except (ProvisioningError, TimeoutError) as exc:
-        reason = (
-            "the provider did not answer in time"
-            if isinstance(exc, TimeoutError)
-            else (str(exc) or "the provider refused")
-        )
+            provisioned = await _provision(provider, opened, now)
+    except ProvisioningError as exc:
+        reason = str(exc) or "the provider refused"
         await _fail(db, opened, reason, now)
         raise SaleFailed(
             f"The subscription could not be provisioned ({reason}). Nothing was charged."
         ) from exc
+    except (OutcomeUnknown, TimeoutError) as exc:
+        if not isinstance(provider, PanelProvider):
+            # The local provider acts in this process: nothing outside to ask.
+            reason = "the provider did not answer in time"
+            await _fail(db, opened, reason, now)
+            raise SaleFailed(
+                f"The subscription could not be provisioned ({reason}). Nothing was charged."
+            ) from exc
+        return await _unknown_outcome(db, provider, opened, exc, now, provider_seconds)
     try:
         return await _complete(db, opened, provisioned, now)
     except IntegrityError as exc:
         # Another activation took the username in between: release the credit.
         await _fail(db, opened, "username taken", now)
         raise CustomerError(f"The username {opened.username} was just taken.") from exc
+
+
+async def _unknown_outcome(
+    db: Database,
+    provider: PanelProvider,
+    pending: _Pending,
+    exc: Exception,
+    now: dt.datetime,
+    seconds: float,
+) -> SaleResult:
+    """Never void blindly. When the panel itself answered (an error page), the request is
+    over there, so asking it now tells the outcome; a request that timed out may still be
+    in flight, so it waits for reconciliation, past the grace period."""
+    reason = str(exc) if isinstance(exc, OutcomeUnknown) else "the panel did not answer in time"
+    if isinstance(exc, OutcomeUnknown) and exc.answered:
+        try:
+            async with asyncio.timeout(seconds):
+                found = await _ask_panel(provider, pending)
+        except (OutcomeUnknown, ProvisioningError, TimeoutError):
+            pass
+        else:
+            if found is not None:
+                return await _complete(db, pending, found, now)
+            await _fail(db, pending, reason, now)
+            raise SaleFailed(f"Sorry, {reason}. Nothing was charged.") from exc
+    await _mark_in_doubt(db, pending, reason)
+    raise SaleInDoubt(IN_DOUBT.format(username=pending.username)) from exc
 
 
 # --- reading ---------------------------------------------------------------------------

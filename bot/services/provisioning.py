@@ -8,12 +8,37 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+# The key under which a provider's details carry the customer's subscription link.
+SUBSCRIPTION_URL = "subscription_url"
 
 
 class ProvisioningError(Exception):
     """The provider could not do it; nothing was provisioned."""
+
+
+class PanelDown(ProvisioningError):
+    """The panel failed repeatedly (its circuit is open): refused before anything moved."""
+
+    def __init__(self, panel: str) -> None:
+        super().__init__(f"panel {panel} is not answering")
+        self.panel = panel
+
+
+class OutcomeUnknown(Exception):
+    """No usable answer (timeout, lost connection, 5xx): the provider may have acted.
+
+    ``answered`` says the panel itself answered (an error page), so the request is over
+    and asking the panel now tells the outcome; otherwise it may still be in flight.
+    """
+
+    def __init__(self, panel: str, reason: str, *, answered: bool = False) -> None:
+        super().__init__(reason)
+        self.panel = panel
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -21,6 +46,10 @@ class CreateSubscription:
     username: str
     plan_code: str
     expires_at: dt.datetime
+    # Derived from the order; a panel keeps it with the user so a repeat is recognised.
+    reference: str = ""
+    data_limit_bytes: int | None = None
+    template: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,6 +58,7 @@ class ExtendSubscription:
     external_id: str | None
     plan_code: str
     expires_at: dt.datetime
+    reset_traffic: bool = False
 
 
 @dataclass(frozen=True)
