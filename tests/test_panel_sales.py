@@ -78,7 +78,7 @@ async def _order(db: Database) -> SubscriptionOrder:
 
 
 async def test_credentials_are_stored_encrypted_and_refused_without_a_key(db: Database) -> None:
-    with pytest.raises(panels.PanelConfigError, match="SECRET_KEY is not set.*Fernet"):
+    with pytest.raises(panels.PanelConfigError, match=r"SECRET_KEY is not set.*Fernet"):
         await panels.add_panel(
             db, panels.SecretBox(None), name="p", kind="marzban", base_url="http://x",
             credentials={"username": "u", "password": "hunter2-secret"},
