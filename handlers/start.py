@@ -9,7 +9,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
 from bot.context import BotApplication, BotContext
-from bot.services import outbox
 from bot.services.resellers import Identity, Role
 from handlers import customer_view
 from handlers.common import NOT_REGISTERED, identify, show
@@ -86,9 +85,6 @@ async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    if update.callback_query is None and update.effective_chat is not None:
-        # Someone who had blocked the bot and now starts it again can be written to again.
-        await outbox.mark_reachable(context.db, update.effective_chat.id)
     if context.args and update.callback_query is None:
         # /start <token>: a customer opening the invite link their reseller sent.
         await customer_view.link_from_invite(update, context, context.args[0])
