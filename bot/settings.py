@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # provisioning timeout an order must be before the panel is asked about it.
     reconcile_interval_seconds: float = Field(default=60, gt=0)
     reconcile_grace_seconds: float = Field(default=60, ge=0, le=86400)
+    # The second reconciliation: how often each panel's users are compared with the
+    # customers here (differences are reported to the admin group, nothing is changed).
+    panel_check_interval_seconds: float = Field(default=86400, gt=0)
+    # A customer's /status asks the panel for live state: how long an answer is reused,
+    # and how long to wait before answering from the database instead.
+    live_status_cache_seconds: float = Field(default=60, ge=0, le=3600)
+    live_status_timeout_seconds: float = Field(default=3, gt=0, le=30)
     # Scheduled jobs. Each also runs once shortly after start-up to catch up.
     jobs_enabled: bool = True
     alerts_interval_seconds: float = Field(default=300, gt=0)

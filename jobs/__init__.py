@@ -13,7 +13,7 @@ from typing import cast
 
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, customers, reconcile
+from bot.services import alerts, customers, panel_sync, reconcile
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
 from jobs import notifier
@@ -75,6 +75,24 @@ async def run_reconciliation(
     return done
 
 
+async def run_panel_check(
+    db: Database, panels: Panels, settings: Settings, now: dt.datetime
+) -> int:
+    """Each enabled panel against the customers here: differences to the admin group."""
+    reports = await panel_sync.compare(db, panels, now=now)
+    if settings.admin_chat_id is None and any(not r.clean for r in reports):
+        log.warning("panel check found differences, but ADMIN_CHAT_ID is not set")
+    return await panel_sync.queue_reports(
+        db, reports, chat_id=settings.admin_chat_id, now=now,
+        day=now.astimezone(settings.zone).date(),
+    )  # fmt: skip
+
+
+async def panel_check_job(context: BotContext) -> None:
+    panels = cast(Panels, context.bot_data["panels"])
+    await run_panel_check(context.db, panels, context.settings, _clock(context))
+
+
 async def reconcile_job(context: BotContext) -> None:
     panels = cast(Panels, context.bot_data["panels"])
     await run_reconciliation(context.db, panels, context.settings, _clock(context))
@@ -118,6 +136,10 @@ def register(app: BotApplication) -> None:
     queue.run_repeating(
         reconcile_job, interval=settings.reconcile_interval_seconds, first=1,
         name="reconcile", job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        panel_check_job, interval=settings.panel_check_interval_seconds, first=30,
+        name="panel_check", job_kwargs=once,
     )  # fmt: skip
     queue.run_repeating(
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",

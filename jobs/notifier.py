@@ -24,6 +24,7 @@ from bot.money import format_amount
 from bot.services import outbox
 from bot.services.alerts import Kind
 from bot.settings import Settings
+from jobs import panel_report
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,8 @@ def render(
             "again. You may try again.",
             None,
         )
+    if kind == Kind.PANEL_CHECK:
+        return panel_report.render(p, settings), None
     raise ValueError(f"unknown outbox kind {kind!r}")
 
 

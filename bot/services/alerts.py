@@ -54,6 +54,7 @@ class Kind(StrEnum):
     RESELLER_ACTIVATED = "reseller_activated"  # ... or made it active again
     SALE_SETTLED = "sale_settled"  # reconciliation found a sale done on the panel: charged
     SALE_VOIDED = "sale_voided"  # ... or not there: the held credit was released
+    PANEL_CHECK = "panel_check"  # the admins: customers and a panel disagree (or it is down)
 
 
 @dataclass(frozen=True)
