@@ -440,6 +440,10 @@ class FakeBotAPI:
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         return self._chats[chat_id].messages.get(message_id)
 
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a file the bot uploaded (e.g. a photo it sent) or a user sent."""
+        return self._files[file_id][0]
+
     def fail(
         self, method: str, code: int, description: str, *, chat_id: int | None = None,
         retry_after: int | None = None, times: int = 1,

@@ -83,6 +83,9 @@ class FakeMarzban:
         self._script: collections.deque[tuple[str, float]] = collections.deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # For tests that act at an exact moment: a request arrived; a user was stored.
+        self.arrived = asyncio.Event()
+        self.user_stored = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class FakeMarzban:
                 body,
             )
         )
+        self.arrived.set()
         if not self._script:
             return await handler(request)  # type: ignore[no-any-return]
         kind, value = self._script.popleft()
@@ -248,6 +252,7 @@ class FakeMarzban:
         if self.user(made.username) is not None:
             return _detail(409, "User already exists")
         self.add(made)
+        self.user_stored.set()
         return web.json_response(self._render(made), status=self.rules.create_status)
 
     def _found(self, request: web.Request) -> FakeUser | web.Response:
