@@ -9,7 +9,7 @@ from typing import cast
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.ext import Application, Defaults
 
 import handlers
 import jobs
@@ -17,10 +17,12 @@ from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
 from bot.logs import REDACTED, configure_logging, redact
+from bot.ratelimit import TelegramBudget
 from bot.services.panel_provider import Panels
 from bot.services.panels import PanelConfigError, SecretBox, secrets_of
 from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
+from bot.updates import PerUserUpdateProcessor
 from handlers.start import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,17 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
         .rate_limiter(
-            # Evenly spaced rather than in bursts of 30: Telegram counts over any second.
-            AIORateLimiter(
-                overall_max_rate=1,
-                overall_time_period=1 / settings.telegram_messages_per_second,
+            # Evenly spaced rather than in bursts: Telegram counts over any second.
+            # Replies book slots; the outbox sender takes only the slots left free.
+            TelegramBudget(
+                settings.telegram_messages_per_second,
+                paid_broadcast=settings.telegram_paid_broadcast,
                 max_retries=3,
             )
         )
+        # Different users at once, one user's updates in order: this keeps the
+        # conversations' per-user state safe (see bot/updates.py).
+        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

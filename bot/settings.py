@@ -15,6 +15,7 @@ from bot.money import parse_amount
 from bot.services.provisioning import PROVIDERS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+FREE_MESSAGES_PER_SECOND = 30  # Telegram's broadcast limit without paid broadcasts
 
 
 class Settings(BaseSettings):
@@ -28,8 +29,13 @@ class Settings(BaseSettings):
     currency: str = Field(default="credits", min_length=1, max_length=16)
     timezone: str = "UTC"
     log_level: str = "INFO"
-    # Telegram's overall flood limit for one bot; messages are spaced evenly under it.
+    # Telegram's overall flood limit for one bot; messages are spaced evenly under it,
+    # replies to users first. Above Telegram's free 30 a second it takes paid broadcasts.
     telegram_messages_per_second: float = Field(default=30, gt=0, le=1000)
+    telegram_paid_broadcast: bool = False
+    # Updates handled at the same time: one per user at most, so a slow panel call
+    # delays only the user waiting for it.
+    max_concurrent_updates: int = Field(default=64, ge=1, le=1024)
     # Top-ups: bounds of one request (hundredths of a credit once validated), how many
     # may wait at once, and the currency resellers pay in.
     topup_min_credits: Annotated[int, NoDecode] = 1_000
@@ -89,6 +95,18 @@ class Settings(BaseSettings):
     def _bounds(self) -> Settings:
         if self.topup_min_credits > self.topup_max_credits:
             raise ValueError("TOPUP_MIN_CREDITS is above TOPUP_MAX_CREDITS")
+        return self
+
+    @model_validator(mode="after")
+    def _free_rate(self) -> Settings:
+        # Telegram refuses more than 30 a second unless the bot pays for broadcasts.
+        if self.telegram_messages_per_second > FREE_MESSAGES_PER_SECOND and not (
+            self.telegram_paid_broadcast
+        ):
+            raise ValueError(
+                f"TELEGRAM_MESSAGES_PER_SECOND above {FREE_MESSAGES_PER_SECOND} needs "
+                "TELEGRAM_PAID_BROADCAST=true"
+            )
         return self
 
     @field_validator("reminder_offsets_days", mode="before")

@@ -1,10 +1,13 @@
 """The sender: drains the outbox within Telegram's limits, one message at a time.
 
-Overall and per-group rates are paced by PTB's AIORateLimiter (about 30 messages a second,
-20 a minute per group), which also waits out a 429's ``retry_after``. Here: at most one
-message a second per chat, backoff on network errors, and a chat that blocked the bot
-(403) is marked unreachable and written to no more until it does anything with the bot
-again. The admin group is never marked: a 403 there is logged as an error and retried.
+Notices are bulk: the bot's rate limiter (``bot/ratelimit.py``) gives them only the part
+of Telegram's budget that replies to users leave free (about 30 messages a second
+overall, 20 a minute per group, less a reserve for replies there), so a reply never
+waits behind a queue of notices; it also waits out a 429's ``retry_after``. Here: at
+most one message a second per chat, backoff on network errors, and a chat that blocked
+the bot (403) is marked unreachable and written to no more until it does anything with
+the bot again. The admin group is never marked: a 403 there is logged as an error and
+retried.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import time
 from html import escape
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot import keyboards
 from bot.db import Database
 from bot.money import format_amount
+from bot.ratelimit import BULK
 from bot.services import outbox
 from bot.services.alerts import Kind
 from bot.settings import Settings
@@ -183,7 +188,7 @@ def render(
 
 
 async def drain(
-    bot: Bot,
+    bot: ExtBot[Any],
     db: Database,
     settings: Settings,
     now: dt.datetime,
@@ -227,11 +232,11 @@ SENT, BLOCKED, NOT_SENT = "sent", "blocked", "not sent"
 
 
 async def _send_one(
-    bot: Bot, db: Database, settings: Settings, now: dt.datetime, message: outbox.Due
+    bot: ExtBot[Any], db: Database, settings: Settings, now: dt.datetime, message: outbox.Due
 ) -> str:
     try:
         text, markup = render(message.kind, message.payload, settings)
-        await bot.send_message(message.chat_id, text, reply_markup=markup)
+        await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
     except Forbidden as exc:
         if message.chat_id == settings.admin_chat_id:
             await _admin_group_refused(db, settings, now, message, exc)

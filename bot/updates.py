@@ -1,0 +1,138 @@
+"""The update processor: different users side by side, each user's updates in order.
+
+A slow panel call, or any slow handler, delays only the user who is waiting for it:
+updates from other users are handled at the same time, up to ``MAX_CONCURRENT_UPDATES``
+users at once. Updates from one user (or, for updates without a user, one chat) are
+handled one at a time, in the order Telegram delivered them: an update that arrives
+while the same user's previous one is being handled waits in that user's queue, which
+is removed as soon as it is empty.
+
+Why this is safe for what relies on updates coming one by one:
+
+- ``ConversationHandler`` (PTB warns against it with concurrent updates): a
+  conversation is keyed by chat and user, so two updates of one conversation always
+  share a user and never run at the same time. Its state is read when an update is
+  checked and written when its callback returns, and no later update of that user is
+  checked in between. Different conversations touch different keys.
+- ``user_data`` belongs to one user, so only that user's updates, one at a time,
+  change it. ``chat_data`` of a group is shared by the admins in it; the bot only sets
+  and pops single keys there (reject prompts), which no await splits.
+- The handler in group -1 (``handlers/reachability.py``) runs first within its own
+  update, as before; two users' updates may now clear a mark at the same time, which
+  is an idempotent delete.
+- Money never relied on order: debits are conditional updates and every sale or
+  top-up is keyed, and SQLite writers queue on ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
+
+# PTB takes its own semaphore, sized by the number given to BaseUpdateProcessor, before
+# handing an update over. Made too wide ever to be full, so every update takes its place
+# in its user's queue the moment it arrives, in arrival order, whatever order tasks
+# waiting on a semaphore would wake in; the bound is applied afterwards, to the users
+# being served. (PTB's ``Application.concurrent_updates`` therefore shows this number.)
+_NEVER_FULL = 1 << 30
+
+
+def ordering_key(update: object) -> int | None:
+    """Whose turn an update waits for: its user, else its chat; None runs it freely.
+
+    User ids are positive and group or channel ids negative, so the two never meet;
+    a private chat's id is its user's, which is what ordering needs there.
+    """
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential per user, at most ``max_concurrent_updates``
+    users (or keyless updates) served at once."""
+
+    __slots__ = ("_limit", "_queues", "_running", "_slots")
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be a positive integer")
+        super().__init__(_NEVER_FULL)
+        self._limit = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._running = 0
+        # A user's queue exists while one of their updates is being handled; it holds
+        # the updates that arrived meanwhile, and is removed when it runs empty.
+        self._queues: dict[int, deque[Awaitable[Any]]] = {}
+
+    @property
+    def limit(self) -> int:
+        """Users (or keyless updates) served at once."""
+        return self._limit
+
+    @property
+    def running(self) -> int:
+        """Updates being handled right now."""
+        return self._running
+
+    @property
+    def busy_users(self) -> int:
+        """Users (or chats) with an update being handled or waiting."""
+        return len(self._queues)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release: the application waits for updates under way."""
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = ordering_key(update)
+        if key is None:
+            async with self._slots:
+                await self._run(coroutine)
+            return
+        queue = self._queues.get(key)
+        if queue is not None:
+            # The user's earlier update is under way; its task runs this one next.
+            queue.append(coroutine)
+            return
+        queue = self._queues[key] = deque([coroutine])
+        try:
+            async with self._slots:
+                while queue:
+                    await self._run(queue.popleft())
+        finally:
+            # Nothing awaits between the empty check and here, so nothing is lost.
+            del self._queues[key]
+            for left in queue:  # only when cancelled, at shutdown
+                _close(left)
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        self._running += 1
+        try:
+            await coroutine
+        except Exception:
+            # Application.process_update reports handler errors itself; this is what
+            # escaped it, logged so that the user's next updates still run.
+            log.exception("processing an update failed")
+        finally:
+            self._running -= 1
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    if inspect.iscoroutine(coroutine):
+        coroutine.close()  # never started: no "never awaited" warning
