@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from typing import cast
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
+from bot.adapters.panels.base import GIB, UserState
 from bot.context import BotApplication, BotContext
 from bot.services import customers
 from bot.services.customers import CustomerError, CustomerStatusView
+from bot.services.live_status import Live, LiveStatus, Source
+from bot.services.panel_provider import Panels
 from bot.services.resellers import Identity, Role
 from handlers import pages
 from handlers.common import answer, identify, local_date, refuse, show
@@ -24,12 +28,50 @@ HISTORY_PAGE_ITEMS = 25
 NOT_LINKED = (
     "This chat is not linked to a subscription. Open the invite link your reseller sent you."
 )
+PANEL_STATES = {
+    UserState.ACTIVE: "active",
+    UserState.DISABLED: "suspended",
+    UserState.EXPIRED: "expired",
+    UserState.LIMITED: "traffic limit reached",
+    UserState.ON_HOLD: "not started yet",
+}
+UNAVAILABLE = "⚠️ Live data from the panel is unavailable right now; shown is what the bot has."
+MISSING = "⚠️ The panel does not have this subscription right now. Please tell your reseller."
+
+
+def gigabytes(size: int) -> str:
+    """Bytes in the panels' gigabytes (GiB), one decimal."""
+    return f"{size / GIB:.1f} GB"
+
+
+def render_live(live: Live, context: BotContext) -> list[str]:
+    """The lines the panel's live state adds to the status."""
+    if live.source == Source.MISSING:
+        return [MISSING]
+    if live.state is None:
+        return [UNAVAILABLE]
+    s = live.state
+    state = PANEL_STATES.get(s.state, s.state.value)
+    if s.online is not None:
+        state += " · online now" if s.online else " · offline"
+    expires = local_date(s.expires_at, context) if s.expires_at else "never"
+    limit = f"of {gigabytes(s.data_limit_bytes)}" if s.data_limit_bytes else "(no limit)"
+    return [
+        f"📡 <b>On the panel</b>: {state}",
+        f"Expires there: {expires}",
+        f"Traffic: {gigabytes(s.used_bytes)} used {limit}",
+    ]
 
 
 def render_status(
-    view: CustomerStatusView, context: BotContext, page: int = 0, greeting: str = ""
+    view: CustomerStatusView,
+    context: BotContext,
+    page: int = 0,
+    greeting: str = "",
+    live: Live | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The subscription and one page of its history, newest first, within Telegram's limit."""
+    """The subscription, its live state on the panel (if it is on one) and one page of its
+    history, newest first, within Telegram's limit."""
     c = view.customer
     now = dt.datetime.now(dt.UTC)
     if c.is_expired(now):
@@ -42,6 +84,7 @@ def render_status(
             f"Username: <code>{escape(c.username)}</code>",
             f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
             f"Status: {state}",
+            *(render_live(live, context) if live is not None else []),
         ]
     )
     items = []
@@ -119,8 +162,22 @@ async def show_status(
     if view is None:
         await refuse(update, NOT_LINKED)
         return
-    text, keyboard = render_status(view, context, page, greeting)
+    live = await live_status(context).of(view.customer.id)
+    text, keyboard = render_status(view, context, page, greeting, live)
     await show(update, text, keyboard)
+
+
+def live_status(context: BotContext) -> LiveStatus:
+    """This process's live status reader, made on first use with the bot's panels."""
+    found = context.bot_data.get("live_status")
+    if found is None:
+        found = context.bot_data["live_status"] = LiveStatus(
+            context.db,
+            cast(Panels, context.bot_data["panels"]),
+            ttl_seconds=context.settings.live_status_cache_seconds,
+            timeout_seconds=context.settings.live_status_timeout_seconds,
+        )
+    return cast(LiveStatus, found)
 
 
 async def status_command(update: Update, context: BotContext) -> None:
