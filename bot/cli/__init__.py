@@ -24,6 +24,7 @@ from bot.db import Database, upgrade_schema
 from bot.money import AmountError, format_amount
 from bot.services.admin_log import ActionError
 from bot.services.ledger import InsufficientCredit, LedgerError
+from bot.services.panel_import import PanelImportError
 from bot.services.panels import PanelConfigError
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError
@@ -79,6 +80,7 @@ def _guard(call: Callable[[], Coroutine[Any, Any, int]], currency: str) -> int:
         LedgerError,
         ActionError,
         PanelConfigError,
+        PanelImportError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
     except PanelError as exc:

@@ -187,9 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("test", "log in and read one page of users"),
         ("disable", "stop selling on a panel"),
+        ("check", "compare the panel's users with the customers here; changes nothing"),
     ):
         sub = panel.add_parser(name, help=help_text)
         sub.add_argument("--name", required=True)
+    adopt = panel.add_parser(
+        "import", help="make the panel's users customers of a reseller, without charging"
+    )
+    adopt.add_argument("--name", required=True, help="the panel")
+    adopt.add_argument("--reseller", type=telegram_id, required=True, help="Telegram id")
+    adopt.add_argument("--plan", type=text(32), required=True, help="a plan code on that panel")
+    adopt.add_argument("--dry-run", action="store_true", help="say what it would do, write nothing")
 
     credit = commands.add_parser("credit", help="move credits").add_subparsers(
         dest="action", metavar="ACTION", required=True

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.cli import panel_commands
 from bot.db import Database
 from bot.money import format_amount
 from bot.services import alerts, panels, plans, pricing, resellers, wallet
@@ -327,6 +328,8 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("panel", "list"): panel_list,
     ("panel", "test"): panel_test,
     ("panel", "disable"): panel_disable,
+    ("panel", "check"): panel_commands.panel_check,
+    ("panel", "import"): panel_commands.panel_import,
     ("credit", "add"): credit_move,
     ("credit", "remove"): credit_move,
     ("credit", "cash"): credit_move,
