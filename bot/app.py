@@ -13,6 +13,7 @@ from telegram.ext import Application, Defaults
 
 import handlers
 import jobs
+from bot import i18n
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
@@ -23,7 +24,7 @@ from bot.services.panels import PanelConfigError, SecretBox, secrets_of
 from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
 from bot.updates import PerUserUpdateProcessor
-from handlers.start import COMMANDS
+from handlers.commands import publish_commands
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def build_application(
     app = cast(BotApplication, builder.build())
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
+    app.bot_data["i18n"] = i18n.load(settings.locale_overrides_dir)
     app.bot_data["provider"] = provider or provider_named(settings.provisioning_provider)
     app.bot_data["panels"] = Panels(
         db,
@@ -85,7 +87,7 @@ async def _post_init(app: BotApplication) -> None:
         redact(await secrets_of(db, panels.box))
     except PanelConfigError as exc:  # sales on panels will say so; the bot still serves
         log.error("panel credentials cannot be read: %s", exc)
-    await app.bot.set_my_commands(COMMANDS)
+    await publish_commands(app)
     log.info("bot @%s started", app.bot.username)
 
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.db import Database
+from bot.i18n import Catalogs
 from bot.settings import Settings
 
 
@@ -20,6 +21,10 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
     @property
     def db(self) -> Database:
         return cast(Database, self.bot_data["db"])
+
+    @property
+    def i18n(self) -> Catalogs:
+        return cast(Catalogs, self.bot_data["i18n"])
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext)

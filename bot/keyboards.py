@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import SOURCE, Translator
+
 MAX_CALLBACK_BYTES = 64
 
 MENU = "menu"
 BALANCE = "bal"
 HISTORY = "hist"
 HELP = "help"
+LANGUAGE = "lang:ask"
 ADMIN_RESELLERS = "adm:res"
 ADMIN_AUDIT = "adm:audit"
 TOPUP_NEW = "tu:new"
@@ -33,47 +36,56 @@ def button(text: str, *parts: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data(*parts))
 
 
-def reseller_menu() -> InlineKeyboardMarkup:
+def reseller_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button("💰 Balance", BALANCE), button("➕ Top up", TOPUP_NEW)],
-            [button("👤 New customer", "cu:new"), button("🔁 Renew", "cu:renew")],
-            [button("👥 Customers", "cu:l:all:0"), button("🧾 My top-ups", TOPUP_LIST)],
-            [button("📜 History", HISTORY, 0), button("❓ Help", HELP)],
+            [button(t._("💰 Balance"), BALANCE), button(t._("➕ Top up"), TOPUP_NEW)],
+            [button(t._("👤 New customer"), "cu:new"), button(t._("🔁 Renew"), "cu:renew")],
+            [
+                button(t._("👥 Customers"), "cu:l:all:0"),
+                button(t._("🧾 My top-ups"), TOPUP_LIST),
+            ],
+            [button(t._("📜 History"), HISTORY, 0), button(t._("🌐 Language"), LANGUAGE)],
+            [button(t._("❓ Help"), HELP)],
         ]
     )
 
 
-def admin_menu() -> InlineKeyboardMarkup:
+def admin_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button("🧾 Pending top-ups", TOPUP_PENDING)],
-            [button("👥 Resellers", ADMIN_RESELLERS, 0), button("🧮 Ledger audit", ADMIN_AUDIT)],
-            [button("❓ Help", HELP)],
+            [button(t._("🧾 Pending top-ups"), TOPUP_PENDING)],
+            [
+                button(t._("👥 Resellers"), ADMIN_RESELLERS, 0),
+                button(t._("🧮 Ledger audit"), ADMIN_AUDIT),
+            ],
+            [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],
         ]
     )
 
 
-def balance_actions() -> InlineKeyboardMarkup:
+def balance_actions(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [button("➕ Top up", TOPUP_NEW), button("🧾 My top-ups", TOPUP_LIST)],
-            [button("⬅️ Menu", MENU)],
+            [button(t._("➕ Top up"), TOPUP_NEW), button(t._("🧾 My top-ups"), TOPUP_LIST)],
+            [button(t._("⬅️ Menu"), MENU)],
         ]
     )
 
 
-def back_to_menu() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button("⬅️ Menu", MENU)]])
+def back_to_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(t._("⬅️ Menu"), MENU)]])
 
 
-def pager(prefix: str, page: int, pages: int) -> InlineKeyboardMarkup:
+def pager(prefix: str, page: int, pages: int, t: Translator = SOURCE) -> InlineKeyboardMarkup:
     """Previous / next buttons for a paginated list, and the way back to the menu."""
     row = []
     if page > 0:
-        row.append(button("◀️ Newer" if prefix == HISTORY else "◀️ Previous", prefix, page - 1))
+        back = t._("◀️ Newer") if prefix == HISTORY else t._("◀️ Previous")
+        row.append(button(back, prefix, page - 1))
     if page < pages - 1:
-        row.append(button("Older ▶️" if prefix == HISTORY else "Next ▶️", prefix, page + 1))
+        forward = t._("Older ▶️") if prefix == HISTORY else t._("Next ▶️")
+        row.append(button(forward, prefix, page + 1))
     rows = [row] if row else []
-    rows.append([button("⬅️ Menu", MENU)])
+    rows.append([button(t._("⬅️ Menu"), MENU)])
     return InlineKeyboardMarkup(rows)

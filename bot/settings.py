@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_chat_id: int | None = None
     currency: str = Field(default="credits", min_length=1, max_length=16)
+    # A folder of <language>.po files whose messages replace the shipped ones.
+    locale_overrides_dir: Path | None = None
     timezone: str = "UTC"
     log_level: str = "INFO"
     # Telegram's overall flood limit for one bot; messages are spaced evenly under it,
@@ -130,7 +133,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_api_base_url", "telegram_bot_token", "admin_chat_id", "secret_key", mode="before"
+        "telegram_api_base_url",
+        "telegram_bot_token",
+        "admin_chat_id",
+        "secret_key",
+        "locale_overrides_dir",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -12,6 +12,7 @@ from handlers import (
     customers,
     fallback,
     flow,
+    language,
     reachability,
     start,
     topup,
@@ -32,6 +33,7 @@ def register(app: BotApplication) -> None:
         )
     )
     start.register(app)
+    language.register(app)
     balance.register(app)
     admin.register(app)
     topup.register(app)

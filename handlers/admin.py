@@ -14,11 +14,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import keyboards
 from bot.context import BotApplication, BotContext
+from bot.i18n import Translator
 from bot.services import resellers, wallet
 from bot.services.admin_log import ActionError
 from bot.services.resellers import ResellerError, ResellerRow
 from handlers import flow, pages
-from handlers.common import ADMINS_ONLY, answer, clip, is_admin, matched, money, refuse, show
+from handlers.common import answer, clip, is_admin, matched, refuse, show
+from handlers.language import translator
 from models import ResellerStatus
 
 RESELLERS_PAGE_SIZE = 15  # one button per reseller on a page
@@ -31,89 +33,148 @@ SUSPEND_DRAFT = "suspend_draft"
 REASON = "suspend:reason"
 
 
-async def list_resellers(update: Update, context: BotContext) -> None:
+def admins_only(t: Translator) -> str:
+    return t._("Only admins can do that.")
+
+
+async def _admin(update: Update, context: BotContext) -> Translator | None:
+    """The asker's translator if they are an admin; otherwise they are told no."""
+    t = await translator(update, context)
     if not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+        await refuse(update, admins_only(t))
+        return None
+    return t
+
+
+async def list_resellers(update: Update, context: BotContext) -> None:
+    t = await _admin(update, context)
+    if t is None:
         return
     page = int(context.matches[0].group(1)) if context.matches else 0
     rows = await resellers.list_resellers(context.db)
     if not rows:
-        text = "<b>Resellers</b>\nNone yet. Add one with <code>python -m bot reseller add</code>."
-        await show(update, text, keyboards.back_to_menu())
+        text = t._(
+            "<b>Resellers</b>\nNone yet. Add one with <code>python -m bot reseller add</code>."
+        )
+        await show(update, text, keyboards.back_to_menu(t))
         return
 
     def header(at: int, count: int) -> str:
-        return f"<b>Resellers</b> ({len(rows)}, page {at + 1} of {count})"
+        return t._(
+            "<b>Resellers</b> ({total}, page {page} of {pages})",
+            total=t.number(len(rows)),
+            page=t.number(at + 1),
+            pages=t.number(count),
+        )
 
     shown = pages.paginate(
-        [_line(row, context) for row in rows], page, header=header, max_items=RESELLERS_PAGE_SIZE
+        [_line(row, context, t) for row in rows], page, header=header, max_items=RESELLERS_PAGE_SIZE
     )
     buttons = [
         [keyboards.button(f"👤 {clip(row.reseller.name, 30)}", CARD, row.reseller.telegram_id)]
         for row in rows[shown.start : shown.stop]
     ]
-    nav = keyboards.pager(keyboards.ADMIN_RESELLERS, shown.page, shown.pages)
+    nav = keyboards.pager(keyboards.ADMIN_RESELLERS, shown.page, shown.pages, t)
     await show(
         update, shown.text, InlineKeyboardMarkup(buttons + [list(r) for r in nav.inline_keyboard])
     )
 
 
-def _line(row: ResellerRow, context: BotContext) -> str:
+def _money(amount: int, context: BotContext, t: Translator) -> str:
+    return t.amount(amount, escape(context.settings.currency))
+
+
+def _line(row: ResellerRow, context: BotContext, t: Translator) -> str:
     r = row.reseller
-    flags = " · postpaid" if r.postpaid else ""
-    flags += " · suspended" if r.status == ResellerStatus.SUSPENDED else ""
-    return (
-        f"• {escape(r.name)} (<code>{r.telegram_id}</code>{flags}): "
-        f"{money(row.balance.available, context)} available"
+    available = _money(row.balance.available, context, t)
+    name, tg_id = t.isolate(escape(r.name)), r.telegram_id
+    if r.status == ResellerStatus.SUSPENDED:
+        return t._(
+            "• {name} (<code>{id}</code> · suspended): {amount} available",
+            name=name,
+            id=tg_id,
+            amount=available,
+        )
+    if r.postpaid:
+        return t._(
+            "• {name} (<code>{id}</code> · postpaid): {amount} available",
+            name=name,
+            id=tg_id,
+            amount=available,
+        )
+    return t._(
+        "• {name} (<code>{id}</code>): {amount} available", name=name, id=tg_id, amount=available
     )
 
 
 def _card(
-    row: ResellerRow, context: BotContext, note: str = ""
+    row: ResellerRow, context: BotContext, t: Translator, note: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     r, b = row.reseller, row.balance
+
+    def money(amount: int) -> str:
+        return _money(amount, context, t)
+
+    suspended = r.status == ResellerStatus.SUSPENDED
+    name = t.isolate(escape(r.name) + (f" @{escape(r.username)}" if r.username else ""))
     lines = [
-        f"👤 <b>{escape(r.name)}</b>" + (f" @{escape(r.username)}" if r.username else ""),
-        f"Telegram id: <code>{r.telegram_id}</code>",
-        f"Status: <b>{'suspended' if r.status == ResellerStatus.SUSPENDED else 'active'}</b>",
-        f"Type: {r.billing}",
-        f"Balance: {money(b.balance, context)} · held {money(b.held, context)}",
-        f"Available: <b>{money(b.available, context)}</b>",
+        f"👤 <b>{name}</b>",
+        t._("Telegram id: <code>{id}</code>", id=r.telegram_id),
+        t._("Status: <b>suspended</b>") if suspended else t._("Status: <b>active</b>"),
+        t._("Type: postpaid") if r.postpaid else t._("Type: prepaid"),
+        t._("Balance: {balance} · held {held}", balance=money(b.balance), held=money(b.held)),
+        t._("Available: <b>{amount}</b>", amount=money(b.available)),
     ]
     if r.postpaid:
         lines.append(
-            f"Collection limit: {money(r.credit_limit, context)} · "
-            f"owed {money(max(0, -b.balance), context)}"
+            t._(
+                "Collection limit: {limit} · owed {owed}",
+                limit=money(r.credit_limit),
+                owed=money(max(0, -b.balance)),
+            )
         )
     if note:
         lines += ["", note]
-    if r.status == ResellerStatus.SUSPENDED:
-        action = keyboards.button("✅ Reactivate", REACTIVATE, r.telegram_id)
+    if suspended:
+        action = keyboards.button(t._("✅ Reactivate"), REACTIVATE, r.telegram_id)
     else:
-        action = keyboards.button("⛔ Suspend", SUSPEND, r.telegram_id)
-    keyboard = InlineKeyboardMarkup(
-        [[action], [keyboards.button("⬅️ Resellers", keyboards.ADMIN_RESELLERS, 0)]]
-    )
-    return pages.fit(lines), keyboard
+        action = keyboards.button(t._("⛔ Suspend"), SUSPEND, r.telegram_id)
+    back = keyboards.button(t._("⬅️ Resellers"), keyboards.ADMIN_RESELLERS, 0)
+    return pages.fit(lines), InlineKeyboardMarkup([[action], [back]])
+
+
+def _refusal(exc: ActionError | ResellerError, t: Translator) -> str:
+    """A service's refusal, in the reader's words."""
+    if isinstance(exc, ResellerError):
+        return t._("There is no such reseller.")
+    if exc.code == "reason_too_long":
+        return t._(
+            "The reason is {length} characters long; at most {limit} are kept.",
+            length=t.number(int(str(exc.params["length"]))),
+            limit=t.number(int(str(exc.params["limit"]))),
+        )
+    if exc.params.get("status") == ResellerStatus.SUSPENDED:
+        return t._("They are already suspended.")
+    return t._("They are already active.")
 
 
 async def card(update: Update, context: BotContext) -> None:
-    if not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+    t = await _admin(update, context)
+    if t is None:
         return
     try:
         row = await resellers.reseller_row(context.db, int(matched(context)))
     except ResellerError as exc:
-        await refuse(update, str(exc))
+        await refuse(update, _refusal(exc, t))
         return
-    await show(update, *_card(row, context))
+    await show(update, *_card(row, context, t))
 
 
 async def reactivate(update: Update, context: BotContext) -> None:
     """One tap: a second tap (or another admin's) finds it active and says so."""
     user = update.effective_user
-    if user is None or not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+    t = await _admin(update, context)
+    if user is None or t is None:
         return
     telegram_id = int(matched(context))
     try:
@@ -124,11 +185,11 @@ async def reactivate(update: Update, context: BotContext) -> None:
             actor=f"tg:{user.id}",
             now=dt.datetime.now(dt.UTC),
         )
-        note = "✅ Reactivated; they have been told."
+        note = t._("✅ Reactivated; they have been told.")
     except (ActionError, ResellerError) as exc:
-        note = escape(str(exc)) + "."
+        note = _refusal(exc, t)
     row = await resellers.reseller_row(context.db, telegram_id)
-    await show(update, *_card(row, context, note))
+    await show(update, *_card(row, context, t, note))
 
 
 # --- suspending: a one-step flow that asks for the reason --------------------------------
@@ -140,20 +201,21 @@ class SuspendDraft(flow.FlowMessage):
     name: str = ""
 
 
-def _reason_prompt(name: str) -> str:
-    return (
-        f"⛔ Suspend <b>{escape(name)}</b>?\n"
+def _reason_prompt(name: str, t: Translator) -> str:
+    return t._(
+        "⛔ Suspend <b>{name}</b>?\n"
         "They will not be able to sell or top up until reactivated. Send the reason in one "
         "message (at most 255 characters; it is logged and they are told), or suspend "
-        "without a reason."
+        "without a reason.",
+        name=t.isolate(escape(name)),
     )
 
 
-def _reason_keyboard(telegram_id: int) -> InlineKeyboardMarkup:
+def _reason_keyboard(telegram_id: int, t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [keyboards.button("⛔ Suspend without a reason", SUSPEND_NOW, telegram_id)],
-            [keyboards.button("✖️ Keep them active", CARD, telegram_id)],
+            [keyboards.button(t._("⛔ Suspend without a reason"), SUSPEND_NOW, telegram_id)],
+            [keyboards.button(t._("✖️ Keep them active"), CARD, telegram_id)],
         ]
     )
 
@@ -161,17 +223,17 @@ def _reason_keyboard(telegram_id: int) -> InlineKeyboardMarkup:
 async def ask_reason(update: Update, context: BotContext) -> int | str:
     """Entry: show who is about to be suspended and wait for the reason."""
     query = update.callback_query
-    if query is None or query.message is None or not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+    t = await _admin(update, context)
+    if t is None or query is None or query.message is None:
         return flow.end(context, SUSPEND_DRAFT)
     telegram_id = int(matched(context))
     try:
         row = await resellers.reseller_row(context.db, telegram_id)
     except ResellerError as exc:
-        await refuse(update, str(exc))
+        await refuse(update, _refusal(exc, t))
         return flow.end(context, SUSPEND_DRAFT)
     if row.reseller.status == ResellerStatus.SUSPENDED:
-        await show(update, *_card(row, context, "They are already suspended."))
+        await show(update, *_card(row, context, t, t._("They are already suspended.")))
         return flow.end(context, SUSPEND_DRAFT)
     await answer(query)
     draft = SuspendDraft(
@@ -180,7 +242,7 @@ async def ask_reason(update: Update, context: BotContext) -> int | str:
     assert context.user_data is not None
     context.user_data[SUSPEND_DRAFT] = draft
     await flow.render(
-        context, draft, _reason_prompt(row.reseller.name), _reason_keyboard(telegram_id)
+        context, draft, _reason_prompt(row.reseller.name, t), _reason_keyboard(telegram_id, t)
     )
     return REASON
 
@@ -189,8 +251,8 @@ async def _suspend(
     update: Update, context: BotContext, telegram_id: int, reason: str | None
 ) -> int | str:
     user = update.effective_user
-    if user is None or not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+    t = await _admin(update, context)
+    if user is None or t is None:
         return flow.end(context, SUSPEND_DRAFT)
     draft = flow.draft(context, SUSPEND_DRAFT, SuspendDraft)
     try:
@@ -202,22 +264,26 @@ async def _suspend(
             now=dt.datetime.now(dt.UTC),
             reason=reason,
         )
-        note = "⛔ Suspended; they have been told" + (" why." if reason else ".")
+        note = (
+            t._("⛔ Suspended; they have been told why.")
+            if reason
+            else t._("⛔ Suspended; they have been told.")
+        )
     except ActionError as exc:
-        if draft is not None and "characters" in str(exc):
+        if draft is not None and exc.code == "reason_too_long":
             # Too long a reason: say so and wait for a shorter one.
             await flow.render(
                 context,
                 draft,
-                f"{escape(str(exc))}.\n\n{_reason_prompt(draft.name)}",
-                _reason_keyboard(telegram_id),
+                _refusal(exc, t) + "\n\n" + _reason_prompt(draft.name, t),
+                _reason_keyboard(telegram_id, t),
             )
             return REASON
-        note = escape(str(exc)) + "."
+        note = _refusal(exc, t)
     except ResellerError as exc:
-        note = escape(str(exc)) + "."
+        note = _refusal(exc, t)
     row = await resellers.reseller_row(context.db, telegram_id)
-    text, keyboard = _card(row, context, note)
+    text, keyboard = _card(row, context, t, note)
     if draft is not None and update.callback_query is None:
         await flow.render(context, draft, text, keyboard)
     else:
@@ -276,23 +342,35 @@ def suspension() -> flow.Flow:
 
 
 async def audit(update: Update, context: BotContext) -> None:
-    if not is_admin(update, context):
-        await refuse(update, ADMINS_ONLY)
+    t = await _admin(update, context)
+    if t is None:
         return
     report = await wallet.audit(context.db)
     if report.ok:
-        text = (
+        text = t._(
             "🧮 <b>Ledger audit: OK</b>\n"
-            f"{report.accounts} accounts and {report.transfers} transfers checked; "
-            "every balance matches its entries and they sum to zero."
+            "{accounts} accounts and {transfers} transfers checked; "
+            "every balance matches its entries and they sum to zero.",
+            accounts=t.number(report.accounts),
+            transfers=t.number(report.transfers),
         )
     else:
+        # The problems are the operator's diagnostics, in the audit's own words.
         shown = "\n".join(f"• {escape(p)}" for p in report.problems[:MAX_PROBLEMS_SHOWN])
-        more = len(report.problems) - MAX_PROBLEMS_SHOWN
-        text = f"🚨 <b>Ledger audit: {len(report.problems)} problems</b>\n{shown}"
+        count = len(report.problems)
+        text = t.n_(
+            "🚨 <b>Ledger audit: {n} problem</b>",
+            "🚨 <b>Ledger audit: {n} problems</b>",
+            count,
+        )
+        text += "\n" + shown
+        more = count - MAX_PROBLEMS_SHOWN
         if more > 0:
-            text += f"\n… and {more} more; run <code>python -m bot audit</code>."
-    await show(update, pages.truncate(text, pages.TEXT_LIMIT), keyboards.back_to_menu())
+            text += "\n" + t._(
+                "… and {more} more; run <code>python -m bot audit</code>.",
+                more=t.number(more),
+            )
+    await show(update, pages.truncate(text, pages.TEXT_LIMIT), keyboards.back_to_menu(t))
 
 
 def register(app: BotApplication) -> None:

@@ -10,72 +10,97 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
 from bot.context import BotApplication, BotContext
-from bot.money import format_number
+from bot.i18n import SOURCE, Translator
 from bot.services import wallet
 from bot.services.ledger import HistoryPage
 from bot.services.wallet import BalanceSummary
 from handlers import pages
-from handlers.common import NOT_REGISTERED, identify, local_date, money, own_wallet, refuse, show
+from handlers.common import identify, own_wallet, refuse, show
+from handlers.language import translator
+from handlers.start import not_registered
 from models import EntryKind
 
 HISTORY_PAGE_SIZE = 10
-KIND_LABELS = {
-    EntryKind.TOPUP: "Top-up",
-    EntryKind.ACTIVATION: "Activation",
-    EntryKind.RENEWAL: "Renewal",
-    EntryKind.REFUND: "Refund",
-    EntryKind.TRANSFER: "Transfer",
-    EntryKind.ADJUSTMENT: "Adjustment",
-    EntryKind.EXPIRY: "Expired credits",
-    EntryKind.CASH_RECEIVED: "Cash received",
-}
 
 
-def render_balance(summary: BalanceSummary, context: BotContext) -> str:
+def kind_label(kind: str, t: Translator) -> str:
+    labels: dict[str, str] = {
+        EntryKind.TOPUP: t._("Top-up"),
+        EntryKind.ACTIVATION: t._("Activation"),
+        EntryKind.RENEWAL: t._("Renewal"),
+        EntryKind.REFUND: t._("Refund"),
+        EntryKind.TRANSFER: t._("Transfer"),
+        EntryKind.ADJUSTMENT: t._("Adjustment"),
+        EntryKind.EXPIRY: t._("Expired credits"),
+        EntryKind.CASH_RECEIVED: t._("Cash received"),
+    }
+    return labels.get(kind, kind)
+
+
+def render_balance(summary: BalanceSummary, context: BotContext, t: Translator = SOURCE) -> str:
     b = summary.balance
+    currency = escape(context.settings.currency)
+
+    def money(amount: int) -> str:
+        return t.amount(amount, currency)
+
     lines = [
-        "<b>Your balance</b>",
-        f"Balance: {money(b.balance, context)}",
-        f"Held for pending sales: {money(b.held, context)}",
-        f"Available: <b>{money(b.available, context)}</b>",
+        t._("<b>Your balance</b>"),
+        t._("Balance: {amount}", amount=money(b.balance)),
+        t._("Held for pending sales: {amount}", amount=money(b.held)),
+        t._("Available: <b>{amount}</b>", amount=money(b.available)),
     ]
     if summary.reseller.postpaid:
         lines += [
-            f"Collection limit: {money(summary.reseller.credit_limit, context)}",
-            f"Owed: {money(summary.owed, context)}",
-            f"Can still spend: {money(b.spendable, context)}",
+            t._("Collection limit: {amount}", amount=money(summary.reseller.credit_limit)),
+            t._("Owed: {amount}", amount=money(summary.owed)),
+            t._("Can still spend: {amount}", amount=money(b.spendable)),
         ]
     if summary.expiring:
         # One line a day, however many grants end that day: at most 31 lines.
         by_day: dict[str, int] = {}
         for credit in summary.expiring:
-            day = local_date(credit.expires_at, context)
+            day = t.date(credit.expires_at, context.settings.zone)
             by_day[day] = by_day.get(day, 0) + credit.amount
-        lines.append("\n<b>Expiring within 30 days</b>")
-        lines += [f"• {money(amount, context)} on {day}" for day, amount in by_day.items()]
+        lines.append("\n" + t._("<b>Expiring within 30 days</b>"))
+        lines += [
+            t._("• {amount} on {day}", amount=money(amount), day=day)
+            for day, amount in by_day.items()
+        ]
     lines.append(
-        f"\nLow-balance alert below: {money(summary.reseller.low_balance_threshold, context)}"
+        "\n"
+        + t._(
+            "Low-balance alert below: {amount}",
+            amount=money(summary.reseller.low_balance_threshold),
+        )
     )
     if summary.below_threshold:
-        lines.append("⚠️ You are below your low-balance threshold.")
+        lines.append(t._("⚠️ You are below your low-balance threshold."))
     return pages.fit(lines, pages.TEXT_LIMIT)
 
 
-def render_history(page: HistoryPage, context: BotContext) -> str:
+def render_history(page: HistoryPage, context: BotContext, t: Translator = SOURCE) -> str:
     if not page.entries:
-        return "<b>Credit history</b>\nNo movements yet."
-    lines = [f"<b>Credit history</b> (page {page.page + 1} of {page.pages})"]
+        return t._("<b>Credit history</b>\nNo movements yet.")
+    lines = [
+        t._(
+            "<b>Credit history</b> (page {page} of {pages})",
+            page=t.number(page.page + 1),
+            pages=t.number(page.pages),
+        )
+    ]
     for entry in page.entries:
         sign = "+" if entry.amount > 0 else "-"
-        label = KIND_LABELS.get(EntryKind(entry.kind), entry.kind)
+        number = t.amount(abs(entry.amount), "").strip()
         line = (
-            f"{local_date(entry.created_at, context)}  "
-            f"<code>{sign}{format_number(abs(entry.amount))}</code>  {label}"
+            f"{t.date(entry.created_at, context.settings.zone)}  "
+            f"<code>{sign}{number}</code>  {kind_label(entry.kind, t)}"
         )
-        if entry.comment:
+        # Expiry entries carry no comment of a person's; older ones carry the system's.
+        if entry.comment and entry.kind != EntryKind.EXPIRY:
             line += f" · {escape(entry.comment)}"
         lines.append(line)
-    lines.append(f"\nAmounts in {escape(context.settings.currency)}.")
+    lines.append("\n" + t._("Amounts in {currency}.", currency=escape(context.settings.currency)))
     # A page is a fixed number of movements: long comments are cut so that it fits.
     return pages.fit(lines, pages.TEXT_LIMIT)
 
@@ -86,11 +111,12 @@ async def balance(update: Update, context: BotContext) -> None:
     if user is None:
         return
     reseller = own_wallet(await identify(update, context))
+    t = await translator(update, context)
     if reseller is None:
-        await refuse(update, NOT_REGISTERED.format(user_id=user.id))
+        await refuse(update, not_registered(t, user.id))
         return
     summary = await wallet.balance_summary(context.db, user.id, now=dt.datetime.now(dt.UTC))
-    await show(update, render_balance(summary, context), keyboards.balance_actions())
+    await show(update, render_balance(summary, context, t), keyboards.balance_actions(t))
 
 
 async def history(update: Update, context: BotContext) -> None:
@@ -99,15 +125,16 @@ async def history(update: Update, context: BotContext) -> None:
     if user is None:
         return
     reseller = own_wallet(await identify(update, context))
+    t = await translator(update, context)
     if reseller is None:
-        await refuse(update, NOT_REGISTERED.format(user_id=user.id))
+        await refuse(update, not_registered(t, user.id))
         return
     page = int(context.matches[0].group(1)) if context.matches else 0
     result = await wallet.history_page(context.db, user.id, page=page, page_size=HISTORY_PAGE_SIZE)
     await show(
         update,
-        render_history(result, context),
-        keyboards.pager(keyboards.HISTORY, result.page, result.pages),
+        render_history(result, context, t),
+        keyboards.pager(keyboards.HISTORY, result.page, result.pages, t),
     )
 
 

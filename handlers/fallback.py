@@ -7,34 +7,41 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.context import BotApplication, BotContext
 from handlers.common import answer
+from handlers.language import translator
 
 
 async def cancel(update: Update, context: BotContext) -> None:
     """/cancel outside any conversation: nothing to leave."""
     if update.effective_message:
-        await update.effective_message.reply_text("Nothing to cancel. Send /start for the menu.")
+        t = await translator(update, context)
+        await update.effective_message.reply_text(
+            t._("Nothing to cancel. Send /start for the menu.")
+        )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     if update.effective_message:
+        t = await translator(update, context)
         await update.effective_message.reply_text(
-            "I don't know that command. Send /help to see what I can do."
+            t._("I don't know that command. Send /help to see what I can do.")
         )
 
 
 async def stray_message(update: Update, context: BotContext) -> None:
     if update.effective_message:
+        t = await translator(update, context)
         await update.effective_message.reply_text(
-            "I didn't expect that here. Send /start for the menu."
+            t._("I didn't expect that here. Send /start for the menu.")
         )
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button no handler knows: from an old message, or forged."""
     if update.callback_query:
+        t = await translator(update, context)
         await answer(
             update.callback_query,
-            "This button is no longer valid. Send /start for a fresh menu.",
+            t._("This button is no longer valid. Send /start for a fresh menu."),
             alert=True,
         )
 

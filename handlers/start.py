@@ -1,82 +1,103 @@
-"""/start, /help and the main menu, by role."""
+"""/start, /help and the main menu, by role, in the reader's language."""
 
 from __future__ import annotations
 
 from html import escape
 
-from telegram import BotCommand, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import keyboards
 from bot.context import BotApplication, BotContext
+from bot.i18n import SOURCE, Translator
 from bot.services.resellers import Identity, Role
 from handlers import customer_view
-from handlers.common import NOT_REGISTERED, identify, show
+from handlers.common import identify, show
+from handlers.language import translator
 
-COMMANDS = [
-    BotCommand("start", "Main menu"),
-    BotCommand("balance", "Your balance and credits"),
-    BotCommand("history", "Your credit history"),
-    BotCommand("activate", "Activate a new customer"),
-    BotCommand("renew", "Renew a customer"),
-    BotCommand("customers", "Your customers"),
-    BotCommand("topup", "Ask for credits"),
-    BotCommand("topups", "Your top-up requests"),
-    BotCommand("status", "Your subscription (customers)"),
-    BotCommand("unlink", "Unlink this chat from your subscription (customers)"),
-    BotCommand("help", "What this bot does"),
-    BotCommand("cancel", "Leave the current step"),
-]
 
-RESELLER_HELP = (
-    "<b>Reseller commands</b>\n"
-    "/start - main menu\n"
-    "/balance - balance, held and available credits\n"
-    "/history - every credit movement, newest first\n"
-    "/activate - a new customer: username, plan, confirm\n"
-    "/renew - renew a customer (add part of a username to search)\n"
-    "/customers - your customers; filter, search, open a card (invite link, linked chat)\n"
-    "/topup - ask for credits and send the proof of payment\n"
-    "/topups - your top-up requests; cancel a pending one\n"
-    "/cancel - leave the current step\n\n"
-    "Amounts use two decimals, like 100.50; 100,50 works too."
-)
-CUSTOMER_HELP = (
-    "/status - your subscription, and a button to ask your reseller to renew it\n"
-    "/unlink - unlink this chat: no more reminders here (the invite link links it back)"
-)
-ADMIN_HELP = (
-    "<b>Admin commands</b>\n"
-    "/start - admin menu\n"
-    "/pending - top-ups waiting for a decision (here or in the admin group)\n"
-    "/resellers - resellers and their balances\n"
-    "/audit - check every balance against the ledger\n\n"
-    "Resellers, plans and credits are managed with <code>python -m bot</code> "
-    "on the server (see the README)."
-)
+def not_registered(t: Translator, user_id: int) -> str:
+    return t._(
+        "You are not registered as a reseller yet.\n"
+        "Send your Telegram id <code>{user_id}</code> to an admin to get access.",
+        user_id=user_id,
+    )
 
 
 def menu_for(
-    identity: Identity, first_name: str, user_id: int
+    identity: Identity, first_name: str, user_id: int, t: Translator = SOURCE
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    name = escape(first_name)
+    name = t.isolate(escape(first_name))
     if identity.role == Role.ADMIN:
-        return f"Hello, {name}! <b>Admin menu</b>", keyboards.admin_menu()
+        return t._("Hello, {name}! <b>Admin menu</b>", name=name), keyboards.admin_menu(t)
     if identity.role == Role.RESELLER and identity.reseller:
         return (
-            f"Hello, {escape(identity.reseller.name)}! What would you like to do?",
-            keyboards.reseller_menu(),
+            t._(
+                "Hello, {name}! What would you like to do?",
+                name=t.isolate(escape(identity.reseller.name)),
+            ),
+            keyboards.reseller_menu(t),
         )
     if identity.role == Role.SUSPENDED:
         return (
-            "Your reseller account is suspended, so new sales are paused.\n"
-            "You can still see your /balance and /history. Contact an admin to reactivate it.",
+            t._(
+                "Your reseller account is suspended, so new sales are paused.\n"
+                "You can still see your /balance and /history. "
+                "Contact an admin to reactivate it."
+            ),
             None,
         )
     return (
-        f"Hello, {name}! This bot is for the resellers of our service.\n"
-        + NOT_REGISTERED.format(user_id=user_id),
+        t._("Hello, {name}! This bot is for the resellers of our service.", name=name)
+        + "\n"
+        + not_registered(t, user_id),
         None,
+    )
+
+
+def help_text(identity: Identity, user_id: int, t: Translator = SOURCE) -> str:
+    reseller = t._(
+        "<b>Reseller commands</b>\n"
+        "/start - main menu\n"
+        "/balance - balance, held and available credits\n"
+        "/history - every credit movement, newest first\n"
+        "/activate - a new customer: username, plan, confirm\n"
+        "/renew - renew a customer (add part of a username to search)\n"
+        "/customers - your customers; filter, search, open a card (invite link, linked chat)\n"
+        "/topup - ask for credits and send the proof of payment\n"
+        "/topups - your top-up requests; cancel a pending one\n"
+        "/language - change the language\n"
+        "/cancel - leave the current step\n\n"
+        "Amounts use two decimals, like 100.50; 100,50 works too."
+    )
+    if identity.role == Role.ADMIN:
+        admin = t._(
+            "<b>Admin commands</b>\n"
+            "/start - admin menu\n"
+            "/pending - top-ups waiting for a decision (here or in the admin group)\n"
+            "/resellers - resellers and their balances; suspend or reactivate one\n"
+            "/audit - check every balance against the ledger\n"
+            "/language - change the language\n\n"
+            "Plans, prices and credits are managed with <code>python -m bot</code> "
+            "on the server (see the README)."
+        )
+        return admin + ("\n\n" + reseller if identity.reseller else "")
+    if identity.role in (Role.RESELLER, Role.SUSPENDED):
+        return reseller
+    if identity.role == Role.CUSTOMER:
+        return t._(
+            "/status - your subscription, and a button to ask your reseller to renew it\n"
+            "/unlink - unlink this chat: no more reminders here "
+            "(the invite link links it back)\n"
+            "/language - change the language"
+        )
+    return (
+        t._(
+            "This bot lets resellers check their credits and serve their customers.\n"
+            "Customers: open the invite link your reseller sent you to link this chat."
+        )
+        + "\n"
+        + not_registered(t, user_id)
     )
 
 
@@ -93,7 +114,8 @@ async def start(update: Update, context: BotContext) -> None:
     if identity.role == Role.CUSTOMER:
         await customer_view.show_status(update, context)
         return
-    text, keyboard = menu_for(identity, user.first_name, user.id)
+    t = await translator(update, context)
+    text, keyboard = menu_for(identity, user.first_name, user.id, t)
     await show(update, text, keyboard)
 
 
@@ -102,19 +124,9 @@ async def help_command(update: Update, context: BotContext) -> None:
     if user is None:
         return
     identity = await identify(update, context)
-    if identity.role == Role.ADMIN:
-        text = ADMIN_HELP + ("\n\n" + RESELLER_HELP if identity.reseller else "")
-    elif identity.role in (Role.RESELLER, Role.SUSPENDED):
-        text = RESELLER_HELP
-    elif identity.role == Role.CUSTOMER:
-        text = CUSTOMER_HELP
-    else:
-        text = (
-            "This bot lets resellers check their credits and serve their customers.\n"
-            "Customers: open the invite link your reseller sent you to link this chat.\n"
-            + NOT_REGISTERED.format(user_id=user.id)
-        )
-    await show(update, text, keyboards.back_to_menu() if update.callback_query else None)
+    t = await translator(update, context)
+    keyboard = keyboards.back_to_menu(t) if update.callback_query else None
+    await show(update, help_text(identity, user.id, t), keyboard)
 
 
 def register(app: BotApplication) -> None:

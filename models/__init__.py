@@ -3,6 +3,7 @@
 from models.admin import AdminAction
 from models.base import Base, UTCDateTime
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
+from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
     CreditGrant,
@@ -26,6 +27,7 @@ __all__ = [
     "AdminAction",
     "Base",
     "Billing",
+    "ChatLanguage",
     "CreditGrant",
     "Customer",
     "CustomerStatus",

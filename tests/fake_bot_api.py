@@ -219,7 +219,9 @@ class FakeBotAPI:
         }
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.callback_answers: dict[str, dict[str, Any]] = {}
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the default menu, for any language
+        # Every menu set, by (scope type, chat id, language code), as Telegram keeps them.
+        self.command_menus: dict[tuple[str, int | None, str], list[dict[str, Any]]] = {}
         self.failures: list[ScriptedFailure] = []
         # Optional flood control like Telegram's: over this many sends a second, a 429.
         self.flood_limit: int | None = None
@@ -537,14 +539,20 @@ class FakeBotAPI:
                 or command["command"] != command["command"].lower()
             ):
                 raise bad_request("BOT_COMMAND_INVALID")
-        self.commands = commands
+        key = _commands_key(params)
+        self.command_menus[key] = commands
+        if key == ("default", None, ""):
+            self.commands = commands
         return True
 
     async def _m_getmycommands(self, params: dict[str, Any]) -> Any:
-        return self.commands
+        return self.command_menus.get(_commands_key(params), [])
 
     async def _m_deletemycommands(self, params: dict[str, Any]) -> Any:
-        self.commands = []
+        key = _commands_key(params)
+        self.command_menus.pop(key, None)
+        if key == ("default", None, ""):
+            self.commands = []
         return True
 
     async def _m_getupdates(self, params: dict[str, Any]) -> Any:
@@ -764,3 +772,15 @@ def _error(exc: ApiError) -> web.Response:
     if exc.retry_after is not None:
         body["parameters"] = {"retry_after": exc.retry_after}
     return web.json_response(body, status=exc.code)
+
+
+def _commands_key(params: dict[str, Any]) -> tuple[str, int | None, str]:
+    scope = params.get("scope") or {"type": "default"}
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    chat_id = scope.get("chat_id")
+    return (
+        scope["type"],
+        int(chat_id) if chat_id is not None else None,
+        params.get("language_code") or "",
+    )

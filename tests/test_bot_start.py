@@ -40,7 +40,7 @@ async def test_reseller_gets_the_reseller_menu(
     labels = [label for label, _ in reply.buttons]
     assert labels == [
         "💰 Balance", "➕ Top up", "👤 New customer", "🔁 Renew",
-        "👥 Customers", "🧾 My top-ups", "📜 History", "❓ Help",
+        "👥 Customers", "🧾 My top-ups", "📜 History", "🌐 Language", "❓ Help",
     ]  # fmt: skip
 
 

@@ -14,7 +14,15 @@ MAX_REASON = 255
 
 
 class ActionError(Exception):
-    """An admin action was refused before anything was written."""
+    """An admin action was refused before anything was written.
+
+    ``code`` says why, for the presentation; ``params`` are its plain values.
+    """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def check_reason(reason: str | None) -> str | None:
@@ -23,7 +31,12 @@ def check_reason(reason: str | None) -> str | None:
         return None
     reason = " ".join(reason.split())
     if len(reason) > MAX_REASON:
-        raise ActionError(f"the reason is {len(reason)} characters; at most {MAX_REASON} are kept")
+        raise ActionError(
+            "reason_too_long",
+            f"the reason is {len(reason)} characters; at most {MAX_REASON} are kept",
+            length=len(reason),
+            limit=MAX_REASON,
+        )
     return reason
 
 

@@ -210,7 +210,9 @@ async def set_status(
             raise ResellerError(f"no reseller with Telegram id {telegram_id}")
         reseller, account = row
         if reseller.status == status:
-            raise ActionError(f"{reseller.name} is already {status}")
+            raise ActionError(
+                "already_in_status", f"{reseller.name} is already {status}", status=status
+            )
         before = reseller.status
         reseller.status = status
         await session.flush()
