@@ -160,7 +160,7 @@ def _apply_overrides(catalog: Catalog, path: Path) -> list[str]:
         return []
     try:
         with path.open("rb") as file:
-            overrides = read_po(file, locale=catalog.locale, domain=DOMAIN)
+            overrides = read_po(file, locale=catalog.locale, domain=DOMAIN, abort_invalid=True)
     except Exception as exc:  # a file the operator wrote: any parse error is refused
         return [f"{path}: cannot be read ({exc})"]
     refused = []
@@ -172,7 +172,8 @@ def _apply_overrides(catalog: Catalog, path: Path) -> list[str]:
         if shipped is None:
             refused.append(f"{path}: {label}: no such message")
             continue
-        problem = message_problem(override)
+        # An operator may add or drop formatting; it only has to be valid.
+        problem = message_problem(override, same_tags=False)
         if problem:
             refused.append(f"{path}: {label}: {problem}")
             continue
@@ -189,8 +190,11 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def message_problem(message: Message) -> str | None:
-    """Why a translation cannot be used (placeholders or HTML differ), or None."""
+def message_problem(message: Message, *, same_tags: bool = True) -> str | None:
+    """Why a translation cannot be used (placeholders or HTML differ), or None.
+
+    ``same_tags``: a shipped translation keeps the source's formatting tags.
+    """
     ids = [message.id] if isinstance(message.id, str) else list(message.id)
     strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
     expected = set().union(*(placeholders(i) for i in ids))
@@ -204,7 +208,7 @@ def message_problem(message: Message) -> str | None:
         # A plural form may leave out {n} (Arabic "one" and "two" spell the number).
         if found - expected or (expected - {"n"}) - found:
             return f"placeholders {sorted(found)} differ from {sorted(expected)}"
-        problem = html_problem(text, like=ids[0])
+        problem = html_problem(text, like=ids[0] if same_tags else None)
         if problem:
             return problem
     return None
@@ -237,11 +241,11 @@ def _tags(text: str) -> _Tags:
     return parser
 
 
-def html_problem(text: str, like: str) -> str | None:
-    """Telegram refuses unbalanced or unknown tags; a translation keeps the source's."""
+def html_problem(text: str, like: str | None = None) -> str | None:
+    """Telegram refuses unbalanced or unknown tags; a translation keeps ``like``'s tags."""
     found = _tags(text)
     if found.problem:
         return found.problem
-    if sorted(found.seen) != sorted(_tags(like).seen):
+    if like is not None and sorted(found.seen) != sorted(_tags(like).seen):
         return "its HTML tags differ from the original's"
     return None

@@ -12,7 +12,9 @@ from bot import i18n, keyboards
 from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
 from bot.services import languages
-from handlers.common import show
+from bot.services.resellers import Role
+from handlers import commands
+from handlers.common import identify, show
 
 CACHE_SIZE = 50_000  # users whose language this process remembers
 CHOOSE = "lang"
@@ -67,6 +69,10 @@ async def chose(update: Update, context: BotContext) -> None:
     await languages.choose(context.db, user.id, language, dt.datetime.now(dt.UTC))
     _remember(context, user.id, language)
     t = context.i18n.get(language)
+    # The command menu first, so it is in the new language by the time they read this.
+    identity = await identify(update, context)
+    role = Role.RESELLER if identity.role == Role.SUSPENDED else identity.role
+    await commands.publish_for(context.bot, user.id, role, t)
     await show(
         update, t._("✅ From now on I will write to you in English."), keyboards.back_to_menu(t)
     )
