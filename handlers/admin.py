@@ -334,7 +334,7 @@ def suspension() -> flow.Flow:
         fallbacks=[],
         cancel=cancel_suspend,
         timed_out=suspend_timed_out,
-        replaced_text="⏹ Nobody was suspended: you started something else.",
+        replaced_text=lambda t: t._("⏹ Nobody was suspended: you started something else."),
     )
 
 

@@ -749,7 +749,9 @@ def conversation() -> flow.Flow:
         fallbacks=[cancel_button],
         cancel=cancel_flow,
         timed_out=timed_out,
-        replaced_text="⏹ Sale cancelled: you started something else. Nothing was charged.",
+        replaced_text=lambda t: t._(
+            "⏹ Sale cancelled: you started something else. Nothing was charged."
+        ),
     )
 
 

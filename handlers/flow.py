@@ -20,7 +20,9 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeH
 
 from bot import keyboards
 from bot.context import BotContext
+from bot.i18n import Translator
 from handlers.common import not_modified
+from handlers.language import translator
 
 
 @dataclass
@@ -102,13 +104,17 @@ class Flow:
     fallbacks: Sequence[BaseHandler[Update, BotContext, Any]]
     cancel: Callback[object]
     timed_out: Callback[None]
-    replaced_text: str  # shown on its message when another flow or /start replaces it
+    # Shown on its message when another flow or /start replaces it.
+    replaced_text: Callable[[Translator], str]
 
 
 Callback = Callable[[Update, BotContext], Awaitable[T]]
 
 
-async def _replace_others(context: BotContext, flows: Sequence[Flow], keep: str | None) -> None:
+async def _replace_others(
+    update: Update, context: BotContext, flows: Sequence[Flow], keep: str | None
+) -> None:
+    t = await translator(update, context)
     for other in flows:
         if other.name == keep:
             continue
@@ -118,14 +124,14 @@ async def _replace_others(context: BotContext, flows: Sequence[Flow], keep: str 
         end(context, other.draft_key)
         # The old message may be gone or too old to edit: then there is nothing to tidy.
         with contextlib.suppress(TelegramError):
-            await render(context, found, other.replaced_text, keyboards.back_to_menu())
+            await render(context, found, other.replaced_text(t), keyboards.back_to_menu(t))
 
 
 def _taking_over(
     callback: Callback[object], flows: Sequence[Flow], name: str
 ) -> Callable[[Update, BotContext], Coroutine[Any, Any, object]]:
     async def entry(update: Update, context: BotContext) -> object:
-        await _replace_others(context, flows, keep=name)
+        await _replace_others(update, context, flows, keep=name)
         return await callback(update, context)
 
     return entry
@@ -157,7 +163,7 @@ def conversation(
 
     async def restart(update: Update, context: BotContext) -> int:
         """/start in the middle of a flow: end it and show the menu."""
-        await _replace_others(context, flows, keep=None)
+        await _replace_others(update, context, flows, keep=None)
         await start(update, context)
         return ConversationHandler.END
 

@@ -900,7 +900,9 @@ def conversation() -> flow.Flow:
         fallbacks=[cancel_button],
         cancel=cancel_flow,
         timed_out=timed_out,
-        replaced_text="⏹ Top-up cancelled: you started something else. Nothing was sent.",
+        replaced_text=lambda t: t._(
+            "⏹ Top-up cancelled: you started something else. Nothing was sent."
+        ),
     )
 
 
