@@ -149,7 +149,7 @@ def _refusal(exc: ActionError | ResellerError, t: Translator) -> str:
         return t._("There is no such reseller.")
     if exc.code == "reason_too_long":
         return t._(
-            "The reason is {length} characters long; at most {limit} are kept.",
+            "The reason is {length} characters long; at most {limit} are allowed.",
             length=t.number(int(str(exc.params["length"]))),
             limit=t.number(int(str(exc.params["limit"]))),
         )
