@@ -16,7 +16,16 @@ _AMOUNT = re.compile(r"(\d+)(?:[.,](\d+))?")
 
 
 class AmountError(ValueError):
-    """The text is not an acceptable amount; the message says why, for the user."""
+    """The text is not an acceptable amount.
+
+    ``code`` says why, for the chat to word in the reader's language; ``params`` are its
+    plain values. The message is the English wording the operator CLI prints.
+    """
+
+    def __init__(self, code: str, message: str, **params: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def parse_amount(text: str, *, max_amount: int = MAX_AMOUNT) -> int:
@@ -26,18 +35,24 @@ def parse_amount(text: str, *, max_amount: int = MAX_AMOUNT) -> int:
     """
     cleaned = text.strip().translate(_DIGITS)
     if cleaned.startswith("-"):
-        raise AmountError("The amount must be positive.")
+        raise AmountError("negative", "The amount must be positive.")
     match = _AMOUNT.fullmatch(cleaned)
     if not match or not cleaned.isascii():
-        raise AmountError("That is not a number. Send an amount like 100 or 100.50.")
+        raise AmountError(
+            "not_a_number", "That is not a number. Send an amount like 100 or 100.50."
+        )
     whole, fraction = match.group(1), match.group(2) or ""
     if len(fraction) > 2:
-        raise AmountError("Use at most two decimals, like 100.50.")
+        raise AmountError("too_many_decimals", "Use at most two decimals, like 100.50.")
     hundredths = int(Decimal(f"{whole}.{fraction or '0'}") * 100)
     if hundredths <= 0:
-        raise AmountError("The amount must be greater than zero.")
+        raise AmountError("zero", "The amount must be greater than zero.")
     if hundredths > max_amount:
-        raise AmountError(f"The amount is too large; the most is {format_number(max_amount)}.")
+        raise AmountError(
+            "too_large",
+            f"The amount is too large; the most is {format_number(max_amount)}.",
+            maximum=max_amount,
+        )
     return hundredths
 
 

@@ -101,3 +101,19 @@ class TopUpRequest(Base):
     # Where the request was posted for the admins, to edit it once decided.
     admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     admin_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RejectPrompt(Base):
+    """A bot message asking an admin for a rejection reason, and the request it is for.
+
+    An admin's reply is matched to it by the message it replies to, so the prompt works in
+    any language and after a restart. Closed prompts are kept, to tell a late reply so.
+    """
+
+    __tablename__ = "topup_reject_prompts"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    request_id: Mapped[int] = mapped_column(ForeignKey("topup_requests.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -18,7 +18,16 @@ MAX_INSTRUCTIONS = 800
 
 
 class PricingError(Exception):
-    """A pricing or payment-method operation was refused; the message says why."""
+    """A pricing or payment-method operation was refused.
+
+    ``code`` says why and ``params`` are its plain values; the message is the English the
+    operator CLI prints.
+    """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -93,14 +102,16 @@ async def method(session: AsyncSession, method_id: int) -> Method | None:
 
 async def add_tier(db: Database, *, min_credits: int, unit_price: int) -> Tier:
     if min_credits < 0 or unit_price <= 0:
-        raise PricingError("a tier needs a minimum of 0 or more and a price above zero")
+        raise PricingError("bad_tier", "a tier needs a minimum of 0 or more and a price above zero")
 
     async def _add(session: AsyncSession) -> Tier:
         exists = await session.scalar(
             select(PriceTier.id).where(PriceTier.min_credits == min_credits)
         )
         if exists is not None:
-            raise PricingError("a tier with that minimum already exists; remove it first")
+            raise PricingError(
+                "tier_exists", "a tier with that minimum already exists; remove it first"
+            )
         tier = PriceTier(min_credits=min_credits, unit_price=unit_price)
         session.add(tier)
         await session.flush()
@@ -113,7 +124,7 @@ async def remove_tier(db: Database, *, min_credits: int) -> None:
     async with db.transaction() as session:
         tier = await session.scalar(select(PriceTier).where(PriceTier.min_credits == min_credits))
         if tier is None:
-            raise PricingError("no tier with that minimum")
+            raise PricingError("no_tier", "no tier with that minimum", min_credits=min_credits)
         await session.delete(tier)
 
 
@@ -127,17 +138,25 @@ async def add_method(
 ) -> Method:
     code, name, instructions = code.strip().lower(), name.strip(), instructions.strip()
     if not _CODE.fullmatch(code):
-        raise PricingError("a method code is 1 to 32 lowercase letters, digits, '-' or '_'")
+        raise PricingError(
+            "bad_code", "a method code is 1 to 32 lowercase letters, digits, '-' or '_'"
+        )
     if not name or len(name) > 64:
-        raise PricingError("the method name must be 1 to 64 characters")
+        raise PricingError("bad_name", "the method name must be 1 to 64 characters")
     if not instructions or len(instructions) > MAX_INSTRUCTIONS:
-        raise PricingError(f"the instructions must be 1 to {MAX_INSTRUCTIONS} characters")
+        raise PricingError(
+            "bad_instructions",
+            f"the instructions must be 1 to {MAX_INSTRUCTIONS} characters",
+            limit=MAX_INSTRUCTIONS,
+        )
     if min_total < 0:
-        raise PricingError("the minimum cannot be negative")
+        raise PricingError("negative_minimum", "the minimum cannot be negative")
 
     async def _add(session: AsyncSession) -> Method:
         if await session.scalar(select(PaymentMethod.id).where(PaymentMethod.code == code)):
-            raise PricingError(f"a payment method with code {code!r} already exists")
+            raise PricingError(
+                "method_exists", f"a payment method with code {code!r} already exists", method=code
+            )
         found = PaymentMethod(
             code=code, name=name, instructions=instructions, min_total=min_total, active=True
         )
@@ -154,7 +173,7 @@ async def disable_method(db: Database, *, code: str) -> None:
             update(PaymentMethod).where(PaymentMethod.code == code).values(active=False)
         )
         if not rowcount(result):
-            raise PricingError(f"no payment method with code {code!r}")
+            raise PricingError("no_method", f"no payment method with code {code!r}", method=code)
 
 
 async def list_methods(db: Database) -> list[Method]:

@@ -34,6 +34,7 @@ from models import (
     TopUpStatus,
     TxType,
 )
+from models.topup import RejectPrompt
 
 MAX_REFERENCE = 128
 MIN_REFERENCE = 4
@@ -41,7 +42,16 @@ MAX_REASON = 255
 
 
 class TopUpError(Exception):
-    """A top-up step was refused; the message says why, for the user."""
+    """A top-up step was refused.
+
+    ``code`` says why, for the presentation to word in the reader's language; ``params``
+    are its plain values. The message is English, for logs and the operator CLI.
+    """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class ReasonTooLong(TopUpError):
@@ -51,8 +61,8 @@ class ReasonTooLong(TopUpError):
 class CannotApprove(TopUpError):
     """Approval refused for now; the request stays pending for another decision."""
 
-    def __init__(self, message: str, request: RequestView) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, request: RequestView) -> None:
+        super().__init__(code, message, request_id=request.id)
         self.request = request
 
 
@@ -68,7 +78,12 @@ class AlreadyDecided(TopUpError):
     """The request left pending before this transition; ``request`` says how."""
 
     def __init__(self, request: RequestView) -> None:
-        super().__init__(f"request #{request.id} is already {request.status}")
+        super().__init__(
+            "already_decided",
+            f"request #{request.id} is already {request.status}",
+            request_id=request.id,
+            status=request.status,
+        )
         self.request = request
 
 
@@ -121,7 +136,10 @@ def check_reference(text: str) -> str:
     reference = text.strip()
     if "\n" in reference or not MIN_REFERENCE <= len(reference) <= MAX_REFERENCE:
         raise TopUpError(
-            f"A transaction id is one line of {MIN_REFERENCE} to {MAX_REFERENCE} characters."
+            "bad_reference",
+            f"A transaction id is one line of {MIN_REFERENCE} to {MAX_REFERENCE} characters.",
+            shortest=MIN_REFERENCE,
+            longest=MAX_REFERENCE,
         )
     return reference
 
@@ -175,7 +193,9 @@ async def _load(session: AsyncSession, request_id: int) -> RequestView | None:
 async def _require(session: AsyncSession, request_id: int) -> RequestView:
     found = await _load(session, request_id)
     if found is None:
-        raise TopUpError(f"There is no top-up request #{request_id}.")
+        raise TopUpError(
+            "unknown_request", f"There is no top-up request #{request_id}.", request_id=request_id
+        )
     return found
 
 
@@ -238,7 +258,7 @@ async def count_pending(session: AsyncSession, reseller_id: int) -> int:
 async def _active_reseller(session: AsyncSession, telegram_id: int) -> ResellerView:
     reseller = await require_by_telegram_id(session, telegram_id)
     if reseller.status != ResellerStatus.ACTIVE:
-        raise TopUpError("Your reseller account is suspended. Contact an admin.")
+        raise TopUpError("suspended", "Your reseller account is suspended. Contact an admin.")
     return reseller
 
 
@@ -248,11 +268,13 @@ async def can_start(db: Database, telegram_id: int, limits: Limits) -> None:
         reseller = await _active_reseller(session, telegram_id)
         if await count_pending(session, reseller.id) >= limits.max_pending:
             raise TopUpError(
+                "too_many_pending",
                 f"You already have {limits.max_pending} top-ups waiting for an admin. "
-                "Wait for them, or cancel one in /topups."
+                "Wait for them, or cancel one in /topups.",
+                limit=limits.max_pending,
             )
         if not await pricing.tiers(session):
-            raise TopUpError("Top-ups are not set up yet. Please contact an admin.")
+            raise TopUpError("not_set_up", "Top-ups are not set up yet. Please contact an admin.")
 
 
 async def price(
@@ -260,17 +282,28 @@ async def price(
 ) -> tuple[pricing.Quote, list[pricing.Method]]:
     """The price of ``credits`` and the methods that accept it, or why not."""
     if credits < limits.min_credits:
-        raise TopUpError(f"The smallest top-up is {format_number(limits.min_credits)} credits.")
+        raise TopUpError(
+            "below_minimum",
+            f"The smallest top-up is {format_number(limits.min_credits)} credits.",
+            minimum=limits.min_credits,
+        )
     if credits > limits.max_credits:
-        raise TopUpError(f"The largest top-up is {format_number(limits.max_credits)} credits.")
+        raise TopUpError(
+            "above_maximum",
+            f"The largest top-up is {format_number(limits.max_credits)} credits.",
+            maximum=limits.max_credits,
+        )
     async with db.transaction() as session:
         quote = await pricing.quote(session, credits)
         if quote is None:
-            raise TopUpError("That amount is below the smallest price tier. Try more credits.")
+            raise TopUpError(
+                "below_tiers", "That amount is below the smallest price tier. Try more credits."
+            )
         methods = await pricing.methods_for(session, quote.total)
     if not methods:
         raise TopUpError(
-            "No payment method accepts that amount. Try more credits, or contact an admin."
+            "no_method",
+            "No payment method accepts that amount. Try more credits, or contact an admin.",
         )
     return quote, methods
 
@@ -280,7 +313,9 @@ async def available_method(db: Database, method_id: int, total: int) -> pricing.
     async with db.transaction() as session:
         chosen = await pricing.method(session, method_id)
     if chosen is None or not chosen.active or chosen.min_total > total:
-        raise TopUpError("That payment method is not available. Pick another one.")
+        raise TopUpError(
+            "method_unavailable", "That payment method is not available. Pick another one."
+        )
     return chosen
 
 
@@ -312,15 +347,21 @@ async def create_request(
             select(Reseller.id).where(Reseller.id == reseller.id).with_for_update()
         )
         if await count_pending(session, reseller.id) >= limits.max_pending:
-            raise TopUpError(f"You already have {limits.max_pending} top-ups waiting for an admin.")
+            raise TopUpError(
+                "too_many_pending",
+                f"You already have {limits.max_pending} top-ups waiting for an admin.",
+                limit=limits.max_pending,
+            )
         if not limits.min_credits <= credits <= limits.max_credits:
-            raise TopUpError("That amount is outside the top-up limits.")
+            raise TopUpError("outside_limits", "That amount is outside the top-up limits.")
         quote = await pricing.quote(session, credits)
         chosen = await pricing.method(session, method_id)
         if quote is None:
-            raise TopUpError("That amount is below the smallest price tier.")
+            raise TopUpError("below_tiers", "That amount is below the smallest price tier.")
         if chosen is None or not chosen.active or chosen.min_total > quote.total:
-            raise TopUpError("That payment method is no longer available. Start again: /topup")
+            raise TopUpError(
+                "method_gone", "That payment method is no longer available. Start again: /topup"
+            )
         request = TopUpRequest(
             reseller_id=reseller.id,
             credits=credits,
@@ -359,7 +400,9 @@ async def cancel(
         found = await _load(session, request_id)
         # Someone else's request looks exactly like a missing one.
         if found is None or found.reseller_id != reseller.id:
-            raise TopUpError("You have no such top-up request.")
+            raise TopUpError(
+                "not_own_request", "You have no such top-up request.", request_id=request_id
+            )
         await _transition(session, found, TopUpStatus.CANCELLED, now=now)
         return await _require(session, request_id)
 
@@ -408,6 +451,7 @@ async def approve(
             raise AlreadyDecided(request)
         if request.reseller_telegram_id == admin_id:
             raise OwnRequest(
+                "own_request",
                 f"Top-up #{request.id} is your own request: another admin must decide it.",
                 request,
             )
@@ -417,6 +461,7 @@ async def approve(
         )
         if status != ResellerStatus.ACTIVE:
             raise ResellerSuspended(
+                "reseller_suspended",
                 f"{request.reseller_name} is suspended: top-up #{request.id} stays pending. "
                 "Reactivate the reseller to approve it, or reject it.",
                 request,
@@ -468,7 +513,12 @@ async def reject(
     """Reject once and queue the reseller's notice, in one transaction."""
     reason = reason.strip() if reason else None
     if reason is not None and len(reason) > MAX_REASON:
-        raise ReasonTooLong(f"Keep the reason under {MAX_REASON} characters; send it again.")
+        raise ReasonTooLong(
+            "reason_too_long",
+            f"Keep the reason under {MAX_REASON} characters; send it again.",
+            length=len(reason),
+            limit=MAX_REASON,
+        )
     async with db.transaction() as session:
         request = await _require(session, request_id)
         await _transition(
@@ -478,6 +528,51 @@ async def reject(
         notice = {"request_id": request.id, "credits": request.credits, "reason": reason or None}
         await _tell_reseller(session, request, Kind.TOPUP_REJECTED, notice, now)
         return Decision(request=await _require(session, request_id), balance=None)
+
+
+# --- asking for a rejection reason ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A message that asked for a rejection reason: its request, and whether it is open."""
+
+    request_id: int
+    open: bool
+
+
+async def open_reject_prompt(
+    db: Database, *, chat_id: int, message_id: int, request_id: int, now: dt.datetime
+) -> None:
+    """Remember that ``message_id`` asks for the reason request ``request_id`` is rejected."""
+    async with db.transaction() as session:
+        session.add(
+            RejectPrompt(
+                chat_id=chat_id, message_id=message_id, request_id=request_id, created_at=now
+            )
+        )
+
+
+async def reject_prompt(db: Database, *, chat_id: int, message_id: int) -> Prompt | None:
+    """The prompt a reply answers, or None if that message was never one."""
+    async with db.transaction() as session:
+        found = await session.get(RejectPrompt, (chat_id, message_id))
+        return None if found is None else Prompt(found.request_id, found.closed_at is None)
+
+
+async def close_reject_prompt(
+    db: Database, *, chat_id: int, message_id: int, now: dt.datetime
+) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(RejectPrompt)
+            .where(
+                RejectPrompt.chat_id == chat_id,
+                RejectPrompt.message_id == message_id,
+                RejectPrompt.closed_at.is_(None),
+            )
+            .values(closed_at=now)
+        )
 
 
 async def _tell_reseller(
