@@ -115,6 +115,7 @@ async def outbox_job(context: BotContext) -> None:
         _clock(context),
         budget_seconds=max(1.0, context.settings.outbox_interval_seconds * 0.9),
         last_sent=last_sent,
+        catalogs=context.i18n,
     )
 
 

@@ -15,176 +15,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot import keyboards
 from bot.db import Database
-from bot.money import format_amount
+from bot.i18n import Catalogs, Translator
 from bot.ratelimit import BULK
 from bot.services import outbox
-from bot.services.alerts import Kind
+from bot.services.languages import languages_of
 from bot.settings import Settings
-from jobs import panel_report
+from jobs import notices
 
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 BATCH = 200
-
-
-def _date(iso: str, settings: Settings) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(settings.zone).strftime("%Y-%m-%d")
-
-
-def render(
-    kind: str, p: dict[str, Any], settings: Settings
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The text and buttons of a queued message, from its kind and plain values."""
-
-    def money(amount: int) -> str:
-        return format_amount(amount, escape(settings.currency))
-
-    top_up = InlineKeyboardMarkup([[keyboards.button("➕ Top up", keyboards.TOPUP_NEW)]])
-    if kind == Kind.LOW_BALANCE:
-        return (
-            f"⚠️ Your available balance is {money(p['available'])}, below your alert "
-            f"threshold of {money(p['threshold'])}. Top up to keep selling.",
-            top_up,
-        )
-    if kind == Kind.DEBT_WARNING:
-        return (
-            f"⚠️ You owe {money(p['owed'])} of your {money(p['limit'])} collection limit. "
-            "Please settle with an admin before you reach it.",
-            None,
-        )
-    if kind == Kind.DEBT_LIMIT:
-        return (
-            f"⛔ You have reached your collection limit: you owe {money(p['owed'])} of "
-            f"{money(p['limit'])}. Activations and renewals are paused until an admin "
-            "records your payment.",
-            None,
-        )
-    if kind == Kind.EXPIRY_REMINDER:
-        when = (
-            "expires <b>today</b>"
-            if p["days"] == 0
-            else f"expires in <b>{p['days']} day{'s' if p['days'] != 1 else ''}</b>"
-        )
-        return (
-            f"⏰ Your subscription <code>{escape(p['username'])}</code> "
-            f"({escape(p['plan'])}) {when}, on {_date(p['expires_at'], settings)}.",
-            InlineKeyboardMarkup([[keyboards.button("🔁 Request renewal", "cs:rr")]]),
-        )
-    if kind == Kind.DIGEST:
-        lines = ["📋 <b>Your customers today</b>"]
-        rows: list[list[InlineKeyboardButton]] = []
-        for title, items in (
-            ("Expiring within 7 days", p["expiring"]),
-            ("Expired since the last digest", p["expired"]),
-        ):
-            if items:
-                lines.append(f"\n<b>{title}</b>")
-            for item in items:
-                lines.append(
-                    f"• {escape(item['username'])} · {_date(item['expires_at'], settings)}"
-                )
-                if len(rows) < 10:
-                    rows.append(
-                        [keyboards.button(f"🔁 Renew {item['username']}", "cu", "r", item["id"])]
-                    )
-        return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
-    if kind == Kind.TOPUP_STALE:
-        return (
-            f"⏳ Top-up #{p['request_id']} ({money(p['credits'])}) has been waiting since "
-            f"{_date(p['created_at'], settings)}. Please decide.",
-            InlineKeyboardMarkup(
-                [
-                    [
-                        keyboards.button("✅ Approve", "tu", "ok", p["request_id"]),
-                        keyboards.button("❌ Reject", "tu", "no", p["request_id"]),
-                    ]
-                ]
-            ),
-        )
-    if kind == Kind.TOPUP_EXPIRED:
-        return (
-            f"⌛ Your top-up request #{p['request_id']} of {money(p['credits'])} expired "
-            "without a decision. Send a new one with /topup if you still need credits.",
-            None,
-        )
-    if kind == Kind.GRANT_EXPIRED:
-        return f"⌛ {money(p['amount'])} of your credits expired and were removed.", None
-    if kind == Kind.TOPUP_APPROVED:
-        return (
-            f"✅ Your top-up #{p['request_id']} was approved: +{money(p['credits'])}.\n"
-            f"Balance: {money(p['balance'])} (available {money(p['available'])}).",
-            None,
-        )
-    if kind == Kind.TOPUP_REJECTED:
-        reason = f"\nReason: {escape(p['reason'])}" if p.get("reason") else ""
-        return (
-            f"❌ Your top-up #{p['request_id']} of {money(p['credits'])} was rejected."
-            f"{reason}\nIf this is a mistake, contact an admin.",
-            top_up,
-        )
-    if kind == Kind.RENEWAL_REQUEST:
-        return (
-            f"🔔 Your customer <b>{escape(p['username'])}</b> asks to renew "
-            f"{escape(p['plan'])} ({p['days']} days, {money(p['price'])}). It expires on "
-            f"{_date(p['expires_at'], settings)}.",
-            InlineKeyboardMarkup(
-                [[keyboards.button("🔁 Renew", "cu", "rq", p["customer_id"], p["plan_id"])]]
-            ),
-        )
-    if kind == Kind.CUSTOMER_UNLINKED:
-        why = (
-            "your reseller made a new invite link"
-            if p["reason"] == "replaced"
-            else "its invite link was revoked"
-        )
-        return (
-            f"🔓 This chat is no longer linked to the subscription "
-            f"<code>{escape(p['username'])}</code>: {why}. You will get no more reminders "
-            "here. To link again, ask your reseller for the new invite link.",
-            None,
-        )
-    if kind == Kind.RESELLER_SUSPENDED:
-        why = f"\nReason: {escape(p['reason'])}" if p.get("reason") else ""
-        return (
-            "⛔ An admin has suspended your reseller account: you cannot sell or top up "
-            f"until it is reactivated. Your customers and credits are kept.{why}",
-            None,
-        )
-    if kind == Kind.RESELLER_ACTIVATED:
-        return "✅ Your reseller account is active again: you can sell and top up.", None
-    if kind == Kind.SALE_SETTLED:
-        done = "activated" if p["kind"] == "activation" else "renewed"
-        link = p.get("subscription_url")
-        return (
-            f"✅ <b>{escape(p['username'])}</b> was {done} on panel {escape(p['panel'])} after "
-            f"all (the panel answered late): {money(p['price'])} charged, it expires on "
-            f"{_date(p['expires_at'], settings)}."
-            + (f"\nSubscription link: <code>{escape(link)}</code>" if link else ""),
-            InlineKeyboardMarkup(
-                [[keyboards.button("👤 Customer card", "cu", "v", p["customer_id"])]]
-            ),
-        )
-    if kind == Kind.SALE_VOIDED:
-        what = "activation" if p["kind"] == "activation" else "renewal"
-        return (
-            f"↩️ The {what} of <b>{escape(p['username'])}</b> did not go through on panel "
-            f"{escape(p['panel'])}: nothing was charged and {money(p['price'])} is available "
-            "again. You may try again.",
-            None,
-        )
-    if kind == Kind.PANEL_CHECK:
-        return panel_report.render(p, settings), None
-    raise ValueError(f"unknown outbox kind {kind!r}")
 
 
 async def drain(
@@ -195,8 +42,13 @@ async def drain(
     *,
     budget_seconds: float,
     last_sent: dict[int, float],
+    catalogs: Catalogs,
 ) -> int:
-    """Send what is due, for at most ``budget_seconds``. Returns how many went out."""
+    """Send what is due, for at most ``budget_seconds``. Returns how many went out.
+
+    Each message is written in its chat's stored language at this moment (the admin
+    group's in the default language); ``catalogs`` are the application's.
+    """
     started = time.monotonic()
     sent = 0
     blocked: set[int] = set()  # refused with a 403 during this run: the batch is stale
@@ -204,6 +56,8 @@ async def drain(
         batch = await outbox.due(db, now, limit=BATCH)
         if not batch:
             break
+        async with db.transaction() as session:
+            languages = await languages_of(session, {m.chat_id for m in batch})
         progressed = False
         for message in batch:
             if time.monotonic() - started >= budget_seconds:
@@ -217,7 +71,8 @@ async def drain(
                 )
                 continue
             progressed = True
-            outcome = await _send_one(bot, db, settings, now, message)
+            t = catalogs.get(languages.get(message.chat_id))
+            outcome = await _send_one(bot, db, settings, now, message, t)
             if outcome == SENT:
                 last_sent[message.chat_id] = time.monotonic()
                 sent += 1
@@ -232,10 +87,15 @@ SENT, BLOCKED, NOT_SENT = "sent", "blocked", "not sent"
 
 
 async def _send_one(
-    bot: ExtBot[Any], db: Database, settings: Settings, now: dt.datetime, message: outbox.Due
+    bot: ExtBot[Any],
+    db: Database,
+    settings: Settings,
+    now: dt.datetime,
+    message: outbox.Due,
+    t: Translator,
 ) -> str:
     try:
-        text, markup = render(message.kind, message.payload, settings)
+        text, markup = notices.render(message.kind, message.payload, settings, t)
         await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
     except Forbidden as exc:
         if message.chat_id == settings.admin_chat_id:

@@ -94,7 +94,7 @@ async def main(customers: int, send_seconds: float, database_url: str | None) ->
     started = time.perf_counter()
     sent = await notifier.drain(
         app.bot, db, settings, now + dt.timedelta(seconds=1), budget_seconds=send_seconds,
-        last_sent={},
+        last_sent={}, catalogs=app.bot_data["i18n"],
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     async with db.transaction() as session:

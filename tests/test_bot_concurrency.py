@@ -154,7 +154,7 @@ async def test_a_reply_goes_out_before_notices_that_were_already_waiting_to_be_s
         sender = asyncio.create_task(
             notifier.drain(
                 app.bot, db, slow, now() + dt.timedelta(seconds=1), budget_seconds=60,
-                last_sent={},
+                last_sent={}, catalogs=app.bot_data["i18n"],
             )
         )  # fmt: skip
         try:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from telegram import InlineKeyboardMarkup
 
 from bot.db import Database
+from bot.i18n import SOURCE
 from bot.services import alerts, customers, ledger, outbox, plans
 from bot.services.customers import (
     CustomerError,
@@ -29,7 +30,7 @@ from bot.services.provisioning import (
     ProvisioningError,
 )
 from bot.settings import Settings as AppSettings
-from jobs import notifier
+from jobs import notices
 from models import Hold, HoldStatus, OrderStatus, OutboxMessage, OutboxStatus, SubscriptionOrder
 from tests.helpers import assert_audit_ok, make_reseller
 
@@ -247,7 +248,7 @@ async def _outbox(db: Database) -> list[OutboxMessage]:
 def _render(message: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
     """What the sender would send for a queued message."""
     settings = AppSettings(_env_file=None)  # type: ignore[call-arg]
-    return notifier.render(message.kind, json.loads(message.payload), settings)
+    return notices.render(message.kind, json.loads(message.payload), settings, SOURCE)
 
 
 def _job_settings() -> alerts.Settings:

@@ -49,8 +49,9 @@ async def drain(app: BotApplication, db: Database, settings: Settings, now: dt.d
     for step in range(30):
         at = now + dt.timedelta(seconds=2 * step)
         sent += await notifier.drain(
-            app.bot, db, settings, at, budget_seconds=5, last_sent=last_sent
-        )
+            app.bot, db, settings, at, budget_seconds=5, last_sent=last_sent,
+            catalogs=app.bot_data["i18n"],
+        )  # fmt: skip
         last_sent.clear()
         async with db.transaction() as session:
             pending = await session.scalar(
@@ -385,8 +386,9 @@ async def test_sender_gives_up_after_the_configured_attempts(
     few = settings.model_copy(update={"outbox_max_attempts": 3})
     for minute in range(10):
         await notifier.drain(
-            bot.bot, db, few, T0 + dt.timedelta(minutes=minute), budget_seconds=5, last_sent={}
-        )
+            bot.bot, db, few, T0 + dt.timedelta(minutes=minute), budget_seconds=5, last_sent={},
+            catalogs=bot.bot_data["i18n"],
+        )  # fmt: skip
     assert set((await _statuses(db)).values()) == {OutboxStatus.FAILED}
     attempts = [m for m, p in fake_api.requests if m == "sendMessage"]
     assert len(attempts) == 3

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.adapters.panels.base import GIB, NewUser, UserState
 from bot.db import Database
+from bot.i18n import SOURCE
 from bot.services import customers, panel_sync, panels, plans
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import LocalProvider
@@ -174,7 +175,9 @@ def test_a_long_report_fits_one_message_and_keeps_the_counts() -> None:
         "de-1", customers=500, panel_users=600, missing=many, expired_early=many,
         disabled=many, unknown=many,
     )  # fmt: skip
-    text = panel_report.render(panel_sync.notice(report, CHAT, now.date()).payload, settings)
+    text = panel_report.render(
+        panel_sync.notice(report, CHAT, now.date()).payload, settings, SOURCE
+    )
     assert length(text) <= TEXT_LIMIT
     assert text.count("… and 89 more") == 4
     assert "Missing on the panel</b> (99)" in text

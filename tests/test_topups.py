@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.db import Database
+from bot.i18n import SOURCE
 from bot.services import ledger, pricing, topups
 from bot.services.alerts import Kind
 from bot.services.topups import (
@@ -22,7 +23,7 @@ from bot.services.topups import (
     TopUpError,
 )
 from bot.settings import Settings
-from jobs import notifier
+from jobs import notices
 from models import OutboxMessage, ProofKind, Reseller, ResellerStatus, TopUpStatus, Transfer
 from tests.helpers import assert_audit_ok, make_reseller, setup_topups
 
@@ -263,22 +264,25 @@ async def test_a_refused_decision_queues_no_notice(db: Database) -> None:
 
 def test_the_decision_notices_render_for_the_reseller() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    text, buttons = notifier.render(
+    text, buttons = notices.render(
         Kind.TOPUP_APPROVED,
         {"request_id": 7, "credits": 10_000, "balance": 11_000, "available": 10_500},
         settings,
+        SOURCE,
     )
     assert text == (
         "✅ Your top-up #7 was approved: +100.00 credits.\n"
         "Balance: 110.00 credits (available 105.00 credits)."
     )
     assert buttons is None
-    text, buttons = notifier.render(
-        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": "<fake>"}, settings
-    )
+    text, buttons = notices.render(
+        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": "<fake>"}, settings,
+        SOURCE,
+    )  # fmt: skip
     assert "#8 of 20.00 credits was rejected" in text and "Reason: &lt;fake&gt;" in text
     assert buttons is not None
-    text, _ = notifier.render(
-        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": None}, settings
-    )
+    text, _ = notices.render(
+        Kind.TOPUP_REJECTED, {"request_id": 8, "credits": 2_000, "reason": None}, settings,
+        SOURCE,
+    )  # fmt: skip
     assert "Reason" not in text

@@ -1,0 +1,311 @@
+"""What each queued notice says: its text and buttons, from its kind and plain values.
+
+The outbox keeps a kind and parameters, never text, so a notice is written here at the
+moment it is sent, in the language its reader has then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import keyboards
+from bot.i18n import Translator
+from bot.services.alerts import Kind
+from bot.settings import Settings
+from jobs import panel_report
+
+Notice = tuple[str, InlineKeyboardMarkup | None]
+DIGEST_BUTTONS = 10  # at most this many Renew buttons under a digest
+
+
+class _Values:
+    """The reader's formatting of a notice's values, each escaped for HTML."""
+
+    def __init__(self, t: Translator, settings: Settings) -> None:
+        self.t, self.settings = t, settings
+
+    def money(self, amount: int) -> str:
+        return self.t.amount(amount, escape(self.settings.currency))
+
+    def date(self, iso: str) -> str:
+        return self.t.date(dt.datetime.fromisoformat(iso), self.settings.zone)
+
+    def name(self, text: str) -> str:
+        """A username, a plan or a panel's name: kept whole inside a right-to-left text."""
+        return self.t.isolate(escape(text))
+
+    def id(self, number: int) -> str:
+        return self.t.number(number)
+
+
+def _top_up(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[keyboards.button(t._("➕ Top up"), keyboards.TOPUP_NEW)]])
+
+
+def _low_balance(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "⚠️ Your available balance is {available}, below your alert threshold of "
+        "{threshold}. Top up to keep selling.",
+        available=v.money(p["available"]),
+        threshold=v.money(p["threshold"]),
+    )
+    return text, _top_up(v.t)
+
+
+def _debt_warning(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "⚠️ You owe {owed} of your {limit} collection limit. "
+        "Please settle with an admin before you reach it.",
+        owed=v.money(p["owed"]),
+        limit=v.money(p["limit"]),
+    )
+    return text, None
+
+
+def _debt_limit(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "⛔ You have reached your collection limit: you owe {owed} of {limit}. Activations "
+        "and renewals are paused until an admin records your payment.",
+        owed=v.money(p["owed"]),
+        limit=v.money(p["limit"]),
+    )
+    return text, None
+
+
+def _expiry_reminder(p: dict[str, Any], v: _Values) -> Notice:
+    t, days = v.t, int(p["days"])
+    values = {"username": v.name(p["username"]), "plan": v.name(p["plan"]),
+              "date": v.date(p["expires_at"])}  # fmt: skip
+    if days == 0:
+        text = t._(
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires <b>today</b>, "
+            "on {date}.",
+            **values,
+        )
+    else:
+        text = t.n_(
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires in "
+            "<b>{n} day</b>, on {date}.",
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires in "
+            "<b>{n} days</b>, on {date}.",
+            days,
+            **values,
+        )
+    renew = keyboards.button(t._("🔁 Request renewal"), "cs:rr")
+    return text, InlineKeyboardMarkup([[renew]])
+
+
+def _digest(p: dict[str, Any], v: _Values) -> Notice:
+    t = v.t
+    lines = [t._("📋 <b>Your customers today</b>")]
+    rows: list[list[InlineKeyboardButton]] = []
+    for title, items in (
+        (t._("<b>Expiring within 7 days</b>"), p["expiring"]),
+        (t._("<b>Expired since the last digest</b>"), p["expired"]),
+    ):
+        if items:
+            lines.append("\n" + title)
+        for item in items:
+            lines.append(f"• {v.name(item['username'])} · {v.date(item['expires_at'])}")
+            if len(rows) < DIGEST_BUTTONS:
+                # A button's label is plain text: nothing in it is escaped.
+                label = t._("🔁 Renew {username}", username=t.isolate(item["username"]))
+                rows.append([keyboards.button(label, "cu", "r", item["id"])])
+    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+
+
+def _topup_stale(p: dict[str, Any], v: _Values) -> Notice:
+    t = v.t
+    text = t._(
+        "⏳ Top-up #{request} ({credits}) has been waiting since {date}. Please decide.",
+        request=v.id(p["request_id"]),
+        credits=v.money(p["credits"]),
+        date=v.date(p["created_at"]),
+    )
+    decide = [
+        keyboards.button(t._("✅ Approve"), "tu", "ok", p["request_id"]),
+        keyboards.button(t._("❌ Reject"), "tu", "no", p["request_id"]),
+    ]
+    return text, InlineKeyboardMarkup([decide])
+
+
+def _topup_expired(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "⌛ Your top-up request #{request} of {credits} expired without a decision. "
+        "Send a new one with /topup if you still need credits.",
+        request=v.id(p["request_id"]),
+        credits=v.money(p["credits"]),
+    )
+    return text, None
+
+
+def _grant_expired(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "⌛ {amount} of your credits expired and were removed.", amount=v.money(p["amount"])
+    )
+    return text, None
+
+
+def _topup_approved(p: dict[str, Any], v: _Values) -> Notice:
+    text = v.t._(
+        "✅ Your top-up #{request} was approved: +{credits}.\n"
+        "Balance: {balance} (available {available}).",
+        request=v.id(p["request_id"]),
+        credits=v.money(p["credits"]),
+        balance=v.money(p["balance"]),
+        available=v.money(p["available"]),
+    )
+    return text, None
+
+
+def _reason(p: dict[str, Any], v: _Values) -> list[str]:
+    return [v.t._("Reason: {reason}", reason=escape(p["reason"]))] if p.get("reason") else []
+
+
+def _topup_rejected(p: dict[str, Any], v: _Values) -> Notice:
+    t = v.t
+    lines = [
+        t._(
+            "❌ Your top-up #{request} of {credits} was rejected.",
+            request=v.id(p["request_id"]),
+            credits=v.money(p["credits"]),
+        ),
+        *_reason(p, v),
+        t._("If this is a mistake, contact an admin."),
+    ]
+    return "\n".join(lines), _top_up(t)
+
+
+def _renewal_request(p: dict[str, Any], v: _Values) -> Notice:
+    t = v.t
+    text = t.n_(
+        "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} day, {price}). "
+        "It expires on {date}.",
+        "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} days, {price}). "
+        "It expires on {date}.",
+        int(p["days"]),
+        username=v.name(p["username"]),
+        plan=v.name(p["plan"]),
+        price=v.money(p["price"]),
+        date=v.date(p["expires_at"]),
+    )
+    renew = keyboards.button(t._("🔁 Renew"), "cu", "rq", p["customer_id"], p["plan_id"])
+    return text, InlineKeyboardMarkup([[renew]])
+
+
+def _customer_unlinked(p: dict[str, Any], v: _Values) -> Notice:
+    username = v.name(p["username"])
+    if p["reason"] == "replaced":
+        text = v.t._(
+            "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
+            "your reseller made a new invite link. You will get no more reminders here. "
+            "To link again, ask your reseller for the new invite link.",
+            username=username,
+        )
+    else:
+        text = v.t._(
+            "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
+            "its invite link was revoked. You will get no more reminders here. "
+            "To link again, ask your reseller for the new invite link.",
+            username=username,
+        )
+    return text, None
+
+
+def _reseller_suspended(p: dict[str, Any], v: _Values) -> Notice:
+    lines = [
+        v.t._(
+            "⛔ An admin has suspended your reseller account: you cannot sell or top up "
+            "until it is reactivated. Your customers and credits are kept."
+        ),
+        *_reason(p, v),
+    ]
+    return "\n".join(lines), None
+
+
+def _reseller_activated(p: dict[str, Any], v: _Values) -> Notice:
+    return v.t._("✅ Your reseller account is active again: you can sell and top up."), None
+
+
+def _sale_settled(p: dict[str, Any], v: _Values) -> Notice:
+    t = v.t
+    values = {"username": v.name(p["username"]), "panel": v.name(p["panel"]),
+              "price": v.money(p["price"]), "date": v.date(p["expires_at"])}  # fmt: skip
+    if p["kind"] == "activation":
+        done = t._(
+            "✅ <b>{username}</b> was activated on panel {panel} after all (the panel "
+            "answered late): {price} charged, it expires on {date}.",
+            **values,
+        )
+    else:
+        done = t._(
+            "✅ <b>{username}</b> was renewed on panel {panel} after all (the panel "
+            "answered late): {price} charged, it expires on {date}.",
+            **values,
+        )
+    lines = [done]
+    if p.get("subscription_url"):
+        lines.append(
+            t._(
+                "Subscription link: <code>{link}</code>",
+                link=t.isolate(escape(p["subscription_url"])),
+            )
+        )
+    card = keyboards.button(t._("👤 Customer card"), "cu", "v", p["customer_id"])
+    return "\n".join(lines), InlineKeyboardMarkup([[card]])
+
+
+def _sale_voided(p: dict[str, Any], v: _Values) -> Notice:
+    values = {"username": v.name(p["username"]), "panel": v.name(p["panel"]),
+              "price": v.money(p["price"])}  # fmt: skip
+    if p["kind"] == "activation":
+        text = v.t._(
+            "↩️ The activation of <b>{username}</b> did not go through on panel {panel}: "
+            "nothing was charged and {price} is available again. You may try again.",
+            **values,
+        )
+    else:
+        text = v.t._(
+            "↩️ The renewal of <b>{username}</b> did not go through on panel {panel}: "
+            "nothing was charged and {price} is available again. You may try again.",
+            **values,
+        )
+    return text, None
+
+
+def _panel_check(p: dict[str, Any], v: _Values) -> Notice:
+    return panel_report.render(p, v.settings, v.t), None
+
+
+VIEWS: dict[str, Callable[[dict[str, Any], _Values], Notice]] = {
+    Kind.LOW_BALANCE: _low_balance,
+    Kind.DEBT_WARNING: _debt_warning,
+    Kind.DEBT_LIMIT: _debt_limit,
+    Kind.EXPIRY_REMINDER: _expiry_reminder,
+    Kind.DIGEST: _digest,
+    Kind.TOPUP_STALE: _topup_stale,
+    Kind.TOPUP_EXPIRED: _topup_expired,
+    Kind.GRANT_EXPIRED: _grant_expired,
+    Kind.TOPUP_APPROVED: _topup_approved,
+    Kind.TOPUP_REJECTED: _topup_rejected,
+    Kind.RENEWAL_REQUEST: _renewal_request,
+    Kind.CUSTOMER_UNLINKED: _customer_unlinked,
+    Kind.RESELLER_SUSPENDED: _reseller_suspended,
+    Kind.RESELLER_ACTIVATED: _reseller_activated,
+    Kind.SALE_SETTLED: _sale_settled,
+    Kind.SALE_VOIDED: _sale_voided,
+    Kind.PANEL_CHECK: _panel_check,
+}
+
+
+def render(kind: str, p: dict[str, Any], settings: Settings, t: Translator) -> Notice:
+    """The text and buttons of a queued message, in ``t``'s language."""
+    view = VIEWS.get(kind)
+    if view is None:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    return view(p, _Values(t, settings))

@@ -1,0 +1,330 @@
+"""Every notice kind written in the reader's language: the English text, and the Persian
+and Russian ones taken from their catalogs with the locale's digits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot import i18n
+from bot.i18n import Translator
+from bot.services.alerts import Kind
+from bot.settings import Settings
+from jobs import notices
+
+CATALOGS = i18n.load()
+EN, FA, RU = CATALOGS.get("en"), CATALOGS.get("fa"), CATALOGS.get("ru")
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+WHEN = dt.datetime(2031, 3, 14, 9, 0, tzinfo=dt.UTC)
+ISO = WHEN.isoformat()
+
+
+def _money(t: Translator, amount: int) -> str:
+    return t.amount(amount, SETTINGS.currency)
+
+
+def _day(t: Translator) -> str:
+    return t.date(WHEN, SETTINGS.zone)
+
+
+# kind, payload, the English text, and the message the catalog gives in a language.
+CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
+    (
+        Kind.LOW_BALANCE,
+        {"available": 500, "threshold": 1_000, "owed": 0, "limit": 0},
+        "⚠️ Your available balance is 5.00 credits, below your alert threshold of 10.00 "
+        "credits. Top up to keep selling.",
+        lambda t: t._(
+            "⚠️ Your available balance is {available}, below your alert threshold of "
+            "{threshold}. Top up to keep selling.",
+            available=_money(t, 500),
+            threshold=_money(t, 1_000),
+        ),
+    ),
+    (
+        Kind.DEBT_WARNING,
+        {"available": 0, "threshold": 0, "owed": 8_000, "limit": 10_000},
+        "⚠️ You owe 80.00 credits of your 100.00 credits collection limit. Please settle "
+        "with an admin before you reach it.",
+        lambda t: t._(
+            "⚠️ You owe {owed} of your {limit} collection limit. "
+            "Please settle with an admin before you reach it.",
+            owed=_money(t, 8_000),
+            limit=_money(t, 10_000),
+        ),
+    ),
+    (
+        Kind.DEBT_LIMIT,
+        {"available": 0, "threshold": 0, "owed": 10_000, "limit": 10_000},
+        "⛔ You have reached your collection limit: you owe 100.00 credits of 100.00 "
+        "credits. Activations and renewals are paused until an admin records your payment.",
+        lambda t: t._(
+            "⛔ You have reached your collection limit: you owe {owed} of {limit}. Activations "
+            "and renewals are paused until an admin records your payment.",
+            owed=_money(t, 10_000),
+            limit=_money(t, 10_000),
+        ),
+    ),
+    (
+        Kind.EXPIRY_REMINDER,
+        {
+            "customer_id": 1,
+            "username": "john",
+            "plan": "IPTV",
+            "plan_id": 2,
+            "expires_at": ISO,
+            "days": 3,
+        },
+        "⏰ Your subscription <code>john</code> (IPTV) expires in <b>3 days</b>, on 2031-03-14.",
+        lambda t: t.n_(
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires in "
+            "<b>{n} day</b>, on {date}.",
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires in "
+            "<b>{n} days</b>, on {date}.",
+            3,
+            username=t.isolate("john"),
+            plan=t.isolate("IPTV"),
+            date=_day(t),
+        ),
+    ),
+    (
+        Kind.EXPIRY_REMINDER,
+        {
+            "customer_id": 1,
+            "username": "john",
+            "plan": "IPTV",
+            "plan_id": 2,
+            "expires_at": ISO,
+            "days": 0,
+        },
+        "⏰ Your subscription <code>john</code> (IPTV) expires <b>today</b>, on 2031-03-14.",
+        lambda t: t._(
+            "⏰ Your subscription <code>{username}</code> ({plan}) expires <b>today</b>, "
+            "on {date}.",
+            username=t.isolate("john"),
+            plan=t.isolate("IPTV"),
+            date=_day(t),
+        ),
+    ),
+    (
+        Kind.DIGEST,
+        {"expiring": [{"id": 5, "username": "john", "expires_at": ISO}], "expired": []},
+        "📋 <b>Your customers today</b>\n\n<b>Expiring within 7 days</b>\n• john · 2031-03-14",
+        lambda t: t._("<b>Expiring within 7 days</b>"),
+    ),
+    (
+        Kind.TOPUP_STALE,
+        {"request_id": 7, "credits": 10_000, "created_at": ISO},
+        "⏳ Top-up #7 (100.00 credits) has been waiting since 2031-03-14. Please decide.",
+        lambda t: t._(
+            "⏳ Top-up #{request} ({credits}) has been waiting since {date}. Please decide.",
+            request=t.number(7),
+            credits=_money(t, 10_000),
+            date=_day(t),
+        ),
+    ),
+    (
+        Kind.TOPUP_EXPIRED,
+        {"request_id": 7, "credits": 10_000},
+        "⌛ Your top-up request #7 of 100.00 credits expired without a decision. Send a new "
+        "one with /topup if you still need credits.",
+        lambda t: t._(
+            "⌛ Your top-up request #{request} of {credits} expired without a decision. "
+            "Send a new one with /topup if you still need credits.",
+            request=t.number(7),
+            credits=_money(t, 10_000),
+        ),
+    ),
+    (
+        Kind.GRANT_EXPIRED,
+        {"amount": 2_550},
+        "⌛ 25.50 credits of your credits expired and were removed.",
+        lambda t: t._(
+            "⌛ {amount} of your credits expired and were removed.", amount=_money(t, 2_550)
+        ),
+    ),
+    (
+        Kind.TOPUP_APPROVED,
+        {"request_id": 7, "credits": 10_000, "balance": 11_000, "available": 10_500},
+        "✅ Your top-up #7 was approved: +100.00 credits.\n"
+        "Balance: 110.00 credits (available 105.00 credits).",
+        lambda t: t._(
+            "✅ Your top-up #{request} was approved: +{credits}.\n"
+            "Balance: {balance} (available {available}).",
+            request=t.number(7),
+            credits=_money(t, 10_000),
+            balance=_money(t, 11_000),
+            available=_money(t, 10_500),
+        ),
+    ),
+    (
+        Kind.TOPUP_REJECTED,
+        {"request_id": 8, "credits": 2_000, "reason": "<no proof>"},
+        "❌ Your top-up #8 of 20.00 credits was rejected.\nReason: &lt;no proof&gt;\n"
+        "If this is a mistake, contact an admin.",
+        lambda t: t._(
+            "❌ Your top-up #{request} of {credits} was rejected.",
+            request=t.number(8),
+            credits=_money(t, 2_000),
+        ),
+    ),
+    (
+        Kind.RENEWAL_REQUEST,
+        {
+            "customer_id": 1,
+            "username": "john",
+            "plan_id": 2,
+            "plan": "IPTV",
+            "days": 30,
+            "price": 1_500,
+            "expires_at": ISO,
+        },
+        "🔔 Your customer <b>john</b> asks to renew IPTV (30 days, 15.00 credits). It "
+        "expires on 2031-03-14.",
+        lambda t: t.n_(
+            "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} day, {price}). "
+            "It expires on {date}.",
+            "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} days, {price}). "
+            "It expires on {date}.",
+            30,
+            username=t.isolate("john"),
+            plan=t.isolate("IPTV"),
+            price=_money(t, 1_500),
+            date=_day(t),
+        ),
+    ),
+    (
+        Kind.CUSTOMER_UNLINKED,
+        {"username": "john", "reason": "replaced"},
+        "🔓 This chat is no longer linked to the subscription <code>john</code>: your "
+        "reseller made a new invite link. You will get no more reminders here. To link "
+        "again, ask your reseller for the new invite link.",
+        lambda t: t._(
+            "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
+            "your reseller made a new invite link. You will get no more reminders here. "
+            "To link again, ask your reseller for the new invite link.",
+            username=t.isolate("john"),
+        ),
+    ),
+    (
+        Kind.CUSTOMER_UNLINKED,
+        {"username": "john", "reason": "revoked"},
+        "🔓 This chat is no longer linked to the subscription <code>john</code>: its "
+        "invite link was revoked. You will get no more reminders here. To link again, ask "
+        "your reseller for the new invite link.",
+        lambda t: t._(
+            "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
+            "its invite link was revoked. You will get no more reminders here. "
+            "To link again, ask your reseller for the new invite link.",
+            username=t.isolate("john"),
+        ),
+    ),
+    (
+        Kind.RESELLER_SUSPENDED,
+        {"reason": "unpaid"},
+        "⛔ An admin has suspended your reseller account: you cannot sell or top up until "
+        "it is reactivated. Your customers and credits are kept.\nReason: unpaid",
+        lambda t: t._("Reason: {reason}", reason="unpaid"),
+    ),
+    (
+        Kind.RESELLER_ACTIVATED,
+        {},
+        "✅ Your reseller account is active again: you can sell and top up.",
+        lambda t: t._("✅ Your reseller account is active again: you can sell and top up."),
+    ),
+    (
+        Kind.SALE_SETTLED,
+        {
+            "kind": "renewal",
+            "username": "john",
+            "panel": "de-1",
+            "price": 1_500,
+            "expires_at": ISO,
+            "customer_id": 1,
+            "subscription_url": "https://x/sub/1",
+        },
+        "✅ <b>john</b> was renewed on panel de-1 after all (the panel answered late): "
+        "15.00 credits charged, it expires on 2031-03-14.\n"
+        "Subscription link: <code>https://x/sub/1</code>",
+        lambda t: t._(
+            "✅ <b>{username}</b> was renewed on panel {panel} after all (the panel "
+            "answered late): {price} charged, it expires on {date}.",
+            username=t.isolate("john"),
+            panel=t.isolate("de-1"),
+            price=_money(t, 1_500),
+            date=_day(t),
+        ),
+    ),
+    (
+        Kind.SALE_VOIDED,
+        {"kind": "activation", "username": "john", "panel": "de-1", "price": 1_500},
+        "↩️ The activation of <b>john</b> did not go through on panel de-1: nothing was "
+        "charged and 15.00 credits is available again. You may try again.",
+        lambda t: t._(
+            "↩️ The activation of <b>{username}</b> did not go through on panel {panel}: "
+            "nothing was charged and {price} is available again. You may try again.",
+            username=t.isolate("john"),
+            panel=t.isolate("de-1"),
+            price=_money(t, 1_500),
+        ),
+    ),
+    (
+        Kind.PANEL_CHECK,
+        {"panel": "de-1", "error": "timeout"},
+        "⚠️ <b>Panel de-1 could not be checked</b>: timeout. The next check tries again.",
+        lambda t: t._(
+            "⚠️ <b>Panel {panel} could not be checked</b>: {error}. The next check tries again.",
+            panel=t.isolate("de-1"),
+            error=t.isolate("timeout"),
+        ),
+    ),
+]
+
+
+def test_every_kind_the_services_queue_has_a_notice() -> None:
+    assert set(notices.VIEWS) == set(Kind)
+    assert {kind for kind, *_ in CASES} == set(Kind)
+
+
+@pytest.mark.parametrize(("kind", "payload", "english", "message"), CASES)
+def test_a_notice_is_written_in_english_and_from_the_persian_and_russian_catalogs(
+    kind: str, payload: dict[str, Any], english: str, message: Callable[[Translator], str]
+) -> None:
+    text, _ = notices.render(kind, payload, SETTINGS, EN)
+    assert text == english
+    for t in (FA, RU):
+        rendered, _ = notices.render(kind, payload, SETTINGS, t)
+        # The values in ``message(t)`` are in the reader's digits (Persian ones for fa).
+        assert message(t) in rendered
+
+
+def test_a_notices_buttons_are_labelled_in_the_readers_language() -> None:
+    payload = {"request_id": 7, "credits": 10_000, "created_at": ISO}
+    _, keyboard = notices.render(Kind.TOPUP_STALE, payload, SETTINGS, FA)
+    assert keyboard is not None
+    buttons = {b.callback_data: b.text for row in keyboard.inline_keyboard for b in row}
+    assert buttons == {"tu:ok:7": FA._("✅ Approve"), "tu:no:7": FA._("❌ Reject")}
+
+
+def test_a_panel_check_report_counts_in_the_readers_digits() -> None:
+    item = {"username": "john", "bot": ISO, "panel": None, "state": None}
+    payload = {"panel": "de-1", "customers": 12, "panel_users": 13,
+               "missing": {"count": 3, "items": [item]},
+               "expired_early": {"count": 0, "items": []},
+               "disabled": {"count": 0, "items": []},
+               "unknown": {"count": 0, "items": []}}  # fmt: skip
+    english, _ = notices.render(Kind.PANEL_CHECK, payload, SETTINGS, EN)
+    assert "<b>Missing on the panel</b> (3)" in english
+    assert "• <code>john</code> · here until 2031-03-14" in english
+    assert "… and 2 more" in english
+    persian, _ = notices.render(Kind.PANEL_CHECK, payload, SETTINGS, FA)
+    assert FA._("<b>Missing on the panel</b> ({count})", count="۳") in persian
+    assert FA.n_("… and {n} more", "… and {n} more", 2) in persian
+
+
+def test_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown outbox kind"):
+        notices.render("nonsense", {}, SETTINGS, EN)
