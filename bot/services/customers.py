@@ -71,19 +71,30 @@ IN_DOUBT = (
 
 
 class CustomerError(Exception):
-    """A customer operation was refused; the message says why, for the user."""
+    """A customer operation was refused. ``code`` and ``params`` (plain values) say why,
+    for the views to word in the reader's language; the message is English, for logs and
+    the CLI."""
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str | None = None, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code or type(self).code
+        self.params = params
 
 
 class PlanUnavailable(CustomerError):
-    pass
+    code = "plan_unavailable"
 
 
 class SaleFailed(CustomerError):
     """Provisioning failed; the held credit was released and nothing was charged."""
 
+    code = "sale_failed"
+
 
 class SaleInProgress(CustomerError):
-    pass
+    code = "sale_in_progress"
 
 
 class AlreadySettled(Exception):
@@ -94,9 +105,13 @@ class SaleInDoubt(CustomerError):
     """The panel did not answer: the credit stays held (not charged) until reconciliation
     asks the panel and settles the order, and tells the reseller."""
 
+    code = "sale_in_doubt"
+
 
 class AlreadyRequested(CustomerError):
     """The customer asked for a renewal a moment ago; the reseller was told then."""
+
+    code = "already_requested"
 
 
 class UnlinkReason(StrEnum):
@@ -198,7 +213,7 @@ class CustomerStatusView:
 def check_username(text: str) -> str:
     username = text.strip().lower()
     if not _USERNAME.fullmatch(username):
-        raise CustomerError(f"A customer username is {USERNAME_RULE}.")
+        raise CustomerError(f"A customer username is {USERNAME_RULE}.", "username_invalid")
     return username
 
 
@@ -244,14 +259,14 @@ async def _own(session: AsyncSession, reseller: ResellerView, customer_id: int) 
     """The reseller's own customer; anyone else's looks exactly like a missing one."""
     found = await _load(session, customer_id)
     if found is None or found.reseller_id != reseller.id:
-        raise CustomerError("You have no such customer.")
+        raise CustomerError("You have no such customer.", "no_such_customer")
     return found
 
 
 async def _active_reseller(session: AsyncSession, telegram_id: int) -> ResellerView:
     reseller = await require_by_telegram_id(session, telegram_id)
     if reseller.status != ResellerStatus.ACTIVE:
-        raise CustomerError("Your reseller account is suspended, so sales are paused.")
+        raise CustomerError("Your reseller account is suspended, so sales are paused.", "suspended")
     return reseller
 
 
@@ -270,7 +285,11 @@ async def check_new_username(db: Database, telegram_id: int, text: str) -> str:
     async with db.transaction() as session:
         await _active_reseller(session, telegram_id)
         if await session.scalar(select(Customer.id).where(Customer.username == username)):
-            raise CustomerError(f"The username {username} is taken. Choose another one.")
+            raise CustomerError(
+                f"The username {username} is taken. Choose another one.",
+                "username_taken",
+                username=username,
+            )
     return username
 
 
@@ -321,13 +340,14 @@ async def _replay(session: AsyncSession, key: str) -> SaleResult | None:
     if order is None:
         return None
     if order.status == OrderStatus.PENDING and order.error:
-        raise SaleInDoubt(IN_DOUBT.format(username=order.username))
+        raise SaleInDoubt(IN_DOUBT.format(username=order.username), username=order.username)
     if order.status == OrderStatus.PENDING:
         raise SaleInProgress("This sale is still being processed. Check again in a moment.")
     if order.status == OrderStatus.FAILED:
         raise SaleFailed(
             f"That sale did not go through ({order.error}); nothing was charged. "
-            "Start again to retry."
+            "Start again to retry.",
+            "earlier_sale_failed",
         )
     assert order.customer_id is not None
     customer = await _load(session, order.customer_id)
@@ -402,7 +422,11 @@ async def _open_order(
         if kind == OrderKind.ACTIVATION and await session.scalar(
             select(Customer.id).where(Customer.username == name)
         ):
-            raise CustomerError(f"The username {name} is taken. Choose another one.")
+            raise CustomerError(
+                f"The username {name} is taken. Choose another one.",
+                "username_taken",
+                username=name,
+            )
         if customer_id is not None and await session.scalar(
             select(SubscriptionOrder.id).where(
                 SubscriptionOrder.customer_id == customer_id,
@@ -410,7 +434,11 @@ async def _open_order(
             )
         ):
             # Two renewals from one expiry would ask the panel for the same new expiry.
-            raise SaleInProgress(f"A renewal of {name} is still being processed.")
+            raise SaleInProgress(
+                f"A renewal of {name} is still being processed.",
+                "renewal_in_progress",
+                username=name,
+            )
         row = await session.get(Plan, plan.id)
         assert row is not None
         target = new_expiry(customer.expires_at if customer else None, now, plan.days)
@@ -661,11 +689,15 @@ async def sell(
     panel_id = await _plan_panel(db, plan_id)
     if panel_id is not None:
         if panels is None:
-            raise SaleFailed("This plan's panel is not set up here. Nothing was charged.")
+            raise SaleFailed(
+                "This plan's panel is not set up here. Nothing was charged.", "panel_missing"
+            )
         try:
             await panels.guard(panel_id)
         except ProvisioningError as exc:
-            raise SaleFailed(f"Sorry, {exc}; nothing was charged. Try again later.") from exc
+            raise SaleFailed(
+                f"Sorry, {exc}; nothing was charged. Try again later.", exc.code, **exc.params
+            ) from exc
         provider = panels.provider(panel_id)
     kind = OrderKind.ACTIVATION if customer_id is None else OrderKind.RENEWAL
     opened = await _open_order(
@@ -691,7 +723,9 @@ async def sell(
         reason = str(exc) or "the provider refused"
         await _fail(db, opened, reason, now)
         raise SaleFailed(
-            f"The subscription could not be provisioned ({reason}). Nothing was charged."
+            f"The subscription could not be provisioned ({reason}). Nothing was charged.",
+            exc.code,
+            **exc.params,
         ) from exc
     except (OutcomeUnknown, TimeoutError) as exc:
         if not isinstance(provider, PanelProvider):
@@ -699,7 +733,8 @@ async def sell(
             reason = "the provider did not answer in time"
             await _fail(db, opened, reason, now)
             raise SaleFailed(
-                f"The subscription could not be provisioned ({reason}). Nothing was charged."
+                f"The subscription could not be provisioned ({reason}). Nothing was charged.",
+                "provider_timeout",
             ) from exc
         return await _unknown_outcome(db, provider, opened, exc, now, provider_seconds)
     try:
@@ -707,7 +742,11 @@ async def sell(
     except IntegrityError as exc:
         # Another activation took the username in between: release the credit.
         await _fail(db, opened, "username taken", now)
-        raise CustomerError(f"The username {opened.username} was just taken.") from exc
+        raise CustomerError(
+            f"The username {opened.username} was just taken.",
+            "username_taken",
+            username=opened.username,
+        ) from exc
 
 
 async def _unknown_outcome(
@@ -732,9 +771,13 @@ async def _unknown_outcome(
             if found is not None:
                 return await _complete(db, pending, found, now)
             await _fail(db, pending, reason, now)
-            raise SaleFailed(f"Sorry, {reason}. Nothing was charged.") from exc
+            raise SaleFailed(
+                f"Sorry, {reason}. Nothing was charged.", exc.code, **exc.params
+            ) from exc
     await _mark_in_doubt(db, pending, reason)
-    raise SaleInDoubt(IN_DOUBT.format(username=pending.username)) from exc
+    raise SaleInDoubt(
+        IN_DOUBT.format(username=pending.username), username=pending.username
+    ) from exc
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -889,19 +932,22 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
         if customer is None:
             raise CustomerError(
                 "This invite link is not valid (it may have been revoked). "
-                "Ask your reseller for a new one."
+                "Ask your reseller for a new one.",
+                "invite_invalid",
             )
         if customer.chat_id is not None and customer.chat_id != chat_id:
             raise CustomerError(
                 "This invite link was already used by someone else. "
-                "Ask your reseller for a new one."
+                "Ask your reseller for a new one.",
+                "invite_used",
             )
         if await session.scalar(
             select(Customer.id).where(Customer.chat_id == chat_id, Customer.id != customer.id)
         ):
             raise CustomerError(
                 "This chat is already linked to another subscription. "
-                "Send /unlink first to link it to this one."
+                "Send /unlink first to link it to this one.",
+                "chat_linked_elsewhere",
             )
         if customer.chat_id is None:
             linked = await session.execute(
@@ -916,7 +962,8 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
             )
             if ledger.rowcount(linked) != 1:
                 raise CustomerError(
-                    "This invite link is no longer valid. Ask your reseller for a new one."
+                    "This invite link is no longer valid. Ask your reseller for a new one.",
+                    "invite_invalid",
                 )
         found = await _load(session, customer.id)
         assert found is not None
@@ -932,7 +979,7 @@ async def unlink_chat(db: Database, chat_id: int, *, now: dt.datetime) -> Custom
             select(Customer.id).where(Customer.chat_id == chat_id).with_for_update()
         )
         if customer_id is None:
-            raise CustomerError(NOT_LINKED)
+            raise CustomerError(NOT_LINKED, "not_linked")
         await session.execute(
             update(Customer).where(Customer.id == customer_id).values(chat_id=None, linked_at=None)
         )
@@ -985,7 +1032,7 @@ async def renewal_request(
             )
         ).one_or_none()
         if row is None:
-            raise CustomerError(NOT_LINKED)
+            raise CustomerError(NOT_LINKED, "not_linked")
         prefix = f"renewal-request:{row.id}:"
         recent = await session.scalar(
             select(OutboxMessage.id)
@@ -1016,5 +1063,8 @@ async def renewal_request(
         )
         if not await enqueue(session, [notice], now):
             # The reseller blocked the bot: nothing can be queued for them.
-            raise CustomerError("Your reseller could not be reached. Please contact them directly.")
+            raise CustomerError(
+                "Your reseller could not be reached. Please contact them directly.",
+                "reseller_unreachable",
+            )
         return customer

@@ -45,11 +45,18 @@ class LedgerError(Exception):
 
 
 class InsufficientCredit(LedgerError):
+    code = "insufficient_credit"
+
     def __init__(self, available: int, requested: int, credit_limit: int) -> None:
         super().__init__(f"insufficient credit: requested {requested}, available {available}")
         self.available = available
         self.requested = requested
         self.credit_limit = credit_limit
+
+    @property
+    def params(self) -> dict[str, int]:
+        """Hundredths, for the views to format in the reader's locale."""
+        return {"missing": self.missing, "requested": self.requested, "available": self.available}
 
     @property
     def missing(self) -> int:

@@ -128,7 +128,9 @@ class Panels:
         is due, probe first. Also refuses a panel an operator disabled."""
         view, _ = await self.adapter(panel_id)
         if not await is_enabled(self.db, panel_id):  # the live flag, not the cached view
-            raise ProvisioningError(f"panel {view.name} is disabled")
+            raise ProvisioningError(
+                f"panel {view.name} is disabled", "panel_disabled", panel=view.name
+            )
         breaker = self.breaker(panel_id)
         if breaker.is_open:
             if not breaker.probe_due():
@@ -177,20 +179,34 @@ class PanelProvider:
         try:
             return await self.panels.call(self.panel_id, op)
         except UserExists as exc:
-            raise ProvisioningError(f"the username is already taken on panel {view.name}") from exc
+            raise ProvisioningError(
+                f"the username is already taken on panel {view.name}",
+                "panel_username_taken",
+                panel=view.name,
+            ) from exc
         except PanelAuthFailed as exc:
             raise ProvisioningError(
-                f"panel {view.name} refused the bot's credentials; tell an admin"
+                f"panel {view.name} refused the bot's credentials; tell an admin",
+                "panel_credentials",
+                panel=view.name,
             ) from exc
         except PanelUnavailable as exc:
             answered = exc.status is not None and exc.status not in _IN_FLIGHT_STATUSES
             code = f" (HTTP {exc.status})" if exc.status else ""
             raise OutcomeUnknown(
-                view.name, f"panel {view.name} did not answer properly{code}", answered=answered
+                view.name,
+                f"panel {view.name} did not answer properly{code}",
+                answered=answered,
+                status=exc.status,
             ) from exc
         except PanelError as exc:
             code = f" (HTTP {exc.status})" if exc.status else ""
-            raise ProvisioningError(f"panel {view.name} refused the request{code}") from exc
+            params: dict[str, str | int] = {"panel": view.name}
+            if exc.status:
+                params["status"] = exc.status
+            raise ProvisioningError(
+                f"panel {view.name} refused the request{code}", "panel_refused", **params
+            ) from exc
 
     async def create(self, request: CreateSubscription) -> Provisioned:
         user = NewUser(

@@ -17,14 +17,22 @@ SUBSCRIPTION_URL = "subscription_url"
 
 
 class ProvisioningError(Exception):
-    """The provider could not do it; nothing was provisioned."""
+    """The provider could not do it; nothing was provisioned. ``code`` and ``params`` say
+    why for the views; the message is English, for logs and the CLI."""
+
+    def __init__(
+        self, message: str = "", code: str = "provider_refused", **params: str | int
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class PanelDown(ProvisioningError):
     """The panel failed repeatedly (its circuit is open): refused before anything moved."""
 
     def __init__(self, panel: str) -> None:
-        super().__init__(f"panel {panel} is not answering")
+        super().__init__(f"panel {panel} is not answering", "panel_down", panel=panel)
         self.panel = panel
 
 
@@ -35,10 +43,17 @@ class OutcomeUnknown(Exception):
     and asking the panel now tells the outcome; otherwise it may still be in flight.
     """
 
-    def __init__(self, panel: str, reason: str, *, answered: bool = False) -> None:
+    code = "panel_no_answer"
+
+    def __init__(
+        self, panel: str, reason: str, *, answered: bool = False, status: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.panel = panel
         self.answered = answered
+        self.params: dict[str, str | int] = {"panel": panel}
+        if status is not None:
+            self.params["status"] = status
 
 
 @dataclass(frozen=True)
