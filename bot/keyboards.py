@@ -23,6 +23,10 @@ TOPUP_NEW = "tu:new"
 TOPUP_LIST = "tu:list"
 TOPUP_PENDING = "tu:pending"
 TOPUP_CANCEL_FLOW = "tu:cancel"
+# The sale feature's menu entries (handlers/sale/callbacks.py parses them).
+SALE_NEW = "cu:new"
+SALE_RENEW = "cu:renew"
+SALE_CUSTOMERS = "cu:l:all:0"
 
 
 def data(*parts: object) -> str:
@@ -40,9 +44,9 @@ def reseller_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("💰 Balance"), BALANCE), button(t._("➕ Top up"), TOPUP_NEW)],
-            [button(t._("👤 New customer"), "cu:new"), button(t._("🔁 Renew"), "cu:renew")],
+            [button(t._("👤 New customer"), SALE_NEW), button(t._("🔁 Renew"), SALE_RENEW)],
             [
-                button(t._("👥 Customers"), "cu:l:all:0"),
+                button(t._("👥 Customers"), SALE_CUSTOMERS),
                 button(t._("🧾 My top-ups"), TOPUP_LIST),
             ],
             [button(t._("📜 History"), HISTORY, 0), button(t._("🌐 Language"), LANGUAGE)],

@@ -9,11 +9,11 @@ from handlers import (
     admin,
     balance,
     customer_view,
-    customers,
     fallback,
     flow,
     language,
     reachability,
+    sale,
     start,
     topup,
 )
@@ -27,7 +27,7 @@ def register(app: BotApplication) -> None:
     minutes = app.bot_data["settings"].conversation_timeout_minutes
     app.add_handler(
         flow.conversation(
-            [topup.conversation(), customers.conversation(), admin.suspension()],
+            [topup.conversation(), sale.conversation(), admin.suspension()],
             timeout=dt.timedelta(minutes=minutes),
             start=start.start,
         )
@@ -37,6 +37,6 @@ def register(app: BotApplication) -> None:
     balance.register(app)
     admin.register(app)
     topup.register(app)
-    customers.register(app)
+    sale.register(app)
     customer_view.register(app)
     fallback.register(app)

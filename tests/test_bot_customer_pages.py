@@ -86,7 +86,7 @@ async def test_a_page_of_customers_past_the_limit_is_cut_to_fit_and_keeps_every_
     command: str,
 ) -> None:
     # Eighty of the longest lines (the real page is eight) come to about 4,600 characters.
-    monkeypatch.setattr("handlers.customers.PAGE_SIZE", 80)
+    monkeypatch.setattr("handlers.sale.views.PAGE_SIZE", 80)
     names = await _many_customers(db, 80)
     alice = fake_api.user(1001, "Alice")
     await fake_api.send(alice, command)
@@ -101,7 +101,7 @@ async def test_a_page_of_customers_past_the_limit_is_cut_to_fit_and_keeps_every_
 async def test_the_renewal_picker_at_the_limit_lists_customers_as_buttons_within_it(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("handlers.customers.PAGE_SIZE", 80)
+    monkeypatch.setattr("handlers.sale.views.PAGE_SIZE", 80)
     names = await _many_customers(db, 80)
     alice = fake_api.user(1001, "Alice")
     await fake_api.send(alice, "/renew")
