@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Coroutine
 from html import escape
+from typing import Any, TypeVar, cast
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.i18n import Translator
 from bot.money import format_amount
 from bot.services import resellers
 from bot.services.resellers import Identity, ResellerView, Role
@@ -99,3 +103,60 @@ NOT_REGISTERED = (
     "Send your Telegram id <code>{user_id}</code> to an admin to get access."
 )
 ADMINS_ONLY = "Only admins can do that."
+
+
+# --- the clock and the guards ------------------------------------------------------------
+
+Clock = Callable[[], dt.datetime]
+R = TypeVar("R")
+
+
+def now(context: BotContext) -> dt.datetime:
+    """The current time: the application's injected clock (as the jobs use), or the real one."""
+    clock = context.bot_data.get("clock")
+    return cast(Clock, clock)() if clock else dt.datetime.now(dt.UTC)
+
+
+def admins_only(t: Translator) -> str:
+    return t._("Only admins can do that.")
+
+
+async def _translator(update: Update, context: BotContext) -> Translator:
+    # Imported here: handlers.language imports this module.
+    from handlers.language import translator
+
+    return await translator(update, context)
+
+
+def admin_only(
+    handler: Callable[[Update, BotContext, Translator], Coroutine[Any, Any, R]],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, R | None]]:
+    """Run ``handler`` (with the asker's translator) for admins; tell anyone else no."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> R | None:
+        t = await _translator(update, context)
+        if not is_admin(update, context):
+            await refuse(update, admins_only(t))
+            return None
+        return await handler(update, context, t)
+
+    return guarded
+
+
+async def active_reseller(
+    update: Update, context: BotContext, t: Translator
+) -> ResellerView | None:
+    """The asker's reseller if it is active (an admin's own counts); otherwise they are
+    told why not (suspended, or not registered) and None is returned."""
+    identity = await identify(update, context)
+    if identity.reseller is not None and identity.role in (Role.RESELLER, Role.ADMIN):
+        return identity.reseller
+    if identity.role == Role.SUSPENDED:
+        await refuse(update, t._("Your reseller account is suspended. Contact an admin."))
+    else:
+        from handlers.start import not_registered  # handlers.start imports this module
+
+        user = update.effective_user
+        await refuse(update, not_registered(t, user.id if user else 0))
+    return None

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
+from bot.i18n import SOURCE
 from bot.services import ledger, topups
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
@@ -66,7 +68,7 @@ async def _to_proof_step(
 async def _confirm(fake_api: FakeBotAPI, user: User) -> Event:
     summary = await fake_api.next_event(user.id)
     assert "Check your top-up request" in summary.text
-    await _tap(fake_api, user, summary, summary.button("Confirm"))
+    await _tap(fake_api, user, summary, summary.button(SOURCE._("✅ Confirm")))
     done = await fake_api.next_event(user.id)
     assert "sent" in done.text
     return done
@@ -98,7 +100,7 @@ async def test_happy_path_with_a_reference(
     summary = await fake_api.next_event(alice.id)
     assert "transaction id <code>TX-&lt;b&gt;42&lt;/b&gt;</code>" in summary.text
     assert summary.message["message_id"] == ask.message["message_id"]
-    await _tap(fake_api, alice, summary, summary.button("Confirm"))
+    await _tap(fake_api, alice, summary, summary.button(SOURCE._("✅ Confirm")))
     done = await fake_api.next_event(alice.id)
     assert "request #1 sent" in done.text
 
@@ -110,7 +112,7 @@ async def test_happy_path_with_a_reference(
         assert part in post.text
     assert [label for label, _ in post.buttons] == ["✅ Approve", "❌ Reject"]
 
-    answer = await _tap(fake_api, boss, post, post.button("Approve"))
+    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
     assert "approved" in answer["text"]
     edited = await fake_api.next_event(ADMIN_CHAT_ID)
     assert edited.method == "editMessageText" and edited.buttons == []
@@ -130,7 +132,7 @@ async def test_happy_path_with_a_photo_then_balance_shows_it_once(
     await _confirm(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert post.method == "sendPhoto" and "Top-up #1" in post.text
-    approve = post.button("Approve")
+    approve = post.button(SOURCE._("✅ Approve"))
     await _tap(fake_api, boss, post, approve)
     edited = await fake_api.next_event(ADMIN_CHAT_ID)
     assert edited.method == "editMessageCaption" and edited.buttons == []
@@ -213,7 +215,7 @@ async def test_cancel_by_button_and_by_command_sends_nothing(
     fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
 ) -> None:
     instructions = await _to_proof_step(fake_api, alice)
-    await _tap(fake_api, alice, instructions, instructions.button("Cancel"))
+    await _tap(fake_api, alice, instructions, instructions.button(SOURCE._("✖️ Cancel")))
     assert "Top-up cancelled" in (await fake_api.next_event(alice.id)).text
     await fake_api.send(alice, "TX-12345")  # the flow is over: this is stray text now
     assert "/start" in (await fake_api.next_event(alice.id)).text
@@ -232,7 +234,7 @@ async def test_double_confirm_and_a_stale_confirmation_submit_once(
     await _to_proof_step(fake_api, alice)
     await fake_api.send(alice, "TX-12345")
     summary = await fake_api.next_event(alice.id)
-    confirm = summary.button("Confirm")
+    confirm = summary.button(SOURCE._("✅ Confirm"))
     forged = await _tap(fake_api, alice, summary, "tu:c:not-the-nonce")
     assert "no longer valid" in forged["text"]
     await _tap(fake_api, alice, summary, confirm)
@@ -253,7 +255,7 @@ async def test_reject_with_a_reason_and_without(
 ) -> None:
     boss, deputy = admins
     post = await _submit(fake_api, alice)
-    answer = await _tap(fake_api, boss, post, post.button("Reject"))
+    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
     assert "Reply" in answer["text"]
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
     assert "Rejecting top-up #1" in prompt.text
@@ -272,9 +274,9 @@ async def test_reject_with_a_reason_and_without(
     assert "was rejected" in told.text and "Reason: Receipt &lt;fake&gt;" in told.text
 
     post = await _submit(fake_api, alice, reference="TX-2")
-    await _tap(fake_api, boss, post, post.button("Reject"))
+    await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
-    await _tap(fake_api, boss, prompt, prompt.button("without a reason"))
+    await _tap(fake_api, boss, prompt, prompt.button(SOURCE._("Reject without a reason")))
     events = [await fake_api.next_event(ADMIN_CHAT_ID) for _ in range(2)]
     assert any("Rejected by @boss" in e.text and "Reason" not in e.text for e in events)
     told = await fake_api.next_event(alice.id)
@@ -288,9 +290,9 @@ async def test_approve_and_reject_racing_make_one_transition(
 ) -> None:
     boss, deputy = admins
     post = await _submit(fake_api, alice)
-    await _tap(fake_api, deputy, post, post.button("Reject"))
+    await _tap(fake_api, deputy, post, post.button(SOURCE._("❌ Reject")))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
-    await _tap(fake_api, boss, post, post.button("Approve"))
+    await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
     await fake_api.next_event(ADMIN_CHAT_ID)  # the post, approved
     # The rejection that was under way now finds the request decided.
     await fake_api.send(deputy, "too late", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
@@ -338,7 +340,7 @@ async def test_cancelled_request_cannot_be_approved(
     await fake_api.send(alice, "/topups")
     listing = await fake_api.next_event(alice.id)
     assert "#1" in listing.text and "pending" in listing.text
-    await _tap(fake_api, alice, listing, listing.button("Cancel #1"))
+    await _tap(fake_api, alice, listing, listing.button(SOURCE._("🚫 Cancel #{id}", id=1)))
     relisted = await fake_api.next_event(alice.id)
     assert "cancelled" in relisted.text and "Cancel #1" not in str(relisted.buttons)
     cancelled_post = await fake_api.next_event(ADMIN_CHAT_ID)
@@ -395,7 +397,7 @@ async def test_menu_button_starts_the_flow_on_the_menu_message(
 ) -> None:
     await fake_api.send(alice, "/start")
     menu = await fake_api.next_event(alice.id)
-    await _tap(fake_api, alice, menu, menu.button("Top up"))
+    await _tap(fake_api, alice, menu, menu.button(SOURCE._("➕ Top up")))
     ask = await fake_api.next_event(alice.id)
     assert (
         ask.method == "editMessageText" and ask.message["message_id"] == menu.message["message_id"]
@@ -432,7 +434,7 @@ async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_top_up(
     boss, deputy = admins
     await make_reseller(db, ADMIN_ID, name="Boss", credit=500)
     post = await _submit(fake_api, boss)
-    approve = post.button("Approve")
+    approve = post.button(SOURCE._("✅ Approve"))
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 is your own request: another admin must decide it."
     assert answer["show_alert"] in (True, "true")
@@ -462,7 +464,7 @@ async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_gro
             .where(Reseller.telegram_id == 1001)
             .values(status=ResellerStatus.SUSPENDED)
         )
-    answer = await _tap(fake_api, boss, post, post.button("Approve"))
+    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
     assert answer["show_alert"] in (True, "true")
     assert answer["text"].startswith("Alice is suspended: top-up #1 stays pending.")
     noted = await fake_api.next_event(ADMIN_CHAT_ID)
@@ -475,7 +477,7 @@ async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_gro
     assert await _balance(db, 1001) == 1_000
     assert await _outbox_kinds(db) == []  # nothing to tell the reseller
     # A second tap says the same and changes nothing.
-    again = await _tap(fake_api, boss, post, post.button("Approve"))
+    again = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
     assert again["text"] == answer["text"]
     assert await _balance(db, 1001) == 1_000
     await assert_audit_ok(db)
@@ -487,7 +489,7 @@ async def test_a_502_on_the_group_post_never_keeps_the_approval_from_the_reselle
     boss, deputy = admins
     post = await _submit(fake_api, alice)
     fake_api.fail("editMessageText", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
-    approve = post.button("Approve")
+    approve = post.button(SOURCE._("✅ Approve"))
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 approved."
     told = await fake_api.next_event(alice.id)
@@ -512,7 +514,7 @@ async def test_a_502_on_the_photo_caption_never_keeps_the_rejection_from_the_res
     await _confirm(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert post.method == "sendPhoto"
-    await _tap(fake_api, boss, post, post.button("Reject"))
+    await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
     fake_api.fail("editMessageCaption", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
     await fake_api.send(boss, "no such payment", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
@@ -534,7 +536,7 @@ async def test_a_decision_reaches_the_reseller_even_if_the_bot_stops_right_after
     async with running_bot(sender_down, db):
         boss = fake_api.user(ADMIN_ID, "Boss", "boss")
         post = await _submit(fake_api, alice)
-        answer = await _tap(fake_api, boss, post, post.button("Approve"))
+        answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
         assert answer["text"] == "Top-up #1 approved."
         await fake_api.next_event(ADMIN_CHAT_ID)
         assert fake_api.unread(alice.id) == []  # queued with the decision, not yet sent
@@ -542,3 +544,96 @@ async def test_a_decision_reaches_the_reseller_even_if_the_bot_stops_right_after
     async with running_bot(settings, db):  # after the restart, the sender delivers it
         told = await fake_api.next_event(alice.id)
         assert "Your top-up #1 was approved: +100.00 credits" in told.text
+
+
+FA = i18n.load().get("fa")
+
+
+async def test_a_persian_reseller_tops_up_in_persian_with_persian_digits(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, name="Parisa", credit=1_000)
+    await setup_topups(db)
+    parisa = fake_api.user(1001, "Parisa")
+    parisa.language_code = "fa"
+
+    def credits(hundredths: int) -> str:
+        return FA.amount(hundredths, "credits")
+
+    def usd(hundredths: int) -> str:
+        return FA.amount(hundredths, "USD")
+
+    await fake_api.send(parisa, "/topup")
+    ask = await fake_api.next_event(parisa.id)
+    assert ask.text == FA._(
+        "<b>Top up</b>\nHow many credits do you want? Send a number between "
+        "{smallest} and {largest}, like 100 or 100.50.",
+        smallest=credits(1_000),
+        largest=credits(10_000_000),
+    )
+    assert ask.buttons == [(FA._("✖️ Cancel"), "tu:cancel")]
+    await fake_api.send(parisa, "۶۰۰")  # typed in Persian digits
+    priced = await fake_api.next_event(parisa.id)
+    assert priced.text == FA._(
+        "<b>Top up: {credits}</b>\nPrice per credit: {unit_price}\n"
+        "Total to pay: <b>{total}</b>\n\nHow will you pay?",
+        credits=credits(60_000),
+        unit_price=usd(90),
+        total=usd(54_000),
+    )
+    assert "۵۴۰٫۰۰" in priced.text and "540.00" not in priced.text
+    await _tap(fake_api, parisa, priced, "tu:m:1")  # the bank transfer
+    await fake_api.next_event(parisa.id)
+    await fake_api.send(parisa, "TX-12345")
+    summary = await fake_api.next_event(parisa.id)
+    assert summary.text.startswith(FA._("<b>Check your top-up request</b>").split("\n")[0])
+    assert FA._("transaction id <code>{reference}</code>", reference="TX-12345") in summary.text
+    confirm = summary.button(FA._("✅ Confirm"))
+    await _tap(fake_api, parisa, summary, confirm)
+    done = await fake_api.next_event(parisa.id)
+    assert done.text == FA._(
+        "✅ <b>Top-up request #{id} sent</b>\n{credits} for {total}.\n"
+        "An admin will check your payment; you will get a message here. "
+        "See your requests with /topups.",
+        id=1,
+        credits=credits(60_000),
+        total=usd(54_000),
+    )
+    # The menu button is already translated in the shipped catalog.
+    assert done.buttons == [(FA._("⬅️ Menu"), "menu")] and FA._("⬅️ Menu") != "⬅️ Menu"
+    # The group reads the default language, whoever asked.
+    post = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "600.00 credits" in post.text and "total <b>540.00 USD</b>" in post.text
+
+
+async def test_a_reply_to_the_reject_prompt_is_matched_by_the_prompt_across_a_restart(
+    settings: Settings, db: Database, fake_api: FakeBotAPI, alice: User
+) -> None:
+    boss = fake_api.user(ADMIN_ID, "Boss", "boss")
+    deputy = fake_api.user(OTHER_ADMIN_ID, "Deputy", "deputy")
+    async with running_bot(settings, db):
+        post = await _submit(fake_api, alice)
+        await _tap(fake_api, boss, post, "tu:no:1")
+        prompt = await fake_api.next_event(ADMIN_CHAT_ID)
+    async with running_bot(settings, db):  # a new application: nothing of the old in memory
+        # A message of the bot's that only reads like a prompt is not one...
+        fake_api.message(ADMIN_CHAT_ID, post.message["message_id"])["text"] = (  # type: ignore[index]
+            "Rejecting top-up #1 (Alice, 100.00 credits)."
+        )
+        await fake_api.send(deputy, "not a reason", chat_id=ADMIN_CHAT_ID, reply_to=post)
+        # ...and the prompt is one whatever it says (here, as if written in Persian).
+        fake_api.message(ADMIN_CHAT_ID, prompt.message["message_id"])["text"] = "رد درخواست"  # type: ignore[index]
+        await fake_api.send(deputy, "Receipt unreadable", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
+        events = [await fake_api.next_event(ADMIN_CHAT_ID) for _ in range(2)]
+        closed = next(e for e in events if e.message["message_id"] == prompt.message["message_id"])
+        assert closed.text == "Top-up #1 rejected: Receipt unreadable"
+        told = await fake_api.next_event(alice.id)
+        assert "Reason: Receipt unreadable" in told.text
+        # The prompt is closed now: a late reply is told so, and changes nothing.
+        await fake_api.send(boss, "again", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
+        late = await fake_api.next_event(ADMIN_CHAT_ID)
+        assert late.text == "That rejection is no longer open. Tap ❌ Reject again."
+        assert fake_api.unread(ADMIN_CHAT_ID) == []
+    request = await topups.get_request(db, 1)
+    assert request is not None and request.status == TopUpStatus.REJECTED
+    assert request.reject_reason == "Receipt unreadable" and request.decided_by_name == "@deputy"

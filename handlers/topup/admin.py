@@ -1,0 +1,304 @@
+"""The admins' side of top-ups: the group post, Approve, Reject with a reason, /pending.
+
+Only ADMIN_IDS may act, checked on every tap. The admin group has no reader of its own:
+what is posted in a group is in the default language; what is said to one admin (a
+button's answer, a screen in their private chat) is in theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.services import topups
+from bot.services.topups import (
+    AlreadyDecided,
+    ReasonTooLong,
+    RequestView,
+    ResellerSuspended,
+    TopUpError,
+)
+from handlers import fallback
+from handlers.common import (
+    admin_only,
+    admins_only,
+    answer,
+    is_admin,
+    not_modified,
+    now,
+    refuse,
+    show,
+)
+from handlers.language import translator
+from handlers.topup import callbacks, views
+from handlers.topup.views import Reader
+from models import ProofKind, TopUpStatus
+
+log = logging.getLogger(__name__)
+
+
+def _group_reader(context: BotContext) -> Reader:
+    return Reader.of(context.settings, context.i18n.get(None))
+
+
+def _chat_reader(update: Update, context: BotContext, t: Translator) -> Reader:
+    """A private chat is read by the admin who is in it; a group in the default language."""
+    chat = update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    return Reader.of(context.settings, t) if private else _group_reader(context)
+
+
+def _admin_name(update: Update) -> str:
+    user = update.effective_user
+    if user is None:
+        return ""
+    return (f"@{user.username}" if user.username else user.full_name)[:128]
+
+
+async def post_to_admins(context: BotContext, request: RequestView) -> None:
+    """Post a new request to the admin group with its proof and the decision buttons."""
+    chat_id = context.settings.admin_chat_id
+    if chat_id is None:
+        log.warning("ADMIN_CHAT_ID is not set; top-up #%s is only listed in /pending", request.id)
+        return
+    balance = await topups.current_balance(context.db, request.reseller_id)
+    text, keyboard = views.admin_post(request, balance.balance, _group_reader(context))
+    try:
+        if request.proof.kind == ProofKind.PHOTO and request.proof.file_id:
+            message = await context.bot.send_photo(
+                chat_id, request.proof.file_id, caption=text, reply_markup=keyboard
+            )
+        elif request.proof.kind == ProofKind.DOCUMENT and request.proof.file_id:
+            message = await context.bot.send_document(
+                chat_id, request.proof.file_id, caption=text, reply_markup=keyboard
+            )
+        else:
+            message = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+    except TelegramError as exc:
+        # The request is saved and pending: admins still find it with /pending.
+        log.error("could not post top-up #%s to the admin chat: %s", request.id, exc)
+        return
+    await topups.record_admin_post(context.db, request.id, chat_id, message.message_id)
+
+
+async def refresh_admin_post(context: BotContext, request: RequestView, note: bool = False) -> None:
+    """Show the request's state on its group post: buttons while pending, then who decided
+    (``note``: why an approval did not happen).
+
+    Best effort: the decision is already saved and the reseller's notice queued, so a
+    failed edit (a 502, a deleted post) is logged and nothing more.
+    """
+    if request.admin_chat_id is None or request.admin_message_id is None:
+        return
+    r = _group_reader(context)
+    balance = await topups.current_balance(context.db, request.reseller_id)
+    shown_note = views.suspended_note(r.t) if note else None
+    text, keyboard = views.admin_post(request, balance.balance, r, shown_note)
+    try:
+        if request.proof.kind == ProofKind.REFERENCE:
+            await context.bot.edit_message_text(
+                text,
+                chat_id=request.admin_chat_id,
+                message_id=request.admin_message_id,
+                reply_markup=keyboard,
+            )
+        else:
+            await context.bot.edit_message_caption(
+                chat_id=request.admin_chat_id,
+                message_id=request.admin_message_id,
+                caption=text,
+                reply_markup=keyboard,
+            )
+    except BadRequest as exc:
+        if not not_modified(exc):
+            log.warning("could not update the post of top-up #%s: %s", request.id, exc)
+    except TelegramError as exc:
+        log.warning("could not update the post of top-up #%s: %s", request.id, exc)
+
+
+@admin_only
+async def approve(update: Update, context: BotContext, t: Translator) -> None:
+    """✅ Approve: once, whoever taps and however often."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    r = Reader.of(context.settings, t)
+    tapped = callbacks.APPROVE.parse(context)
+    try:
+        decision = await topups.approve(
+            context.db,
+            request_id=tapped.id,
+            admin_id=user.id,
+            admin_name=_admin_name(update),
+            now=now(context),
+        )
+    except AlreadyDecided as exc:
+        await answer(query, views.already(exc.request, t), alert=True)
+        await refresh_admin_post(context, exc.request)
+        return
+    except ResellerSuspended as exc:
+        # It stays pending; the group sees why on the request's post.
+        await answer(query, views.suspended_reseller(exc.request, t), alert=True)
+        await refresh_admin_post(context, exc.request, note=True)
+        return
+    except TopUpError as exc:
+        await answer(query, views.refusal(exc, r), alert=True)
+        return
+    # The reseller's notice is queued with the decision; the rest is for the admins.
+    request = decision.request
+    await answer(query, views.approved(request.id, t))
+    await refresh_admin_post(context, request)
+    await _refresh_pending_list(update, context, t, request, tapped.page)
+
+
+@admin_only
+async def ask_reject_reason(update: Update, context: BotContext, t: Translator) -> None:
+    """❌ Reject: ask for the reason in a prompt the admin replies to."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None:
+        return
+    request = await topups.get_request(context.db, callbacks.REJECT.parse(context).id)
+    if request is None:
+        await answer(query, views.no_such_request(t), alert=True)
+        return
+    if request.status != TopUpStatus.PENDING:
+        await answer(query, views.already(request, t), alert=True)
+        await refresh_admin_post(context, request)
+        return
+    await answer(query, views.reply_with_reason(t))
+    text, keyboard = views.reject_prompt(request, _chat_reader(update, context, t))
+    prompt = await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+    # The reply is matched by this message, not by its words: any language, any restart.
+    await topups.open_reject_prompt(
+        context.db,
+        chat_id=chat.id,
+        message_id=prompt.message_id,
+        request_id=request.id,
+        now=now(context),
+    )
+
+
+async def _reject(
+    update: Update, context: BotContext, t: Translator, request_id: int, reason: str | None
+) -> str | None:
+    """Reject (the reseller's notice is queued with it), then update the group post.
+
+    Returns what to say to the admin if it did not happen. A reason that is too long is
+    raised, so that the prompt stays open for a shorter one.
+    """
+    user = update.effective_user
+    assert user is not None
+    try:
+        decision = await topups.reject(
+            context.db,
+            request_id=request_id,
+            admin_id=user.id,
+            admin_name=_admin_name(update),
+            reason=reason,
+            now=now(context),
+        )
+    except AlreadyDecided as exc:
+        await refresh_admin_post(context, exc.request)
+        return views.already(exc.request, t)
+    except ReasonTooLong:
+        raise
+    except TopUpError as exc:
+        return views.refusal(exc, Reader.of(context.settings, t))
+    await refresh_admin_post(context, decision.request)
+    return None
+
+
+@admin_only
+async def reject_without_reason(update: Update, context: BotContext, t: Translator) -> None:
+    """The prompt's button: reject with no reason."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None or chat is None:
+        return
+    request_id = callbacks.REJECT_WITHOUT_REASON.parse(context).id
+    problem = await _reject(update, context, t, request_id, None)
+    if problem:
+        await answer(query, problem, alert=True)
+    else:
+        await answer(query, views.rejected(request_id, t))
+    if isinstance(query.message, Message):
+        await topups.close_reject_prompt(
+            context.db, chat_id=chat.id, message_id=query.message.message_id, now=now(context)
+        )
+        shown = _chat_reader(update, context, t).t
+        await query.edit_message_text(problem or views.rejected_without_reason(request_id, shown))
+
+
+async def got_reject_reason(update: Update, context: BotContext) -> None:
+    """A reply to one of the bot's messages: if that message is a prompt (looked up in the
+    database, so any language and any restart), the reply is the reason."""
+    message = update.effective_message
+    if message is None or message.reply_to_message is None or message.text is None:
+        return
+    prompt_id = message.reply_to_message.message_id
+    prompt = await topups.reject_prompt(context.db, chat_id=message.chat_id, message_id=prompt_id)
+    if prompt is None:
+        # A reply to some other message of the bot's is what it would be without the reply.
+        if message.chat.type == ChatType.PRIVATE:
+            await fallback.stray_message(update, context)
+        return
+    t = await translator(update, context)
+    if not is_admin(update, context):
+        await refuse(update, admins_only(t))
+        return
+    shown = _chat_reader(update, context, t).t
+    if not prompt.open:
+        await message.reply_text(views.rejection_closed(shown))
+        return
+    try:
+        problem = await _reject(update, context, shown, prompt.request_id, message.text)
+    except ReasonTooLong as exc:  # the prompt stays open for a shorter reason
+        await message.reply_text(views.refusal(exc, Reader.of(context.settings, shown)))
+        return
+    await topups.close_reject_prompt(
+        context.db, chat_id=message.chat_id, message_id=prompt_id, now=now(context)
+    )
+    try:
+        await context.bot.edit_message_text(
+            problem or views.rejected_because(prompt.request_id, message.text, shown),
+            chat_id=message.chat_id,
+            message_id=prompt_id,
+        )
+    except BadRequest as exc:
+        log.info("could not close the rejection prompt: %s", exc)
+
+
+@admin_only
+async def pending(update: Update, context: BotContext, t: Translator) -> None:
+    """/pending: the requests waiting for an admin, a page at a time, each with its buttons."""
+    requests = await topups.list_pending(context.db)
+    r = Reader.of(context.settings, t)
+    await show(update, *views.pending(requests, callbacks.PENDING.page(context), r))
+
+
+async def _refresh_pending_list(
+    update: Update, context: BotContext, t: Translator, decided: RequestView, page: int
+) -> None:
+    """If the tap came from a /pending list rather than the request's post, redraw its page."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    tapped = (query.message.chat_id, query.message.message_id)
+    if tapped == (decided.admin_chat_id, decided.admin_message_id):
+        return
+    requests = await topups.list_pending(context.db)
+    text, keyboard = views.pending(requests, page, Reader.of(context.settings, t))
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as exc:
+        if not not_modified(exc):
+            log.warning("could not redraw the pending list: %s", exc)
+    except TelegramError as exc:
+        log.warning("could not redraw the pending list: %s", exc)
