@@ -88,6 +88,13 @@ class Translator:
     def number(self, value: int) -> str:
         return self._native(format_decimal(value, locale=self.locale, numbering_system="default"))
 
+    def decimal(self, value: Decimal, places: int = 1) -> str:
+        """A measure with exactly ``places`` decimals (e.g. gigabytes), as the locale writes it."""
+        number = format_decimal(
+            value, format="#,##0." + "0" * places, locale=self.locale, numbering_system="default"
+        )
+        return self._native(number)
+
     def amount(self, hundredths: int, currency: str) -> str:
         """Always two decimals, digits and separators as the locale writes them."""
         number = format_decimal(

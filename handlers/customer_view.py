@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from html import escape
 from typing import cast
 
@@ -12,60 +13,113 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot import keyboards
 from bot.adapters.panels.base import GIB, UserState
 from bot.context import BotApplication, BotContext
+from bot.i18n import Translator
 from bot.services import customers
 from bot.services.customers import CustomerError, CustomerStatusView
 from bot.services.live_status import Live, LiveStatus, Source
 from bot.services.panel_provider import Panels
 from bot.services.resellers import Identity, Role
 from handlers import pages
-from handlers.common import answer, identify, local_date, refuse, show
+from handlers.common import answer, identify, refuse, show
+from handlers.language import translator
+from models import OrderKind
 
 RENEWAL_REQUEST = "cs:rr"
 UNLINK = "cs:ul"
 UNLINK_CONFIRM = "cs:ul:y"
 STATUS = "cs:st"
 HISTORY_PAGE_ITEMS = 25
-NOT_LINKED = (
-    "This chat is not linked to a subscription. Open the invite link your reseller sent you."
-)
-PANEL_STATES = {
-    UserState.ACTIVE: "active",
-    UserState.DISABLED: "suspended",
-    UserState.EXPIRED: "expired",
-    UserState.LIMITED: "traffic limit reached",
-    UserState.ON_HOLD: "not started yet",
-}
-UNAVAILABLE = "⚠️ Live data from the panel is unavailable right now; shown is what the bot has."
-MISSING = "⚠️ The panel does not have this subscription right now. Please tell your reseller."
 
 
-def gigabytes(size: int) -> str:
+def not_linked(t: Translator) -> str:
+    return t._(
+        "This chat is not linked to a subscription. Open the invite link your reseller sent you."
+    )
+
+
+def refusal(exc: CustomerError, t: Translator) -> str:
+    """A refusal of the customer service, in the reader's words."""
+    if exc.code == "invite_invalid":
+        return t._("This invite link is not valid (it may have been revoked). "
+                   "Ask your reseller for a new one.")  # fmt: skip
+    if exc.code == "invite_used":
+        return t._("This invite link was already used by someone else. "
+                   "Ask your reseller for a new one.")  # fmt: skip
+    if exc.code == "chat_linked_elsewhere":
+        return t._("This chat is already linked to another subscription. "
+                   "Send /unlink first to link it to this one.")  # fmt: skip
+    if exc.code == "already_requested":
+        return t._("Your reseller was already asked. Please wait for them.")
+    if exc.code == "reseller_unreachable":
+        return t._("Your reseller could not be reached. Please contact them directly.")
+    if exc.code == "not_linked":
+        return not_linked(t)
+    return t._("That did not work. Please try again later.")
+
+
+def _panel_state(state: UserState, t: Translator) -> str:
+    names = {
+        UserState.ACTIVE: t._("active"),
+        UserState.DISABLED: t._("suspended"),
+        UserState.EXPIRED: t._("expired"),
+        UserState.LIMITED: t._("traffic limit reached"),
+        UserState.ON_HOLD: t._("not started yet"),
+    }
+    return names.get(state, t.isolate(escape(state.value)))
+
+
+def gigabytes(size: int, t: Translator) -> str:
     """Bytes in the panels' gigabytes (GiB), one decimal."""
-    return f"{size / GIB:.1f} GB"
+    return t._("{size} GB", size=t.decimal(Decimal(size) / GIB))
 
 
-def render_live(live: Live, context: BotContext) -> list[str]:
+def render_live(live: Live, context: BotContext, t: Translator) -> list[str]:
     """The lines the panel's live state adds to the status."""
     if live.source == Source.MISSING:
-        return [MISSING]
+        return [t._("⚠️ The panel does not have this subscription right now. "
+                    "Please tell your reseller.")]  # fmt: skip
     if live.state is None:
-        return [UNAVAILABLE]
+        return [t._("⚠️ Live data from the panel is unavailable right now; "
+                    "shown is what the bot has.")]  # fmt: skip
     s = live.state
-    state = PANEL_STATES.get(s.state, s.state.value)
-    if s.online is not None:
-        state += " · online now" if s.online else " · offline"
-    expires = local_date(s.expires_at, context) if s.expires_at else "never"
-    limit = f"of {gigabytes(s.data_limit_bytes)}" if s.data_limit_bytes else "(no limit)"
-    return [
-        f"📡 <b>On the panel</b>: {state}",
-        f"Expires there: {expires}",
-        f"Traffic: {gigabytes(s.used_bytes)} used {limit}",
-    ]
+    state = _panel_state(s.state, t)
+    if s.online is None:
+        line = t._("📡 <b>On the panel</b>: {state}", state=state)
+    elif s.online:
+        line = t._("📡 <b>On the panel</b>: {state} · online now", state=state)
+    else:
+        line = t._("📡 <b>On the panel</b>: {state} · offline", state=state)
+    if s.expires_at:
+        expires = t._("Expires there: {date}", date=t.date(s.expires_at, context.settings.zone))
+    else:
+        expires = t._("Expires there: never")
+    used = gigabytes(s.used_bytes, t)
+    if s.data_limit_bytes:
+        traffic = t._("Traffic: {used} used of {limit}", used=used,
+                      limit=gigabytes(s.data_limit_bytes, t))  # fmt: skip
+    else:
+        traffic = t._("Traffic: {used} used (no limit)", used=used)
+    return [line, expires, traffic]
+
+
+def _history_line(item: customers.HistoryItem, context: BotContext, t: Translator) -> str:
+    zone = context.settings.zone
+    values = {"date": t.date(item.at, zone), "plan": t.isolate(escape(item.plan_name))}
+    renewal = item.kind == OrderKind.RENEWAL
+    if item.expires_after is None:
+        if renewal:
+            return t._("• {date} renewal: {plan}", **values)
+        return t._("• {date} activation: {plan}", **values)
+    until = t.date(item.expires_after, zone)
+    if renewal:
+        return t._("• {date} renewal: {plan}, until {until}", until=until, **values)
+    return t._("• {date} activation: {plan}, until {until}", until=until, **values)
 
 
 def render_status(
     view: CustomerStatusView,
     context: BotContext,
+    t: Translator,
     page: int = 0,
     greeting: str = "",
     live: Live | None = None,
@@ -74,58 +128,69 @@ def render_status(
     history, newest first, within Telegram's limit."""
     c = view.customer
     now = dt.datetime.now(dt.UTC)
+    expires = t.date(c.expires_at, context.settings.zone)
     if c.is_expired(now):
-        state = f"expired on {local_date(c.expires_at, context)}"
+        state = t._("Status: expired on {date}", date=expires)
     else:
-        state = f"active until {local_date(c.expires_at, context)} ({c.days_left(now)} days left)"
+        days = c.days_left(now)
+        state = t.n_("Status: active until {date} ({n} day left)",
+                     "Status: active until {date} ({n} days left)", days, date=expires)  # fmt: skip
+    plan = t.n_("Plan: {plan} ({n} day)", "Plan: {plan} ({n} days)", c.plan.days,
+                plan=t.isolate(escape(c.plan.name)))  # fmt: skip
     summary = "\n".join(
         [
-            f"{greeting}📺 <b>Your subscription</b>",
-            f"Username: <code>{escape(c.username)}</code>",
-            f"Plan: {escape(c.plan.name)} ({c.plan.days} days)",
-            f"Status: {state}",
-            *(render_live(live, context) if live is not None else []),
+            greeting + t._("📺 <b>Your subscription</b>"),
+            t._("Username: <code>{username}</code>", username=t.isolate(escape(c.username))),
+            plan,
+            state,
+            *(render_live(live, context, t) if live is not None else []),
         ]
     )
-    items = []
-    for item in view.history:
-        until = f", until {local_date(item.expires_after, context)}" if item.expires_after else ""
-        items.append(
-            f"• {local_date(item.at, context)} {item.kind.value}: {escape(item.plan_name)}{until}"
-        )
+    items = [_history_line(item, context, t) for item in view.history]
 
     def header(at: int, of: int) -> str:
         if not items:
             return summary
-        where = f" (page {at + 1} of {of})" if of > 1 else ""
-        return f"{summary}\n\n<b>History</b>{where}"
+        if of > 1:
+            title = t._("<b>History</b> (page {page} of {pages})",
+                        page=t.number(at + 1), pages=t.number(of))  # fmt: skip
+        else:
+            title = t._("<b>History</b>")
+        return f"{summary}\n\n{title}"
 
     shown = pages.paginate(items, page, header=header, max_items=HISTORY_PAGE_ITEMS)
-    rows = [[keyboards.button("🔁 Request renewal", RENEWAL_REQUEST)]]
+    rows = [[keyboards.button(t._("🔁 Request renewal"), RENEWAL_REQUEST)]]
     nav = []
     if shown.page > 0:
-        nav.append(keyboards.button("◀️ Newer", STATUS, shown.page - 1))
+        nav.append(keyboards.button(t._("◀️ Newer"), STATUS, shown.page - 1))
     if shown.page < shown.pages - 1:
-        nav.append(keyboards.button("Older ▶️", STATUS, shown.page + 1))
+        nav.append(keyboards.button(t._("Older ▶️"), STATUS, shown.page + 1))
     if nav:
         rows.append(nav)
-    rows.append([keyboards.button("🔓 Unlink this chat", UNLINK)])
+    rows.append([keyboards.button(t._("🔓 Unlink this chat"), UNLINK)])
     return shown.text, InlineKeyboardMarkup(rows)
 
 
-def _invite_explained(identity: Identity, customer: customers.CustomerView | None) -> str:
+def _invite_explained(
+    identity: Identity, customer: customers.CustomerView | None, t: Translator
+) -> str:
     """What a reseller's or an admin's own tap on a customer's invite link is told."""
     if customer is None:
-        what = "This invite link is not valid any more (it was revoked or replaced)."
+        what = t._("🔗 This invite link is not valid any more (it was revoked or replaced).")
     elif identity.role == Role.ADMIN or (
         identity.reseller is not None and identity.reseller.id == customer.reseller_id
     ):
-        what = f"This is the invite link of the customer <b>{escape(customer.username)}</b>."
+        what = t._("🔗 This is the invite link of the customer <b>{username}</b>.",
+                   username=t.isolate(escape(customer.username)))  # fmt: skip
     else:
-        what = "This is a customer's invite link."
+        what = t._("🔗 This is a customer's invite link.")
     return (
-        f"🔗 {what}\nIt is meant for the customer: opening it links their Telegram chat to "
-        "their subscription, for its status and renewal reminders. Your chat was not linked."
+        what
+        + "\n"
+        + t._(
+            "It is meant for the customer: opening it links their Telegram chat to their "
+            "subscription, for its status and renewal reminders. Your chat was not linked."
+        )
     )
 
 
@@ -137,19 +202,19 @@ async def link_from_invite(update: Update, context: BotContext, token: str) -> N
     chat = update.effective_chat
     if chat is None:
         return
+    t = await translator(update, context)
     identity = await identify(update, context)
     if identity.role in (Role.ADMIN, Role.RESELLER, Role.SUSPENDED):
         customer = await customers.invite_info(context.db, token)
-        await show(update, _invite_explained(identity, customer), keyboards.back_to_menu())
+        await show(update, _invite_explained(identity, customer, t), keyboards.back_to_menu(t))
         return
     try:
         await customers.link(context.db, token=token, chat_id=chat.id, now=dt.datetime.now(dt.UTC))
     except CustomerError as exc:
-        await refuse(update, escape(str(exc)))
+        await refuse(update, refusal(exc, t))
         return
-    await show_status(
-        update, context, greeting="✅ Linked! You will get renewal reminders here.\n\n"
-    )
+    greeting = t._("✅ Linked! You will get renewal reminders here.") + "\n\n"
+    await show_status(update, context, greeting=greeting)
 
 
 async def show_status(
@@ -158,12 +223,13 @@ async def show_status(
     chat = update.effective_chat
     if chat is None:
         return
+    t = await translator(update, context)
     view = await customers.status_of(context.db, chat.id)
     if view is None:
-        await refuse(update, NOT_LINKED)
+        await refuse(update, not_linked(t))
         return
     live = await live_status(context).of(view.customer.id)
-    text, keyboard = render_status(view, context, page, greeting, live)
+    text, keyboard = render_status(view, context, t, page, greeting, live)
     await show(update, text, keyboard)
 
 
@@ -190,12 +256,13 @@ async def request_renewal(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if query is None or chat is None:
         return
+    t = await translator(update, context)
     try:
         await customers.renewal_request(context.db, chat.id, now=dt.datetime.now(dt.UTC))
     except CustomerError as exc:
-        await answer(query, str(exc), alert=True)
+        await answer(query, refusal(exc, t), alert=True)
         return
-    await answer(query, "Your reseller has been asked to renew your subscription.", alert=True)
+    await answer(query, t._("Your reseller has been asked to renew your subscription."), alert=True)
 
 
 async def ask_unlink(update: Update, context: BotContext) -> None:
@@ -203,19 +270,21 @@ async def ask_unlink(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
+    t = await translator(update, context)
     view = await customers.status_of(context.db, chat.id)
     if view is None:
-        await refuse(update, NOT_LINKED)
+        await refuse(update, not_linked(t))
         return
-    text = (
-        f"Unlink this chat from the subscription <code>{escape(view.customer.username)}</code>?"
-        "\nYou will get no more reminders here. Open the invite link again to link it back."
+    text = t._(
+        "Unlink this chat from the subscription <code>{username}</code>?\n"
+        "You will get no more reminders here. Open the invite link again to link it back.",
+        username=t.isolate(escape(view.customer.username)),
     )
     keyboard = InlineKeyboardMarkup(
         [
             [
-                keyboards.button("🔓 Yes, unlink", UNLINK_CONFIRM),
-                keyboards.button("⬅️ Keep it", STATUS),
+                keyboards.button(t._("🔓 Yes, unlink"), UNLINK_CONFIRM),
+                keyboards.button(t._("⬅️ Keep it"), STATUS),
             ]
         ]
     )
@@ -226,16 +295,18 @@ async def unlink(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
+    t = await translator(update, context)
     try:
         customer = await customers.unlink_chat(context.db, chat.id, now=dt.datetime.now(dt.UTC))
     except CustomerError:
-        await refuse(update, NOT_LINKED)
+        await refuse(update, not_linked(t))
         return
-    await show(
-        update,
-        f"🔓 This chat is no longer linked to <code>{escape(customer.username)}</code>; no more "
-        "reminders will come here. Open the invite link again to link it back.",
+    text = t._(
+        "🔓 This chat is no longer linked to <code>{username}</code>; no more reminders will "
+        "come here. Open the invite link again to link it back.",
+        username=t.isolate(escape(customer.username)),
     )
+    await show(update, text)
 
 
 async def status_button(update: Update, context: BotContext) -> None:

@@ -1,0 +1,124 @@
+"""A customer reads the bot in their own language: reminders come from the real sender in
+the language stored for their chat, /language switches the next one, and /status, its
+buttons and the refusals are written in it, with Persian digits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from bot import i18n
+from bot.context import BotApplication
+from bot.db import Database
+from bot.settings import Settings
+from handlers.customer_view import RENEWAL_REQUEST, UNLINK
+from tests.fake_bot_api import FakeBotAPI, User
+from tests.test_bot_customer_links import _expiry, _open_link, _remind, _sold, alice  # noqa: F401
+from tests.test_jobs import read_all
+
+CATALOGS = i18n.load()
+FA, EN = CATALOGS.get("fa"), CATALOGS.get("en")
+PLAN = "IPTV 1 month"  # as the alice fixture adds it
+REMINDER = (
+    "⏰ Your subscription <code>{username}</code> ({plan}) expires in <b>{n} day</b>, on {date}.",
+    "⏰ Your subscription <code>{username}</code> ({plan}) expires in <b>{n} days</b>, on {date}.",
+)
+
+
+def _reminder(t: i18n.Translator, days: int, expires: dt.datetime, settings: Settings) -> str:
+    return t.n_(
+        *REMINDER,
+        days,
+        username=t.isolate("viewer"),
+        plan=t.isolate(PLAN),
+        date=t.date(expires, settings.zone),
+    )
+
+
+@pytest.fixture
+def parisa(fake_api: FakeBotAPI) -> User:
+    user = fake_api.user(5001, "Parisa")
+    user.language_code = "fa-IR"
+    return user
+
+
+async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next_in_english(
+    bot: BotApplication,
+    settings: Settings,
+    fake_api: FakeBotAPI,
+    db: Database,
+    alice: User,  # noqa: F811
+    parisa: User,
+) -> None:
+    token = await _sold(fake_api, alice)
+    linked = await _open_link(fake_api, parisa, token)
+    assert linked.startswith(FA._("✅ Linked! You will get renewal reminders here."))
+    expires = await _expiry(db)
+
+    await _remind(bot, db, settings, expires - dt.timedelta(days=7))
+    (reminder,) = fake_api.unread(parisa.id)
+    assert reminder.text == _reminder(FA, 7, expires, settings)
+    assert "<b>۷ " in reminder.text and FA.date(expires, settings.zone) in reminder.text
+    assert (FA._("🔁 Request renewal"), RENEWAL_REQUEST) in reminder.buttons
+    read_all(fake_api, parisa.id)
+
+    await fake_api.send(parisa, "/language")
+    choices = await fake_api.next_event(parisa.id)
+    await fake_api.answer(await fake_api.tap(parisa, choices, "lang:en"))
+    await fake_api.next_event(parisa.id)
+
+    await _remind(bot, db, settings, expires - dt.timedelta(days=3))
+    (reminder,) = fake_api.unread(parisa.id)
+    assert reminder.text == _reminder(EN, 3, expires, settings)
+    assert "expires in <b>3 days</b>" in reminder.text
+    assert ("🔁 Request renewal", RENEWAL_REQUEST) in reminder.buttons
+
+
+async def test_a_persian_customers_status_is_in_persian_with_persian_digits(
+    bot: BotApplication,
+    settings: Settings,
+    fake_api: FakeBotAPI,
+    db: Database,
+    alice: User,  # noqa: F811
+    parisa: User,
+) -> None:
+    token = await _sold(fake_api, alice)
+    await _open_link(fake_api, parisa, token)
+    expires = await _expiry(db)
+    await fake_api.send(parisa, "/status")
+    status = await fake_api.next_event(parisa.id)
+    text = status.text
+    assert FA._("📺 <b>Your subscription</b>") in text
+    assert FA.n_("Plan: {plan} ({n} day)", "Plan: {plan} ({n} days)", 30,
+                 plan=FA.isolate(PLAN)) in text  # fmt: skip
+    assert FA.date(expires, settings.zone) in text and "۳۰" in text
+    # Every number is in Persian digits; only the plan's own name keeps its "1".
+    assert re.search("[0-9]", text.replace(PLAN, "")) is None, text
+    labels = dict((data, label) for label, data in status.buttons)
+    assert labels[RENEWAL_REQUEST] == FA._("🔁 Request renewal")
+    assert labels[UNLINK] == FA._("🔓 Unlink this chat")
+
+    answer = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST))
+    assert answer["text"] == FA._("Your reseller has been asked to renew your subscription.")
+    again = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST))
+    assert again["text"] == FA._("Your reseller was already asked. Please wait for them.")
+
+
+async def test_a_refused_invite_link_is_explained_in_the_readers_language(
+    bot: BotApplication,
+    fake_api: FakeBotAPI,
+    alice: User,  # noqa: F811
+    parisa: User,
+) -> None:
+    token = await _sold(fake_api, alice)
+    await _open_link(fake_api, fake_api.user(5002, "Carol"), token)
+    refused = await _open_link(fake_api, parisa, token)
+    assert refused == FA._(
+        "This invite link was already used by someone else. Ask your reseller for a new one."
+    )
+    await fake_api.send(parisa, "/status")
+    assert (await fake_api.next_event(parisa.id)).text == FA._(
+        "This chat is not linked to a subscription. Open the invite link your reseller sent you."
+    )
