@@ -50,6 +50,9 @@ class Customer(Base):
     link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set while the bot has the customer disabled on its panel because its reseller was
+    # suspended, so reactivating resumes these and not users an admin disabled by hand.
+    panel_suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
