@@ -144,11 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     reseller.add_parser("list", help="list resellers and balances")
     for name, help_text in (
         ("suspend", "stop a reseller from selling and topping up (it is told, and why)"),
-        ("activate", "let a suspended reseller sell again"),
+        ("activate", "let a suspended reseller sell again; resumes customers the bot suspended"),
     ):
         sub = reseller.add_parser(name, help=help_text)
         sub.add_argument("--telegram-id", type=telegram_id, required=True)
         sub.add_argument("--reason", type=text(MAX_TEXT), help="logged and told to the reseller")
+        if name == "suspend":
+            sub.add_argument(
+                "--suspend-customers", action="store_true",
+                help="also disable its active customers on their panels (activate resumes "
+                "them); repeat on a suspended reseller to retry those that failed",
+            )  # fmt: skip
 
     plan = commands.add_parser("plan", help="manage plans").add_subparsers(
         dest="action", metavar="ACTION", required=True

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from bot.cli import panel_commands
 from bot.db import Database
 from bot.money import format_amount
-from bot.services import alerts, panels, plans, pricing, resellers, wallet
+from bot.services import alerts, panel_suspension, panels, plans, pricing, resellers, wallet
+from bot.services.admin_log import ActionError
+from bot.services.panel_provider import Panels
+from bot.services.panel_suspension import SweepResult
 from bot.settings import Settings
 from models import Billing, PanelKind, ResellerStatus, TxType
 
@@ -96,19 +99,61 @@ async def reseller_list(call: Call) -> int:
     return 0
 
 
-def _set_status(status: ResellerStatus) -> Command:
-    async def _command(call: Call) -> int:
-        r = await resellers.set_status(
-            call.db,
-            telegram_id=call.args.telegram_id,
-            status=status,
-            actor=call.actor,
-            now=call.now,
-            reason=call.args.reason,
+async def _sweep(call: Call, *, suspend: bool) -> SweepResult:
+    registry = Panels(call.db, _box(call))
+    sweep = panel_suspension.suspend_customers if suspend else panel_suspension.resume_customers
+    try:
+        return await sweep(
+            call.db, registry, telegram_id=call.args.telegram_id, actor=call.actor, now=call.now
         )
-        done = "suspended" if status == ResellerStatus.SUSPENDED else "active again"
+    finally:
+        await registry.aclose()
+
+
+def _print_sweep(result: SweepResult) -> int:
+    """The counts and each failure; exit code 1 when any failed (running it again retries)."""
+    if result.sweep == panel_suspension.Sweep.SUSPEND:
+        line = f"Customers disabled on their panels: {result.done}"
+        if result.skipped:
+            line += f"; already disabled there by hand, left so: {result.skipped}"
+    else:
+        line = f"Customers resumed on their panels: {result.done}"
+    print(f"{line}; failed: {len(result.failed)}.")
+    for f in result.failed:
+        print(f"  failed: {f.username} on panel {f.panel}: {f.code}")
+    return 1 if result.failed else 0
+
+
+def _set_status(status: ResellerStatus) -> Command:
+    suspending = status == ResellerStatus.SUSPENDED
+
+    async def _command(call: Call) -> int:
+        # Reactivating always resumes whom the bot suspended; suspending customers is asked.
+        with_customers = not suspending or call.args.suspend_customers
+        try:
+            r = await resellers.set_status(
+                call.db,
+                telegram_id=call.args.telegram_id,
+                status=status,
+                actor=call.actor,
+                now=call.now,
+                reason=call.args.reason,
+            )
+        except ActionError as exc:
+            # Already so: repeating the command retries the customers that failed last time.
+            if exc.code != "already_in_status" or not with_customers:
+                raise
+            result = await _sweep(call, suspend=suspending)
+            if not result.attempted:
+                raise
+            print(f"Reseller {call.args.telegram_id} was already {status}.")
+            return _print_sweep(result)
+        done = "suspended" if suspending else "active again"
         print(f"Reseller {r.name} ({r.telegram_id}) is {done}; they will be told.")
-        return 0
+        if not with_customers:
+            return 0
+        result = await _sweep(call, suspend=suspending)
+        return _print_sweep(result) if suspending or result.attempted else 0
 
     return _command
 
