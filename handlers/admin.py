@@ -18,7 +18,7 @@ from bot.i18n import Translator
 from bot.services import resellers, wallet
 from bot.services.admin_log import ActionError
 from bot.services.resellers import ResellerError, ResellerRow
-from handlers import flow, pages
+from handlers import admin_panels, flow, pages
 from handlers.common import answer, clip, is_admin, matched, refuse, show
 from handlers.language import translator
 from models import ResellerStatus
@@ -28,6 +28,7 @@ MAX_PROBLEMS_SHOWN = 20
 CARD = "adm:rs"  # adm:rs:<telegram id>
 SUSPEND = "adm:sus"  # asks for the reason
 SUSPEND_NOW = "adm:susy"  # without a reason
+SUSPEND_CUSTOMERS = "adm:susc"  # toggles: also disable their customers on the panels
 REACTIVATE = "adm:act"
 SUSPEND_DRAFT = "suspend_draft"
 REASON = "suspend:reason"
@@ -186,6 +187,8 @@ async def reactivate(update: Update, context: BotContext) -> None:
             now=dt.datetime.now(dt.UTC),
         )
         note = t._("✅ Reactivated; they have been told.")
+        resumed = await admin_panels.sweep(context, telegram_id, f"tg:{user.id}", t, suspend=False)
+        note += f"\n{resumed}" if resumed else ""
     except (ActionError, ResellerError) as exc:
         note = _refusal(exc, t)
     row = await resellers.reseller_row(context.db, telegram_id)
@@ -199,6 +202,7 @@ async def reactivate(update: Update, context: BotContext) -> None:
 class SuspendDraft(flow.FlowMessage):
     telegram_id: int = 0
     name: str = ""
+    customers: bool = False  # also disable their customers on the panels
 
 
 def _reason_prompt(name: str, t: Translator) -> str:
@@ -211,9 +215,19 @@ def _reason_prompt(name: str, t: Translator) -> str:
     )
 
 
-def _reason_keyboard(telegram_id: int, t: Translator) -> InlineKeyboardMarkup:
+def _reason_keyboard(
+    telegram_id: int, t: Translator, customers: bool = False
+) -> InlineKeyboardMarkup:
+    also = "☑️ " if customers else "⬜ "
     return InlineKeyboardMarkup(
         [
+            [
+                keyboards.button(
+                    also + t._("Also disable their customers on the panels"),
+                    SUSPEND_CUSTOMERS,
+                    telegram_id,
+                )
+            ],
             [keyboards.button(t._("⛔ Suspend without a reason"), SUSPEND_NOW, telegram_id)],
             [keyboards.button(t._("✖️ Keep them active"), CARD, telegram_id)],
         ]
@@ -269,6 +283,9 @@ async def _suspend(
             if reason
             else t._("⛔ Suspended; they have been told.")
         )
+        if draft is not None and draft.customers:
+            swept = await admin_panels.sweep(context, telegram_id, f"tg:{user.id}", t, suspend=True)
+            note += f"\n{swept}"
     except ActionError as exc:
         if draft is not None and exc.code == "reason_too_long":
             # Too long a reason: say so and wait for a shorter one.
@@ -276,7 +293,7 @@ async def _suspend(
                 context,
                 draft,
                 _refusal(exc, t) + "\n\n" + _reason_prompt(draft.name, t),
-                _reason_keyboard(telegram_id, t),
+                _reason_keyboard(telegram_id, t, draft.customers),
             )
             return REASON
         note = _refusal(exc, t)
@@ -301,6 +318,19 @@ async def got_reason(update: Update, context: BotContext) -> int | str:
 
 async def suspend_without_reason(update: Update, context: BotContext) -> int | str:
     return await _suspend(update, context, int(matched(context)), None)
+
+
+async def toggle_customers(update: Update, context: BotContext) -> int | str:
+    """The "also their customers" box on the reason prompt: ticked, or not."""
+    t = await _admin(update, context)
+    draft = flow.draft(context, SUSPEND_DRAFT, SuspendDraft)
+    if t is None or draft is None or update.callback_query is None:
+        return flow.end(context, SUSPEND_DRAFT)
+    await answer(update.callback_query)
+    draft.customers = not draft.customers
+    keyboard = _reason_keyboard(draft.telegram_id, t, draft.customers)
+    await flow.render(context, draft, _reason_prompt(draft.name, t), keyboard)
+    return REASON
 
 
 async def keep_active(update: Update, context: BotContext) -> int | str:
@@ -329,6 +359,9 @@ def suspension() -> flow.Flow:
                     suspend_without_reason, pattern=rf"^{SUSPEND_NOW}:(\d{{1,19}})$"
                 ),
                 CallbackQueryHandler(keep_active, pattern=rf"^{CARD}:(\d{{1,19}})$"),
+                CallbackQueryHandler(
+                    toggle_customers, pattern=rf"^{SUSPEND_CUSTOMERS}:(\d{{1,19}})$"
+                ),
             ],
         },
         fallbacks=[],
