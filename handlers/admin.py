@@ -19,7 +19,7 @@ from bot.services import resellers, wallet
 from bot.services.admin_log import ActionError
 from bot.services.resellers import ResellerError, ResellerRow
 from handlers import admin_panels, flow, pages
-from handlers.common import answer, clip, is_admin, matched, refuse, show
+from handlers.common import admins_only, answer, clip, is_admin, matched, refuse, show
 from handlers.language import translator
 from models import ResellerStatus
 
@@ -32,10 +32,6 @@ SUSPEND_CUSTOMERS = "adm:susc"  # toggles: also disable their customers on the p
 REACTIVATE = "adm:act"
 SUSPEND_DRAFT = "suspend_draft"
 REASON = "suspend:reason"
-
-
-def admins_only(t: Translator) -> str:
-    return t._("Only admins can do that.")
 
 
 async def _admin(update: Update, context: BotContext) -> Translator | None:

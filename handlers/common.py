@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Coroutine
-from html import escape
 from typing import Any, TypeVar, cast
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -13,7 +12,6 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.money import format_amount
 from bot.services import resellers
 from bot.services.resellers import Identity, ResellerView, Role
 from handlers.pages import clip_answer, plain
@@ -88,21 +86,6 @@ def clip(text: str, limit: int = 40) -> str:
     """User input quoted back in one short line (escape it before it goes into HTML)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def money(amount: int, context: BotContext) -> str:
-    return format_amount(amount, escape(context.settings.currency))
-
-
-def local_date(moment: dt.datetime, context: BotContext) -> str:
-    return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d")
-
-
-NOT_REGISTERED = (
-    "You are not registered as a reseller yet.\n"
-    "Send your Telegram id <code>{user_id}</code> to an admin to get access."
-)
-ADMINS_ONLY = "Only admins can do that."
 
 
 # --- the clock and the guards ------------------------------------------------------------
