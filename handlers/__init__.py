@@ -7,6 +7,7 @@ import datetime as dt
 from bot.context import BotApplication
 from handlers import (
     admin,
+    admin_suspend,
     balance,
     customer_view,
     fallback,
@@ -27,7 +28,7 @@ def register(app: BotApplication) -> None:
     minutes = app.bot_data["settings"].conversation_timeout_minutes
     app.add_handler(
         flow.conversation(
-            [topup.conversation(), sale.conversation(), admin.suspension()],
+            [topup.conversation(), sale.conversation(), admin_suspend.suspension()],
             timeout=dt.timedelta(minutes=minutes),
             start=start.start,
         )
@@ -36,6 +37,7 @@ def register(app: BotApplication) -> None:
     language.register(app)
     balance.register(app)
     admin.register(app)
+    admin_suspend.register(app)
     topup.register(app)
     sale.register(app)
     customer_view.register(app)
