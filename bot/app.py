@@ -18,6 +18,7 @@ from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
 from bot.logs import REDACTED, configure_logging, redact
+from bot.persistence import DatabasePersistence, DraftCodec, write_through
 from bot.ratelimit import TelegramBudget
 from bot.services.panel_provider import Panels
 from bot.services.panels import PanelConfigError, SecretBox, secrets_of
@@ -58,6 +59,8 @@ def build_application(
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # Conversation steps and drafts, so a restart mid-flow continues it.
+        .persistence(DatabasePersistence(db, DraftCodec(handlers.flow.draft_types())))
     )
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url
@@ -74,6 +77,7 @@ def build_application(
         probe_after_seconds=settings.panel_probe_after_seconds,
     )
     handlers.register(app)
+    write_through(app)
     jobs.register(app)
     app.add_error_handler(on_error)
     return app
@@ -82,6 +86,7 @@ def build_application(
 async def _post_init(app: BotApplication) -> None:
     db = cast(Database, app.bot_data["db"])
     await upgrade_schema(db.engine)
+    handlers.flow.resume_timeouts(app)
     panels = cast(Panels, app.bot_data["panels"])
     try:
         redact(await secrets_of(db, panels.box))

@@ -14,13 +14,16 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
+from telegram.ext._handlers.conversationhandler import _ConversationTimeoutContext
 
 from bot import keyboards
-from bot.context import BotContext
+from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
+from bot.persistence import DatabasePersistence
 from handlers.common import not_modified
 from handlers.language import translator
 
@@ -32,6 +35,7 @@ class FlowMessage:
 
 
 D = TypeVar("D", bound=FlowMessage)
+NAME = "flows"  # the conversation's name: its steps are stored under it
 T = TypeVar("T")
 
 
@@ -170,6 +174,10 @@ def conversation(
     async def timed_out(update: Update, context: BotContext) -> None:
         for one in flows:
             await one.timed_out(update, context)
+        # A timeout runs as a job, which PTB does not tie to the user: without this the
+        # forgotten draft would stay in the database.
+        if update.effective_user is not None:
+            context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
 
     states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timed_out)]
     with warnings.catch_warnings():
@@ -185,5 +193,63 @@ def conversation(
             ],
             allow_reentry=True,
             conversation_timeout=timeout,
-            name="flows",
+            name=NAME,
+            persistent=True,
         )
+
+
+# --- after a restart ---------------------------------------------------------------------
+
+
+def draft_types() -> list[type[FlowMessage]]:
+    """Every flow's draft class, to be stored with the conversation's step."""
+    found: list[type[FlowMessage]] = []
+    pending: list[type[FlowMessage]] = [FlowMessage]
+    while pending:
+        kind = pending.pop()
+        found.append(kind)
+        pending.extend(kind.__subclasses__())
+    return found
+
+
+def resume_timeouts(app: BotApplication) -> None:
+    """Time out the flows read back from the database as if the bot had never stopped.
+
+    PTB keeps a conversation's timeout as an in-memory job: after a restart a restored
+    flow would otherwise wait forever, and an answer days later would continue it. Each
+    one gets its job again, due when its step was reached plus the timeout (at once when
+    that is past), and ends as any timeout does: its message says so and its draft goes.
+    """
+    persistence, queue = app.persistence, app.job_queue
+    if not isinstance(persistence, DatabasePersistence) or queue is None:
+        return
+    now = dt.datetime.now(dt.UTC)
+    for handler in (h for group in app.handlers.values() for h in group):
+        if not (isinstance(handler, ConversationHandler) and handler.name == NAME):
+            continue
+        timeout = handler.conversation_timeout
+        if not timeout:
+            continue
+        if not isinstance(timeout, dt.timedelta):
+            timeout = dt.timedelta(seconds=timeout)
+        for key, reached in persistence.saved_at(NAME).items():
+            chat_id, user_id = (int(part) for part in key)
+            update = _stand_in(chat_id, user_id, now)
+            due = max(0.0, (reached + timeout - now).total_seconds())
+            # The same job PTB schedules after each answer: an answer that comes first
+            # replaces it, exactly as it would have before the restart.
+            handler.timeout_jobs[key] = queue.run_once(
+                handler._trigger_timeout,
+                due,
+                data=_ConversationTimeoutContext(
+                    key, update, app, BotContext.from_update(update, app)
+                ),
+            )
+
+
+def _stand_in(chat_id: int, user_id: int, now: dt.datetime) -> Update:
+    """An update from the flow's user in its chat, for the timeout to be told whose it is
+    (the update it was scheduled with did not survive the restart)."""
+    chat_type = ChatType.PRIVATE if chat_id > 0 else ChatType.SUPERGROUP
+    user = User(user_id, "", is_bot=False)
+    return Update(0, message=Message(0, now, Chat(chat_id, chat_type), from_user=user))

@@ -18,6 +18,7 @@ from models.ledger import (
 )
 from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState, UnreachableChat
 from models.panel import Panel, PanelKind
+from models.persistence import ConversationState, UserData
 from models.plan import Plan
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "Billing",
     "ChatLanguage",
+    "ConversationState",
     "CreditGrant",
     "Customer",
     "CustomerStatus",
@@ -57,4 +59,5 @@ __all__ = [
     "TxType",
     "UTCDateTime",
     "UnreachableChat",
+    "UserData",
 ]

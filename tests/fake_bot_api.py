@@ -432,6 +432,11 @@ class FakeBotAPI:
                 ) from None
         return self.callback_answers[query_id]
 
+    def unconfirmed_updates(self) -> int:
+        """Updates the bot has not confirmed by asking from a later offset: a bot killed
+        now is sent them again, as by Telegram."""
+        return len(self._updates)
+
     def unread(self, chat_id: int) -> list[Event]:
         log = self._chats[chat_id]
         return log.events[log.read :]

@@ -1,0 +1,328 @@
+"""Conversation steps and drafts kept in the database, so a restart loses no flow.
+
+PTB keeps a conversation's step and the user's ``user_data`` (the flows' drafts) in
+memory; this persistence writes them to the project's own database and reads them back
+at start-up.
+
+Drafts are stored as JSON through ``DraftCodec``, never pickled: a row names its type
+(``{"$type": "SaleDraft", "fields": {...}}``) and only the dataclasses and enums
+registered with the codec can be rebuilt from it. Reading a row therefore never runs
+code from the database, and a row left by an older version of a draft (a renamed field,
+a removed type) is dropped with a warning instead of failing the start-up.
+
+``bot_data`` holds the settings, the database and caches, rebuilt at every start: not
+stored. ``chat_data`` holds nothing that must outlive a restart: not stored either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import enum
+import json
+import logging
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import delete, select
+from telegram import Update
+from telegram.ext import Application, BasePersistence, PersistenceInput, TypeHandler
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.context import BotContext
+from bot.db import Database, upgrade_schema
+from models import ConversationState, UserData
+
+log = logging.getLogger(__name__)
+
+Data = dict[Any, Any]
+# After every other handler: the update's changes are complete when they are written.
+WRITE_THROUGH_GROUP = 1_000
+
+
+class DraftCodec:
+    """JSON for ``user_data``: plain values, lists, dicts and the registered types."""
+
+    def __init__(self, kinds: Iterable[type]) -> None:
+        self._kinds: dict[str, type] = {}
+        for kind in kinds:
+            self._register(kind)
+
+    @property
+    def kinds(self) -> Mapping[str, type]:
+        return self._kinds
+
+    def _register(self, kind: type) -> None:
+        if not (dataclasses.is_dataclass(kind) or issubclass(kind, enum.Enum)):
+            raise TypeError(f"{kind.__name__} is neither a dataclass nor an enum")
+        if self._kinds.setdefault(kind.__name__, kind) is not kind:
+            raise ValueError(f"two stored types are named {kind.__name__}")
+        if dataclasses.is_dataclass(kind):
+            # What a draft holds is stored with it: register its fields' types too.
+            for hint in typing.get_type_hints(kind).values():
+                for inner in _named_types(hint):
+                    if self._kinds.get(inner.__name__) is not inner:
+                        self._register(inner)
+
+    def _known(self, value: object) -> str:
+        name = type(value).__name__
+        if self._kinds.get(name) is not type(value):
+            raise TypeError(f"a {name} is not a registered draft type")
+        return name
+
+    def encode(self, value: object) -> Any:
+        if isinstance(value, enum.Enum):  # before int and str: IntEnum and StrEnum are both
+            return {"$enum": self._known(value), "value": value.value}
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {
+                "$type": self._known(value),
+                "fields": {
+                    f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+                },
+            }
+        if isinstance(value, list | tuple):
+            return [self.encode(item) for item in value]
+        if isinstance(value, dict):
+            if all(isinstance(k, str) and not k.startswith("$") for k in value):
+                return {k: self.encode(v) for k, v in value.items()}
+            return {"$dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        raise TypeError(f"a {type(value).__name__} cannot be stored")
+
+    def decode(self, data: Any) -> Any:
+        if isinstance(data, list):
+            return [self.decode(item) for item in data]
+        if not isinstance(data, dict):
+            return data
+        if "$type" in data:
+            kind = self._kinds[data["$type"]]
+            if not dataclasses.is_dataclass(kind):
+                raise TypeError(f"{kind.__name__} is not a dataclass")
+            return kind(**{k: self.decode(v) for k, v in data["fields"].items()})
+        if "$enum" in data:
+            kind = self._kinds[data["$enum"]]
+            if not issubclass(kind, enum.Enum):
+                raise TypeError(f"{kind.__name__} is not an enum")
+            return kind(data["value"])
+        if "$dict" in data:
+            return {_hashable(self.decode(k)): self.decode(v) for k, v in data["$dict"]}
+        return {k: self.decode(v) for k, v in data.items()}
+
+    def dumps(self, user_data: Mapping[str, Any]) -> str:
+        """One user's data as JSON; a value that cannot be stored is left out and logged."""
+        stored: dict[str, Any] = {}
+        for key, value in user_data.items():
+            try:
+                stored[str(key)] = self.encode(value)
+            except TypeError as exc:
+                log.error("user_data[%r] is not stored: %s", key, exc)
+        return json.dumps(stored, sort_keys=True, separators=(",", ":"))
+
+    def loads(self, text: str) -> Data:
+        """The data back; an entry written by an older version of a draft is dropped."""
+        out: Data = {}
+        for key, value in json.loads(text).items():
+            try:
+                out[key] = self.decode(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("stored user_data[%r] no longer fits its type, dropped: %s", key, exc)
+        return out
+
+
+def _named_types(hint: Any) -> Iterator[type]:
+    """The dataclasses and enums a type hint mentions (``list[Method] | None`` -> Method)."""
+    if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, enum.Enum)):
+        yield hint
+    origin = typing.get_origin(hint)
+    if origin is not None or isinstance(hint, types.UnionType):
+        for arg in typing.get_args(hint):
+            yield from _named_types(arg)
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DatabasePersistence(BasePersistence[Data, Data, Data]):
+    """Conversation steps and ``user_data`` in the database; every write commits at once.
+
+    ``flush`` has nothing left to do, and a process killed after a write loses nothing of
+    it. ``write_through`` makes the application write after each update rather than only
+    every ``update_interval`` seconds (which still covers the conversation timeouts, run
+    as jobs).
+    """
+
+    def __init__(self, db: Database, codec: DraftCodec, update_interval: float = 1.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.db = db
+        self.codec = codec
+        # What each user's row holds now, so an unchanged user_data is not written again.
+        self._stored: dict[int, str] = {}
+        self._saved_at: dict[str, dict[ConversationKey, dt.datetime]] = {}
+        self._schema_ready = False
+        # Changes waiting for the next transaction (None: delete the row).
+        self._users: dict[int, str | None] = {}
+        self._steps: dict[tuple[str, str], str | None] = {}
+        self._writing = asyncio.Lock()
+
+    async def _ready(self) -> Database:
+        # PTB reads the persistence before post_init, where the schema is brought to
+        # head: on a new database the tables must exist before the first read.
+        if not self._schema_ready:
+            await upgrade_schema(self.db.engine)
+            self._schema_ready = True
+        return self.db
+
+    # --- user_data --------------------------------------------------------------------
+
+    async def get_user_data(self) -> dict[int, Data]:
+        async with (await self._ready()).transaction() as session:
+            rows = (await session.scalars(select(UserData))).all()
+        self._stored = {row.user_id: row.data for row in rows}
+        return {row.user_id: self.codec.loads(row.data) for row in rows}
+
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        text = self.codec.dumps(data) if data else None
+        if text == self._stored.get(user_id) and user_id not in self._users:
+            return
+        self._users[user_id] = text
+        await self._write()
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self.update_user_data(user_id, {})
+
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+        """Nothing to refresh: this process is the only writer of its users' data."""
+
+    # --- conversations ----------------------------------------------------------------
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with (await self._ready()).transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(ConversationState).where(ConversationState.name == name)
+                )
+            ).all()
+        found: dict[ConversationKey, object] = {}
+        saved = self._saved_at.setdefault(name, {})
+        for row in rows:
+            key = tuple(json.loads(row.key))
+            found[key] = json.loads(row.state)
+            saved[key] = row.updated_at
+        return found
+
+    def saved_at(self, name: str) -> Mapping[ConversationKey, dt.datetime]:
+        """When each conversation read at start-up reached its step."""
+        return self._saved_at.get(name, {})
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        stored_key = json.dumps(list(key), separators=(",", ":"))
+        self._steps[name, stored_key] = None if new_state is None else json.dumps(new_state)
+        await self._write()
+
+    async def _write(self) -> None:
+        """Write every change recorded so far in one transaction.
+
+        PTB hands over one run's changes (a step and the draft it goes with) as calls
+        gathered at once; each records its change and yields once before writing, so the
+        first to write takes them all: a process killed mid-write keeps both or neither.
+        """
+        await asyncio.sleep(0)
+        async with self._writing:
+            users, steps = self._users, self._steps
+            self._users, self._steps = {}, {}
+            if not users and not steps:
+                return
+            now = _now()
+            try:
+                async with self.db.transaction() as session:
+                    for user_id, text in users.items():
+                        if text is None:
+                            await session.execute(
+                                delete(UserData).where(UserData.user_id == user_id)
+                            )
+                        else:
+                            await session.merge(
+                                UserData(user_id=user_id, data=text, updated_at=now)
+                            )
+                    for (name, key), state in steps.items():
+                        if state is None:
+                            await session.execute(
+                                delete(ConversationState).where(
+                                    ConversationState.name == name, ConversationState.key == key
+                                )
+                            )
+                        else:
+                            await session.merge(
+                                ConversationState(name=name, key=key, state=state, updated_at=now)
+                            )
+            except Exception:
+                # Kept for the next run, unless that already has newer values.
+                self._users = users | self._users
+                self._steps = steps | self._steps
+                raise
+            for user_id, text in users.items():
+                if text is None:
+                    self._stored.pop(user_id, None)
+                else:
+                    self._stored[user_id] = text
+
+    # --- not stored (see the module's docstring) --------------------------------------
+
+    async def get_chat_data(self) -> dict[int, Data]:
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
+        return None
+
+    async def get_bot_data(self) -> Data:
+        return {}
+
+    async def update_bot_data(self, data: Data) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: Data) -> None:
+        return None
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def flush(self) -> None:
+        """Every write has already been committed."""
+
+
+async def _write_now(update: Update, context: BotContext) -> None:
+    app = context.application
+    if update.effective_user is not None:
+        app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+    await app.update_persistence()
+
+
+def write_through(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Write each update's changes as soon as its handlers are done, before the next one:
+    a process killed right after a reply keeps the step the reply asked for."""
+    app.add_handler(TypeHandler(Update, _write_now), group=WRITE_THROUGH_GROUP)
