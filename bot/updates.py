@@ -2,10 +2,11 @@
 
 A slow panel call, or any slow handler, delays only the user who is waiting for it:
 updates from other users are handled at the same time, up to ``MAX_CONCURRENT_UPDATES``
-users at once. Updates from one user (or, for updates without a user, one chat) are
+at once. Updates from one user (or, for updates without a user, one chat) are
 handled one at a time, in the order Telegram delivered them: an update that arrives
 while the same user's previous one is being handled waits in that user's queue, which
-is removed as soon as it is empty.
+is removed as soon as it is empty. When every slot is taken, updates wait for one in
+order of arrival.
 
 Why this is safe for what relies on updates coming one by one:
 
@@ -15,8 +16,8 @@ Why this is safe for what relies on updates coming one by one:
   checked and written when its callback returns, and no later update of that user is
   checked in between. Different conversations touch different keys.
 - ``user_data`` belongs to one user, so only that user's updates, one at a time,
-  change it. ``chat_data`` of a group is shared by the admins in it; the bot only sets
-  and pops single keys there (reject prompts), which no await splits.
+  change it. What several users share (``bot_data``, caches made on first use) is
+  checked and set with no await in between, which two updates cannot interleave.
 - The handler in group -1 (``handlers/reachability.py``) runs first within its own
   update, as before; two users' updates may now clear a mark at the same time, which
   is an idempotent delete.
@@ -41,8 +42,8 @@ log = logging.getLogger(__name__)
 # PTB takes its own semaphore, sized by the number given to BaseUpdateProcessor, before
 # handing an update over. Made too wide ever to be full, so every update takes its place
 # in its user's queue the moment it arrives, in arrival order, whatever order tasks
-# waiting on a semaphore would wake in; the bound is applied afterwards, to the users
-# being served. (PTB's ``Application.concurrent_updates`` therefore shows this number.)
+# waiting on a semaphore would wake in; the bound is applied afterwards, per update.
+# (PTB's ``Application.concurrent_updates`` therefore shows this number.)
 _NEVER_FULL = 1 << 30
 
 
@@ -63,7 +64,7 @@ def ordering_key(update: object) -> int | None:
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across users, sequential per user, at most ``max_concurrent_updates``
-    users (or keyless updates) served at once."""
+    updates handled at once."""
 
     __slots__ = ("_limit", "_queues", "_running", "_slots")
 
@@ -80,7 +81,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     @property
     def limit(self) -> int:
-        """Users (or keyless updates) served at once."""
+        """Updates handled at once, at most one per user."""
         return self._limit
 
     @property
@@ -107,13 +108,16 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             return
         queue = self._queues.get(key)
         if queue is not None:
-            # The user's earlier update is under way; its task runs this one next.
+            # An earlier update of this user is under way or waiting; its task runs
+            # this one after it.
             queue.append(coroutine)
             return
         queue = self._queues[key] = deque([coroutine])
         try:
-            async with self._slots:
-                while queue:
+            while queue:
+                # A slot per update, not per user: when slots are scarce, a user who
+                # keeps sending waits behind the others like everyone else.
+                async with self._slots:
                     await self._run(queue.popleft())
         finally:
             # Nothing awaits between the empty check and here, so nothing is lost.
