@@ -586,7 +586,20 @@ async def test_a_persian_reseller_tops_up_in_persian_with_persian_digits(
     await fake_api.next_event(parisa.id)
     await fake_api.send(parisa, "TX-12345")
     summary = await fake_api.next_event(parisa.id)
-    assert summary.text.startswith(FA._("<b>Check your top-up request</b>").split("\n")[0])
+    assert summary.text == FA._(
+        "<b>Check your top-up request</b>\n"
+        "Credits: {credits}\n"
+        "Price per credit: {unit_price}\n"
+        "Total: <b>{total}</b>\n"
+        "Method: {method}\n"
+        "Proof: {proof}\n\n"
+        "Send it to the admins?",
+        credits=credits(60_000),
+        unit_price=usd(90),
+        total=usd(54_000),
+        method=FA.isolate("Bank transfer"),
+        proof=FA._("transaction id <code>{reference}</code>", reference="TX-12345"),
+    )
     assert FA._("transaction id <code>{reference}</code>", reference="TX-12345") in summary.text
     confirm = summary.button(FA._("✅ Confirm"))
     await _tap(fake_api, parisa, summary, confirm)
