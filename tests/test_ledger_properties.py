@@ -17,12 +17,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import alerts, ledger, wallet
 from bot.services.ledger import HoldNotPending, IdempotencyConflict, InsufficientCredit
-from models import Billing, EntryKind, HoldStatus, TxType
+from models import Billing, EntryKind, HoldStatus, Transfer, TxType
 from tests.conftest import _reset_postgres, database_from_url
 from tests.helpers import make_reseller
 
@@ -178,6 +179,19 @@ class Scenario:
             hold.status = HoldStatus.POSTED
         else:
             hold.status = HoldStatus.VOIDED
+            # What the hold had reserved from grants that expired meanwhile expires now.
+            expired = await self._expired_on_void(hold.hold_id)
+            assert 0 <= expired <= hold.amount
+            m.balance[hold.who] -= expired
+
+    async def _expired_on_void(self, hold_id: int) -> int:
+        async with self.db.transaction() as session:
+            amount = await session.scalar(
+                select(Transfer.amount).where(
+                    Transfer.idempotency_key == f"hold:{hold_id}:void:expiry"
+                )
+            )
+        return amount or 0
 
     async def check(self) -> None:
         report = await wallet.audit(self.db)
