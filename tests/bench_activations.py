@@ -236,7 +236,7 @@ async def reseller(
         confirm = await api.act(user.id, api.tap(user, picker.message, plan), "Confirm activation")
         tapped = time.perf_counter()
         await api.act(
-            user.id, api.tap(user, confirm.message, confirm.button("Confirm")), "activated"
+            user.id, api.tap(user, confirm.message, confirm.key("✅ Confirm")), "activated"
         )
         ended = time.perf_counter()
         if measure_from <= ended <= stop_at:  # completed within the measured window

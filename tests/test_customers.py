@@ -13,14 +13,8 @@ from telegram import InlineKeyboardMarkup
 
 from bot.db import Database
 from bot.i18n import SOURCE
-from bot.services import alerts, customers, ledger, outbox, plans
-from bot.services.customers import (
-    CustomerError,
-    CustomerView,
-    Filter,
-    PlanUnavailable,
-    SaleFailed,
-)
+from bot.services import alerts, customer_links, customers, ledger, outbox, plans, sales
+from bot.services.customers import CustomerError, CustomerView, Filter
 from bot.services.ledger import InsufficientCredit
 from bot.services.provisioning import (
     CreateSubscription,
@@ -29,6 +23,7 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
+from bot.services.sales import PlanUnavailable, SaleFailed
 from bot.settings import Settings as AppSettings
 from jobs import notices
 from models import Hold, HoldStatus, OrderStatus, OutboxMessage, OutboxStatus, SubscriptionOrder
@@ -56,7 +51,7 @@ async def _plan(db: Database, code: str = "m1", days: int = 30, price: int = 1_0
 
 
 async def _sell(db: Database, key: str, provider=None, **kwargs):  # type: ignore[no-untyped-def]
-    return await customers.sell(
+    return await sales.sell(
         db, provider or LocalProvider(), telegram_id=kwargs.pop("telegram_id", 1001),
         key=key, now=kwargs.pop("now", NOW), provider_seconds=kwargs.pop("seconds", 5),
         **kwargs,
@@ -91,7 +86,7 @@ async def test_activation_charges_exactly_once_and_renewal_moves_the_expiry(db: 
 async def test_insufficient_credit_changes_nothing(db: Database) -> None:
     alice = await make_reseller(db, 1001, credit=999)
     plan = await _plan(db)
-    q = await customers.quote(db, telegram_id=1001, plan_id=plan, now=NOW)
+    q = await sales.quote(db, telegram_id=1001, plan_id=plan, now=NOW)
     assert q.missing == 1 and q.available_after == -1
     with pytest.raises(InsufficientCredit) as refused:
         await _sell(db, "n1", plan_id=plan, username="john")
@@ -126,7 +121,7 @@ async def test_rules_refuse_and_write_nothing(db: Database) -> None:
     plan = await _plan(db)
     sold = await _sell(db, "n1", plan_id=plan, username="john")
     with pytest.raises(CustomerError, match="taken"):
-        await customers.check_new_username(db, 1001, "JOHN")
+        await sales.check_new_username(db, 1001, "JOHN")
     with pytest.raises(CustomerError, match="taken"):
         await _sell(db, "n2", plan_id=plan, username="john", telegram_id=1002)
     for bad in ("ab", "-abc", "a" * 33, "john doe", "<b>x</b>", "ünï"):
@@ -175,13 +170,13 @@ async def test_link_once_per_token_and_one_subscription_per_chat(db: Database) -
     other = await _sell(db, "n2", plan_id=plan, username="jane")
     token = sold.customer.link_token
     assert token and other.customer.link_token
-    linked = await customers.link(db, token=token, chat_id=777, now=NOW)
+    linked = await customer_links.link(db, token=token, chat_id=777, now=NOW)
     assert linked.linked
-    await customers.link(db, token=token, chat_id=777, now=NOW)  # the same chat again: fine
+    await customer_links.link(db, token=token, chat_id=777, now=NOW)  # the same chat again: fine
     with pytest.raises(CustomerError, match="already used"):
-        await customers.link(db, token=token, chat_id=888, now=NOW)
+        await customer_links.link(db, token=token, chat_id=888, now=NOW)
     with pytest.raises(CustomerError, match="already linked to another"):
-        await customers.link(db, token=other.customer.link_token, chat_id=777, now=NOW)
+        await customer_links.link(db, token=other.customer.link_token, chat_id=777, now=NOW)
     status = await customers.status_of(db, 777)
     assert status is not None and status.customer.username == "john"
     assert [h.kind.value for h in status.history] == ["activation"]
@@ -209,10 +204,10 @@ async def test_a_sale_stuck_half_way_is_released_after_the_grace_period(db: Data
     assert (await _available(db, alice.account_id)).held == 1_000
     grace = dt.timedelta(minutes=5)
     now = dt.datetime.now(dt.UTC)
-    assert await customers.abandon_stale_orders(db, now=now, older_than=grace) == 0
+    assert await sales.abandon_stale_orders(db, now=now, older_than=grace) == 0
     later = now + grace
-    assert await customers.abandon_stale_orders(db, now=later, older_than=grace) == 1
-    assert await customers.abandon_stale_orders(db, now=later, older_than=grace) == 0
+    assert await sales.abandon_stale_orders(db, now=later, older_than=grace) == 1
+    assert await sales.abandon_stale_orders(db, now=later, older_than=grace) == 0
     bal = await _available(db, alice.account_id)
     assert (bal.balance, bal.held) == (5_000, 0)
     with pytest.raises(SaleFailed, match="abandoned"):
@@ -230,7 +225,7 @@ async def _linked(db: Database, chat_id: int = 777) -> tuple[CustomerView, str]:
     sold = await _sell(db, f"n{chat_id}", plan_id=plan, username=f"john{chat_id}")
     token = sold.customer.link_token
     assert token
-    await customers.link(db, token=token, chat_id=chat_id, now=NOW)
+    await customer_links.link(db, token=token, chat_id=chat_id, now=NOW)
     return sold.customer, token
 
 
@@ -265,7 +260,7 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
     assert await alerts.queue_expiry_reminders(db, week_before, _job_settings()) == 1
-    revoked = await customers.revoke_invite(db, 1001, customer.id, now=week_before)
+    revoked = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
     assert revoked.unlinked_chat and revoked.token is None and not revoked.customer.linked
     assert await customers.status_of(db, 777) is None
     queued = await _outbox(db)
@@ -276,8 +271,8 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
     three_days_before = customer.expires_at - dt.timedelta(days=3)
     assert await alerts.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
     with pytest.raises(CustomerError, match="not valid"):
-        await customers.link(db, token=token, chat_id=777, now=NOW)
-    again = await customers.revoke_invite(db, 1001, customer.id, now=week_before)
+        await customer_links.link(db, token=token, chat_id=777, now=NOW)
+    again = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
     assert not again.unlinked_chat and len(await _outbox(db)) == 1  # nothing more to tell
 
 
@@ -285,21 +280,21 @@ async def test_a_new_link_replaces_the_old_one_and_unlinks_the_chat_that_used_it
     db: Database,
 ) -> None:
     customer, old = await _linked(db, 777)
-    replaced = await customers.replace_invite(db, 1001, customer.id, now=NOW)
+    replaced = await customer_links.replace_invite(db, 1001, customer.id, now=NOW)
     assert replaced.token and replaced.token != old and replaced.unlinked_chat
     assert await customers.status_of(db, 777) is None
     with pytest.raises(CustomerError, match="not valid"):
-        await customers.link(db, token=old, chat_id=777, now=NOW)
-    linked = await customers.link(db, token=replaced.token, chat_id=888, now=NOW)
+        await customer_links.link(db, token=old, chat_id=777, now=NOW)
+    linked = await customer_links.link(db, token=replaced.token, chat_id=888, now=NOW)
     assert linked.linked and linked.linked_at == NOW
-    assert await customers.invite_token(db, 1001, customer.id) == replaced.token
+    assert await customer_links.invite_token(db, 1001, customer.id) == replaced.token
     (notice,) = await _outbox(db)
     text, _ = _render(notice)
     assert notice.chat_id == 777 and "new invite link" in text
     await make_reseller(db, 1002, name="Bob")
     with pytest.raises(CustomerError, match="no such customer"):  # not Bob's to replace
-        await customers.replace_invite(db, 1002, customer.id, now=NOW)
-    assert await customers.invite_token(db, 1001, customer.id) == replaced.token
+        await customer_links.replace_invite(db, 1002, customer.id, now=NOW)
+    assert await customer_links.invite_token(db, 1001, customer.id) == replaced.token
 
 
 async def test_a_customer_unlinks_their_own_chat_and_may_link_again_with_the_same_link(
@@ -308,19 +303,19 @@ async def test_a_customer_unlinks_their_own_chat_and_may_link_again_with_the_sam
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
     await alerts.queue_expiry_reminders(db, week_before, _job_settings())
-    unlinked = await customers.unlink_chat(db, 777, now=week_before)
+    unlinked = await customer_links.unlink_chat(db, 777, now=week_before)
     assert unlinked.username == "john777" and not unlinked.linked
     assert await _outbox(db) == []  # the withdrawn reminder; the customer acted, so no notice
     with pytest.raises(CustomerError, match="not linked"):
-        await customers.unlink_chat(db, 777, now=week_before)
-    assert (await customers.link(db, token=token, chat_id=777, now=NOW)).linked
+        await customer_links.unlink_chat(db, 777, now=week_before)
+    assert (await customer_links.link(db, token=token, chat_id=777, now=NOW)).linked
 
 
 async def test_an_invite_link_can_be_looked_up_without_linking(db: Database) -> None:
     customer, token = await _linked(db, 777)
-    found = await customers.invite_info(db, token)
+    found = await customer_links.invite_info(db, token)
     assert found is not None and found.id == customer.id
-    assert await customers.invite_info(db, "no-such-token") is None
+    assert await customer_links.invite_info(db, "no-such-token") is None
 
 
 async def test_a_renewal_request_is_queued_for_the_reseller_at_most_once_an_hour(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import alerts, customers, ledger, outbox, plans, pricing, topups, wallet
+from bot.services import alerts, customers, ledger, outbox, plans, pricing, sales, topups, wallet
 from bot.services.provisioning import LocalProvider
 from bot.services.topups import Limits, Proof
 from bot.settings import Settings
@@ -138,7 +138,7 @@ async def _linked_customer(
     db: Database, username: str, chat_id: int, expires_at: dt.datetime, credit: int = 0
 ) -> int:
     plan_id = (await plans.list_plans(db))[0].id
-    sold = await customers.sell(
+    sold = await sales.sell(
         db, LocalProvider(), telegram_id=1001, plan_id=plan_id, key=key(), now=T0,
         provider_seconds=5, username=username,
     )  # fmt: skip
@@ -187,7 +187,7 @@ async def test_expiry_reminders_once_each_across_a_restart_and_after_renewal(
                 assert "carol" in sent[0] and "2031-03-20" in sent[0]
     # Renewal moves the expiry: reminders start over for the new date.
     async with running_bot(settings, db) as app:
-        await customers.sell(
+        await sales.sell(
             db, LocalProvider(), telegram_id=1001, plan_id=(await plans.list_plans(db))[0].id,
             key=key(), now=dt.datetime(2031, 3, 22, 10, tzinfo=dt.UTC), provider_seconds=5,
             customer_id=customer_id,

@@ -137,8 +137,8 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
     assert await asyncio.wait_for(proc.wait(), WITHIN) == -signal.SIGKILL
 
 
-async def _tap(rig: Rig, event: Event, label: str) -> None:
-    await rig.fake_api.tap(rig.alice, event, event.button(label))
+async def _tap(rig: Rig, event: Event, data: str) -> None:
+    await rig.fake_api.tap(rig.alice, event, data)
 
 
 async def _confirmation(rig: Rig, username: str) -> Event:
@@ -147,7 +147,7 @@ async def _confirmation(rig: Rig, username: str) -> Event:
     await api.next_event(alice.id, within=WITHIN)
     await api.send(alice, username)
     picker = await api.next_event(alice.id, within=WITHIN)
-    await _tap(rig, picker, "VPN 1 month")
+    await _tap(rig, picker, picker.button("VPN 1 month"))
     confirm = await api.next_event(alice.id, within=WITHIN)
     assert "Confirm activation" in confirm.text
     return confirm
@@ -196,9 +196,11 @@ async def _state(rig: Rig) -> State:
                 .select_from(Transfer)
                 .where(Transfer.kind == EntryKind.ACTIVATION)
             )
+            # The sale's notices (the setup's credit add tells the reseller too).
             notices = [
                 (m.kind, OutboxStatus(m.status))
                 for m in await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+                if m.kind.startswith("sale_")
             ]
     finally:
         await db.dispose()
@@ -217,7 +219,7 @@ async def test_killed_after_the_panel_created_the_user_the_restart_charges_once_
         confirm = await _confirmation(rig, "john")
         fake.answer_next()  # the login
         fake.hang_next(WITHIN)  # the create: stored, then the answer is held back
-        await _tap(rig, confirm, "Confirm")
+        await _tap(rig, confirm, confirm.key("✅ Confirm"))
         await _until(rig, fake.user_stored.wait(), "the panel did not store the user")
         await _kill(proc)
     before = await _state(rig)
@@ -245,7 +247,7 @@ async def test_killed_before_the_panel_was_asked_the_restart_releases_the_hold_a
     async with _bot(rig, "first.log", **PATIENT) as proc:
         confirm = await _confirmation(rig, "john")
         fake.hang_next(WITHIN)  # the sale's first request to the panel: its login
-        await _tap(rig, confirm, "Confirm")
+        await _tap(rig, confirm, confirm.key("✅ Confirm"))
         await _until(rig, fake.arrived.wait(), "the panel was not asked")
         held = await _state(rig)
         await _kill(proc)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot.adapters.panels.base import GIB
 from bot.db import Database
-from bot.services import customers, ledger, panels, plans, reconcile
-from bot.services.customers import SaleFailed, SaleInDoubt
+from bot.services import ledger, panels, plans, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import SUBSCRIPTION_URL, LocalProvider
+from bot.services.sales import SaleFailed, SaleInDoubt
 from models import OrderStatus, OutboxMessage, Panel, SubscriptionOrder
 from tests.helpers import assert_audit_ok, make_reseller
 from tests.panels.fake_marzban import ADMIN, PASSWORD, MarzbanHarness
@@ -53,7 +53,7 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
 
 
 async def _sell(rig: Rig, key: str, seconds: float = 5, **kwargs):  # type: ignore[no-untyped-def]
-    return await customers.sell(
+    return await sales.sell(
         rig.db, LocalProvider(), telegram_id=1001, plan_id=rig.plan_id, key=key,
         now=dt.datetime.now(dt.UTC), provider_seconds=seconds, panels=rig.panels, **kwargs,
     )  # fmt: skip

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import customers, panels, plans, resellers
+from bot.services import panels, plans, resellers, sales
 from bot.services.admin_log import ActionError
 from bot.services.panel_provider import Panels
 from bot.services.panel_suspension import Failure, resume_customers, suspend_customers
@@ -65,7 +65,7 @@ async def sell_customers(
         (ALICE, "ann", "de-1"), (ALICE, "amy", "de-1"), (ALICE, "ava", "de-2"),
         (ALICE, "al", "local"), (BOB, "ben", "de-1"),
     ):  # fmt: skip
-        sold = await customers.sell(
+        sold = await sales.sell(
             db, LocalProvider(), telegram_id=telegram_id, plan_id=plan_ids[where],
             key=f"k-{username}", now=dt.datetime.now(dt.UTC), provider_seconds=5,
             panels=seller, username=username,

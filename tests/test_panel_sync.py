@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from bot.adapters.panels.base import GIB, NewUser, UserState
 from bot.db import Database
 from bot.i18n import SOURCE
-from bot.services import customers, panel_sync, panels, plans
+from bot.services import customers, panel_sync, panels, plans, sales
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import LocalProvider
 from bot.settings import Settings
+from handlers.admin import panel_report_views
 from handlers.pages import TEXT_LIMIT, length
-from jobs import panel_report
+from handlers.reader import Reader
 from models import Customer, OutboxMessage, Transfer
 from tests.helpers import make_reseller
 from tests.panels.fake_marzban import ADMIN, PASSWORD, MarzbanHarness
@@ -56,7 +57,7 @@ async def rig(db: Database) -> AsyncIterator[Rig]:
 
 
 async def _sell(rig: Rig, username: str) -> customers.CustomerView:
-    sold = await customers.sell(
+    sold = await sales.sell(
         rig.db, LocalProvider(), telegram_id=1001, plan_id=rig.plan_id, key=f"k-{username}",
         now=dt.datetime.now(dt.UTC), provider_seconds=5, panels=rig.panels, username=username,
     )  # fmt: skip
@@ -175,8 +176,8 @@ def test_a_long_report_fits_one_message_and_keeps_the_counts() -> None:
         "de-1", customers=500, panel_users=600, missing=many, expired_early=many,
         disabled=many, unknown=many,
     )  # fmt: skip
-    text = panel_report.render(
-        panel_sync.notice(report, CHAT, now.date()).payload, settings, SOURCE
+    text = panel_report_views.render(
+        panel_sync.notice(report, CHAT, now.date()).payload, Reader.of(settings, SOURCE)
     )
     assert length(text) <= TEXT_LIMIT
     assert text.count("… and 89 more") == 4

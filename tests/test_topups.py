@@ -109,7 +109,9 @@ async def test_approve_grants_once_and_racing_decisions_make_one_transition(db: 
     results = await asyncio.gather(*(decide(i) for i in range(6)), return_exceptions=True)
     winners = [r for r in results if not isinstance(r, BaseException)]
     assert len(winners) == 1
-    assert all(isinstance(r, AlreadyDecided) for r in results if isinstance(r, BaseException))
+    assert all(isinstance(r, AlreadyDecided) for r in results if isinstance(r, BaseException)), (
+        results
+    )
     final = await topups.get_request(db, request.id)
     assert final is not None
     async with db.transaction() as session:
@@ -163,6 +165,34 @@ async def test_method_disabled_before_confirming_is_refused(db: Database) -> Non
         await _create(db, "k1")
     with pytest.raises(TopUpError, match="not available"):
         await topups.available_method(db, method_id, 10_000)
+
+
+async def test_a_request_is_refused_at_a_price_or_method_other_than_the_one_shown(
+    db: Database,
+) -> None:
+    await make_reseller(db, 1001)
+    await setup_topups(db)
+    quote, method = await topups.offer(db, 10_000, await _method_id(db, "bank"), LIMITS)
+    shown = {"unit_price": quote.unit_price, "method_version": pricing.version(method)}
+    await pricing.remove_tier(db, min_credits=0)
+    await pricing.add_tier(db, min_credits=0, unit_price=120)
+
+    async def create(**seen: object) -> None:
+        await topups.create_request(
+            db, telegram_id=1001, credits=10_000, method_id=method.id, proof=REF, key="k1",
+            limits=LIMITS, **seen,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    with pytest.raises(TopUpError) as refused:
+        await create(**shown)
+    assert refused.value.code == "offer_changed"
+    with pytest.raises(TopUpError) as refused:
+        await create(unit_price=120, method_version="not-what-was-shown")
+    assert refused.value.code == "offer_changed"
+    assert await topups.list_for_reseller(db, 1001) == []
+    await create(unit_price=120, method_version=shown["method_version"])
+    [request] = await topups.list_for_reseller(db, 1001)
+    assert request.total_price == 12_000
 
 
 async def _outbox(db: Database) -> list[tuple[str, int, str, dict[str, object]]]:

@@ -52,9 +52,14 @@ class Kind(StrEnum):
     CUSTOMER_UNLINKED = "customer_unlinked"  # the reseller revoked or replaced the link
     RESELLER_SUSPENDED = "reseller_suspended"  # an admin suspended the reseller (and why)
     RESELLER_ACTIVATED = "reseller_activated"  # ... or made it active again
+    RESELLER_WELCOME = "reseller_welcome"  # an admin registered them: how to start
+    RESELLER_CHANGED = "reseller_changed"  # an admin changed their type, limit, threshold, name
     SALE_SETTLED = "sale_settled"  # reconciliation found a sale done on the panel: charged
     SALE_VOIDED = "sale_voided"  # ... or not there: the held credit was released
     PANEL_CHECK = "panel_check"  # the admins: customers and a panel disagree (or it is down)
+    CASH_RECEIVED = "cash_received"  # an admin recorded cash from a postpaid reseller
+    CREDIT_ADDED = "credit_added"  # an admin added credits (a purchase or an adjustment)
+    CREDIT_REMOVED = "credit_removed"  # ... or took credits back
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ logged; ``secrets_of`` lists them so the log formatter can redact them anyway.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +26,9 @@ from bot.adapters.panels.webhook import WebhookAdapter
 from bot.adapters.panels.xui import XuiAdapter
 from bot.adapters.panels.xuione import XuiOneAdapter
 from bot.db import Database
+from bot.services import admin_log
 from models import Panel, PanelKind
+from models.base import utcnow
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 MAKE_KEY = (
@@ -145,7 +148,10 @@ async def add_panel(
     base_url: str,
     credentials: Mapping[str, str],
     options: Mapping[str, Any] | None = None,
+    actor: str = admin_log.CLI,
+    now: dt.datetime | None = None,
 ) -> PanelView:
+    """Add a panel, its credentials sealed; logged without them."""
     name = name.strip().lower()
     if not _NAME.fullmatch(name):
         raise PanelConfigError("a panel name is 1 to 32 lowercase letters, digits, '-' or '_'")
@@ -180,6 +186,13 @@ async def add_panel(
         )
         session.add(panel)
         await session.flush()
+        await admin_log.record(
+            session,
+            actor=actor,
+            action="panel_added",
+            now=now or utcnow(),
+            after={"panel": name, "kind": panel_kind.value, "url": url},
+        )
         return _view(panel)
 
     return await db.run(_add)
@@ -197,10 +210,27 @@ async def by_name(session: AsyncSession, name: str) -> PanelView:
     return _view(panel)
 
 
-async def set_enabled(db: Database, name: str, *, enabled: bool) -> PanelView:
+async def set_enabled(
+    db: Database,
+    name: str,
+    *,
+    enabled: bool,
+    actor: str = admin_log.CLI,
+    now: dt.datetime | None = None,
+) -> PanelView:
+    """Enable or disable a panel; a change (not a repeat) is logged."""
     async with db.transaction() as session:
         found = await by_name(session, name)
         await session.execute(update(Panel).where(Panel.id == found.id).values(enabled=enabled))
+        if found.enabled != enabled:
+            await admin_log.record(
+                session,
+                actor=actor,
+                action="panel_enabled" if enabled else "panel_disabled",
+                now=now or utcnow(),
+                before={"panel": found.name, "enabled": found.enabled},
+                after={"panel": found.name, "enabled": enabled},
+            )
         return PanelView(found.id, found.name, found.kind, found.base_url, found.options, enabled)
 
 

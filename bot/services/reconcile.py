@@ -25,20 +25,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
 from bot.services.alerts import Kind
-from bot.services.customers import (
-    AlreadySettled,
-    CustomerView,
-    _ask_panel,
-    _complete,
-    _fail_order,
-    _load,
-    _Pending,
-    _plan,
-)
+from bot.services.customers import CustomerView, _load, _plan
 from bot.services.outbox import Outgoing
 from bot.services.panel_provider import Panels
 from bot.services.panels import PanelConfigError
 from bot.services.provisioning import SUBSCRIPTION_URL, OutcomeUnknown, ProvisioningError
+from bot.services.sales import AlreadySettled, _ask_panel, _complete, _fail_order, _Pending
 from models import OrderKind, OrderStatus, Panel, Plan, Reseller, SubscriptionOrder
 
 log = logging.getLogger(__name__)

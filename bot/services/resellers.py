@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, ledger
+from bot.services import admin_log, ledger, roles
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
+from bot.services.roles import Permission
 from models import AdminAction, Billing, Customer, LedgerAccount, Reseller, ResellerStatus
+from models.base import utcnow
 
 MAX_NAME = 100
 _USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
@@ -55,6 +57,9 @@ class ResellerView:
 class Identity:
     role: Role
     reseller: ResellerView | None
+    # An admin's: everything for an owner (ADMIN_IDS), a staff admin's own permissions.
+    permissions: frozenset[Permission] = frozenset()
+    owner: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,12 @@ async def register_reseller(
     billing: Billing = Billing.PREPAID,
     credit_limit: int = 0,
     low_balance_threshold: int = 0,
+    actor: str = admin_log.CLI,
+    now: dt.datetime | None = None,
+    greet: bool = False,
 ) -> ResellerView:
-    """Register a Telegram user as a reseller with an empty ledger account."""
+    """Register a Telegram user as a reseller with an empty ledger account (logged);
+    ``greet`` queues them a welcome in the same transaction."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise ResellerError(f"the name must be 1 to {MAX_NAME} characters")
@@ -134,6 +143,25 @@ async def register_reseller(
         session.add(reseller)
         await session.flush()
         await ledger.open_reseller_account(session, reseller.id, credit_limit)
+        await admin_log.record(
+            session,
+            actor=actor,
+            action="reseller_registered",
+            now=now or utcnow(),
+            reseller_id=reseller.id,
+            after={
+                "telegram_id": telegram_id,
+                "name": name,
+                "billing": billing.value,
+                "credit_limit": credit_limit,
+                "threshold": low_balance_threshold,
+            },
+        )
+        if greet:
+            welcome = Outgoing(
+                f"reseller-welcome:{reseller.id}", telegram_id, Kind.RESELLER_WELCOME, {}
+            )
+            await enqueue(session, [welcome], now or utcnow())
         return await require_by_telegram_id(session, telegram_id)
 
     return await db.run(_register)
@@ -141,10 +169,14 @@ async def register_reseller(
 
 async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -> Identity:
     """Who is asking: decided from settings and the database, never from the update."""
+    owner = telegram_id in admin_ids
     async with db.transaction() as session:
         reseller = await load_by_telegram_id(session, telegram_id)
-    if telegram_id in admin_ids:
-        return Identity(Role.ADMIN, reseller)
+        staff = None if owner else await roles.staff_permissions(session, telegram_id)
+    if owner:
+        return Identity(Role.ADMIN, reseller, roles.EVERYTHING, owner=True)
+    if staff is not None:
+        return Identity(Role.ADMIN, reseller, staff)
     if reseller is None:
         async with db.transaction() as session:
             linked = await session.scalar(
@@ -203,7 +235,7 @@ async def set_status(
                 select(Reseller, LedgerAccount)
                 .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
                 .where(Reseller.telegram_id == telegram_id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         ).one_or_none()
         if row is None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.money import format_number
-from bot.services import ledger, pricing
+from bot.services import admin_log, ledger, pricing
 from bot.services.alerts import Kind
 from bot.services.ledger import rowcount
 from bot.services.outbox import Outgoing, enqueue
@@ -277,10 +277,7 @@ async def can_start(db: Database, telegram_id: int, limits: Limits) -> None:
             raise TopUpError("not_set_up", "Top-ups are not set up yet. Please contact an admin.")
 
 
-async def price(
-    db: Database, credits: int, limits: Limits
-) -> tuple[pricing.Quote, list[pricing.Method]]:
-    """The price of ``credits`` and the methods that accept it, or why not."""
+def _check_limits(credits: int, limits: Limits) -> None:
     if credits < limits.min_credits:
         raise TopUpError(
             "below_minimum",
@@ -293,12 +290,27 @@ async def price(
             f"The largest top-up is {format_number(limits.max_credits)} credits.",
             maximum=limits.max_credits,
         )
+
+
+def _below_tiers() -> TopUpError:
+    return TopUpError(
+        "below_tiers", "That amount is below the smallest price tier. Try more credits."
+    )
+
+
+def _accepts(method: pricing.Method | None, total: int) -> TypeGuard[pricing.Method]:
+    return method is not None and method.active and method.min_total <= total
+
+
+async def price(
+    db: Database, credits: int, limits: Limits
+) -> tuple[pricing.Quote, list[pricing.Method]]:
+    """The price of ``credits`` and the methods that accept it, or why not."""
+    _check_limits(credits, limits)
     async with db.transaction() as session:
         quote = await pricing.quote(session, credits)
         if quote is None:
-            raise TopUpError(
-                "below_tiers", "That amount is below the smallest price tier. Try more credits."
-            )
+            raise _below_tiers()
         methods = await pricing.methods_for(session, quote.total)
     if not methods:
         raise TopUpError(
@@ -308,11 +320,29 @@ async def price(
     return quote, methods
 
 
+async def offer(
+    db: Database, credits: int, method_id: int, limits: Limits
+) -> tuple[pricing.Quote, pricing.Method]:
+    """Today's price of ``credits`` and the method, read again: a flow keeps only their
+    ids between steps. Refused if the method no longer accepts the amount."""
+    _check_limits(credits, limits)
+    async with db.transaction() as session:
+        quote = await pricing.quote(session, credits)
+        chosen = await pricing.method(session, method_id)
+    if quote is None:
+        raise _below_tiers()
+    if not _accepts(chosen, quote.total):
+        raise TopUpError(
+            "method_unavailable", "That payment method is not available. Pick another one."
+        )
+    return quote, chosen
+
+
 async def available_method(db: Database, method_id: int, total: int) -> pricing.Method:
     """The method a reseller picked, if it is still active and accepts ``total``."""
     async with db.transaction() as session:
         chosen = await pricing.method(session, method_id)
-    if chosen is None or not chosen.active or chosen.min_total > total:
+    if not _accepts(chosen, total):
         raise TopUpError(
             "method_unavailable", "That payment method is not available. Pick another one."
         )
@@ -328,11 +358,15 @@ async def create_request(
     proof: Proof,
     key: str,
     limits: Limits,
+    unit_price: int | None = None,
+    method_version: str | None = None,
 ) -> tuple[RequestView, bool]:
     """Submit a request (pending). Returns it and whether it was new.
 
     The price is computed again here, from the current tiers: what the reseller confirmed
-    on screen is re-checked, never trusted.
+    on screen is re-checked, never trusted. Given what they were shown (``unit_price``,
+    the method's ``pricing.version``), a request is refused (``offer_changed``) rather
+    than made at a price or by a method they did not see.
     """
 
     async def _create(session: AsyncSession) -> tuple[RequestView, bool]:
@@ -343,8 +377,10 @@ async def create_request(
             return await _require(session, existing), False
         reseller = await _active_reseller(session, telegram_id)
         # Lock the reseller row so two submissions cannot both pass the pending limit.
+        # FOR NO KEY UPDATE (key_share): rows that only refer to the reseller, such as an
+        # action-log line, are not held up by it, so no deadlock with a decision.
         await session.execute(
-            select(Reseller.id).where(Reseller.id == reseller.id).with_for_update()
+            select(Reseller.id).where(Reseller.id == reseller.id).with_for_update(key_share=True)
         )
         if await count_pending(session, reseller.id) >= limits.max_pending:
             raise TopUpError(
@@ -358,9 +394,17 @@ async def create_request(
         chosen = await pricing.method(session, method_id)
         if quote is None:
             raise TopUpError("below_tiers", "That amount is below the smallest price tier.")
-        if chosen is None or not chosen.active or chosen.min_total > quote.total:
+        if not _accepts(chosen, quote.total):
             raise TopUpError(
                 "method_gone", "That payment method is no longer available. Start again: /topup"
+            )
+        if (unit_price is not None and unit_price != quote.unit_price) or (
+            method_version is not None and method_version != pricing.version(chosen)
+        ):
+            raise TopUpError(
+                "offer_changed",
+                "The price or the payment method changed since the summary was shown.",
+                unit_price=quote.unit_price,
             )
         request = TopUpRequest(
             reseller_id=reseller.id,
@@ -456,8 +500,12 @@ async def approve(
                 request,
             )
         # Locked, as a submission locks it: a suspension cannot slip in before the grant.
+        # (FOR NO KEY UPDATE: a racing rejection's log line, which refers to the reseller,
+        # would otherwise deadlock against this lock.)
         status = await session.scalar(
-            select(Reseller.status).where(Reseller.id == request.reseller_id).with_for_update()
+            select(Reseller.status)
+            .where(Reseller.id == request.reseller_id)
+            .with_for_update(key_share=True)
         )
         if status != ResellerStatus.ACTIVE:
             raise ResellerSuspended(
@@ -489,6 +537,10 @@ async def approve(
             .values(transfer_id=movement.transfer_id)
         )
         balance = await ledger.balance(session, account_id)
+        await _log_decision(
+            session, request, TopUpStatus.APPROVED, admin_id, admin_name, now,
+            after={"credits": request.credits, "balance": balance.balance},
+        )  # fmt: skip
         notice = {
             "request_id": request.id,
             "credits": request.credits,
@@ -525,9 +577,37 @@ async def reject(
             session, request, TopUpStatus.REJECTED, now=now,
             admin_id=admin_id, admin_name=admin_name, reason=reason or None,
         )  # fmt: skip
+        await _log_decision(
+            session, request, TopUpStatus.REJECTED, admin_id, admin_name, now,
+            after={"credits": request.credits}, reason=reason or None,
+        )  # fmt: skip
         notice = {"request_id": request.id, "credits": request.credits, "reason": reason or None}
         await _tell_reseller(session, request, Kind.TOPUP_REJECTED, notice, now)
         return Decision(request=await _require(session, request_id), balance=None)
+
+
+async def _log_decision(
+    session: AsyncSession,
+    request: RequestView,
+    status: TopUpStatus,
+    admin_id: int,
+    admin_name: str,
+    now: dt.datetime,
+    *,
+    after: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    """The action log's line for a decision, written with it (so once, like the decision)."""
+    await admin_log.record(
+        session,
+        actor=f"tg:{admin_id}",
+        action=f"topup_{status.value}",
+        now=now,
+        reseller_id=request.reseller_id,
+        reason=reason,
+        before={"request_id": request.id, "status": TopUpStatus.PENDING.value},
+        after={"request_id": request.id, "status": status.value, "admin_name": admin_name} | after,
+    )
 
 
 # --- asking for a rejection reason ------------------------------------------------------
