@@ -25,7 +25,7 @@ from bot.services.panels import PanelConfigError, SecretBox, secrets_of
 from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
 from bot.updates import PerUserUpdateProcessor
-from handlers.commands import publish_commands
+from handlers.home.commands import publish_commands
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,12 @@ It only says which button was tapped: who tapped it is always looked up on the s
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import SOURCE, Translator
+from bot.i18n import Translator
+from bot.services.roles import Permission
 
 MAX_CALLBACK_BYTES = 64
 
@@ -19,6 +22,10 @@ HELP = "help"
 LANGUAGE = "lang:ask"
 ADMIN_RESELLERS = "adm:res"
 ADMIN_AUDIT = "adm:audit"
+ADMIN_DEBTORS = "adm:debt"  # who owes: handlers/admin/postpaid_callbacks.py parses it
+ADMIN_CATALOGUE = "cat:menu"  # handlers/admin/catalogue_callbacks.py parses it
+ADMIN_STAFF = "adm:staff"
+ADMIN_LOG = "alg:0:::::"  # the action log's first page, unfiltered (action_log_callbacks)
 TOPUP_NEW = "tu:new"
 TOPUP_LIST = "tu:list"
 TOPUP_PENDING = "tu:pending"
@@ -40,7 +47,7 @@ def button(text: str, *parts: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data(*parts))
 
 
-def reseller_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
+def reseller_menu(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("💰 Balance"), BALANCE), button(t._("➕ Top up"), TOPUP_NEW)],
@@ -55,20 +62,28 @@ def reseller_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     )
 
 
-def admin_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [button(t._("🧾 Pending top-ups"), TOPUP_PENDING)],
-            [
-                button(t._("👥 Resellers"), ADMIN_RESELLERS, 0),
-                button(t._("🧮 Ledger audit"), ADMIN_AUDIT),
-            ],
-            [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],
-        ]
-    )
+def admin_menu(
+    t: Translator, permissions: Collection[Permission], *, owner: bool
+) -> InlineKeyboardMarkup:
+    """The buttons ``permissions`` allow (an owner's allow them all), and Staff for owners."""
+
+    def allowed(permission: Permission, entry: InlineKeyboardButton) -> list[InlineKeyboardButton]:
+        return [entry] if permission in permissions else []
+
+    rows = [
+        allowed(Permission.TOPUPS, button(t._("🧾 Pending top-ups"), TOPUP_PENDING)),
+        allowed(Permission.RESELLERS, button(t._("👥 Resellers"), ADMIN_RESELLERS, 0))
+        + allowed(Permission.REPORTS, button(t._("🧮 Ledger audit"), ADMIN_AUDIT)),
+        allowed(Permission.REPORTS, button(t._("💸 Who owes"), ADMIN_DEBTORS, 0))
+        + allowed(Permission.REPORTS, button(t._("📜 Action log"), ADMIN_LOG)),
+        allowed(Permission.CATALOGUE, button(t._("🗂 Catalogue"), ADMIN_CATALOGUE)),
+        [button(t._("👮 Staff"), ADMIN_STAFF, 0)] if owner else [],
+        [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],
+    ]
+    return InlineKeyboardMarkup([row for row in rows if row])
 
 
-def balance_actions(t: Translator = SOURCE) -> InlineKeyboardMarkup:
+def balance_actions(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("➕ Top up"), TOPUP_NEW), button(t._("🧾 My top-ups"), TOPUP_LIST)],
@@ -77,11 +92,11 @@ def balance_actions(t: Translator = SOURCE) -> InlineKeyboardMarkup:
     )
 
 
-def back_to_menu(t: Translator = SOURCE) -> InlineKeyboardMarkup:
+def back_to_menu(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(t._("⬅️ Menu"), MENU)]])
 
 
-def pager(prefix: str, page: int, pages: int, t: Translator = SOURCE) -> InlineKeyboardMarkup:
+def pager(prefix: str, page: int, pages: int, t: Translator) -> InlineKeyboardMarkup:
     """Previous / next buttons for a paginated list, and the way back to the menu."""
     row = []
     if page > 0:

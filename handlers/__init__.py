@@ -7,16 +7,14 @@ import datetime as dt
 from bot.context import BotApplication
 from handlers import (
     admin,
-    admin_suspend,
-    balance,
-    customer_view,
-    fallback,
+    customer,
     flow,
+    home,
     language,
     reachability,
     sale,
-    start,
     topup,
+    wallet,
 )
 
 
@@ -28,17 +26,28 @@ def register(app: BotApplication) -> None:
     minutes = app.bot_data["settings"].conversation_timeout_minutes
     app.add_handler(
         flow.conversation(
-            [topup.conversation(), sale.conversation(), admin_suspend.suspension()],
+            [
+                topup.conversation(),
+                sale.conversation(),
+                admin.suspension(),
+                *admin.postpaid_flows(),
+                admin.searching(),
+                admin.editing(),
+                admin.enrolling(),
+                admin.catalogue_form(),
+                admin.credit_form(),
+                admin.staff_adding(),
+                admin.action_log_days(),
+            ],
             timeout=dt.timedelta(minutes=minutes),
-            start=start.start,
+            start=home.start,
         )
     )
-    start.register(app)
+    home.register(app)
     language.register(app)
-    balance.register(app)
+    wallet.register(app)
     admin.register(app)
-    admin_suspend.register(app)
     topup.register(app)
     sale.register(app)
-    customer_view.register(app)
-    fallback.register(app)
+    customer.register(app)
+    home.register_fallbacks(app)

@@ -12,9 +12,11 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services import resellers
+from bot.services import resellers, roles
 from bot.services.resellers import Identity, ResellerView, Role
+from bot.services.roles import Permission
 from handlers.pages import clip_answer, plain
+from handlers.views import admins_only, no_permission, not_registered, reseller_suspended
 
 
 async def identify(update: Update, context: BotContext) -> Identity:
@@ -26,7 +28,8 @@ async def identify(update: Update, context: BotContext) -> Identity:
 
 
 def is_admin(update: Update, context: BotContext) -> bool:
-    """Admins are ADMIN_IDS from the settings, whatever chat or button the update names."""
+    """The owners are ADMIN_IDS from the settings, whatever chat or button the update
+    names. Staff admins are not: what they may do is asked with ``may``."""
     user = update.effective_user
     return user is not None and context.settings.is_admin(user.id)
 
@@ -100,10 +103,6 @@ def now(context: BotContext) -> dt.datetime:
     return cast(Clock, clock)() if clock else dt.datetime.now(dt.UTC)
 
 
-def admins_only(t: Translator) -> str:
-    return t._("Only admins can do that.")
-
-
 async def _translator(update: Update, context: BotContext) -> Translator:
     # Imported here: handlers.language imports this module.
     from handlers.language import translator
@@ -114,17 +113,78 @@ async def _translator(update: Update, context: BotContext) -> Translator:
 def admin_only(
     handler: Callable[[Update, BotContext, Translator], Coroutine[Any, Any, R]],
 ) -> Callable[[Update, BotContext], Coroutine[Any, Any, R | None]]:
-    """Run ``handler`` (with the asker's translator) for admins; tell anyone else no."""
+    """Run ``handler`` (with the asker's translator) for the owners; tell anyone else no."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> R | None:
         t = await _translator(update, context)
-        if not is_admin(update, context):
-            await refuse(update, admins_only(t))
+        if not await owner(update, context, t):
             return None
         return await handler(update, context, t)
 
     return guarded
+
+
+def with_permission(
+    permission: Permission,
+) -> Callable[
+    [Callable[[Update, BotContext, Translator], Coroutine[Any, Any, R]]],
+    Callable[[Update, BotContext], Coroutine[Any, Any, R | None]],
+]:
+    """Run the handler (with the asker's translator) for the owners and for staff admins
+    allowed ``permission``, checked in the database on every update; tell anyone else no."""
+
+    def decorate(
+        handler: Callable[[Update, BotContext, Translator], Coroutine[Any, Any, R]],
+    ) -> Callable[[Update, BotContext], Coroutine[Any, Any, R | None]]:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: BotContext) -> R | None:
+            t = await _translator(update, context)
+            if not await permitted(update, context, permission, t):
+                return None
+            return await handler(update, context, t)
+
+        return guarded
+
+    return decorate
+
+
+async def owner(update: Update, context: BotContext, t: Translator) -> bool:
+    """Whether the asker is an owner; if not, they are told no (and nothing changes)."""
+    if is_admin(update, context):
+        return True
+    await refuse(update, _refusal(t, await _admin_permissions(update, context)))
+    return False
+
+
+async def may(update: Update, context: BotContext, permission: Permission) -> bool:
+    """Whether the asker may do what ``permission`` covers (owners may do everything)."""
+    return permission in (await _admin_permissions(update, context) or ())
+
+
+async def permitted(
+    update: Update, context: BotContext, permission: Permission, t: Translator
+) -> bool:
+    """``may``; if not, the asker is told no (and nothing changes)."""
+    allowed = await _admin_permissions(update, context)
+    if allowed is not None and permission in allowed:
+        return True
+    await refuse(update, _refusal(t, allowed))
+    return False
+
+
+async def _admin_permissions(update: Update, context: BotContext) -> frozenset[Permission] | None:
+    """The asker's permissions, checked in the database; None if they are no admin."""
+    user = update.effective_user
+    if user is None:
+        return None
+    return await roles.admin_permissions(context.db, user.id, context.settings.admin_ids)
+
+
+def _refusal(t: Translator, allowed: frozenset[Permission] | None) -> str:
+    """A staff admin hears that their permissions do not cover it, anyone else that only
+    admins can do it."""
+    return admins_only(t) if allowed is None else no_permission(t)
 
 
 async def active_reseller(
@@ -136,10 +196,8 @@ async def active_reseller(
     if identity.reseller is not None and identity.role in (Role.RESELLER, Role.ADMIN):
         return identity.reseller
     if identity.role == Role.SUSPENDED:
-        await refuse(update, t._("Your reseller account is suspended. Contact an admin."))
+        await refuse(update, reseller_suspended(t))
     else:
-        from handlers.start import not_registered  # handlers.start imports this module
-
         user = update.effective_user
         await refuse(update, not_registered(t, user.id if user else 0))
     return None

@@ -11,10 +11,10 @@ import contextlib
 import datetime as dt
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, TypeHandler
@@ -25,13 +25,16 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
 from bot.persistence import DatabasePersistence
 from handlers.common import not_modified
-from handlers.language import translator
+from handlers.language import translator, translator_of
 
 
 @dataclass
 class FlowMessage:
     chat_id: int
     message_id: int  # 0 until the flow's first message is sent
+    # The flow put up a reply keyboard (one that picks a user, say): its next message
+    # takes it down, so that one is sent anew and cannot carry buttons.
+    reply_keyboard: bool = field(default=False, kw_only=True)
 
 
 D = TypeVar("D", bound=FlowMessage)
@@ -43,6 +46,12 @@ async def render(
     context: BotContext, flow: FlowMessage, text: str, keyboard: InlineKeyboardMarkup | None
 ) -> None:
     """Show the next step on the flow's message; if there is none yet or it is gone, send one."""
+    if flow.reply_keyboard:
+        # Only a new message takes a reply keyboard down; it has no room for buttons, and
+        # (like one that put the keyboard up) cannot be edited: the next step is sent anew.
+        await context.bot.send_message(flow.chat_id, text, reply_markup=ReplyKeyboardRemove())
+        flow.message_id, flow.reply_keyboard = 0, False
+        return
     if flow.message_id:
         try:
             await context.bot.edit_message_text(
@@ -73,7 +82,8 @@ async def leave(update: Update, context: BotContext, key: str, text: str) -> int
         await update.callback_query.answer()
     found = draft(context, key, FlowMessage)
     if found is not None:
-        await render(context, found, text, keyboards.back_to_menu())
+        t = await translator(update, context)
+        await render(context, found, text, keyboards.back_to_menu(t))
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     return end(context, key)
@@ -83,7 +93,9 @@ async def expire(context: BotContext, key: str, text: str) -> None:
     """The conversation timed out: say so politely on the flow's message."""
     found = draft(context, key, FlowMessage)
     if found is not None:
-        await render(context, found, text, keyboards.back_to_menu())
+        # Flows run in private chats, where the chat is the user.
+        t = await translator_of(context, found.chat_id)
+        await render(context, found, text, keyboards.back_to_menu(t))
     end(context, key)
 
 

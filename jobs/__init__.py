@@ -13,7 +13,7 @@ from typing import cast
 
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, customers, panel_sync, reconcile
+from bot.services import alerts, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
 from jobs import notifier
@@ -45,7 +45,7 @@ async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
     queued += len(await alerts.expire_grants(db, now))
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
     stuck_after = dt.timedelta(seconds=2 * settings.provisioning_timeout_seconds + 60)
-    abandoned = await customers.abandon_stale_orders(db, now=now, older_than=stuck_after)
+    abandoned = await sales.abandon_stale_orders(db, now=now, older_than=stuck_after)
     if abandoned:
         log.warning("released the credit of %s sales stuck while provisioning", abandoned)
     return queued

@@ -2,6 +2,9 @@
 
 The outbox keeps a kind and parameters, never text, so a notice is written here at the
 moment it is sent, in the language its reader has then.
+
+Values are written by the shared ``Reader``; buttons are built by the features' callback
+codecs, so their data is what those features route.
 """
 
 from __future__ import annotations
@@ -17,70 +20,59 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.services.alerts import Kind
 from bot.settings import Settings
-from jobs import panel_report
+from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
+from handlers.customer import callbacks as customer_buttons
+from handlers.reader import Reader
+from handlers.sale import callbacks as sale_buttons
+from handlers.topup import callbacks as topup_buttons
 
 Notice = tuple[str, InlineKeyboardMarkup | None]
 DIGEST_BUTTONS = 10  # at most this many Renew buttons under a digest
 
 
-class _Values:
-    """The reader's formatting of a notice's values, each escaped for HTML."""
-
-    def __init__(self, t: Translator, settings: Settings) -> None:
-        self.t, self.settings = t, settings
-
-    def money(self, amount: int) -> str:
-        return self.t.amount(amount, escape(self.settings.currency))
-
-    def date(self, iso: str) -> str:
-        return self.t.date(dt.datetime.fromisoformat(iso), self.settings.zone)
-
-    def name(self, text: str) -> str:
-        """A username, a plan or a panel's name: kept whole inside a right-to-left text."""
-        return self.t.isolate(escape(text))
-
-    def id(self, number: int) -> str:
-        return self.t.number(number)
+def _date(r: Reader, iso: str) -> str:
+    """A date the outbox keeps as ISO text, as the reader writes dates."""
+    return r.date(dt.datetime.fromisoformat(iso))
 
 
 def _top_up(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[keyboards.button(t._("➕ Top up"), keyboards.TOPUP_NEW)]])
 
 
-def _low_balance(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
+def _low_balance(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
         "⚠️ Your available balance is {available}, below your alert threshold of "
         "{threshold}. Top up to keep selling.",
-        available=v.money(p["available"]),
-        threshold=v.money(p["threshold"]),
+        available=r.money(p["available"]),
+        threshold=r.money(p["threshold"]),
     )
-    return text, _top_up(v.t)
+    return text, _top_up(r.t)
 
 
-def _debt_warning(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
+def _debt_warning(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
         "⚠️ You owe {owed} of your {limit} collection limit. "
         "Please settle with an admin before you reach it.",
-        owed=v.money(p["owed"]),
-        limit=v.money(p["limit"]),
+        owed=r.money(p["owed"]),
+        limit=r.money(p["limit"]),
     )
     return text, None
 
 
-def _debt_limit(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
+def _debt_limit(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
         "⛔ You have reached your collection limit: you owe {owed} of {limit}. Activations "
         "and renewals are paused until an admin records your payment.",
-        owed=v.money(p["owed"]),
-        limit=v.money(p["limit"]),
+        owed=r.money(p["owed"]),
+        limit=r.money(p["limit"]),
     )
     return text, None
 
 
-def _expiry_reminder(p: dict[str, Any], v: _Values) -> Notice:
-    t, days = v.t, int(p["days"])
-    values = {"username": v.name(p["username"]), "plan": v.name(p["plan"]),
-              "date": v.date(p["expires_at"])}  # fmt: skip
+def _expiry_reminder(p: dict[str, Any], r: Reader) -> Notice:
+    t, days = r.t, int(p["days"])
+    values = {"username": r.name(p["username"]), "plan": r.name(p["plan"]),
+              "date": _date(r, p["expires_at"])}  # fmt: skip
     if days == 0:
         text = t._(
             "⏰ Your subscription <code>{username}</code> ({plan}) expires <b>today</b>, "
@@ -96,12 +88,12 @@ def _expiry_reminder(p: dict[str, Any], v: _Values) -> Notice:
             days,
             **values,
         )
-    renew = keyboards.button(t._("🔁 Request renewal"), "cs:rr")
+    renew = keyboards.button(t._("🔁 Request renewal"), customer_buttons.RENEWAL_REQUEST.build())
     return text, InlineKeyboardMarkup([[renew]])
 
 
-def _digest(p: dict[str, Any], v: _Values) -> Notice:
-    t = v.t
+def _digest(p: dict[str, Any], r: Reader) -> Notice:
+    t = r.t
     lines = [t._("📋 <b>Your customers today</b>")]
     rows: list[list[InlineKeyboardButton]] = []
     for title, items in (
@@ -111,104 +103,108 @@ def _digest(p: dict[str, Any], v: _Values) -> Notice:
         if items:
             lines.append("\n" + title)
         for item in items:
-            lines.append(f"• {v.name(item['username'])} · {v.date(item['expires_at'])}")
+            lines.append(f"• {r.name(item['username'])} · {_date(r, item['expires_at'])}")
             if len(rows) < DIGEST_BUTTONS:
                 # A button's label is plain text: nothing in it is escaped.
                 label = t._("🔁 Renew {username}", username=t.isolate(item["username"]))
-                rows.append([keyboards.button(label, "cu", "r", item["id"])])
+                rows.append(
+                    [keyboards.button(label, sale_buttons.RENEW_CUSTOMER.build(item["id"]))]
+                )
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
-def _topup_stale(p: dict[str, Any], v: _Values) -> Notice:
-    t = v.t
+def _topup_stale(p: dict[str, Any], r: Reader) -> Notice:
+    t = r.t
     text = t._(
         "⏳ Top-up #{request} ({credits}) has been waiting since {date}. Please decide.",
-        request=v.id(p["request_id"]),
-        credits=v.money(p["credits"]),
-        date=v.date(p["created_at"]),
+        request=r.number(p["request_id"]),
+        credits=r.money(p["credits"]),
+        date=_date(r, p["created_at"]),
     )
     decide = [
-        keyboards.button(t._("✅ Approve"), "tu", "ok", p["request_id"]),
-        keyboards.button(t._("❌ Reject"), "tu", "no", p["request_id"]),
+        keyboards.button(t._("✅ Approve"), topup_buttons.APPROVE.build(p["request_id"])),
+        keyboards.button(t._("❌ Reject"), topup_buttons.REJECT.build(p["request_id"])),
     ]
     return text, InlineKeyboardMarkup([decide])
 
 
-def _topup_expired(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
+def _topup_expired(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
         "⌛ Your top-up request #{request} of {credits} expired without a decision. "
         "Send a new one with /topup if you still need credits.",
-        request=v.id(p["request_id"]),
-        credits=v.money(p["credits"]),
+        request=r.number(p["request_id"]),
+        credits=r.money(p["credits"]),
     )
     return text, None
 
 
-def _grant_expired(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
-        "⌛ {amount} of your credits expired and were removed.", amount=v.money(p["amount"])
+def _grant_expired(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
+        "⌛ {amount} of your credits expired and were removed.", amount=r.money(p["amount"])
     )
     return text, None
 
 
-def _topup_approved(p: dict[str, Any], v: _Values) -> Notice:
-    text = v.t._(
+def _topup_approved(p: dict[str, Any], r: Reader) -> Notice:
+    text = r.t._(
         "✅ Your top-up #{request} was approved: +{credits}.\n"
         "Balance: {balance} (available {available}).",
-        request=v.id(p["request_id"]),
-        credits=v.money(p["credits"]),
-        balance=v.money(p["balance"]),
-        available=v.money(p["available"]),
+        request=r.number(p["request_id"]),
+        credits=r.money(p["credits"]),
+        balance=r.money(p["balance"]),
+        available=r.money(p["available"]),
     )
     return text, None
 
 
-def _reason(p: dict[str, Any], v: _Values) -> list[str]:
-    return [v.t._("Reason: {reason}", reason=escape(p["reason"]))] if p.get("reason") else []
+def _reason(p: dict[str, Any], r: Reader) -> list[str]:
+    return [r.t._("Reason: {reason}", reason=escape(p["reason"]))] if p.get("reason") else []
 
 
-def _topup_rejected(p: dict[str, Any], v: _Values) -> Notice:
-    t = v.t
+def _topup_rejected(p: dict[str, Any], r: Reader) -> Notice:
+    t = r.t
     lines = [
         t._(
             "❌ Your top-up #{request} of {credits} was rejected.",
-            request=v.id(p["request_id"]),
-            credits=v.money(p["credits"]),
+            request=r.number(p["request_id"]),
+            credits=r.money(p["credits"]),
         ),
-        *_reason(p, v),
+        *_reason(p, r),
         t._("If this is a mistake, contact an admin."),
     ]
     return "\n".join(lines), _top_up(t)
 
 
-def _renewal_request(p: dict[str, Any], v: _Values) -> Notice:
-    t = v.t
+def _renewal_request(p: dict[str, Any], r: Reader) -> Notice:
+    t = r.t
     text = t.n_(
         "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} day, {price}). "
         "It expires on {date}.",
         "🔔 Your customer <b>{username}</b> asks to renew {plan} ({n} days, {price}). "
         "It expires on {date}.",
         int(p["days"]),
-        username=v.name(p["username"]),
-        plan=v.name(p["plan"]),
-        price=v.money(p["price"]),
-        date=v.date(p["expires_at"]),
+        username=r.name(p["username"]),
+        plan=r.name(p["plan"]),
+        price=r.money(p["price"]),
+        date=_date(r, p["expires_at"]),
     )
-    renew = keyboards.button(t._("🔁 Renew"), "cu", "rq", p["customer_id"], p["plan_id"])
+    renew = keyboards.button(
+        t._("🔁 Renew"), sale_buttons.RENEW_REQUESTED.build(p["customer_id"], p["plan_id"])
+    )
     return text, InlineKeyboardMarkup([[renew]])
 
 
-def _customer_unlinked(p: dict[str, Any], v: _Values) -> Notice:
-    username = v.name(p["username"])
+def _customer_unlinked(p: dict[str, Any], r: Reader) -> Notice:
+    username = r.name(p["username"])
     if p["reason"] == "replaced":
-        text = v.t._(
+        text = r.t._(
             "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
             "your reseller made a new invite link. You will get no more reminders here. "
             "To link again, ask your reseller for the new invite link.",
             username=username,
         )
     else:
-        text = v.t._(
+        text = r.t._(
             "🔓 This chat is no longer linked to the subscription <code>{username}</code>: "
             "its invite link was revoked. You will get no more reminders here. "
             "To link again, ask your reseller for the new invite link.",
@@ -217,25 +213,25 @@ def _customer_unlinked(p: dict[str, Any], v: _Values) -> Notice:
     return text, None
 
 
-def _reseller_suspended(p: dict[str, Any], v: _Values) -> Notice:
+def _reseller_suspended(p: dict[str, Any], r: Reader) -> Notice:
     lines = [
-        v.t._(
+        r.t._(
             "⛔ An admin has suspended your reseller account: you cannot sell or top up "
             "until it is reactivated. Your customers and credits are kept."
         ),
-        *_reason(p, v),
+        *_reason(p, r),
     ]
     return "\n".join(lines), None
 
 
-def _reseller_activated(p: dict[str, Any], v: _Values) -> Notice:
-    return v.t._("✅ Your reseller account is active again: you can sell and top up."), None
+def _reseller_activated(p: dict[str, Any], r: Reader) -> Notice:
+    return r.t._("✅ Your reseller account is active again: you can sell and top up."), None
 
 
-def _sale_settled(p: dict[str, Any], v: _Values) -> Notice:
-    t = v.t
-    values = {"username": v.name(p["username"]), "panel": v.name(p["panel"]),
-              "price": v.money(p["price"]), "date": v.date(p["expires_at"])}  # fmt: skip
+def _sale_settled(p: dict[str, Any], r: Reader) -> Notice:
+    t = r.t
+    values = {"username": r.name(p["username"]), "panel": r.name(p["panel"]),
+              "price": r.money(p["price"]), "date": _date(r, p["expires_at"])}  # fmt: skip
     if p["kind"] == "activation":
         done = t._(
             "✅ <b>{username}</b> was activated on panel {panel} after all (the panel "
@@ -256,21 +252,21 @@ def _sale_settled(p: dict[str, Any], v: _Values) -> Notice:
                 link=t.isolate(escape(p["subscription_url"])),
             )
         )
-    card = keyboards.button(t._("👤 Customer card"), "cu", "v", p["customer_id"])
+    card = keyboards.button(t._("👤 Customer card"), sale_buttons.CARD.build(p["customer_id"]))
     return "\n".join(lines), InlineKeyboardMarkup([[card]])
 
 
-def _sale_voided(p: dict[str, Any], v: _Values) -> Notice:
-    values = {"username": v.name(p["username"]), "panel": v.name(p["panel"]),
-              "price": v.money(p["price"])}  # fmt: skip
+def _sale_voided(p: dict[str, Any], r: Reader) -> Notice:
+    values = {"username": r.name(p["username"]), "panel": r.name(p["panel"]),
+              "price": r.money(p["price"])}  # fmt: skip
     if p["kind"] == "activation":
-        text = v.t._(
+        text = r.t._(
             "↩️ The activation of <b>{username}</b> did not go through on panel {panel}: "
             "nothing was charged and {price} is available again. You may try again.",
             **values,
         )
     else:
-        text = v.t._(
+        text = r.t._(
             "↩️ The renewal of <b>{username}</b> did not go through on panel {panel}: "
             "nothing was charged and {price} is available again. You may try again.",
             **values,
@@ -278,11 +274,11 @@ def _sale_voided(p: dict[str, Any], v: _Values) -> Notice:
     return text, None
 
 
-def _panel_check(p: dict[str, Any], v: _Values) -> Notice:
-    return panel_report.render(p, v.settings, v.t), None
+def _panel_check(p: dict[str, Any], r: Reader) -> Notice:
+    return panel_report_views.render(p, r), None
 
 
-VIEWS: dict[str, Callable[[dict[str, Any], _Values], Notice]] = {
+VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.LOW_BALANCE: _low_balance,
     Kind.DEBT_WARNING: _debt_warning,
     Kind.DEBT_LIMIT: _debt_limit,
@@ -300,6 +296,11 @@ VIEWS: dict[str, Callable[[dict[str, Any], _Values], Notice]] = {
     Kind.SALE_SETTLED: _sale_settled,
     Kind.SALE_VOIDED: _sale_voided,
     Kind.PANEL_CHECK: _panel_check,
+    Kind.CASH_RECEIVED: cash_views.notice,
+    Kind.RESELLER_WELCOME: reseller_views.welcome_notice,
+    Kind.RESELLER_CHANGED: reseller_views.changed_notice,
+    Kind.CREDIT_ADDED: credit_views.added_notice,
+    Kind.CREDIT_REMOVED: credit_views.removed_notice,
 }
 
 
@@ -308,4 +309,4 @@ def render(kind: str, p: dict[str, Any], settings: Settings, t: Translator) -> N
     view = VIEWS.get(kind)
     if view is None:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    return view(p, _Values(t, settings))
+    return view(p, Reader.of(settings, t))

@@ -83,7 +83,7 @@ async def drain(
     return sent
 
 
-SENT, BLOCKED, NOT_SENT = "sent", "blocked", "not sent"
+SENT, BLOCKED, NOT_SENT = "sent", "blocked", "not_sent"
 
 
 async def _send_one(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import itertools
 import json
 import time
@@ -24,6 +25,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+from babel.messages.pofile import read_po
+
+from bot import i18n
 
 JSON_FIELDS = {
     "reply_markup",
@@ -111,6 +115,13 @@ def check_markup(markup: Any) -> None:
         return
     if not isinstance(markup, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
+    for row in markup.get("keyboard", []):
+        for button in row:
+            if not (isinstance(button, str) or button.get("text")):
+                raise bad_request("keyboard button text is empty")
+            request = {} if isinstance(button, str) else button.get("request_users")
+            if request is not None and not isinstance(request.get("request_id"), int):
+                raise bad_request("request_id must be an integer")
     for row in markup.get("inline_keyboard", []):
         for button in row:
             if not button.get("text"):
@@ -178,12 +189,45 @@ class Event:
             for b in row
         ]
 
+    def key(self, msgid: str, language: str = "en", **params: Any) -> str:
+        """Callback data (or url) of the one button labelled exactly ``msgid`` translated.
+
+        ``msgid`` is a message of the shipped catalog (``bot/locales/messages.pot``), so a
+        test names a UI button the way the code does, in any language, and a reworded
+        English label or a changed translation cannot make it tap another button.
+        """
+        if msgid not in _catalog_ids():
+            raise AssertionError(f"{msgid!r} is not a message of bot/locales/messages.pot")
+        label = _catalogs().get(language)._(msgid, **params)
+        found = [data for text, data in self.buttons if text == label]
+        if len(found) != 1:
+            labels = [text for text, _ in self.buttons]
+            raise AssertionError(f"{len(found)} buttons labelled {label!r} in {labels}")
+        return found[0]
+
     def button(self, label_part: str) -> str:
-        """Callback data of the first button whose label contains ``label_part``."""
+        """Callback data of the first button whose label contains ``label_part``.
+
+        ONLY for labels that are operator or user data: plan and payment method names,
+        usernames, ``#id`` labels. A UI button is found by its catalog message with
+        :meth:`key`, never by an English word.
+        """
         for text, data in self.buttons:
             if label_part.lower() in text.lower():
                 return data
         raise AssertionError(f"no button like {label_part!r} in {self.buttons}")
+
+
+@functools.cache
+def _catalogs() -> i18n.Catalogs:
+    """The shipped catalogs, without operator overrides; loaded once per test run."""
+    return i18n.load()
+
+
+@functools.cache
+def _catalog_ids() -> frozenset[str]:
+    with (i18n.LOCALES_DIR / "messages.pot").open("rb") as file:
+        return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in read_po(file) if m.id)
 
 
 @dataclass
@@ -355,6 +399,22 @@ class FakeBotAPI:
             "width": 512, "height": 512, "is_animated": False, "is_video": False,
         }  # fmt: skip
         message = self._user_message(user, chat_id, sticker=sticker)
+        await self._push({"message": message})
+        return message
+
+    async def send_users_shared(
+        self, user: User, request_id: int, shared_users: list[User]
+    ) -> dict[str, Any]:
+        """The user picks people with a ``request_users`` keyboard button: Telegram sends
+        a service message with their ids (and the name and username asked for)."""
+        users = []
+        for shared in shared_users:
+            one: dict[str, Any] = {"user_id": shared.id, "first_name": shared.first_name}
+            if shared.username:
+                one["username"] = shared.username
+            users.append(one)
+        content = {"users_shared": {"request_id": request_id, "users": users}}
+        message = self._user_message(user, None, **content)
         await self._push({"message": message})
         return message
 
@@ -600,6 +660,10 @@ class FakeBotAPI:
         }
         if markup and markup.get("inline_keyboard"):
             message["reply_markup"] = {"inline_keyboard": markup["inline_keyboard"]}
+        elif markup and ("keyboard" in markup or "remove_keyboard" in markup):
+            # A reply keyboard is not part of the message in Telegram: keep what the
+            # user's client was shown with it, for tests to read.
+            message["reply_keyboard"] = markup
         log.next_message_id += 1
         log.messages[message["message_id"]] = message
         return message
@@ -659,6 +723,9 @@ class FakeBotAPI:
         if message is None:
             raise bad_request("message to edit not found")
         if message["from"]["id"] != self.bot["id"]:
+            raise bad_request("message can't be edited")
+        if "reply_keyboard" in message:
+            # Only messages without reply_markup or with an inline keyboard can be edited.
             raise bad_request("message can't be edited")
         return message
 

@@ -75,7 +75,9 @@ async def test_an_admin_suspends_a_reseller_with_a_reason_and_reactivates_them(
             await session.execute(
                 select(
                     AdminAction.actor, AdminAction.action, AdminAction.reason, AdminAction.details
-                ).order_by(AdminAction.id)
+                )
+                .where(AdminAction.actor == f"tg:{ADMIN_ID}")  # not the fixtures' setup
+                .order_by(AdminAction.id)
             )
         ).all()
         notices = list(await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
@@ -100,7 +102,13 @@ async def test_suspending_without_a_reason_takes_one_tap_and_a_second_tap_change
     again = await _tap(fake_api, boss, prompt, "adm:susy:1001")
     assert "already suspended" in again.text
     async with db.transaction() as session:
-        count = len(list(await session.scalars(select(AdminAction.id))))
+        count = len(
+            list(
+                await session.scalars(
+                    select(AdminAction.id).where(AdminAction.action == "reseller_suspended")
+                )
+            )
+        )
     assert count == 1
 
 

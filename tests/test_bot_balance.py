@@ -125,7 +125,7 @@ async def test_history_pages_through_own_movements_only(
     assert "-1.11" in first.text and "Renewal" in first.text
     assert "&lt;b&gt;sale&lt;/b&gt;" in first.text
     assert "7.77" not in first.text  # Bob's grant is not Alice's
-    tap = await fake_api.tap(user, first, first.button("Older"))
+    tap = await fake_api.tap(user, first, first.key("Older ▶️"))
     await fake_api.answer(tap)
     second = await fake_api.next_event(user.id)
     assert second.method == "editMessageText" and "page 2 of 2" in second.text
@@ -144,12 +144,12 @@ async def test_admin_screens_are_for_admins_only(
     admin = fake_api.user(ADMIN_ID, "Boss")
     await fake_api.send(admin, "/start")
     menu = await fake_api.next_event(admin.id)
-    await fake_api.answer(await fake_api.tap(admin, menu, menu.button("Resellers")))
+    await fake_api.answer(await fake_api.tap(admin, menu, menu.key("👥 Resellers")))
     listing = await fake_api.next_event(admin.id)
     assert "Alice (<code>1001</code>): 25.00 credits available" in listing.text
     await fake_api.answer(await fake_api.tap(admin, listing, "menu"))
     menu = await fake_api.next_event(admin.id)
-    await fake_api.answer(await fake_api.tap(admin, menu, menu.button("audit")))
+    await fake_api.answer(await fake_api.tap(admin, menu, menu.key("🧮 Ledger audit")))
     assert "Ledger audit: OK" in (await fake_api.next_event(admin.id)).text
 
     alice = fake_api.user(1001, "Alice")
@@ -208,7 +208,7 @@ async def test_history_page_with_long_comments_fits_in_one_message(
     assert [line.split("· ")[1].split(":")[0] for line in entries] == [
         str(n) for n in range(11, 1, -1)
     ]
-    await fake_api.answer(await fake_api.tap(user, first, first.button("Older")))
+    await fake_api.answer(await fake_api.tap(user, first, first.key("Older ▶️")))
     second = await fake_api.next_event(user.id)
     assert "page 2 of 2" in second.text and _units(second.text) <= 4096
     assert "· 1:" in second.text and "· 0:" in second.text

@@ -74,7 +74,7 @@ async def test_a_sale_waiting_for_the_panel_keeps_no_one_else_waiting(
     alice, bob, stranger = people
     async with running_bot(settings, db, provider):
         confirm = await _confirmation(fake_api, alice, "john.doe")
-        await fake_api.tap(alice, confirm, confirm.button("Confirm"))
+        await fake_api.tap(alice, confirm, confirm.key("✅ Confirm"))
         await asyncio.wait_for(provider.asked.wait(), 10)
         # Alice's sale is at the panel, and stays there until the gate opens.
         await fake_api.send(bob, "/balance")
@@ -97,9 +97,9 @@ async def test_a_second_confirm_tap_waits_for_the_first_and_charges_nothing(
     alice, bob, _ = people
     async with running_bot(settings, db, provider):
         confirm = await _confirmation(fake_api, alice, "john.doe")
-        first = await fake_api.tap(alice, confirm, confirm.button("Confirm"))
+        first = await fake_api.tap(alice, confirm, confirm.key("✅ Confirm"))
         await asyncio.wait_for(provider.asked.wait(), 10)
-        second = await fake_api.tap(alice, confirm, confirm.button("Confirm"))
+        second = await fake_api.tap(alice, confirm, confirm.key("✅ Confirm"))
         # Bob's reply shows that the bot has read the second tap (it came before), yet
         # the tap waits for the first one: nothing of Alice's is handled out of turn.
         await fake_api.send(bob, "/balance")

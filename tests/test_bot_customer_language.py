@@ -4,6 +4,7 @@ buttons and the refusals are written in it, with Persian digits."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
@@ -13,7 +14,7 @@ from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
 from bot.settings import Settings
-from handlers.customer_view import RENEWAL_REQUEST, UNLINK
+from handlers.customer.callbacks import RENEWAL_REQUEST, UNLINK, UNLINK_CONFIRM
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.test_bot_customer_links import _expiry, _open_link, _remind, _sold, alice  # noqa: F401
 from tests.test_jobs import read_all
@@ -61,7 +62,7 @@ async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next
     (reminder,) = fake_api.unread(parisa.id)
     assert reminder.text == _reminder(FA, 7, expires, settings)
     assert "<b>۷ " in reminder.text and FA.date(expires, settings.zone) in reminder.text
-    assert (FA._("🔁 Request renewal"), RENEWAL_REQUEST) in reminder.buttons
+    assert (FA._("🔁 Request renewal"), RENEWAL_REQUEST.build()) in reminder.buttons
     read_all(fake_api, parisa.id)
 
     await fake_api.send(parisa, "/language")
@@ -73,7 +74,7 @@ async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next
     (reminder,) = fake_api.unread(parisa.id)
     assert reminder.text == _reminder(EN, 3, expires, settings)
     assert "expires in <b>3 days</b>" in reminder.text
-    assert ("🔁 Request renewal", RENEWAL_REQUEST) in reminder.buttons
+    assert ("🔁 Request renewal", RENEWAL_REQUEST.build()) in reminder.buttons
 
 
 async def test_a_persian_customers_status_is_in_persian_with_persian_digits(
@@ -97,12 +98,12 @@ async def test_a_persian_customers_status_is_in_persian_with_persian_digits(
     # Every number is in Persian digits; only the plan's own name keeps its "1".
     assert re.search("[0-9]", text.replace(PLAN, "")) is None, text
     labels = dict((data, label) for label, data in status.buttons)
-    assert labels[RENEWAL_REQUEST] == FA._("🔁 Request renewal")
-    assert labels[UNLINK] == FA._("🔓 Unlink this chat")
+    assert labels[RENEWAL_REQUEST.build()] == FA._("🔁 Request renewal")
+    assert labels[UNLINK.build()] == FA._("🔓 Unlink this chat")
 
-    answer = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST))
+    answer = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST.build()))
     assert answer["text"] == FA._("Your reseller has been asked to renew your subscription.")
-    again = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST))
+    again = await fake_api.answer(await fake_api.tap(parisa, status, RENEWAL_REQUEST.build()))
     assert again["text"] == FA._("Your reseller was already asked. Please wait for them.")
 
 
@@ -122,3 +123,38 @@ async def test_a_refused_invite_link_is_explained_in_the_readers_language(
     assert (await fake_api.next_event(parisa.id)).text == FA._(
         "This chat is not linked to a subscription. Open the invite link your reseller sent you."
     )
+
+
+async def test_each_chat_gets_the_command_menu_of_its_role_in_its_language(
+    bot: BotApplication,
+    fake_api: FakeBotAPI,
+    db: Database,
+    alice: User,  # noqa: F811
+    parisa: User,
+) -> None:
+    def menu(chat_id: int) -> list[str] | None:
+        found = fake_api.command_menus.get(("chat", chat_id, ""))
+        return None if found is None else [c["command"] for c in found]
+
+    await fake_api.send(alice, "/start")
+    await fake_api.next_event(alice.id)
+    await asyncio.sleep(0.2)  # the menu follows the answer
+    assert menu(alice.id) is not None and "activate" in (menu(alice.id) or [])
+    await fake_api.send(parisa, "/start")  # a stranger keeps the default menu
+    await fake_api.next_event(parisa.id)
+    assert menu(parisa.id) is None
+
+    await _open_link(fake_api, parisa, await _sold(fake_api, alice))
+    await asyncio.sleep(0.2)
+    assert menu(parisa.id) == ["start", "help", "language", "status", "unlink"]
+    described = fake_api.command_menus[("chat", parisa.id, "")]
+    assert described[3]["description"] == FA._("Your subscription")
+
+    await fake_api.send(parisa, "/unlink")
+    unlink = await fake_api.next_event(parisa.id)
+    await fake_api.answer(await fake_api.tap(parisa, unlink, UNLINK_CONFIRM.build()))
+    await fake_api.next_event(parisa.id)
+    await fake_api.send(parisa, "/start")  # no longer a customer: the default menu again
+    await fake_api.next_event(parisa.id)
+    await asyncio.sleep(0.2)
+    assert menu(parisa.id) is None

@@ -10,7 +10,7 @@ import pytest
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import customers, plans
+from bot.services import alerts, customers, plans
 from bot.settings import Settings
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI, User
@@ -29,7 +29,7 @@ async def alice(db: Database, fake_api: FakeBotAPI) -> User:
 async def _sold(fake_api: FakeBotAPI, alice: User, username: str = "viewer") -> str:
     """Alice activates a customer; the invite link's token."""
     confirm = await _to_confirmation(fake_api, alice, username)
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     return _token((await fake_api.next_event(alice.id)).text)
 
 
@@ -46,13 +46,13 @@ async def _card(fake_api: FakeBotAPI, alice: User) -> str:
     return (await fake_api.next_event(alice.id)).text
 
 
-async def _card_button(fake_api: FakeBotAPI, alice: User, label: str) -> str:
-    """Tap ``label`` on Alice's card of her only customer; what the screen then says."""
+async def _card_button(fake_api: FakeBotAPI, alice: User, msgid: str) -> str:
+    """Tap the button ``msgid`` on Alice's card of her only customer; what then shows."""
     await fake_api.send(alice, "/customers")
     listing = await fake_api.next_event(alice.id)
     await _tap(fake_api, alice, listing, listing.button("viewer"))
     card = await fake_api.next_event(alice.id)
-    await _tap(fake_api, alice, card, card.button(label))
+    await _tap(fake_api, alice, card, card.key(msgid))
     return (await fake_api.next_event(alice.id)).text
 
 
@@ -61,8 +61,14 @@ async def _expiry(db: Database) -> dt.datetime:
     return page.customers[0].expires_at
 
 
+async def _queue_reminders(db: Database, settings: Settings, at: dt.datetime) -> None:
+    """The customers' expiry reminders only: the resellers' digest, due from its time of
+    day, would otherwise reach Alice or not depending on when the suite runs."""
+    await alerts.queue_expiry_reminders(db, at, jobs.alert_settings(settings))
+
+
 async def _remind(app: BotApplication, db: Database, settings: Settings, at: dt.datetime) -> None:
-    await jobs.run_reminders(db, settings, at)
+    await _queue_reminders(db, settings, at)
     await drain(app, db, settings, at)
 
 
@@ -80,15 +86,15 @@ async def test_a_revoked_link_stops_working_for_the_old_chat_and_a_new_link_work
     read_all(fake_api, carol.id)
     # The 3-day reminder is queued, then the link is revoked before it goes out.
     three_days_before = expires - dt.timedelta(days=3)
-    await jobs.run_reminders(db, settings, three_days_before)
+    await _queue_reminders(db, settings, three_days_before)
 
-    revoked = await _card_button(fake_api, alice, "Revoke")
+    revoked = await _card_button(fake_api, alice, "🚫 Revoke link")
     assert "no longer works" in revoked and "was unlinked" in revoked
     await drain(bot, db, settings, three_days_before)
     told = read_all(fake_api, carol.id)
     assert len(told) == 1 and "no longer linked" in told[0] and "revoked" in told[0]
 
-    answer = await _tap(fake_api, carol, reminder, reminder.button("Request renewal"))
+    answer = await _tap(fake_api, carol, reminder, reminder.key("🔁 Request renewal"))
     assert "not linked" in answer["text"]
     await fake_api.send(carol, "/status")
     assert "not linked" in (await fake_api.next_event(carol.id)).text
@@ -99,7 +105,7 @@ async def test_a_revoked_link_stops_working_for_the_old_chat_and_a_new_link_work
 
     card = await _card(fake_api, alice)
     assert "Telegram: not linked" in card and "Invite link: revoked" in card
-    new_token = _token(await _card_button(fake_api, alice, "Invite link"))
+    new_token = _token(await _card_button(fake_api, alice, "🔗 Invite link"))
     assert new_token != token
     dave = fake_api.user(5002, "Dave")
     assert "Linked!" in await _open_link(fake_api, dave, new_token)
@@ -116,7 +122,7 @@ async def test_a_new_link_replaces_the_old_one_and_unlinks_the_chat_that_used_it
     token = await _sold(fake_api, alice)
     carol = fake_api.user(5001, "Carol")
     await _open_link(fake_api, carol, token)
-    replaced = await _card_button(fake_api, alice, "New link")
+    replaced = await _card_button(fake_api, alice, "🔄 New link")
     new_token = _token(replaced)
     assert new_token != token and "old link no longer works" in replaced
     assert "was unlinked" in replaced
@@ -130,9 +136,9 @@ async def test_a_new_link_replaces_the_old_one_and_unlinks_the_chat_that_used_it
     assert "already used by someone else" in await _open_link(fake_api, intruder, new_token)
     # Another new link with nobody linked says nothing about an unlinked chat.
     await _open_link(fake_api, carol, new_token)
-    replaced = await _card_button(fake_api, alice, "New link")
+    replaced = await _card_button(fake_api, alice, "🔄 New link")
     assert "was unlinked" in replaced
-    replaced = await _card_button(fake_api, alice, "New link")
+    replaced = await _card_button(fake_api, alice, "🔄 New link")
     assert "was unlinked" not in replaced
 
 
@@ -169,7 +175,7 @@ async def test_a_reseller_or_admin_opening_a_customers_link_is_told_what_it_is_a
     assert "Your chat was not linked" in await _open_link(fake_api, user, token)
     status = await customers.status_of(db, carol.id)
     assert status is not None and status.customer.username == "viewer"
-    await _card_button(fake_api, alice, "Revoke")
+    await _card_button(fake_api, alice, "🚫 Revoke link")
     assert "not valid any more" in await _open_link(fake_api, user, token)
 
 
@@ -184,13 +190,13 @@ async def test_a_customer_unlinks_with_the_command_or_the_button_and_the_reselle
     await fake_api.send(carol, "/unlink")
     ask = await fake_api.next_event(carol.id)
     assert "Unlink this chat" in ask.text and "<code>viewer</code>" in ask.text
-    await _tap(fake_api, carol, ask, ask.button("Keep it"))
+    await _tap(fake_api, carol, ask, ask.key("⬅️ Keep it"))
     kept = await fake_api.next_event(carol.id)
     assert "Your subscription" in kept.text  # nothing changed
-    await _tap(fake_api, carol, kept, kept.button("Unlink this chat"))
+    await _tap(fake_api, carol, kept, kept.key("🔓 Unlink this chat"))
     ask = await fake_api.next_event(carol.id)
     assert ask.message["message_id"] == kept.message["message_id"]
-    yes = ask.button("Yes, unlink")
+    yes = ask.key("🔓 Yes, unlink")
     await _tap(fake_api, carol, ask, yes)
     done = await fake_api.next_event(carol.id)
     assert "no longer linked" in done.text and done.buttons == []
@@ -207,7 +213,7 @@ async def test_a_customer_unlinks_with_the_command_or_the_button_and_the_reselle
     assert "Linked!" in await _open_link(fake_api, carol, token)
     await fake_api.send(carol, "/unlink")
     ask = await fake_api.next_event(carol.id)
-    await _tap(fake_api, carol, ask, ask.button("Yes, unlink"))
+    await _tap(fake_api, carol, ask, ask.key("🔓 Yes, unlink"))
     assert "no longer linked" in (await fake_api.next_event(carol.id)).text
 
     stranger = fake_api.user(7777, "Eve")

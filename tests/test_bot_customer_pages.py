@@ -10,7 +10,7 @@ import pytest
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import customers, plans
+from bot.services import plans, sales
 from bot.services.provisioning import LocalProvider
 from handlers import pages
 from models import Customer, CustomerStatus
@@ -27,12 +27,12 @@ async def test_the_status_history_pages_by_length_and_every_entry_is_reachable(
 ) -> None:
     await make_reseller(db, 1001, credit=1_000_000)
     plan = await plans.add_plan(db, code="long", name=LONG_PLAN, days=30, price=100)
-    sold = await customers.sell(
+    sold = await sales.sell(
         db, LocalProvider(), telegram_id=1001, plan_id=plan.id, key=key(), now=now(),
         provider_seconds=5, username="carol",
     )  # fmt: skip
     for _ in range(30):
-        await customers.sell(
+        await sales.sell(
             db, LocalProvider(), telegram_id=1001, plan_id=plan.id, key=key(), now=now(),
             provider_seconds=5, customer_id=sold.customer.id,
         )  # fmt: skip
@@ -50,13 +50,13 @@ async def test_the_status_history_pages_by_length_and_every_entry_is_reachable(
             break
         # Filled up to the limit, not to a count: one more entry would not have fitted.
         assert 4096 - pages.length(lines[0]) < pages.length(shown.text) <= 4096
-        await _tap(fake_api, carol, shown, shown.button("Older"))
+        await _tap(fake_api, carol, shown, shown.key("Older ▶️"))
         shown = await fake_api.next_event(carol.id)
     assert len(entries) == len(set(entries)) == 31  # the activation and 30 renewals
     assert "activation" in entries[-1] and all("renewal" in e for e in entries[:-1])
     untils = [re.search(r"until (\S+)$", e).group(1) for e in entries]  # type: ignore[union-attr]
     assert untils == sorted(untils, reverse=True)  # newest first
-    await _tap(fake_api, carol, shown, shown.button("Newer"))
+    await _tap(fake_api, carol, shown, shown.key("◀️ Newer"))
     assert "(page 2 of 3)" in (await fake_api.next_event(carol.id)).text
 
 

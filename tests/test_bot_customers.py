@@ -74,7 +74,7 @@ async def test_activation_charges_once_and_gives_an_invite_link(
     )
     for part in expected:
         assert part in confirm.text
-    button = confirm.button("Confirm")
+    button = confirm.key("✅ Confirm")
     await _tap(fake_api, alice, confirm, button)
     done = await fake_api.next_event(alice.id)
     assert "john.doe activated" in done.text and "Charged: 10.50 credits" in done.text
@@ -89,7 +89,7 @@ async def test_bad_and_duplicate_usernames_wait_for_another(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "taken1")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     await fake_api.next_event(alice.id)
     await fake_api.send(alice, "/activate")
     await fake_api.next_event(alice.id)
@@ -124,7 +124,7 @@ async def test_provider_failure_or_timeout_charges_nothing(
     quick = settings.model_copy(update={"provisioning_timeout_seconds": 0.3})
     async with running_bot(quick, db, provider):
         confirm = await _to_confirmation(fake_api, alice)
-        await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+        await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
         failed = await fake_api.next_event(alice.id)
         assert "could not be provisioned" in failed.text and "Nothing was charged" in failed.text
     bal = await _balance(db)
@@ -138,7 +138,7 @@ async def test_plan_disabled_before_confirming_charges_nothing(
     confirm = await _to_confirmation(fake_api, alice)
     async with db.transaction() as session:
         await session.execute(update(Plan).where(Plan.code == "iptv-1m").values(active=False))
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     shown = await fake_api.next_event(alice.id)
     assert "no longer available" in shown.text and "1 month" not in str(shown.buttons)
     assert (await _balance(db)).balance == 5_000
@@ -148,10 +148,10 @@ async def test_renewal_of_an_active_and_an_expired_customer(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "active1")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     await fake_api.next_event(alice.id)
     confirm = await _to_confirmation(fake_api, alice, "lapsed1")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     await fake_api.next_event(alice.id)
     lapsed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     async with db.transaction() as session:
@@ -172,7 +172,7 @@ async def test_renewal_of_an_active_and_an_expired_customer(
         confirm = await fake_api.next_event(alice.id)
         expected = (base + dt.timedelta(days=30)).strftime("%Y-%m-%d")
         assert f"New expiry: <b>{expected}</b>" in confirm.text
-        await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+        await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
         done = await fake_api.next_event(alice.id)
         assert f"{username} renewed</b> until {expected}" in done.text
     assert (await _balance(db)).balance == 5_000 - 4 * 1_050
@@ -183,7 +183,7 @@ async def test_forged_buttons_naming_another_resellers_customer(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "alices1")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     await fake_api.next_event(alice.id)
     customer_id = (
         (await customers.list_customers(db, 1001, now=dt.datetime.now(dt.UTC))).customers[0].id
@@ -227,25 +227,25 @@ async def test_list_card_invite_and_revoke(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "carded")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     first_token = _token((await fake_api.next_event(alice.id)).text)
     await fake_api.send(alice, "/customers")
     listing = await fake_api.next_event(alice.id)
     assert "carded" in listing.text and "active" in listing.text
-    await _tap(fake_api, alice, listing, listing.button("Expired"))
+    await _tap(fake_api, alice, listing, listing.key("Expired"))
     expired = await fake_api.next_event(alice.id)
     assert "None." in expired.text
-    await _tap(fake_api, alice, expired, expired.button("All"))
+    await _tap(fake_api, alice, expired, expired.key("All"))
     listing = await fake_api.next_event(alice.id)
     await _tap(fake_api, alice, listing, listing.button("carded"))
     card = await fake_api.next_event(alice.id)
     assert "Telegram: not linked" in card.text and "Invite link: active" in card.text
-    await _tap(fake_api, alice, card, card.button("Invite link"))
+    await _tap(fake_api, alice, card, card.key("🔗 Invite link"))
     invite = await fake_api.next_event(alice.id)
     assert _token(invite.text) == first_token
-    await _tap(fake_api, alice, invite, invite.button("Customer card"))
+    await _tap(fake_api, alice, invite, invite.key("⬅️ Customer card"))
     card = await fake_api.next_event(alice.id)
-    await _tap(fake_api, alice, card, card.button("Revoke"))
+    await _tap(fake_api, alice, card, card.key("🚫 Revoke link"))
     assert "no longer works" in (await fake_api.next_event(alice.id)).text
     stranger = fake_api.user(7777, "Mallory")
     await fake_api.send(stranger, f"/start {first_token}")
@@ -256,7 +256,7 @@ async def test_customer_links_sees_status_and_requests_renewal(
     bot: BotApplication, settings: Settings, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     confirm = await _to_confirmation(fake_api, alice, "viewer")
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     token = _token((await fake_api.next_event(alice.id)).text)
 
     customer = fake_api.user(5001, "Carol")
@@ -274,9 +274,9 @@ async def test_customer_links_sees_status_and_requests_renewal(
     await fake_api.send(customer, "/start")
     status = await fake_api.next_event(customer.id)
     assert "Your subscription" in status.text and "activation: IPTV 1 month" in status.text
-    answer = await _tap(fake_api, customer, status, status.button("Request renewal"))
+    answer = await _tap(fake_api, customer, status, status.key("🔁 Request renewal"))
     assert "has been asked" in answer["text"]
-    again = await _tap(fake_api, customer, status, status.button("Request renewal"))
+    again = await _tap(fake_api, customer, status, status.key("🔁 Request renewal"))
     assert "already asked" in again["text"]
 
     # The request reaches the reseller through the outbox, once, even if the first try fails.
@@ -286,11 +286,11 @@ async def test_customer_links_sees_status_and_requests_renewal(
     (request,) = fake_api.unread(alice.id)
     await fake_api.next_event(alice.id)
     assert "viewer</b> asks to renew" in request.text
-    await _tap(fake_api, alice, request, request.button("Renew"))
+    await _tap(fake_api, alice, request, request.key("🔁 Renew"))
     confirm = await fake_api.next_event(alice.id)
     assert confirm.message["message_id"] == request.message["message_id"]
     assert "Confirm renewal" in confirm.text and "Customer: viewer" in confirm.text
-    await _tap(fake_api, alice, confirm, confirm.button("Confirm"))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
     assert "viewer renewed" in (await fake_api.next_event(alice.id)).text
 
     await fake_api.send(customer, "/status")
@@ -305,16 +305,39 @@ async def test_an_old_confirmation_screen_charges_nothing(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
 ) -> None:
     old = await _to_confirmation(fake_api, alice, "first.try")
-    old_confirm = old.button("Confirm")
+    old_confirm = old.key("✅ Confirm")
     new = await _to_confirmation(fake_api, alice, "second.try")  # a new screen, a new nonce
-    assert new.button("Confirm") != old_confirm
+    assert new.key("✅ Confirm") != old_confirm
     answer = await _tap(fake_api, alice, old, old_confirm)
     assert "no longer valid" in answer["text"]
-    await _tap(fake_api, alice, new, new.button("Confirm"))
+    await _tap(fake_api, alice, new, new.key("✅ Confirm"))
     assert "second.try activated" in (await fake_api.next_event(alice.id)).text
     answer = await _tap(fake_api, alice, old, old_confirm)
     assert "no longer valid" in answer["text"]
     page = await customers.list_customers(db, 1001, now=dt.datetime.now(dt.UTC))
     assert [c.username for c in page.customers] == ["second.try"]
     assert (await _balance(db)).balance == 5_000 - 1_050
+    await assert_audit_ok(db)
+
+
+async def test_a_price_changed_after_the_confirmation_screen_is_shown_and_charged_only_once_seen(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, alice: User
+) -> None:
+    confirm = await _to_confirmation(fake_api, alice)
+    assert "10.50 credits" in confirm.text
+    async with db.transaction() as session:
+        await session.execute(update(Plan).where(Plan.code == "iptv-1m").values(price=1_200))
+    await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
+    warned = await fake_api.next_event(alice.id)
+    assert warned.text.startswith(
+        "⚠️ The price of IPTV 1 month has changed to 12.00 credits; nothing was charged."
+    )
+    assert "Cost: <b>12.00 credits</b>" in warned.text
+    assert (await _balance(db)).held == 0 and (await _balance(db)).balance == 5_000
+    # The old screen's Confirm, tapped again, charges nothing; the new one charges 12.00.
+    late = await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
+    assert late["show_alert"]
+    await _tap(fake_api, alice, warned, warned.key("✅ Confirm"))
+    done = await fake_api.next_event(alice.id)
+    assert "activated" in done.text and (await _balance(db)).balance == 3_800
     await assert_audit_ok(db)

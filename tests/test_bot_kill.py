@@ -124,7 +124,7 @@ async def test_a_bot_killed_mid_top_up_continues_it_after_a_restart_and_sends_it
         await fake_api.send(alice, "TX-12345")
         summary = await fake_api.next_event(alice.id, within=30)
         assert summary.message["message_id"] == ask.message["message_id"]
-        confirm = summary.button("Confirm")
+        confirm = summary.key("✅ Confirm")
         await fake_api.answer(await fake_api.tap(alice, summary, confirm), within=30)
         assert "request #1 sent" in (await fake_api.next_event(alice.id, within=30)).text
         again = await fake_api.answer(await fake_api.tap(alice, summary, confirm), within=30)

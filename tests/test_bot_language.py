@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+
 import pytest
 
 from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
+from bot.services import roles
+from bot.services.roles import Permission
 from models import ChatLanguage
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.helpers import make_reseller
 
@@ -100,3 +105,40 @@ async def test_command_menus_are_published_in_every_language_and_for_admins(
         assert described["balance"] == CATALOGS.get(code)._("Your balance and credits")
     admin_menu = {c["command"] for c in fake_api.command_menus[("chat", ADMIN_ID, "")]}
     assert {"pending", "resellers", "audit", "language"} <= admin_menu
+
+
+async def test_admins_choose_the_admin_groups_language_and_its_posts_follow(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    boss, member = fake_api.user(ADMIN_ID, "Boss"), fake_api.user(4242, "Member")
+    await fake_api.send(member, "/language", chat_id=ADMIN_CHAT_ID)
+    assert (await fake_api.next_event(ADMIN_CHAT_ID)).text == EN._("Only admins can do that.")
+    await fake_api.send(boss, "/language", chat_id=ADMIN_CHAT_ID)
+    choices = await fake_api.next_event(ADMIN_CHAT_ID)
+    forged = await fake_api.answer(await fake_api.tap(member, choices, "lang:fa"))
+    assert forged["show_alert"] and await _stored(db, ADMIN_CHAT_ID) in (None, ("en", False))
+    await fake_api.answer(await fake_api.tap(boss, choices, "lang:fa"))
+    chosen = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert chosen.text == FA._("✅ From now on I will write in this group in English.")
+    assert await _stored(db, ADMIN_CHAT_ID) == ("fa", True)
+    assert await _stored(db, ADMIN_ID) in (None, ("en", False))  # the admin's own is unchanged
+
+
+async def test_a_staff_admins_command_menu_lists_only_what_their_permissions_allow(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await roles.add_staff(
+        db, telegram_id=8001, name="Sam", permissions=[Permission.TOPUPS],
+        owner_ids={ADMIN_ID}, actor=f"tg:{ADMIN_ID}", now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    sam = fake_api.user(8001, "Sam")
+    await fake_api.send(sam, "/start")
+    await fake_api.next_event(sam.id)
+    for _ in range(50):  # the menu follows the answer
+        if ("chat", 8001, "") in fake_api.command_menus:
+            break
+        await asyncio.sleep(0.05)
+    menu = {c["command"] for c in fake_api.command_menus[("chat", 8001, "")]}
+    assert "pending" in menu and not {"resellers", "audit", "log", "debtors", "catalogue"} & menu
+    owner = {c["command"] for c in fake_api.command_menus[("chat", ADMIN_ID, "")]}
+    assert {"pending", "resellers", "audit", "log", "debtors", "catalogue"} <= owner

@@ -87,7 +87,7 @@ async def _confirm_activation(shop: Shop, username: str) -> Event:
     await _tap(shop, picker, picker.button("VPN 1 month"))
     confirm = await api.next_event(alice.id)
     assert "Confirm activation" in confirm.text
-    await _tap(shop, confirm, confirm.button("Confirm"))
+    await _tap(shop, confirm, confirm.key("✅ Confirm"))
     return await api.next_event(alice.id)
 
 
@@ -172,7 +172,7 @@ async def test_renewal_through_the_bot_extends_the_user_on_the_panel(shop: Shop)
     await _tap(shop, plans_shown, plans_shown.button("VPN 1 month"))
     confirm = await api.next_event(alice.id)
     assert "Confirm renewal" in confirm.text
-    await _tap(shop, confirm, confirm.button("Confirm"))
+    await _tap(shop, confirm, confirm.key("✅ Confirm"))
     done = await api.next_event(alice.id)
     expected = first.expires_at + dt.timedelta(days=30)
     assert f"john renewed</b> until {expected:%Y-%m-%d}" in done.text

@@ -16,7 +16,7 @@ from sqlalchemy import update
 import jobs
 from bot.adapters.panels.base import GIB, NewUser
 from bot.db import Database
-from bot.services import customers, panels, plans
+from bot.services import panels, plans, sales
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import LocalProvider
 from bot.settings import Settings
@@ -59,7 +59,7 @@ async def rig(db: Database, settings: Settings, fake_api: FakeBotAPI) -> AsyncIt
     )  # fmt: skip
     await make_reseller(db, 1001, credit=5_000)
     seller = Panels(db, box)
-    sold = await customers.sell(
+    sold = await sales.sell(
         db, LocalProvider(), telegram_id=1001, plan_id=plan.id, key="n1",
         now=dt.datetime.now(dt.UTC), provider_seconds=5, panels=seller, username="john",
     )  # fmt: skip

@@ -99,7 +99,7 @@ async def test_a_top_up_continues_after_a_restart_at_each_step_and_is_sent_once(
         _same_message(summary, ask)
         assert "Check your top-up request" in summary.text and "TX-12345" in summary.text
         await step("confirm")
-        confirm = summary.button("Confirm")
+        confirm = summary.key("✅ Confirm")
         await _tap(fake_api, alice, summary, confirm)
         done = await fake_api.next_event(alice.id)
         _same_message(done, ask)
@@ -124,10 +124,10 @@ async def test_a_top_up_confirmed_before_a_restart_is_not_sent_again_from_its_ol
         await fake_api.next_event(alice.id)
         await fake_api.send(alice, "TX-12345")
         summary = await fake_api.next_event(alice.id)
-        await _tap(fake_api, alice, summary, summary.button("Confirm"))
+        await _tap(fake_api, alice, summary, summary.key("✅ Confirm"))
         assert "request #1 sent" in (await fake_api.next_event(alice.id)).text
         await restart()
-        again = await _tap(fake_api, alice, summary, summary.button("Confirm"))
+        again = await _tap(fake_api, alice, summary, summary.key("✅ Confirm"))
         assert "Request #1 was already sent" in again["text"]
     assert await _requests(db) == 1
 
@@ -155,7 +155,7 @@ async def test_an_activation_continues_after_a_restart_at_each_step_and_charges_
         _same_message(summary, ask)
         assert "Confirm activation" in summary.text and "Customer: john.doe" in summary.text
         await step("confirm")
-        confirm = summary.button("Confirm")
+        confirm = summary.key("✅ Confirm")
         await _tap(fake_api, alice, summary, confirm)
         done = await fake_api.next_event(alice.id)
         assert "john.doe activated" in done.text and "Charged: 10.50 credits" in done.text
@@ -175,10 +175,10 @@ async def test_an_activation_confirmed_before_a_restart_charges_nothing_more_fro
         picker = await fake_api.next_event(alice.id)
         await _tap(fake_api, alice, picker, picker.button("1 month"))
         summary = await fake_api.next_event(alice.id)
-        await _tap(fake_api, alice, summary, summary.button("Confirm"))
+        await _tap(fake_api, alice, summary, summary.key("✅ Confirm"))
         assert "activated" in (await fake_api.next_event(alice.id)).text
         await restart()
-        again = await _tap(fake_api, alice, summary, summary.button("Confirm"))
+        again = await _tap(fake_api, alice, summary, summary.key("✅ Confirm"))
         assert "nothing more was charged" in again["text"]
     assert await _balance(db) == 3_950
     await assert_audit_ok(db)

@@ -15,6 +15,7 @@ from bot.context import BotApplication
 from bot.db import Database
 from bot.services import plans
 from bot.services.customers import Filter
+from handlers.reader import Reader
 from handlers.sale import callbacks, views
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.helpers import make_reseller
@@ -39,7 +40,7 @@ async def test_a_persian_reseller_activates_in_persian_with_persian_digits(
 ) -> None:
     await fake_api.send(parisa, "/activate")
     ask = await fake_api.next_event(parisa.id)
-    r = views.Reader(FA, CURRENCY, ZoneInfo("UTC"))
+    r = Reader(FA, CURRENCY, ZoneInfo("UTC"))
     assert ask.text == views.ask_username(r)[0]
     assert [data for _, data in ask.buttons] == [callbacks.CANCEL.build()]
 
@@ -103,7 +104,7 @@ def test_every_button_family_builds_data_its_pattern_routes_and_parses_back() ->
      "provider_timeout"],
 )  # fmt: skip
 def test_every_sale_error_code_has_its_own_words_with_its_values_escaped(code: str) -> None:
-    r = views.Reader(i18n.SOURCE, CURRENCY, ZoneInfo("UTC"))
+    r = Reader(i18n.SOURCE, CURRENCY, ZoneInfo("UTC"))
     fallback = views.error("no-such-code", {}, r)
     text = views.error(code, {"username": "a<b", "panel": "de-1", "status": 500}, r)
     assert text != fallback

@@ -10,7 +10,7 @@ import pytest
 from bot.context import BotApplication
 from bot.db import Database
 from bot.errors import SORRY
-from bot.services import customers, plans
+from bot.services import plans, sales
 from bot.services.provisioning import LocalProvider
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI
@@ -63,7 +63,7 @@ async def test_a_linked_customers_help_names_status_and_unlink(
 ) -> None:
     await make_reseller(db, 1001, credit=5_000)
     plan = await plans.add_plan(db, code="m1", name="IPTV 1 month", days=30, price=1_000)
-    sold = await customers.sell(
+    sold = await sales.sell(
         db, LocalProvider(), telegram_id=1001, plan_id=plan.id, key="k1",
         now=dt.datetime.now(dt.UTC), provider_seconds=5, username="carol",
     )  # fmt: skip
@@ -106,18 +106,18 @@ async def test_menu_buttons_edit_the_message_in_place(
     alice = fake_api.user(1001, "Alice")
     await fake_api.send(alice, "/start")
     menu = await fake_api.next_event(alice.id)
-    tap = await fake_api.tap(alice, menu, menu.button("Balance"))
+    tap = await fake_api.tap(alice, menu, menu.key("💰 Balance"))
     await fake_api.answer(tap)
     shown = await fake_api.next_event(alice.id)
     assert shown.method == "editMessageText"
     assert shown.message["message_id"] == menu.message["message_id"]
     assert "123.45 credits" in shown.text
     # A second tap on the same screen changes nothing and still answers the button.
-    tap = await fake_api.tap(alice, shown, shown.button("Menu"))
+    tap = await fake_api.tap(alice, shown, shown.key("⬅️ Menu"))
     await fake_api.answer(tap)
     back = await fake_api.next_event(alice.id)
     assert "What would you like to do?" in back.text
-    tap = await fake_api.tap(alice, back, back.button("Help"))
+    tap = await fake_api.tap(alice, back, back.key("❓ Help"))
     await fake_api.answer(tap)
     assert "/history" in (await fake_api.next_event(alice.id)).text
 

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
-from bot.i18n import SOURCE
 from bot.services import ledger, topups
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
@@ -68,7 +67,7 @@ async def _to_proof_step(
 async def _confirm(fake_api: FakeBotAPI, user: User) -> Event:
     summary = await fake_api.next_event(user.id)
     assert "Check your top-up request" in summary.text
-    await _tap(fake_api, user, summary, summary.button(SOURCE._("✅ Confirm")))
+    await _tap(fake_api, user, summary, summary.key("✅ Confirm"))
     done = await fake_api.next_event(user.id)
     assert "sent" in done.text
     return done
@@ -100,7 +99,7 @@ async def test_happy_path_with_a_reference(
     summary = await fake_api.next_event(alice.id)
     assert "transaction id <code>TX-&lt;b&gt;42&lt;/b&gt;</code>" in summary.text
     assert summary.message["message_id"] == ask.message["message_id"]
-    await _tap(fake_api, alice, summary, summary.button(SOURCE._("✅ Confirm")))
+    await _tap(fake_api, alice, summary, summary.key("✅ Confirm"))
     done = await fake_api.next_event(alice.id)
     assert "request #1 sent" in done.text
 
@@ -112,7 +111,7 @@ async def test_happy_path_with_a_reference(
         assert part in post.text
     assert [label for label, _ in post.buttons] == ["✅ Approve", "❌ Reject"]
 
-    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
+    answer = await _tap(fake_api, boss, post, post.key("✅ Approve"))
     assert "approved" in answer["text"]
     edited = await fake_api.next_event(ADMIN_CHAT_ID)
     assert edited.method == "editMessageText" and edited.buttons == []
@@ -132,7 +131,7 @@ async def test_happy_path_with_a_photo_then_balance_shows_it_once(
     await _confirm(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert post.method == "sendPhoto" and "Top-up #1" in post.text
-    approve = post.button(SOURCE._("✅ Approve"))
+    approve = post.key("✅ Approve")
     await _tap(fake_api, boss, post, approve)
     edited = await fake_api.next_event(ADMIN_CHAT_ID)
     assert edited.method == "editMessageCaption" and edited.buttons == []
@@ -215,7 +214,7 @@ async def test_cancel_by_button_and_by_command_sends_nothing(
     fake_api: FakeBotAPI, db: Database, alice: User, admins: tuple[User, User]
 ) -> None:
     instructions = await _to_proof_step(fake_api, alice)
-    await _tap(fake_api, alice, instructions, instructions.button(SOURCE._("✖️ Cancel")))
+    await _tap(fake_api, alice, instructions, instructions.key("✖️ Cancel"))
     assert "Top-up cancelled" in (await fake_api.next_event(alice.id)).text
     await fake_api.send(alice, "TX-12345")  # the flow is over: this is stray text now
     assert "/start" in (await fake_api.next_event(alice.id)).text
@@ -234,7 +233,7 @@ async def test_double_confirm_and_a_stale_confirmation_submit_once(
     await _to_proof_step(fake_api, alice)
     await fake_api.send(alice, "TX-12345")
     summary = await fake_api.next_event(alice.id)
-    confirm = summary.button(SOURCE._("✅ Confirm"))
+    confirm = summary.key("✅ Confirm")
     forged = await _tap(fake_api, alice, summary, "tu:c:not-the-nonce")
     assert "no longer valid" in forged["text"]
     await _tap(fake_api, alice, summary, confirm)
@@ -255,7 +254,7 @@ async def test_reject_with_a_reason_and_without(
 ) -> None:
     boss, deputy = admins
     post = await _submit(fake_api, alice)
-    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
+    answer = await _tap(fake_api, boss, post, post.key("❌ Reject"))
     assert "Reply" in answer["text"]
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
     assert "Rejecting top-up #1" in prompt.text
@@ -274,9 +273,9 @@ async def test_reject_with_a_reason_and_without(
     assert "was rejected" in told.text and "Reason: Receipt &lt;fake&gt;" in told.text
 
     post = await _submit(fake_api, alice, reference="TX-2")
-    await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
+    await _tap(fake_api, boss, post, post.key("❌ Reject"))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
-    await _tap(fake_api, boss, prompt, prompt.button(SOURCE._("Reject without a reason")))
+    await _tap(fake_api, boss, prompt, prompt.key("Reject without a reason"))
     events = [await fake_api.next_event(ADMIN_CHAT_ID) for _ in range(2)]
     assert any("Rejected by @boss" in e.text and "Reason" not in e.text for e in events)
     told = await fake_api.next_event(alice.id)
@@ -290,9 +289,9 @@ async def test_approve_and_reject_racing_make_one_transition(
 ) -> None:
     boss, deputy = admins
     post = await _submit(fake_api, alice)
-    await _tap(fake_api, deputy, post, post.button(SOURCE._("❌ Reject")))
+    await _tap(fake_api, deputy, post, post.key("❌ Reject"))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
-    await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
+    await _tap(fake_api, boss, post, post.key("✅ Approve"))
     await fake_api.next_event(ADMIN_CHAT_ID)  # the post, approved
     # The rejection that was under way now finds the request decided.
     await fake_api.send(deputy, "too late", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
@@ -340,7 +339,7 @@ async def test_cancelled_request_cannot_be_approved(
     await fake_api.send(alice, "/topups")
     listing = await fake_api.next_event(alice.id)
     assert "#1" in listing.text and "pending" in listing.text
-    await _tap(fake_api, alice, listing, listing.button(SOURCE._("🚫 Cancel #{id}", id=1)))
+    await _tap(fake_api, alice, listing, listing.key("🚫 Cancel #{id}", id=1))
     relisted = await fake_api.next_event(alice.id)
     assert "cancelled" in relisted.text and "Cancel #1" not in str(relisted.buttons)
     cancelled_post = await fake_api.next_event(ADMIN_CHAT_ID)
@@ -397,7 +396,7 @@ async def test_menu_button_starts_the_flow_on_the_menu_message(
 ) -> None:
     await fake_api.send(alice, "/start")
     menu = await fake_api.next_event(alice.id)
-    await _tap(fake_api, alice, menu, menu.button(SOURCE._("➕ Top up")))
+    await _tap(fake_api, alice, menu, menu.key("➕ Top up"))
     ask = await fake_api.next_event(alice.id)
     assert (
         ask.method == "editMessageText" and ask.message["message_id"] == menu.message["message_id"]
@@ -434,7 +433,7 @@ async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_top_up(
     boss, deputy = admins
     await make_reseller(db, ADMIN_ID, name="Boss", credit=500)
     post = await _submit(fake_api, boss)
-    approve = post.button(SOURCE._("✅ Approve"))
+    approve = post.key("✅ Approve")
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 is your own request: another admin must decide it."
     assert answer["show_alert"] in (True, "true")
@@ -464,7 +463,7 @@ async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_gro
             .where(Reseller.telegram_id == 1001)
             .values(status=ResellerStatus.SUSPENDED)
         )
-    answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
+    answer = await _tap(fake_api, boss, post, post.key("✅ Approve"))
     assert answer["show_alert"] in (True, "true")
     assert answer["text"].startswith("Alice is suspended: top-up #1 stays pending.")
     noted = await fake_api.next_event(ADMIN_CHAT_ID)
@@ -477,7 +476,7 @@ async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_gro
     assert await _balance(db, 1001) == 1_000
     assert await _outbox_kinds(db) == []  # nothing to tell the reseller
     # A second tap says the same and changes nothing.
-    again = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
+    again = await _tap(fake_api, boss, post, post.key("✅ Approve"))
     assert again["text"] == answer["text"]
     assert await _balance(db, 1001) == 1_000
     await assert_audit_ok(db)
@@ -489,7 +488,7 @@ async def test_a_502_on_the_group_post_never_keeps_the_approval_from_the_reselle
     boss, deputy = admins
     post = await _submit(fake_api, alice)
     fake_api.fail("editMessageText", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
-    approve = post.button(SOURCE._("✅ Approve"))
+    approve = post.key("✅ Approve")
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 approved."
     told = await fake_api.next_event(alice.id)
@@ -514,7 +513,7 @@ async def test_a_502_on_the_photo_caption_never_keeps_the_rejection_from_the_res
     await _confirm(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert post.method == "sendPhoto"
-    await _tap(fake_api, boss, post, post.button(SOURCE._("❌ Reject")))
+    await _tap(fake_api, boss, post, post.key("❌ Reject"))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
     fake_api.fail("editMessageCaption", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
     await fake_api.send(boss, "no such payment", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
@@ -536,7 +535,7 @@ async def test_a_decision_reaches_the_reseller_even_if_the_bot_stops_right_after
     async with running_bot(sender_down, db):
         boss = fake_api.user(ADMIN_ID, "Boss", "boss")
         post = await _submit(fake_api, alice)
-        answer = await _tap(fake_api, boss, post, post.button(SOURCE._("✅ Approve")))
+        answer = await _tap(fake_api, boss, post, post.key("✅ Approve"))
         assert answer["text"] == "Top-up #1 approved."
         await fake_api.next_event(ADMIN_CHAT_ID)
         assert fake_api.unread(alice.id) == []  # queued with the decision, not yet sent
@@ -601,7 +600,7 @@ async def test_a_persian_reseller_tops_up_in_persian_with_persian_digits(
         proof=FA._("transaction id <code>{reference}</code>", reference="TX-12345"),
     )
     assert FA._("transaction id <code>{reference}</code>", reference="TX-12345") in summary.text
-    confirm = summary.button(FA._("✅ Confirm"))
+    confirm = summary.key("✅ Confirm", "fa")
     await _tap(fake_api, parisa, summary, confirm)
     done = await fake_api.next_event(parisa.id)
     assert done.text == FA._(

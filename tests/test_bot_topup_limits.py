@@ -16,7 +16,6 @@ from telegram import Update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.i18n import SOURCE
 from bot.services import pricing, topups
 from bot.services.topups import Limits, Proof
 from handlers.common import refuse
@@ -130,11 +129,11 @@ async def test_topups_with_long_rejection_reasons_is_paged_within_the_limit(
     assert listed == list(reversed(made))  # every request once, newest first
     assert len(screens) > 3  # cut by length: ten of these would not fit in one message
     # Back one page, then cancel a pending request: the page is drawn again.
-    back = screens[-1].button(SOURCE._("◀️ Newer"))
+    back = screens[-1].key("◀️ Newer")
     await _tap(fake_api, alice, screens[-1], back)
     previous = await fake_api.next_event(alice.id)
     assert ids_listed(previous) == ids_listed(screens[-2])
-    await _tap(fake_api, alice, first, first.button(SOURCE._("🚫 Cancel #{id}", id=25)))
+    await _tap(fake_api, alice, first, first.key("🚫 Cancel #{id}", id=25))
     relisted = await fake_api.next_event(alice.id)
     assert "#25 · " in relisted.text and "cancelled" in relisted.text.split("\n")[1]
     assert shown_length(relisted) <= TEXT
@@ -155,12 +154,12 @@ async def test_a_rejected_photo_posts_caption_stays_within_1024(
     await fake_api.next_event(reseller.id)
     await fake_api.send_photo(reseller)
     summary = await fake_api.next_event(reseller.id)
-    await _tap(fake_api, reseller, summary, summary.button(SOURCE._("✅ Confirm")))
+    await _tap(fake_api, reseller, summary, summary.key("✅ Confirm"))
     await fake_api.next_event(reseller.id)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert post.method == "sendPhoto" and units(post.text) <= CAPTION
 
-    await _tap(fake_api, deputy, post, post.button(SOURCE._("❌ Reject")))
+    await _tap(fake_api, deputy, post, post.key("❌ Reject"))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
     reason = "🚫" * 255
     await fake_api.send(deputy, reason, chat_id=ADMIN_CHAT_ID, reply_to=prompt)

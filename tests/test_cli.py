@@ -471,6 +471,7 @@ def test_suspend_and_activate_are_logged_and_the_reseller_is_told(
 
     actions, notices = _on_database(database_url, _rows)
     assert actions == [
+        ("cli", "reseller_registered", None),
         ("cli", "reseller_suspended", "unpaid bills"),
         ("cli", "reseller_activated", None),
     ]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot import cli
 from bot.adapters.panels.base import GIB, NewUser
 from bot.db import Database
-from bot.services import customers, panels, plans
+from bot.services import panels, plans, sales
 from bot.services.provisioning import LocalProvider
 from models import AdminAction, Customer, Hold, Transfer
 from tests.conftest import database_from_url
@@ -134,7 +134,7 @@ async def test_import_makes_panel_users_customers_without_charging_and_only_once
     ann_expires = _seed(harness, "ann", days=10)
     _seed(harness, "old", days=-3)
     harness.fake.add(FakeUser(username="forever"))  # no expiry on the panel
-    await customers.sell(
+    await sales.sell(
         db, LocalProvider(), telegram_id=1001, plan_id=await _plan_id(db, "iptv-1m"),
         key="k1", now=dt.datetime.now(dt.UTC), provider_seconds=5, username="john",
     )  # fmt: skip

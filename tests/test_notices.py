@@ -281,6 +281,59 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
             error=t.isolate("timeout"),
         ),
     ),
+    (
+        Kind.CASH_RECEIVED,
+        {"amount": 5_000, "owed": 3_000, "balance": -3_000},
+        "💵 An admin recorded 50.00 credits received from you.\nYou now owe 30.00 credits.",
+        lambda t: t._("You now owe {owed}.", owed=_money(t, 3_000)),
+    ),
+    (
+        Kind.RESELLER_WELCOME,
+        {},
+        "👋 Welcome! An admin has registered you as a reseller. Send /start to see your "
+        "menu: your balance, top-ups and your customers.",
+        lambda t: t._(
+            "👋 Welcome! An admin has registered you as a reseller. Send /start to see your "
+            "menu: your balance, top-ups and your customers."
+        ),
+    ),
+    (
+        Kind.RESELLER_CHANGED,
+        {"field": "limit", "value": 20_000},
+        "📝 An admin has set your collection limit to 200.00 credits.",
+        lambda t: t._(
+            "📝 An admin has set your collection limit to {amount}.", amount=_money(t, 20_000)
+        ),
+    ),
+    (
+        Kind.CREDIT_ADDED,
+        {
+            "amount": 10_050,
+            "balance": 15_050,
+            "available": 15_050,
+            "comment": "Q4 <bonus>",
+            "expires_at": None,
+        },
+        "➕ An admin added 100.50 credits to your balance.\n"
+        "Balance: 150.50 credits (available 150.50 credits).\nComment: Q4 &lt;bonus&gt;",
+        lambda t: t._("➕ An admin added {amount} to your balance.", amount=_money(t, 10_050)),
+    ),
+    (
+        Kind.CREDIT_REMOVED,
+        {
+            "amount": 2_000,
+            "balance": 13_050,
+            "available": 13_050,
+            "comment": None,
+            "expires_at": None,
+        },
+        "➖ An admin removed 20.00 credits from your balance.\n"
+        "Balance: 130.50 credits (available 130.50 credits).",
+        lambda t: t._(
+            "➖ An admin removed {amount} from your balance.",
+            amount=_money(t, 2_000),
+        ),
+    ),
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotApplication
-from handlers.sale import callbacks, screens, steps
+from handlers.sale import callbacks, screens, selling
 from handlers.sale.flow import conversation
 
 __all__ = ["conversation", "register"]
@@ -20,7 +20,7 @@ def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     # A Confirm tapped after its flow ended: what it did, charging nothing.
     app.add_handler(
-        CallbackQueryHandler(steps.show_earlier_sale, pattern=callbacks.CONFIRM.pattern())
+        CallbackQueryHandler(selling.show_earlier_sale, pattern=callbacks.CONFIRM.pattern())
     )
     app.add_handler(CommandHandler("customers", screens.list_customers, filters=private))
     for codec, callback in (

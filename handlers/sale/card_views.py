@@ -10,10 +10,12 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.customers import CustomerPage, CustomerView, Filter, LinkChange
+from bot.services.customer_links import LinkChange
+from bot.services.customers import CustomerPage, CustomerView, Filter
 from handlers import pages
+from handlers.reader import Reader
 from handlers.sale import callbacks
-from handlers.sale.views import Reader, Screen
+from handlers.sale.views import Screen
 from models import CustomerStatus
 
 

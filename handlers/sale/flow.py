@@ -6,8 +6,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.context import BotContext
 from handlers import flow
-from handlers.sale import callbacks, steps, views
-from handlers.sale.steps import CONFIRM, DRAFT, PICK_CUSTOMER, PICK_PLAN, USERNAME
+from handlers.sale import callbacks, selling, steps, views
+from handlers.sale.draft import CONFIRM, DRAFT, PICK_CUSTOMER, PICK_PLAN, USERNAME
 
 
 def conversation() -> flow.Flow:
@@ -47,12 +47,12 @@ def conversation() -> flow.Flow:
                 cancel_button,
             ],
             PICK_PLAN: [
-                CallbackQueryHandler(steps.picked_plan, pattern=callbacks.PLAN.pattern()),
+                CallbackQueryHandler(selling.picked_plan, pattern=callbacks.PLAN.pattern()),
                 cancel_button,
                 MessageHandler(~filters.COMMAND, steps.button_expected),
             ],
             CONFIRM: [
-                CallbackQueryHandler(steps.confirm, pattern=callbacks.CONFIRM.pattern()),
+                CallbackQueryHandler(selling.confirm, pattern=callbacks.CONFIRM.pattern()),
                 cancel_button,
                 MessageHandler(~filters.COMMAND, steps.button_expected),
             ],

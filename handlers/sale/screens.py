@@ -5,12 +5,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import customers
+from bot.services import customer_links, customers
 from bot.services.customers import CustomerError, Filter
-from handlers.common import identify, refuse, show
+from handlers.common import identify, now, refuse, show
+from handlers.language import reader
 from handlers.sale import callbacks, card_views, views
-from handlers.sale.steps import invite_link, now, reader
-from handlers.start import not_registered
+from handlers.sale.draft import invite_link
+from handlers.views import not_registered
 
 
 async def list_customers(update: Update, context: BotContext) -> None:
@@ -56,7 +57,7 @@ async def show_invite(update: Update, context: BotContext) -> None:
     r = await reader(update, context)
     customer_id = callbacks.INVITE.parse(context)
     try:
-        token = await customers.invite_token(context.db, user.id, customer_id)
+        token = await customer_links.invite_token(context.db, user.id, customer_id)
         c = await customers.customer_card(context.db, user.id, customer_id)
     except CustomerError as exc:
         await refuse(update, views.error(exc.code, exc.params, r))
@@ -72,7 +73,9 @@ async def replace_invite(update: Update, context: BotContext) -> None:
     r = await reader(update, context)
     customer_id = callbacks.NEW_LINK.parse(context)
     try:
-        change = await customers.replace_invite(context.db, user.id, customer_id, now=now(context))
+        change = await customer_links.replace_invite(
+            context.db, user.id, customer_id, now=now(context)
+        )
     except CustomerError as exc:
         await refuse(update, views.error(exc.code, exc.params, r))
         return
@@ -87,7 +90,9 @@ async def revoke_invite(update: Update, context: BotContext) -> None:
     r = await reader(update, context)
     customer_id = callbacks.REVOKE_LINK.parse(context)
     try:
-        change = await customers.revoke_invite(context.db, user.id, customer_id, now=now(context))
+        change = await customer_links.revoke_invite(
+            context.db, user.id, customer_id, now=now(context)
+        )
     except CustomerError as exc:
         await refuse(update, views.error(exc.code, exc.params, r))
         return

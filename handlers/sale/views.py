@@ -7,48 +7,23 @@ message.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from html import escape
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.customers import (
-    CustomerPage,
-    PlanView,
-    SaleQuote,
-    SaleResult,
-)
+from bot.services.customers import CustomerPage, PlanView
 from bot.services.provisioning import SUBSCRIPTION_URL
+from bot.services.sales import SaleQuote, SaleResult
 from handlers import pages
+from handlers.reader import Reader
 from handlers.sale import callbacks
 from models import OrderKind
 
 Screen = tuple[str, InlineKeyboardMarkup]
 PAGE_SIZE = 8
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who reads the screen: their language, and the bot's currency and time zone."""
-
-    t: Translator
-    currency: str
-    zone: ZoneInfo
-
-    def money(self, hundredths: int) -> str:
-        return self.t.amount(hundredths, escape(self.currency))
-
-    def date(self, moment: dt.datetime) -> str:
-        return self.t.date(moment, self.zone)
-
-    def name(self, username: str) -> str:
-        """A Latin username inside a sentence, escaped and kept whole in a right-to-left one."""
-        return self.t.isolate(escape(username))
 
 
 def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
@@ -82,6 +57,12 @@ def _errors(r: Reader, p: Mapping[str, str | int]) -> dict[str, Callable[[], str
             "The username {username} is taken. Choose another one.", username=username
         ),
         "plan_unavailable": lambda: t._("That plan is no longer available. Pick another one."),
+        "price_changed": lambda: t._(
+            "The price of {plan} has changed to {price}; nothing was charged. Check the new "
+            "cost below and confirm again.",
+            plan=r.name(str(p.get("plan", ""))),
+            price=r.money(int(p.get("price", 0))),
+        ),
         "sale_in_progress": lambda: t._(
             "This sale is still being processed. Check again in a moment."
         ),
@@ -291,7 +272,14 @@ def plans_short_of_credit(
     return text, InlineKeyboardMarkup([top_up, *_plans_rows(plans, r)])
 
 
-def confirmation(kind: OrderKind, username: str, q: SaleQuote, nonce: str, r: Reader) -> Screen:
+def confirmation(
+    kind: OrderKind,
+    username: str,
+    q: SaleQuote,
+    nonce: str,
+    r: Reader,
+    problem: str | None = None,
+) -> Screen:
     t = r.t
     values = {
         "username": r.name(username),
@@ -315,7 +303,7 @@ def confirmation(kind: OrderKind, username: str, q: SaleQuote, nonce: str, r: Re
             **values,
         )
     confirm = keyboards.button(t._("✅ Confirm"), callbacks.CONFIRM.build(nonce))
-    return text, InlineKeyboardMarkup([[confirm, *_cancel_row(t)]])
+    return _warn(problem, text), InlineKeyboardMarkup([[confirm, *_cancel_row(t)]])
 
 
 def result(done: SaleResult, invite_link: str | None, r: Reader) -> Screen:

@@ -4,7 +4,9 @@
 ``mine``      /topups: the reseller's requests
 ``admin``     the group post, Approve, Reject with a reason, /pending
 ``callbacks`` one codec per button family
-``views``     every text and keyboard of the feature
+``views``     the reseller's flow screens, and the words every side shares
+``admin_views``  the group post, the decisions and the rejection prompt
+``list_views``   the /topups and /pending pages
 """
 
 from __future__ import annotations

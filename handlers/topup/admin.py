@@ -1,8 +1,9 @@
 """The admins' side of top-ups: the group post, Approve, Reject with a reason, /pending.
 
-Only ADMIN_IDS may act, checked on every tap. The admin group has no reader of its own:
-what is posted in a group is in the default language; what is said to one admin (a
-button's answer, a screen in their private chat) is in theirs.
+Only the owners and the staff admins allowed top-ups may act, checked on every tap. The
+admin group has no reader of its own: what is posted in a group is in the default
+language; what is said to one admin (a button's answer, a screen in their private chat)
+is in theirs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.services import topups
+from bot.services.roles import Permission
 from bot.services.topups import (
     AlreadyDecided,
     ReasonTooLong,
@@ -23,34 +25,30 @@ from bot.services.topups import (
     ResellerSuspended,
     TopUpError,
 )
-from handlers import fallback
 from handlers.common import (
-    admin_only,
-    admins_only,
     answer,
-    is_admin,
     not_modified,
     now,
-    refuse,
+    permitted,
     show,
+    with_permission,
 )
-from handlers.language import translator
-from handlers.topup import callbacks, views
-from handlers.topup.views import Reader
+from handlers.home import fallback
+from handlers.language import chat_translator, group_translator, translator
+from handlers.reader import Reader
+from handlers.topup import admin_views, callbacks, list_views, views
 from models import ProofKind, TopUpStatus
 
 log = logging.getLogger(__name__)
 
 
-def _group_reader(context: BotContext) -> Reader:
-    return Reader.of(context.settings, context.i18n.get(None))
+async def _group_reader(context: BotContext) -> Reader:
+    return Reader.of(context.settings, await group_translator(context))
 
 
-def _chat_reader(update: Update, context: BotContext, t: Translator) -> Reader:
-    """A private chat is read by the admin who is in it; a group in the default language."""
-    chat = update.effective_chat
-    private = chat is not None and chat.type == ChatType.PRIVATE
-    return Reader.of(context.settings, t) if private else _group_reader(context)
+async def _chat_reader(update: Update, context: BotContext) -> Reader:
+    """A private chat is read by the admin who is in it; the admin group in its language."""
+    return Reader.of(context.settings, await chat_translator(update, context))
 
 
 def _admin_name(update: Update) -> str:
@@ -67,7 +65,8 @@ async def post_to_admins(context: BotContext, request: RequestView) -> None:
         log.warning("ADMIN_CHAT_ID is not set; top-up #%s is only listed in /pending", request.id)
         return
     balance = await topups.current_balance(context.db, request.reseller_id)
-    text, keyboard = views.admin_post(request, balance.balance, _group_reader(context))
+    r = await _group_reader(context)
+    text, keyboard = admin_views.admin_post(request, balance.balance, r)
     try:
         if request.proof.kind == ProofKind.PHOTO and request.proof.file_id:
             message = await context.bot.send_photo(
@@ -95,10 +94,10 @@ async def refresh_admin_post(context: BotContext, request: RequestView, note: bo
     """
     if request.admin_chat_id is None or request.admin_message_id is None:
         return
-    r = _group_reader(context)
+    r = await _group_reader(context)
     balance = await topups.current_balance(context.db, request.reseller_id)
-    shown_note = views.suspended_note(r.t) if note else None
-    text, keyboard = views.admin_post(request, balance.balance, r, shown_note)
+    shown_note = admin_views.suspended_note(r.t) if note else None
+    text, keyboard = admin_views.admin_post(request, balance.balance, r, shown_note)
     try:
         if request.proof.kind == ProofKind.REFERENCE:
             await context.bot.edit_message_text(
@@ -121,7 +120,7 @@ async def refresh_admin_post(context: BotContext, request: RequestView, note: bo
         log.warning("could not update the post of top-up #%s: %s", request.id, exc)
 
 
-@admin_only
+@with_permission(Permission.TOPUPS)
 async def approve(update: Update, context: BotContext, t: Translator) -> None:
     """✅ Approve: once, whoever taps and however often."""
     query = update.callback_query
@@ -144,7 +143,7 @@ async def approve(update: Update, context: BotContext, t: Translator) -> None:
         return
     except ResellerSuspended as exc:
         # It stays pending; the group sees why on the request's post.
-        await answer(query, views.suspended_reseller(exc.request, t), alert=True)
+        await answer(query, admin_views.suspended_reseller(exc.request, t), alert=True)
         await refresh_admin_post(context, exc.request, note=True)
         return
     except TopUpError as exc:
@@ -152,12 +151,12 @@ async def approve(update: Update, context: BotContext, t: Translator) -> None:
         return
     # The reseller's notice is queued with the decision; the rest is for the admins.
     request = decision.request
-    await answer(query, views.approved(request.id, t))
+    await answer(query, admin_views.approved(request.id, t))
     await refresh_admin_post(context, request)
     await _refresh_pending_list(update, context, t, request, tapped.page)
 
 
-@admin_only
+@with_permission(Permission.TOPUPS)
 async def ask_reject_reason(update: Update, context: BotContext, t: Translator) -> None:
     """❌ Reject: ask for the reason in a prompt the admin replies to."""
     query = update.callback_query
@@ -166,14 +165,14 @@ async def ask_reject_reason(update: Update, context: BotContext, t: Translator) 
         return
     request = await topups.get_request(context.db, callbacks.REJECT.parse(context).id)
     if request is None:
-        await answer(query, views.no_such_request(t), alert=True)
+        await answer(query, admin_views.no_such_request(t), alert=True)
         return
     if request.status != TopUpStatus.PENDING:
         await answer(query, views.already(request, t), alert=True)
         await refresh_admin_post(context, request)
         return
-    await answer(query, views.reply_with_reason(t))
-    text, keyboard = views.reject_prompt(request, _chat_reader(update, context, t))
+    await answer(query, admin_views.reply_with_reason(t))
+    text, keyboard = admin_views.reject_prompt(request, await _chat_reader(update, context))
     prompt = await context.bot.send_message(chat.id, text, reply_markup=keyboard)
     # The reply is matched by this message, not by its words: any language, any restart.
     await topups.open_reject_prompt(
@@ -215,7 +214,7 @@ async def _reject(
     return None
 
 
-@admin_only
+@with_permission(Permission.TOPUPS)
 async def reject_without_reason(update: Update, context: BotContext, t: Translator) -> None:
     """The prompt's button: reject with no reason."""
     query = update.callback_query
@@ -227,13 +226,15 @@ async def reject_without_reason(update: Update, context: BotContext, t: Translat
     if problem:
         await answer(query, problem, alert=True)
     else:
-        await answer(query, views.rejected(request_id, t))
+        await answer(query, admin_views.rejected(request_id, t))
     if isinstance(query.message, Message):
         await topups.close_reject_prompt(
             context.db, chat_id=chat.id, message_id=query.message.message_id, now=now(context)
         )
-        shown = _chat_reader(update, context, t).t
-        await query.edit_message_text(problem or views.rejected_without_reason(request_id, shown))
+        shown = (await _chat_reader(update, context)).t
+        await query.edit_message_text(
+            problem or admin_views.rejected_without_reason(request_id, shown)
+        )
 
 
 async def got_reject_reason(update: Update, context: BotContext) -> None:
@@ -250,12 +251,11 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
             await fallback.stray_message(update, context)
         return
     t = await translator(update, context)
-    if not is_admin(update, context):
-        await refuse(update, admins_only(t))
+    if not await permitted(update, context, Permission.TOPUPS, t):
         return
-    shown = _chat_reader(update, context, t).t
+    shown = (await _chat_reader(update, context)).t
     if not prompt.open:
-        await message.reply_text(views.rejection_closed(shown))
+        await message.reply_text(admin_views.rejection_closed(shown))
         return
     try:
         problem = await _reject(update, context, shown, prompt.request_id, message.text)
@@ -267,7 +267,7 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
     )
     try:
         await context.bot.edit_message_text(
-            problem or views.rejected_because(prompt.request_id, message.text, shown),
+            problem or admin_views.rejected_because(prompt.request_id, message.text, shown),
             chat_id=message.chat_id,
             message_id=prompt_id,
         )
@@ -275,12 +275,12 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
         log.info("could not close the rejection prompt: %s", exc)
 
 
-@admin_only
+@with_permission(Permission.TOPUPS)
 async def pending(update: Update, context: BotContext, t: Translator) -> None:
     """/pending: the requests waiting for an admin, a page at a time, each with its buttons."""
     requests = await topups.list_pending(context.db)
-    r = Reader.of(context.settings, t)
-    await show(update, *views.pending(requests, callbacks.PENDING.page(context), r))
+    r = await _chat_reader(update, context)  # in the admin group, the group's language
+    await show(update, *list_views.pending(requests, callbacks.PENDING.page(context), r))
 
 
 async def _refresh_pending_list(
@@ -294,7 +294,7 @@ async def _refresh_pending_list(
     if tapped == (decided.admin_chat_id, decided.admin_message_id):
         return
     requests = await topups.list_pending(context.db)
-    text, keyboard = views.pending(requests, page, Reader.of(context.settings, t))
+    text, keyboard = list_views.pending(requests, page, await _chat_reader(update, context))
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:

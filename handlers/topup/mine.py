@@ -10,11 +10,11 @@ from bot.services import topups
 from bot.services.topups import AlreadyDecided, TopUpError
 from handlers.common import answer, identify, now, refuse, show
 from handlers.language import translator
-from handlers.start import not_registered
-from handlers.topup import callbacks, views
+from handlers.reader import Reader
+from handlers.topup import callbacks, list_views, views
 from handlers.topup.admin import refresh_admin_post
-from handlers.topup.flow import request_key
-from handlers.topup.views import Reader
+from handlers.topup.steps import request_key
+from handlers.views import not_registered
 
 
 async def my_topups(update: Update, context: BotContext) -> None:
@@ -32,7 +32,7 @@ async def _show(update: Update, context: BotContext, page: int) -> None:
         await refuse(update, not_registered(t, user.id))
         return
     requests = await topups.list_for_reseller(context.db, user.id)
-    await show(update, *views.my_topups(requests, page, Reader.of(context.settings, t)))
+    await show(update, *list_views.my_topups(requests, page, Reader.of(context.settings, t)))
 
 
 async def withdraw(update: Update, context: BotContext) -> None:

@@ -1,13 +1,12 @@
-"""What the top-up screens say: pure functions from what is shown and a reader to text
-and keyboard. Every text of the feature lives here, in the reader's language."""
+"""What the reseller's top-up screens say: pure functions from what is shown and a reader
+to text and keyboard, in the reader's language. The words every side shares (refusals,
+statuses) are here too; the admins' posts are in ``admin_views``, the lists in
+``list_views``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from html import escape
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
@@ -16,42 +15,12 @@ from bot.i18n import Translator
 from bot.money import AmountError
 from bot.services.pricing import Method, Quote
 from bot.services.topups import Limits, Proof, RequestView, TopUpError
-from bot.settings import Settings
-from handlers import pages
 from handlers.common import clip
+from handlers.reader import Reader
 from handlers.topup import callbacks
 from models import ProofKind, TopUpStatus
 
-PAGE_ITEMS = 10  # requests on one page of /pending or /topups, with their buttons
 Screen = tuple[str, InlineKeyboardMarkup]
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who reads a screen: their language, and how amounts and times are written."""
-
-    t: Translator
-    currency: str  # of credits, escaped
-    price_currency: str  # what credits are paid in, escaped
-    zone: ZoneInfo
-
-    @classmethod
-    def of(cls, settings: Settings, t: Translator) -> Reader:
-        return cls(t, escape(settings.currency), escape(settings.price_currency), settings.zone)
-
-    def credits(self, hundredths: int) -> str:
-        return self.t.amount(hundredths, self.currency)
-
-    def price(self, hundredths: int) -> str:
-        return self.t.amount(hundredths, self.price_currency)
-
-    def date(self, moment: dt.datetime) -> str:
-        return self.t.date(moment, self.zone)
-
-    def time(self, moment: dt.datetime) -> str:
-        """hh:mm in the reader's zone and digits."""
-        local = moment.astimezone(self.zone).strftime("%H:%M")
-        return self.t.isolate("".join(self.t.number(int(c)) if c.isdigit() else c for c in local))
 
 
 def cancel_keyboard(t: Translator) -> InlineKeyboardMarkup:
@@ -78,7 +47,7 @@ def amount_problem(exc: AmountError, r: Reader) -> str:
     if exc.code == "too_large":
         return t._(
             "The amount is too large; the most is {amount}.",
-            amount=r.credits(exc.params["maximum"]),
+            amount=r.money(exc.params["maximum"]),
         )
     return t._("That is not a number. Send an amount like 100 or 100.50.")
 
@@ -99,9 +68,9 @@ def refusal(exc: TopUpError, r: Reader) -> str:
     if code == "not_set_up":
         return t._("Top-ups are not set up yet. Please contact an admin.")
     if code == "below_minimum":
-        return t._("The smallest top-up is {amount}.", amount=r.credits(int(str(p["minimum"]))))
+        return t._("The smallest top-up is {amount}.", amount=r.money(int(str(p["minimum"]))))
     if code == "above_maximum":
-        return t._("The largest top-up is {amount}.", amount=r.credits(int(str(p["maximum"]))))
+        return t._("The largest top-up is {amount}.", amount=r.money(int(str(p["maximum"]))))
     if code == "outside_limits":
         return t._("That amount is outside the top-up limits.")
     if code == "below_tiers":
@@ -109,9 +78,11 @@ def refusal(exc: TopUpError, r: Reader) -> str:
     if code == "no_method":
         return t._("No payment method accepts that amount. Try more credits, or contact an admin.")
     if code == "method_unavailable":
-        return t._("That payment method is not available. Pick another one.")
+        return pick_another_method(t)
     if code == "method_gone":
         return t._("That payment method is no longer available. Start again: /topup")
+    if code == "offer_changed":
+        return offer_changed(t)
     if code == "bad_reference":
         return t._(
             "A transaction id is one line of {shortest} to {longest} characters.",
@@ -132,25 +103,14 @@ def refusal(exc: TopUpError, r: Reader) -> str:
     return t._("There is no top-up request #{id}.", id=p.get("request_id", ""))
 
 
+def pick_another_method(t: Translator) -> str:
+    return t._("That payment method is not available. Pick another one.")
+
+
 def quoted(text: str, problem: str, t: Translator) -> str:
     """What was typed, quoted back with what is wrong with it: a second mistake changes the
     screen too."""
     return t._("“{input}”: {problem}", input=t.isolate(escape(clip(text))), problem=problem)
-
-
-def suspended_reseller(request: RequestView, t: Translator) -> str:
-    return t._(
-        "{name} is suspended: top-up #{id} stays pending. "
-        "Reactivate the reseller to approve it, or reject it.",
-        name=t.isolate(escape(request.reseller_name)),
-        id=request.id,
-    )
-
-
-def suspended_note(t: Translator) -> str:
-    return t._(
-        "⚠️ Not approved: the reseller is suspended. Reactivate them to approve it, or reject it."
-    )
 
 
 def already(request: RequestView, t: Translator) -> str:
@@ -197,8 +157,8 @@ def ask_amount(limits: Limits, r: Reader, problem: str | None = None) -> Screen:
     text = t._(
         "<b>Top up</b>\nHow many credits do you want? Send a number between "
         "{smallest} and {largest}, like 100 or 100.50.",
-        smallest=r.credits(limits.min_credits),
-        largest=r.credits(limits.max_credits),
+        smallest=r.money(limits.min_credits),
+        largest=r.money(limits.max_credits),
     )
     return _with_problem(problem, text, t), cancel_keyboard(t)
 
@@ -218,7 +178,7 @@ def price(quote: Quote, methods: Sequence[Method], r: Reader, problem: str | Non
         "Price per credit: {unit_price}\n"
         "Total to pay: <b>{total}</b>\n\n"
         "How will you pay?",
-        credits=r.credits(quote.credits),
+        credits=r.money(quote.credits),
         unit_price=r.price(quote.unit_price),
         total=r.price(quote.total),
     )
@@ -245,13 +205,16 @@ def pay(quote: Quote, method: Method, r: Reader, problem: str | None = None) -> 
         "Send the proof of payment: a photo or a PDF of the receipt, or the transaction id "
         "as text.",
         total=r.price(quote.total),
-        method=t.isolate(escape(method.name)),
+        method=r.name(method.name),
         instructions=escape(method.instructions),
     )
     return _with_problem(problem, text, t), cancel_keyboard(t)
 
 
-def summary(quote: Quote, method: Method, proof: Proof, nonce: str, r: Reader) -> Screen:
+def summary(
+    quote: Quote, method: Method, proof: Proof, nonce: str, r: Reader, problem: str | None = None
+) -> Screen:
+    """What will be sent, at today's price, with the Confirm button of this very screen."""
     t = r.t
     if proof.kind == ProofKind.PHOTO:
         shown = t._("photo of the receipt")
@@ -269,10 +232,10 @@ def summary(quote: Quote, method: Method, proof: Proof, nonce: str, r: Reader) -
         "Method: {method}\n"
         "Proof: {proof}\n\n"
         "Send it to the admins?",
-        credits=r.credits(quote.credits),
+        credits=r.money(quote.credits),
         unit_price=r.price(quote.unit_price),
         total=r.price(quote.total),
-        method=t.isolate(escape(method.name)),
+        method=r.name(method.name),
         proof=shown,
     )
     keyboard = InlineKeyboardMarkup(
@@ -283,7 +246,20 @@ def summary(quote: Quote, method: Method, proof: Proof, nonce: str, r: Reader) -
             ]
         ]
     )
-    return text, keyboard
+    return _with_problem(problem, text, t), keyboard
+
+
+def offer_changed(t: Translator) -> str:
+    """Why a screen shows other figures than the one before: prices or the method moved."""
+    return t._(
+        "The price or the payment method has changed since you last saw it: "
+        "check the details below."
+    )
+
+
+def failed(exc: TopUpError, r: Reader) -> str:
+    """The request could not be sent: why, on the flow's last message."""
+    return r.t._("⚠️ {problem}", problem=refusal(exc, r))
 
 
 def confirm_expected(t: Translator) -> str:
@@ -309,7 +285,7 @@ def submitted(request: RequestView, r: Reader) -> str:
         "An admin will check your payment; you will get a message here. "
         "See your requests with /topups.",
         id=request.id,
-        credits=r.credits(request.credits),
+        credits=r.money(request.credits),
         total=r.price(request.total_price),
     )
 
@@ -328,246 +304,3 @@ def replaced(t: Translator) -> str:
 
 def flow_over(t: Translator) -> str:
     return t._("This top-up has already ended.")
-
-
-# --- the reseller's list ------------------------------------------------------------------
-
-
-def my_topups(requests: Sequence[RequestView], page: int, r: Reader) -> Screen:
-    """One page of the reseller's requests, newest first; pending ones can be cancelled."""
-    t = r.t
-    new_or_menu = [
-        keyboards.button(t._("➕ Top up"), callbacks.NEW.build()),
-        keyboards.button(t._("⬅️ Menu"), keyboards.MENU),
-    ]
-    if not requests:
-        return t._("🧾 You have no top-up requests yet."), InlineKeyboardMarkup([new_or_menu])
-
-    def header(at: int, count: int) -> str:
-        if count > 1:
-            return t._(
-                "🧾 <b>Your top-ups</b> · page {page} of {pages}",
-                page=t.number(at + 1),
-                pages=t.number(count),
-            )
-        return t._("🧾 <b>Your top-ups</b>")
-
-    items = []
-    for q in requests:
-        values = {
-            "id": q.id,
-            "date": r.date(q.created_at),
-            "credits": r.credits(q.credits),
-            "total": r.price(q.total_price),
-            "status": status_label(q.status, t),
-        }
-        if q.status == TopUpStatus.REJECTED and q.reject_reason:
-            line = t._(
-                "#{id} · {date} · {credits} · {total} · {status} ({reason})",
-                reason=escape(q.reject_reason),
-                **values,
-            )
-        else:
-            line = t._("#{id} · {date} · {credits} · {total} · {status}", **values)
-        items.append(line)
-    shown = pages.paginate(items, page, header=header, max_items=PAGE_ITEMS)
-    rows = [
-        [
-            keyboards.button(
-                t._("🚫 Cancel #{id}", id=q.id), callbacks.WITHDRAW.build(q.id, shown.page)
-            )
-        ]
-        for q in requests[shown.start : shown.stop]
-        if q.status == TopUpStatus.PENDING
-    ]
-    nav = []
-    if shown.page > 0:
-        nav.append(keyboards.button(t._("◀️ Newer"), callbacks.LIST.build(shown.page - 1)))
-    if shown.page < shown.pages - 1:
-        nav.append(keyboards.button(t._("Older ▶️"), callbacks.LIST.build(shown.page + 1)))
-    if nav:
-        rows.append(nav)
-    rows.append(new_or_menu)
-    return shown.text, InlineKeyboardMarkup(rows)
-
-
-# --- the admins' side ---------------------------------------------------------------------
-
-
-def decision_keyboard(request_id: int, t: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                keyboards.button(t._("✅ Approve"), callbacks.APPROVE.build(request_id)),
-                keyboards.button(t._("❌ Reject"), callbacks.REJECT.build(request_id)),
-            ]
-        ]
-    )
-
-
-def _decision_line(request: RequestView, r: Reader) -> str:
-    t = r.t
-    if request.decided_at is None:
-        return ""
-    day, time = r.date(request.decided_at), r.time(request.decided_at)
-    by = t.isolate(escape(request.decided_by_name)) if request.decided_by_name else t._("an admin")
-    if request.status == TopUpStatus.APPROVED:
-        return t._("✅ Approved by {name} on {day} {time}", name=by, day=day, time=time)
-    if request.status == TopUpStatus.REJECTED:
-        if request.reject_reason:
-            return t._(
-                "❌ Rejected by {name} on {day} {time}: {reason}",
-                name=by,
-                day=day,
-                time=time,
-                reason=escape(request.reject_reason),
-            )
-        return t._("❌ Rejected by {name} on {day} {time}", name=by, day=day, time=time)
-    if request.status == TopUpStatus.CANCELLED:
-        return t._("🚫 Cancelled by the reseller on {day} {time}", day=day, time=time)
-    if request.status == TopUpStatus.EXPIRED:
-        return t._("⌛ Expired on {day} {time}", day=day, time=time)
-    return ""
-
-
-def admin_post(
-    request: RequestView, balance: int, r: Reader, note: str | None = None
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The group post of a request: a caption under a proof file, or a text of its own;
-    the decision buttons while it is pending."""
-    t = r.t
-    name = escape(request.reseller_name)
-    if request.reseller_username:
-        who = t._(
-            "Reseller: {name} (@{username}) · id <code>{id}</code>",
-            name=t.isolate(name),
-            username=t.isolate(escape(request.reseller_username)),
-            id=request.reseller_telegram_id,
-        )
-    else:
-        who = t._(
-            "Reseller: {name} · id <code>{id}</code>",
-            name=t.isolate(name),
-            id=request.reseller_telegram_id,
-        )
-    lines = [
-        t._(
-            "🧾 <b>Top-up #{id}</b> · {status}",
-            id=request.id,
-            status=status_label(request.status, t),
-        ),
-        who,
-        t._("Credits: <b>{credits}</b>", credits=r.credits(request.credits)),
-        t._(
-            "Price: {unit_price} per credit · total <b>{total}</b>",
-            unit_price=r.price(request.unit_price),
-            total=r.price(request.total_price),
-        ),
-        t._("Method: {method}", method=t.isolate(escape(request.method_name))),
-    ]
-    if request.proof.kind == ProofKind.REFERENCE:
-        lines.append(
-            t._(
-                "Reference: <code>{reference}</code>",
-                reference=escape(request.proof.reference or ""),
-            )
-        )
-    lines.append(t._("Reseller balance: {balance}", balance=r.credits(balance)))
-    lines.append(t._("Requested: {day}", day=r.date(request.created_at)))
-    lines.append(_decision_line(request, r))
-    if note:
-        lines.append(note)
-    limit = pages.TEXT_LIMIT if request.proof.kind == ProofKind.REFERENCE else pages.CAPTION_LIMIT
-    text = pages.fit([line for line in lines if line], limit)
-    pending = request.status == TopUpStatus.PENDING
-    return text, decision_keyboard(request.id, t) if pending else None
-
-
-def approved(request_id: int, t: Translator) -> str:
-    return t._("Top-up #{id} approved.", id=request_id)
-
-
-def reply_with_reason(t: Translator) -> str:
-    return t._("Reply to my message with the reason, or skip it.")
-
-
-def reject_prompt(request: RequestView, r: Reader) -> Screen:
-    t = r.t
-    text = t._(
-        "Rejecting top-up #{id} ({name}, {credits}).\n"
-        "Reply to this message with the reason the reseller will see, or tap the button.",
-        id=request.id,
-        name=t.isolate(escape(request.reseller_name)),
-        credits=r.credits(request.credits),
-    )
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                keyboards.button(
-                    t._("Reject without a reason"),
-                    callbacks.REJECT_WITHOUT_REASON.build(request.id),
-                )
-            ]
-        ]
-    )
-    return text, keyboard
-
-
-def rejected(request_id: int, t: Translator) -> str:
-    return t._("Top-up #{id} rejected.", id=request_id)
-
-
-def rejected_without_reason(request_id: int, t: Translator) -> str:
-    return t._("Top-up #{id} rejected, no reason given.", id=request_id)
-
-
-def rejected_because(request_id: int, reason: str, t: Translator) -> str:
-    return t._("Top-up #{id} rejected: {reason}", id=request_id, reason=escape(reason.strip()))
-
-
-def rejection_closed(t: Translator) -> str:
-    return t._("That rejection is no longer open. Tap ❌ Reject again.")
-
-
-def no_such_request(t: Translator) -> str:
-    return t._("There is no such top-up request.")
-
-
-def pending(requests: Sequence[RequestView], page: int, r: Reader) -> Screen:
-    """One page of the waiting requests, each with its buttons."""
-    t = r.t
-    if not requests:
-        return t._("🧾 No top-ups are waiting."), keyboards.back_to_menu(t)
-
-    def header(at: int, count: int) -> str:
-        if count > 1:
-            return t._(
-                "🧾 <b>Pending top-ups</b> ({total}) · page {page} of {pages}",
-                total=t.number(len(requests)),
-                page=t.number(at + 1),
-                pages=t.number(count),
-            )
-        return t._("🧾 <b>Pending top-ups</b> ({total})", total=t.number(len(requests)))
-
-    items = [
-        t._(
-            "#{id} · {name} · {credits} · {total} · {method}",
-            id=q.id,
-            name=t.isolate(escape(q.reseller_name)),
-            credits=r.credits(q.credits),
-            total=r.price(q.total_price),
-            method=t.isolate(escape(q.method_name)),
-        )
-        for q in requests
-    ]
-    shown = pages.paginate(items, page, header=header, max_items=PAGE_ITEMS)
-    rows = [
-        [
-            keyboards.button(f"✅ #{q.id}", callbacks.APPROVE.build(q.id, shown.page)),
-            keyboards.button(f"❌ #{q.id}", callbacks.REJECT.build(q.id)),
-        ]
-        for q in requests[shown.start : shown.stop]
-    ]
-    pager = keyboards.pager(keyboards.TOPUP_PENDING, shown.page, shown.pages, t)
-    rows += [list(row) for row in pager.inline_keyboard]
-    return shown.text, InlineKeyboardMarkup(rows)

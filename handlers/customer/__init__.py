@@ -1,0 +1,29 @@
+"""The customer's own view: link a chat by invite link, the status, a renewal request,
+unlinking.
+
+``screens``   the handlers
+``callbacks`` one codec per button family
+``views``     every text and keyboard of the feature
+"""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotApplication
+from handlers.customer import callbacks, screens
+
+__all__ = ["register"]
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("status", screens.status_command, filters=private))
+    app.add_handler(CommandHandler("unlink", screens.ask_unlink, filters=private))
+    for codec, callback in (
+        (callbacks.RENEWAL_REQUEST, screens.request_renewal),
+        (callbacks.UNLINK, screens.ask_unlink),
+        (callbacks.UNLINK_CONFIRM, screens.unlink),
+        (callbacks.STATUS, screens.status_button),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=codec.pattern()))

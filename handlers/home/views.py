@@ -1,0 +1,181 @@
+"""Every text of the home screens: the menu and help by role, the command menus, and what
+the bot says when nothing else matched. Pure functions of plain values and the reader."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from telegram import BotCommand, InlineKeyboardMarkup
+
+from bot import keyboards
+from bot.i18n import Translator
+from bot.services.resellers import Identity, Role
+from bot.services.roles import EVERYTHING, Permission
+from handlers.reader import Reader
+from handlers.views import not_registered
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
+# --- the main menu and help --------------------------------------------------------------
+
+
+def menu_for(identity: Identity, first_name: str, user_id: int, r: Reader) -> Screen:
+    """The greeting by role: the admin menu, the reseller menu, or how to get registered."""
+    t = r.t
+    name = r.name(first_name)
+    if identity.role == Role.ADMIN:
+        menu = keyboards.admin_menu(t, identity.permissions, owner=identity.owner)
+        return t._("Hello, {name}! <b>Admin menu</b>", name=name), menu
+    if identity.role == Role.RESELLER and identity.reseller:
+        return (
+            t._(
+                "Hello, {name}! What would you like to do?",
+                name=r.name(identity.reseller.name),
+            ),
+            keyboards.reseller_menu(t),
+        )
+    if identity.role == Role.SUSPENDED:
+        return (
+            t._(
+                "Your reseller account is suspended, so new sales are paused.\n"
+                "You can still see your /balance and /history. "
+                "Contact an admin to reactivate it."
+            ),
+            None,
+        )
+    return (
+        t._("Hello, {name}! This bot is for the resellers of our service.", name=name)
+        + "\n"
+        + not_registered(t, user_id),
+        None,
+    )
+
+
+def help_text(identity: Identity, user_id: int, t: Translator) -> str:
+    reseller = t._(
+        "<b>Reseller commands</b>\n"
+        "/start - main menu\n"
+        "/balance - balance, held and available credits\n"
+        "/history - every credit movement, newest first\n"
+        "/activate - a new customer: username, plan, confirm\n"
+        "/renew - renew a customer (add part of a username to search)\n"
+        "/customers - your customers; filter, search, open a card (invite link, linked chat)\n"
+        "/topup - ask for credits and send the proof of payment\n"
+        "/topups - your top-up requests; cancel a pending one\n"
+        "/language - change the language\n"
+        "/cancel - leave the current step\n\n"
+        "Amounts use two decimals, like 100.50; 100,50 works too."
+    )
+    if identity.role == Role.ADMIN:
+        admin = t._(
+            "<b>Admin commands</b>\n"
+            "/start - admin menu\n"
+            "/pending - top-ups waiting for a decision (here or in the admin group)\n"
+            "/resellers - resellers and their balances; suspend or reactivate one\n"
+            "/audit - check every balance against the ledger\n"
+            "/language - change the language\n\n"
+            "Plans, prices and credits are managed with <code>python -m bot</code> "
+            "on the server (see the README)."
+        )
+        return admin + ("\n\n" + reseller if identity.reseller else "")
+    if identity.role in (Role.RESELLER, Role.SUSPENDED):
+        return reseller
+    if identity.role == Role.CUSTOMER:
+        return t._(
+            "/status - your subscription, and a button to ask your reseller to renew it\n"
+            "/unlink - unlink this chat: no more reminders here "
+            "(the invite link links it back)\n"
+            "/language - change the language"
+        )
+    return (
+        t._(
+            "This bot lets resellers check their credits and serve their customers.\n"
+            "Customers: open the invite link your reseller sent you to link this chat."
+        )
+        + "\n"
+        + not_registered(t, user_id)
+    )
+
+
+def help_screen(identity: Identity, user_id: int, t: Translator, *, from_button: bool) -> Screen:
+    """Help for the asker's role; reached from the menu, it leads back to it."""
+    return help_text(identity, user_id, t), keyboards.back_to_menu(t) if from_button else None
+
+
+# --- the command menus Telegram shows ----------------------------------------------------
+
+
+def commands_for(
+    role: Role, t: Translator, permissions: Collection[Permission] = EVERYTHING
+) -> list[BotCommand]:
+    """The command menu Telegram shows, for one role, in one language; an admin's lists
+    only what their ``permissions`` allow (an owner's: everything)."""
+    everyone = [
+        BotCommand("start", t._("Main menu")),
+        BotCommand("help", t._("What this bot does")),
+        BotCommand("language", t._("Change the language")),
+    ]
+    if role == Role.CUSTOMER:
+        return [
+            *everyone,
+            BotCommand("status", t._("Your subscription")),
+            BotCommand("unlink", t._("Unlink this chat from your subscription")),
+        ]
+    if role == Role.STRANGER:
+        return everyone
+    seller = [
+        BotCommand("balance", t._("Your balance and credits")),
+        BotCommand("history", t._("Your credit history")),
+        BotCommand("activate", t._("Activate a new customer")),
+        BotCommand("renew", t._("Renew a customer")),
+        BotCommand("customers", t._("Your customers")),
+        BotCommand("topup", t._("Ask for credits")),
+        BotCommand("topups", t._("Your top-up requests")),
+        BotCommand("cancel", t._("Leave the current step")),
+    ]
+    if role == Role.ADMIN:
+        admin = [
+            (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
+            (
+                Permission.RESELLERS,
+                BotCommand("resellers", t._("Resellers, suspend and reactivate")),
+            ),
+            (
+                Permission.REPORTS,
+                BotCommand("audit", t._("Check every balance against the ledger")),
+            ),
+            (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
+            (Permission.REPORTS, BotCommand("debtors", t._("Postpaid resellers who owe"))),
+            (
+                Permission.CATALOGUE,
+                BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
+            ),
+        ]
+        allowed = [command for permission, command in admin if permission in permissions]
+        return [*everyone, *allowed, *seller]
+    return [*everyone, *seller]
+
+
+def default_commands(t: Translator) -> list[BotCommand]:
+    """Every command anyone may see: the menu of those whose role Telegram cannot know."""
+    return [*commands_for(Role.RESELLER, t), *commands_for(Role.CUSTOMER, t)[3:]]
+
+
+# --- when nothing else matched -----------------------------------------------------------
+
+
+def nothing_to_cancel(t: Translator) -> str:
+    return t._("Nothing to cancel. Send /start for the menu.")
+
+
+def unknown_command(t: Translator) -> str:
+    return t._("I don't know that command. Send /help to see what I can do.")
+
+
+def unexpected_message(t: Translator) -> str:
+    return t._("I didn't expect that here. Send /start for the menu.")
+
+
+def stale_button(t: Translator) -> str:
+    return t._("This button is no longer valid. Send /start for a fresh menu.")
