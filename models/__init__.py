@@ -21,6 +21,7 @@ from models.panel import Panel, PanelKind
 from models.persistence import ConversationState, UserData
 from models.plan import Plan
 from models.reseller import Billing, Reseller, ResellerStatus
+from models.staff import StaffAdmin
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",
+    "StaffAdmin",
     "SubscriptionOrder",
     "SystemAccount",
     "TopUpRequest",
