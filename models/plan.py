@@ -24,6 +24,8 @@ class Plan(Base):
     # Hundredths of a credit.
     price: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where resellers see it in their plan lists: lowest first, then by id.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
     # Where the plan provisions: NULL is the local provider (this database is the record).
     panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id"))
     # Panel-specific placement as JSON (inbounds, groups, squads, package and bouquets).
