@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.money import AmountError, parse_amount
+from bot.services.roles import Permission
 from models import PanelKind, TxType
 
 # Telegram ids are 64-bit integers (BIGINT in the database).
@@ -255,4 +256,46 @@ def build_parser() -> argparse.ArgumentParser:
     tier_remove.add_argument("--min-credits", type=amount_or_zero, required=True)
 
     commands.add_parser("audit", help="check every balance against the ledger")
+
+    log = commands.add_parser("log", help="the action log: who did what, newest first")
+    log.add_argument("--reseller", type=telegram_id, help="only about this reseller (Telegram id)")
+    log.add_argument("--actor", type=text(64), help="only by this admin: a Telegram id, or cli")
+    log.add_argument(
+        "--action", dest="kind", type=text(32), help="only this kind, e.g. credit_added"
+    )
+    log.add_argument("--since", type=date, help="from this day on (yyyy-mm-dd)")
+    log.add_argument("--until", type=date, help="up to and including this day (yyyy-mm-dd)")
+    log.add_argument(
+        "--limit", type=lambda v: _whole(v, low=1, high=10_000, what="--limit"), default=50,
+        help="at most this many lines (default 50)",
+    )  # fmt: skip
+    _staff_parser(commands)
     return parser
+
+
+PERMISSIONS = ", ".join(p.value for p in Permission)
+
+
+def permissions(text: str) -> frozenset[Permission]:
+    """``topups,credits``: known permission codes, comma-separated (none: an empty text)."""
+    codes = [code.strip().lower() for code in text.split(",") if code.strip()]
+    unknown = [code for code in codes if code not in {p.value for p in Permission}]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown permission {unknown[0]!r}; use {PERMISSIONS}")
+    return frozenset(Permission(code) for code in codes)
+
+
+def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    staff = commands.add_parser(
+        "staff", help="staff admins: what they may do besides the owners (ADMIN_IDS)"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = staff.add_parser("add", help="make a Telegram user a staff admin")
+    add.add_argument("telegram_id", type=telegram_id, metavar="ID", help="their Telegram id")
+    add.add_argument("--name", type=text(128), required=True)
+    add.add_argument(
+        "--permissions", type=permissions, default=frozenset(),
+        help=f"comma-separated, of {PERMISSIONS} (default: none)",
+    )  # fmt: skip
+    staff.add_parser("list", help="list staff admins and their permissions")
+    remove = staff.add_parser("remove", help="take every permission away from a staff admin")
+    remove.add_argument("telegram_id", type=telegram_id, metavar="ID", help="their Telegram id")

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.cli import panel_commands
+from bot.cli import log_command, panel_commands, staff_commands
 from bot.db import Database
 from bot.money import format_amount
 from bot.services import alerts, panel_suspension, panels, plans, pricing, resellers, wallet
@@ -204,6 +204,7 @@ async def credit_move(call: Call) -> int:
             now=call.now,
             comment=args.comment,
             expires_at=_expiry(args.expires, call),
+            tell=True,
         )
     elif args.action == "remove":
         change = await wallet.remove_credit(
@@ -214,6 +215,8 @@ async def credit_move(call: Call) -> int:
             actor=call.actor,
             key=key,
             comment=args.comment,
+            now=call.now,
+            tell=True,
         )
     else:
         change = await wallet.record_cash_received(
@@ -386,4 +389,8 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("price-tier", "list"): tier_list,
     ("price-tier", "remove"): tier_remove,
     ("audit", None): audit,
+    ("log", None): log_command.log,
+    ("staff", "add"): staff_commands.staff_add,
+    ("staff", "list"): staff_commands.staff_list,
+    ("staff", "remove"): staff_commands.staff_remove,
 }
