@@ -2,6 +2,7 @@
 
 from models.admin import AdminAction
 from models.base import Base, UTCDateTime
+from models.credit_transfer import CreditTransfer, TransferKind
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
 from models.language import ChatLanguage
 from models.ledger import (
@@ -20,6 +21,7 @@ from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState,
 from models.panel import Panel, PanelKind
 from models.persistence import ConversationState, UserData
 from models.plan import Plan
+from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.staff import StaffAdmin
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -32,6 +34,7 @@ __all__ = [
     "ChatLanguage",
     "ConversationState",
     "CreditGrant",
+    "CreditTransfer",
     "Customer",
     "CustomerStatus",
     "EntryKind",
@@ -47,6 +50,8 @@ __all__ = [
     "PanelKind",
     "PaymentMethod",
     "Plan",
+    "PriceList",
+    "PriceListEntry",
     "PriceTier",
     "ProofKind",
     "Reseller",
@@ -58,6 +63,7 @@ __all__ = [
     "TopUpRequest",
     "TopUpStatus",
     "Transfer",
+    "TransferKind",
     "TxType",
     "UTCDateTime",
     "UnreachableChat",

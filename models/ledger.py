@@ -36,7 +36,9 @@ class EntryKind(StrEnum):
     ACTIVATION = "activation"
     RENEWAL = "renewal"
     REFUND = "refund"
-    TRANSFER = "transfer"
+    TRANSFER = "transfer"  # between two resellers, by the sender
+    ALLOCATION = "allocation"  # between a parent and its sub-reseller, either way
+    TRANSFER_REVERSAL = "transfer_reversal"  # an admin undoing a transfer
     ADJUSTMENT = "adjustment"
     EXPIRY = "expiry"
     CASH_RECEIVED = "cash_received"

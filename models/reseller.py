@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -30,6 +30,10 @@ class Reseller(Base):
         CheckConstraint("billing IN ('prepaid', 'postpaid')", name="billing"),
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("low_balance_threshold >= 0", name="threshold_not_negative"),
+        CheckConstraint("downline_depth >= 0 AND downline_depth <= 5", name="downline_depth"),
+        CheckConstraint(
+            "transfer_daily_limit IS NULL OR transfer_daily_limit > 0", name="transfer_limit"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,4 +45,12 @@ class Reseller(Base):
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default=ResellerStatus.ACTIVE)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id"))
+    # How many levels of sub-resellers it may have below it (0: none), set by an admin.
+    downline_depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    transfers_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Hundredths of a credit it may send to other resellers per local day; NULL: no limit.
+    transfer_daily_limit: Mapped[int | None] = mapped_column(BigInteger)
+    # What it pays for a plan; NULL: the plans' base prices. ``use_alter``: price lists
+    # may be owned by a reseller, so the two tables refer to each other.
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id", use_alter=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

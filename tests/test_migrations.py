@@ -159,3 +159,21 @@ async def test_migration_0005_settles_grants_and_holds_of_an_existing_database(
         (alice, 500, 500, True),  # the cash, which had no grant
     ]
     assert [r.amount for r in reserved] == [500]
+
+
+async def test_the_migrations_build_exactly_the_tables_the_models_describe(
+    fresh_engine: AsyncEngine,
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from models import Base
+
+    await upgrade_schema(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+            )
+        )
+    assert diff == []
