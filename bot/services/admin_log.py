@@ -31,19 +31,22 @@ class ActionError(Exception):
         self.params = params
 
 
-def check_reason(reason: str | None) -> str | None:
-    """A reason is optional; blank counts as none, longer than 255 is refused (not cut)."""
-    if reason is None or not reason.strip():
+def check_text(value: str | None, limit: int, code: str) -> str | None:
+    """An optional one-line text (a reason, a comment, a reference): blank is none, runs of
+    whitespace become one space, longer than ``limit`` is refused with its length (never
+    cut)."""
+    if value is None or not value.strip():
         return None
-    reason = " ".join(reason.split())
-    if len(reason) > MAX_REASON:
+    value = " ".join(value.split())
+    if len(value) > limit:
         raise ActionError(
-            "reason_too_long",
-            f"the reason is {len(reason)} characters; at most {MAX_REASON} are kept",
-            length=len(reason),
-            limit=MAX_REASON,
+            code, f"{len(value)} characters; at most {limit}", length=len(value), limit=limit
         )
-    return reason
+    return value
+
+
+def check_reason(reason: str | None) -> str | None:
+    return check_text(reason, MAX_REASON, "reason_too_long")
 
 
 async def record(

@@ -55,32 +55,20 @@ def owed(balance: int) -> int:
     return max(0, -balance)
 
 
-def _short_text(value: str | None, limit: int, code: str) -> str | None:
-    """Optional one-line text: blank is none, longer than ``limit`` is refused (not cut)."""
-    if value is None or not value.strip():
-        return None
-    value = " ".join(value.split())
-    if len(value) > limit:
-        raise ActionError(
-            code, f"{len(value)} characters; at most {limit}", length=len(value), limit=limit
-        )
-    return value
-
-
 def check_method(method: str) -> str:
     """How it was paid ("cash", "bank", a payment method's code or a short text)."""
-    checked = _short_text(method, MAX_METHOD, "method_too_long")
+    checked = admin_log.check_text(method, MAX_METHOD, "method_too_long")
     if checked is None:
         raise ActionError("no_method", "say how the cash was paid")
     return checked
 
 
 def check_reference(reference: str | None) -> str | None:
-    return _short_text(reference, MAX_REFERENCE, "reference_too_long")
+    return admin_log.check_text(reference, MAX_REFERENCE, "reference_too_long")
 
 
 def check_comment(comment: str | None) -> str | None:
-    return _short_text(comment, MAX_COMMENT, "comment_too_long")
+    return admin_log.check_text(comment, MAX_COMMENT, "comment_too_long")
 
 
 def _key(key: str) -> str:

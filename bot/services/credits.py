@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import ledger
+from bot.services import admin_log, ledger
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
@@ -33,19 +33,7 @@ class Action(StrEnum):
 
 
 def check_comment(text: str | None) -> str | None:
-    """A comment is optional (blank is none); longer than 255 characters is refused with
-    its length, never cut."""
-    if text is None or not text.strip():
-        return None
-    comment = text.strip()
-    if len(comment) > MAX_COMMENT:
-        raise ActionError(
-            "comment_too_long",
-            f"the comment is {len(comment)} characters; at most {MAX_COMMENT} are allowed",
-            length=len(comment),
-            limit=MAX_COMMENT,
-        )
-    return comment
+    return admin_log.check_text(text, MAX_COMMENT, "comment_too_long")
 
 
 def parse_day(text: str) -> dt.date:
