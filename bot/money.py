@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from bot.days import latin_digits
+
 # 1,000,000,000.00 credits: far above any real wallet, far below BigInteger's range.
 MAX_AMOUNT = 100_000_000_000
 
-# Eastern Arabic (U+0660..) and Persian (U+06F0..) digits.
-_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
-_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DIGITS[0x066B] = "."  # ARABIC DECIMAL SEPARATOR
 _AMOUNT = re.compile(r"(\d+)(?:[.,](\d+))?")
 
 
@@ -33,7 +31,7 @@ def parse_amount(text: str, *, max_amount: int = MAX_AMOUNT) -> int:
 
     Accepts ``100``, ``100.5``, ``100.50``, ``100,50`` and Eastern Arabic / Persian digits.
     """
-    cleaned = text.strip().translate(_DIGITS)
+    cleaned = latin_digits(text.strip()).replace("\u066b", ".")  # ARABIC DECIMAL SEPARATOR
     if cleaned.startswith("-"):
         raise AmountError("negative", "The amount must be positive.")
     match = _AMOUNT.fullmatch(cleaned)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import days
 from bot.db import Database
 from models import AdminAction, Reseller, StaffAdmin
 
@@ -91,10 +91,6 @@ KINDS = (
     "panel_enabled", "panel_disabled",
 )  # fmt: skip
 MAX_LIMIT = 10_000
-_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
-_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DAY = r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
-_DAYS = re.compile(rf"{_DAY}(?:\s+|\s*\.\.\s*){_DAY}")
 
 
 @dataclass(frozen=True)
@@ -292,13 +288,7 @@ async def reseller_id_of(db: Database, telegram_id: int) -> int | None:
 def parse_days(text: str) -> tuple[dt.date, dt.date]:
     """``yyyy-mm-dd yyyy-mm-dd`` typed in any digits: the first and the last day, both
     real, the first not after the last."""
-    match = _DAYS.fullmatch(text.strip().translate(_DIGITS))
-    if match is None:
-        raise ActionError("malformed", "send two dates like 2026-01-01 2026-01-31")
     try:
-        first, last = (dt.date.fromisoformat(part) for part in match.groups())
-    except ValueError:
-        raise ActionError("no_such_date", "one of the dates does not exist") from None
-    if first > last:
-        raise ActionError("reversed", "the first date is after the last")
-    return first, last
+        return days.parse_days(text)
+    except days.DayError as error:
+        raise ActionError(error.code, str(error)) from None

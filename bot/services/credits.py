@@ -8,12 +8,12 @@ The movement itself is ``wallet.add_credit`` / ``wallet.remove_credit``; refusal
 from __future__ import annotations
 
 import datetime as dt
-import re
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import days
 from bot.services import admin_log, ledger
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
@@ -22,9 +22,6 @@ from bot.services.outbox import Outgoing, enqueue
 MAX_COMMENT = ledger.MAX_COMMENT
 MAX_EXPIRY_YEARS = 10
 # Latin, Eastern Arabic (U+0660..) and Persian (U+06F0..) digits.
-_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
-_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 class Action(StrEnum):
@@ -38,13 +35,10 @@ def check_comment(text: str | None) -> str | None:
 
 def parse_day(text: str) -> dt.date:
     """``yyyy-mm-dd`` in Latin, Persian or Eastern Arabic digits."""
-    match = _DAY.fullmatch(text.strip().translate(_DIGITS))
     try:
-        if match is None:
-            raise ValueError(text)
-        return dt.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        raise ActionError("bad_date", f"{text!r} is not a date like 2026-12-31") from None
+        return days.parse_day(text)
+    except days.DayError as error:
+        raise ActionError(error.code, str(error)) from None
 
 
 def latest_day(today: dt.date) -> dt.date:

@@ -12,7 +12,6 @@ The movements themselves are read page by page (``lines``), for a file of any le
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,15 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import days
 from bot.db import Database
 from bot.services.resellers import ResellerView, require_by_telegram_id
 from models import EntryKind, Transfer
 
 PAGE = 500
-_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
-_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DATE = r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
-_PERIOD = re.compile(rf"{_DATE}(?:\s+|\s*\.\.\s*){_DATE}")
 
 
 class StatementError(Exception):
@@ -110,15 +106,10 @@ def preset(which: Preset, now: dt.datetime, zone: ZoneInfo) -> Period:
 def parse_period(text: str, now: dt.datetime, zone: ZoneInfo) -> Period:
     """``yyyy-mm-dd yyyy-mm-dd`` (any digits): a real first day, not after the last, and a
     last day not after today."""
-    match = _PERIOD.fullmatch(text.strip().translate(_DIGITS))
-    if match is None:
-        raise StatementError("malformed", "send two dates like 2026-01-01 2026-01-31")
     try:
-        first, last = (dt.date.fromisoformat(part) for part in match.groups())
-    except ValueError:
-        raise StatementError("no_such_date", "one of the dates does not exist") from None
-    if first > last:
-        raise StatementError("reversed", "the first date is after the last")
+        first, last = days.parse_days(text)
+    except days.DayError as error:
+        raise StatementError(error.code, str(error)) from None
     if last > today(now, zone):
         raise StatementError("future", "the period cannot end after today")
     return Period(first, last)
