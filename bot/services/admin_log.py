@@ -89,6 +89,7 @@ KINDS = (
     "staff_added", "staff_permissions", "staff_removed",
     "panel_import", "panel_customers_suspended", "panel_customers_resumed", "panel_added",
     "panel_enabled", "panel_disabled",
+    "transfer_allowed", "transfer_limit", "transfer_reversed",
 )  # fmt: skip
 MAX_LIMIT = 10_000
 

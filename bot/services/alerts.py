@@ -60,6 +60,8 @@ class Kind(StrEnum):
     CASH_RECEIVED = "cash_received"  # an admin recorded cash from a postpaid reseller
     CREDIT_ADDED = "credit_added"  # an admin added credits (a purchase or an adjustment)
     CREDIT_REMOVED = "credit_removed"  # ... or took credits back
+    TRANSFER_RECEIVED = "transfer_received"  # another reseller sent them credits
+    TRANSFER_REVERSED = "transfer_reversed"  # an admin reversed a transfer (both sides)
 
 
 @dataclass(frozen=True)

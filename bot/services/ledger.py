@@ -31,6 +31,7 @@ from models import (
     Hold,
     HoldStatus,
     LedgerAccount,
+    Reseller,
     SystemAccount,
     Transfer,
     TxType,
@@ -130,6 +131,8 @@ class HistoryEntry:
     tx_type: str
     amount: int  # signed: positive in, negative out
     comment: str | None
+    # The other reseller's name, for a movement between two resellers (a transfer).
+    other: str | None = None
 
 
 @dataclass(frozen=True)
@@ -752,6 +755,18 @@ async def history(
         .offset(page * page_size)
         .limit(page_size)
     )
+    found = list(rows)
+    others = {
+        t.from_account_id if t.to_account_id == account_id else t.to_account_id for t in found
+    }
+    names: dict[int, str] = {
+        other: name
+        for other, name in await session.execute(
+            select(LedgerAccount.id, Reseller.name)
+            .join(Reseller, Reseller.id == LedgerAccount.reseller_id)
+            .where(LedgerAccount.id.in_(others))
+        )
+    }
     entries = [
         HistoryEntry(
             transfer_id=t.id,
@@ -760,8 +775,11 @@ async def history(
             tx_type=t.tx_type,
             amount=t.amount if t.to_account_id == account_id else -t.amount,
             comment=t.comment,
+            other=names.get(
+                t.from_account_id if t.to_account_id == account_id else t.to_account_id
+            ),
         )
-        for t in rows
+        for t in found
     ]
     return HistoryPage(entries=entries, page=page, pages=pages, total=total)
 
