@@ -34,6 +34,7 @@ TOPUP_CANCEL_FLOW = "tu:cancel"
 SALE_NEW = "cu:new"
 SALE_RENEW = "cu:renew"
 SALE_CUSTOMERS = "cu:l:all:0"
+TRANSFER_NEW = "xf:new"  # handlers/transfer/callbacks.py parses it
 
 
 def data(*parts: object) -> str:
@@ -57,7 +58,7 @@ def reseller_menu(t: Translator) -> InlineKeyboardMarkup:
                 button(t._("🧾 My top-ups"), TOPUP_LIST),
             ],
             [button(t._("📜 History"), HISTORY, 0), button(t._("🌐 Language"), LANGUAGE)],
-            [button(t._("❓ Help"), HELP)],
+            [button(t._("💸 Transfer"), TRANSFER_NEW), button(t._("❓ Help"), HELP)],
         ]
     )
 

@@ -14,6 +14,7 @@ from handlers import (
     reachability,
     sale,
     topup,
+    transfer,
     wallet,
 )
 
@@ -38,6 +39,8 @@ def register(app: BotApplication) -> None:
                 admin.credit_form(),
                 admin.staff_adding(),
                 admin.action_log_days(),
+                admin.transfer_form(),
+                transfer.conversation(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -50,4 +53,5 @@ def register(app: BotApplication) -> None:
     topup.register(app)
     sale.register(app)
     customer.register(app)
+    transfer.register(app)
     home.register_fallbacks(app)

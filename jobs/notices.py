@@ -25,6 +25,7 @@ from handlers.customer import callbacks as customer_buttons
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
+from handlers.transfer import views as transfer_views
 
 Notice = tuple[str, InlineKeyboardMarkup | None]
 DIGEST_BUTTONS = 10  # at most this many Renew buttons under a digest
@@ -301,6 +302,8 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.RESELLER_CHANGED: reseller_views.changed_notice,
     Kind.CREDIT_ADDED: credit_views.added_notice,
     Kind.CREDIT_REMOVED: credit_views.removed_notice,
+    Kind.TRANSFER_RECEIVED: transfer_views.received_notice,
+    Kind.TRANSFER_REVERSED: transfer_views.reversed_notice,
 }
 
 

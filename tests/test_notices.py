@@ -334,6 +334,45 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
             amount=_money(t, 2_000),
         ),
     ),
+    (
+        Kind.TRANSFER_RECEIVED,
+        {
+            "amount": 2_550,
+            "sender": "Alice",
+            "sender_username": "alice_sells",
+            "note": "for <the> weekend",
+            "balance": 2_550,
+            "available": 2_550,
+        },
+        "💸 Alice (@alice_sells) sent you 25.50 credits.\n"
+        "Note: for &lt;the&gt; weekend\n"
+        "Your balance: 25.50 credits (available 25.50 credits).",
+        lambda t: t._(
+            "💸 {name} sent you {amount}.",
+            name=t.isolate("Alice (@alice_sells)"),
+            amount=_money(t, 2_550),
+        ),
+    ),
+    (
+        Kind.TRANSFER_REVERSED,
+        {
+            "side": "receiver",
+            "amount": 4_000,
+            "other": "Alice",
+            "reason": "wrong reseller",
+            "balance": 0,
+            "available": 0,
+        },
+        "↩️ An admin reversed the transfer of 40.00 credits from Alice: the credits were "
+        "taken back.\nReason: wrong reseller\nYour balance: 0.00 credits (available 0.00 "
+        "credits).",
+        lambda t: t._(
+            "↩️ An admin reversed the transfer of {amount} from {name}: the credits were "
+            "taken back.",
+            amount=_money(t, 4_000),
+            name=t.isolate("Alice"),
+        ),
+    ),
 ]
 
 

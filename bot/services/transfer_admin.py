@@ -26,6 +26,7 @@ from bot.services.outbox import Outgoing, enqueue
 from bot.services.transfer_rules import (
     Party,
     Reversed,
+    Reversible,
     TransferError,
     TransferItem,
     TransferPage,
@@ -165,11 +166,15 @@ async def _transfer(session: AsyncSession, transfer_id: int) -> TransferItem | N
     return found[0] if found else None
 
 
-async def transfer(db: Database, transfer_id: int, telegram_id: int) -> TransferItem:
-    """One transfer that ``telegram_id`` sent, for the reversal's screens; anything else
-    (no such transfer, a reversal, another reseller's) is refused."""
+async def reversible(db: Database, transfer_id: int, telegram_id: int) -> Reversible:
+    """One transfer that ``telegram_id`` sent, with what its receiver has available now,
+    for the reversal's screens; anything else (no such transfer, a reversal, another
+    reseller's) is refused."""
     async with db.transaction() as session:
-        return _sent_by(await _transfer(session, transfer_id), telegram_id)
+        item = _sent_by(await _transfer(session, transfer_id), telegram_id)
+        account = await rules.account_of(session, item.recipient.reseller_id)
+        available = rules.transferable(await ledger.balance(session, account))
+        return Reversible(item, available)
 
 
 def _sent_by(item: TransferItem | None, telegram_id: int) -> TransferItem:
@@ -213,7 +218,9 @@ async def reverse(
             await ledger.balance(session, src),
             await ledger.balance(session, dst),
         )
-        await rules.check_covers(session, src, item.amount, "receiver_short")
+        await rules.check_covers(
+            session, src, item.amount, "receiver_short", name=item.recipient.name
+        )
         movement = await ledger.move(
             session,
             src=src,

@@ -47,6 +47,19 @@ class Party:
 
 
 @dataclass(frozen=True)
+class Allowance:
+    """What a sender may send now: its transferable credit and what its daily limit
+    leaves today (None: no limit)."""
+
+    available: int
+    left_today: int | None
+
+    @property
+    def most(self) -> int:
+        return self.available if self.left_today is None else min(self.available, self.left_today)
+
+
+@dataclass(frozen=True)
 class Preview:
     """The confirmation screen: who sends what to whom, and the sender's available
     credit before and after."""
@@ -101,6 +114,14 @@ class TransferPage:
     page: int  # from 0, clamped to the last
     pages: int
     total: int
+
+
+@dataclass(frozen=True)
+class Reversible:
+    """A transfer an admin is about to reverse, and what its receiver has available."""
+
+    transfer: TransferItem
+    receiver_available: int
 
 
 @dataclass(frozen=True)
@@ -254,7 +275,7 @@ def check_daily(sender: Reseller, amount: int, left: int | None) -> None:
         )
 
 
-def short_of(code: str, balance: ledger.Balance, amount: int) -> TransferError:
+def short_of(code: str, balance: ledger.Balance, amount: int, **extra: object) -> TransferError:
     available = transferable(balance)
     return TransferError(
         code,
@@ -262,10 +283,13 @@ def short_of(code: str, balance: ledger.Balance, amount: int) -> TransferError:
         available=available,
         requested=amount,
         missing=amount - available,
+        **extra,
     )
 
 
-async def check_covers(session: AsyncSession, account_id: int, amount: int, code: str) -> None:
+async def check_covers(
+    session: AsyncSession, account_id: int, amount: int, code: str, **extra: object
+) -> None:
     """Refuse unless the account has ``amount`` above zero and unheld, in one conditional
     statement that also locks its row until the transaction ends, so the debit that
     follows (``ledger.move``, whose own check stops at the collection limit) finds it
@@ -278,7 +302,7 @@ async def check_covers(session: AsyncSession, account_id: int, amount: int, code
         .execution_options(synchronize_session=False)
     )
     if ledger.rowcount(guarded) != 1:
-        raise short_of(code, await ledger.balance(session, account_id), amount)
+        raise short_of(code, await ledger.balance(session, account_id), amount, **extra)
 
 
 async def account_of(session: AsyncSession, reseller_id: int) -> int:

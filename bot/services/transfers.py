@@ -26,7 +26,7 @@ from bot.services import ledger
 from bot.services import transfer_rules as rules
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
-from bot.services.transfer_rules import Party, Preview, Sent, TransferError
+from bot.services.transfer_rules import Allowance, Party, Preview, Sent, TransferError
 from models import CreditTransfer, EntryKind, Reseller, Transfer, TransferKind, TxType
 
 KEY_PREFIX = "xfer:"
@@ -35,6 +35,17 @@ KEY_PREFIX = "xfer:"
 def key_of(sender_telegram_id: int, nonce: str) -> str:
     """The movement's idempotency key: the sender and the nonce of the screen it saw."""
     return f"{KEY_PREFIX}{sender_telegram_id}:{nonce}"
+
+
+async def allowance(
+    db: Database, sender_telegram_id: int, *, now: dt.datetime, zone: ZoneInfo
+) -> Allowance:
+    """What the sender may send now, if it may transfer at all (else refused)."""
+    async with db.transaction() as session:
+        sender = rules.check_sender(await _sender(session, sender_telegram_id, lock=False))
+        balance = await ledger.balance(session, await rules.account_of(session, sender.id))
+        left = await rules.left_today(session, sender, now=now, zone=zone)
+        return Allowance(rules.transferable(balance), left)
 
 
 async def find_recipient(db: Database, sender_telegram_id: int, text: str) -> Party:

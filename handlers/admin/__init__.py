@@ -25,6 +25,7 @@ from handlers.admin import (
     resellers,
     staff,
     suspend,
+    transfers,
 )
 from handlers.admin.action_log import typing_days as action_log_days
 from handlers.admin.catalogue_form import form as catalogue_form
@@ -34,6 +35,7 @@ from handlers.admin.postpaid import flows as postpaid_flows
 from handlers.admin.reseller_forms import editing, searching
 from handlers.admin.staff import adding as staff_adding
 from handlers.admin.suspend import suspension
+from handlers.admin.transfers import form as transfer_form
 
 __all__ = [
     "action_log_days",
@@ -46,6 +48,7 @@ __all__ = [
     "searching",
     "staff_adding",
     "suspension",
+    "transfer_form",
 ]
 
 
@@ -73,3 +76,4 @@ def register(app: BotApplication) -> None:
     postpaid.register(app)  # who owes; statements' and cash Saves' taps after their flows
     staff.register(app)  # the owners' staff screens (adding one is the flow staff_adding)
     action_log.register(app)  # /log and its buttons (typing its dates is action_log_days)
+    transfers.register(app)  # a reseller's transfers (the limit and reversals: transfer_form)

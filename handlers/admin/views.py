@@ -23,6 +23,7 @@ from handlers import pages
 from handlers.admin import callbacks, cash_views, reseller_views
 from handlers.admin import credit_callbacks as credit_buttons
 from handlers.admin import reseller_callbacks as buttons
+from handlers.admin import transfer_callbacks as transfer_buttons
 from handlers.reader import Reader
 from models import ResellerStatus
 
@@ -77,6 +78,7 @@ def card(row: ResellerCard, r: Reader, note: str = "") -> Screen:
         ],
         # The credits and cash-received buttons go in a row of their own here.
         [keyboards.button(t._("➕➖ Credits"), credit_buttons.OPEN.build(tid))],  # noqa: RUF001
+        [keyboards.button(t._("💸 Transfers"), transfer_buttons.SCREEN.build(tid, 0))],
         *cash_views.card_buttons(who, t),  # cash received (postpaid), statement
         [keyboards.button(t._("👥 Customers"), buttons.CUSTOMERS.build(tid, 0))],
         [action],

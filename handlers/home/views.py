@@ -132,6 +132,7 @@ def commands_for(
         BotCommand("customers", t._("Your customers")),
         BotCommand("topup", t._("Ask for credits")),
         BotCommand("topups", t._("Your top-up requests")),
+        BotCommand("transfer", t._("Send credits to another reseller")),
         BotCommand("cancel", t._("Leave the current step")),
     ]
     if role == Role.ADMIN:

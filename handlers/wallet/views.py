@@ -13,6 +13,7 @@ from bot.services.ledger import HistoryPage
 from bot.services.wallet import BalanceSummary
 from handlers import pages
 from handlers.reader import Reader
+from handlers.transfer import views as transfer_views
 from models import EntryKind
 
 Screen = tuple[str, InlineKeyboardMarkup]
@@ -25,6 +26,7 @@ def kind_label(kind: str, t: Translator) -> str:
         EntryKind.RENEWAL: t._("Renewal"),
         EntryKind.REFUND: t._("Refund"),
         EntryKind.TRANSFER: t._("Transfer"),
+        EntryKind.TRANSFER_REVERSAL: t._("Transfer reversed"),
         EntryKind.ADJUSTMENT: t._("Adjustment"),
         EntryKind.EXPIRY: t._("Expired credits"),
         EntryKind.CASH_RECEIVED: t._("Cash received"),
@@ -87,7 +89,8 @@ def render_history(page: HistoryPage, r: Reader) -> Screen:
     for entry in page.entries:
         line = (
             f"{r.date(entry.created_at)}  "
-            f"<code>{r.signed(entry.amount)}</code>  {kind_label(entry.kind, t)}"
+            f"<code>{r.signed(entry.amount)}</code>  "
+            f"{transfer_views.history_label(entry, t) or kind_label(entry.kind, t)}"
         )
         # Expiry entries carry no comment of a person's; older ones carry the system's.
         if entry.comment and entry.kind != EntryKind.EXPIRY:
