@@ -149,6 +149,22 @@ async def test_a_second_tap_on_send_sends_nothing_again(
     await assert_audit_ok(db)
 
 
+async def test_a_forged_send_text_on_the_summary_and_cancel_move_nothing(
+    bot: BotApplication, db: Database, fake_api: FakeBotAPI, alice: User
+) -> None:
+    summary = await _to_confirm(fake_api, alice, "@bob_sells", "10")
+    answered = await _refused(fake_api, alice, summary, buttons.SEND.build("forged-nonce"))
+    assert "no longer valid" in answered["text"]
+    said = await _say(fake_api, alice, "yes please")
+    assert "Tap ✅ Send or ✖️ Cancel" in said.text
+    left = await _tap(fake_api, alice, summary, buttons.CANCEL.build())
+    assert "No credits were moved." in left.text
+    answered = await _refused(fake_api, alice, summary, _send_data(summary))
+    assert "no longer valid" in answered["text"]
+    assert await _count(db) == 0
+    assert (await _balance(db, ALICE)).balance == 10_000
+
+
 async def test_unknown_suspended_and_own_recipients_are_refused_and_asked_again(
     bot: BotApplication, db: Database, fake_api: FakeBotAPI, alice: User
 ) -> None:

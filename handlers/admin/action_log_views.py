@@ -61,6 +61,9 @@ _NAMES: dict[str, Callable[[Translator], str]] = {
     "panel_added": lambda t: t._("🔌 Panel added"),
     "panel_enabled": lambda t: t._("🔌 Panel enabled"),
     "panel_disabled": lambda t: t._("🔌 Panel disabled"),
+    "transfer_allowed": lambda t: t._("💸 Transfers allowed or forbidden"),
+    "transfer_limit": lambda t: t._("💸 Daily transfer limit changed"),
+    "transfer_reversed": lambda t: t._("↩️ Transfer reversed"),
 }
 # Values kept in hundredths: of credits, or of the currency credits are paid in.
 _CREDITS = ("amount", "balance", "owed", "credits", "credit_limit", "limit", "threshold", "thr")
