@@ -3,6 +3,7 @@ limit in the bot's zone, and an admin's settings and reversal."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from zoneinfo import ZoneInfo
@@ -336,4 +337,33 @@ async def test_a_reversal_is_refused_when_the_receiver_spent_the_credits(
                 now=now(),
             )
     assert len(await _rows(db)) == 1
+    await assert_audit_ok(db)
+
+
+async def test_opposite_transfers_at_once_both_go_through(db: Database, three: None) -> None:
+    await wallet.add_credit(
+        db, telegram_id=BOB, amount=5_000, tx_type=TxType.PURCHASE, actor="t", key=key(), now=now()
+    )
+    results = await asyncio.gather(
+        _send(db, 1_000), _send(db, 2_000, sender_telegram_id=BOB, to=ALICE)
+    )
+    assert [r.amount for r in results] == [1_000, 2_000]
+    assert (await _balance(db, ALICE)).balance == 11_000
+    assert (await _balance(db, BOB)).balance == 4_000
+    await assert_audit_ok(db)
+
+
+async def test_two_transfers_at_once_cannot_both_pass_the_daily_limit(
+    db: Database, three: None
+) -> None:
+    await transfer_admin.set_daily_limit(
+        db, telegram_id=ALICE, limit=3_000, actor="tg:900", now=now()
+    )
+    results = await asyncio.gather(
+        _send(db, 2_000), _send(db, 2_000, to=CAROL), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, TransferError)]
+    assert len(refused) == 1 and refused[0].code == "daily_limit"
+    assert len(await _rows(db)) == 1
+    assert (await _balance(db, ALICE)).balance == 8_000
     await assert_audit_ok(db)

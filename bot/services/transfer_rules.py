@@ -182,7 +182,7 @@ async def lock_reseller(session: AsyncSession, telegram_id: int) -> Reseller | N
         await session.execute(
             select(Reseller)
             .where(Reseller.telegram_id == telegram_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
@@ -284,6 +284,17 @@ def short_of(code: str, balance: ledger.Balance, amount: int, **extra: object) -
         requested=amount,
         missing=amount - available,
         **extra,
+    )
+
+
+async def lock_accounts(session: AsyncSession, *account_ids: int) -> None:
+    """Lock the accounts a movement touches, in id order as ``ledger.move`` does, so that
+    opposite movements between the same two resellers queue instead of deadlocking."""
+    await session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(account_ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update(key_share=True)
     )
 
 

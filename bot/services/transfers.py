@@ -150,6 +150,7 @@ async def send(
         comment = rules.check_note(note)
         src = await rules.account_of(session, sender.id)
         dst = await rules.account_of(session, target.id)
+        await rules.lock_accounts(session, src, dst)
         await rules.check_covers(session, src, amount, "insufficient")
         movement = await ledger.move(
             session,
