@@ -182,6 +182,9 @@ async def test_unknown_suspended_and_own_recipients_are_refused_and_asked_again(
     assert "You cannot send credits to yourself." in screen.text
     screen = await _say(fake_api, alice, "what?")
     assert "Send an @username" in screen.text
+    await fake_api.send_sticker(alice)
+    said = await fake_api.next_event(ALICE)
+    assert "Send the answer as a text message, or tap Cancel." in said.text
     assert await _count(db) == 0
 
 
@@ -305,8 +308,12 @@ async def test_an_admin_reverses_a_transfer_once_with_a_reason_and_both_are_told
     assert "40.00 credits to Bob" in screen.text
     ask = await _tap(fake_api, boss, screen, screen.button("Reverse"))
     assert "Why" in ask.text
+    again = await _say(fake_api, boss, "x" * 256)
+    assert "The reason is 256 characters long; at most 255 are allowed." in again.text
     confirm = await _say(fake_api, boss, "sent to the wrong reseller")
     assert "Bob has 40.00 credits available" in confirm.text
+    said = await _say(fake_api, boss, "ok")
+    assert "Tap ↩️ Confirm the reversal or ✖️ Cancel above." in said.text
     yes = confirm.button("Confirm")
     done = await _tap(fake_api, boss, confirm, yes)
     assert "Reversed" in done.text

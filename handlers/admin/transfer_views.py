@@ -217,6 +217,10 @@ def no_reason(t: Translator) -> str:
     return t._("Send a reason: it is logged and both resellers are told.")
 
 
+def confirm_expected(t: Translator) -> str:
+    return t._("Tap ↩️ Confirm the reversal or ✖️ Cancel above.")
+
+
 def use_buttons(t: Translator) -> str:
     return t._("Send the answer as a text message, or tap Cancel.")
 

@@ -256,6 +256,13 @@ async def text_expected(update: Update, context: BotContext, t: Translator) -> S
     return None
 
 
+@with_permission(Permission.CREDITS)
+async def confirm_expected(update: Update, context: BotContext, t: Translator) -> Step:
+    """Anything typed on the reversal's confirmation: say which buttons, it stays."""
+    await refuse(update, views.confirm_expected(t))
+    return None
+
+
 async def cancel(update: Update, context: BotContext) -> object:
     t = await translator(update, context)
     return await flow.leave(update, context, DRAFT, views.cancelled(t))
@@ -281,7 +288,11 @@ def form() -> flow.Flow:
         states={
             LIMIT: [MessageHandler(text, got_limit), back, other],
             REASON: [MessageHandler(text, got_reason), back, other],
-            CONFIRM: [CallbackQueryHandler(confirmed, pattern=buttons.CONFIRM.pattern()), back],
+            CONFIRM: [
+                CallbackQueryHandler(confirmed, pattern=buttons.CONFIRM.pattern()),
+                back,
+                MessageHandler(~filters.COMMAND, confirm_expected),
+            ],
         },
         fallbacks=[],
         cancel=cancel,

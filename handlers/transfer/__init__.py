@@ -21,6 +21,7 @@ __all__ = ["conversation", "register"]
 def conversation() -> flow.Flow:
     text = f.TEXT & ~f.COMMAND
     cancel = CallbackQueryHandler(steps.cancel, pattern=buttons.CANCEL.pattern())
+    other = MessageHandler(~f.COMMAND & ~f.TEXT, steps.text_expected)
     return flow.Flow(
         name="transfer",
         draft_key=DRAFT,
@@ -29,12 +30,13 @@ def conversation() -> flow.Flow:
             CallbackQueryHandler(steps.start, pattern=buttons.NEW.pattern()),
         ],
         states={
-            RECIPIENT: [MessageHandler(text, steps.got_recipient), cancel],
-            AMOUNT: [MessageHandler(text, steps.got_amount), cancel],
+            RECIPIENT: [MessageHandler(text, steps.got_recipient), cancel, other],
+            AMOUNT: [MessageHandler(text, steps.got_amount), cancel, other],
             NOTE: [
                 MessageHandler(text, steps.got_note),
                 CallbackQueryHandler(steps.skip_note, pattern=buttons.SKIP.pattern()),
                 cancel,
+                other,
             ],
             CONFIRM: [
                 CallbackQueryHandler(steps.send, pattern=buttons.SEND.pattern()),

@@ -247,6 +247,13 @@ async def sent_before(update: Update, context: BotContext) -> None:
     await answer(query, views.already_sent(r.t) if done else views.no_longer_valid(r.t), alert=True)
 
 
+async def text_expected(update: Update, context: BotContext) -> None:
+    """A photo, a sticker or the like where the step asks for a typed answer."""
+    r = await reader(update, context)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(views.text_expected(r.t))
+
+
 async def buttons_expected(update: Update, context: BotContext) -> Step:
     """Text on the confirmation screen: say which buttons, the screen stays."""
     r = await reader(update, context)

@@ -179,6 +179,10 @@ def no_longer_valid(t: Translator) -> str:
     return t._("This button is no longer valid. Send /start for a fresh menu.")
 
 
+def text_expected(t: Translator) -> str:
+    return t._("Send the answer as a text message, or tap Cancel.")
+
+
 def use_buttons(t: Translator) -> str:
     return t._("Tap ✅ Send or ✖️ Cancel on the summary above.")
 
