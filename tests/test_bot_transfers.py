@@ -165,6 +165,30 @@ async def test_a_forged_send_text_on_the_summary_and_cancel_move_nothing(
     assert (await _balance(db, ALICE)).balance == 10_000
 
 
+async def test_send_checks_again_what_changed_since_the_confirmation(
+    bot: BotApplication, db: Database, fake_api: FakeBotAPI, alice: User
+) -> None:
+    summary = await _to_confirm(fake_api, alice, "@bob_sells", "10")
+    await resellers.set_status(
+        db, telegram_id=BOB, status=ResellerStatus.SUSPENDED, actor="test", now=now()
+    )
+    again = await _tap(fake_api, alice, summary, _send_data(summary))
+    assert "Bob is suspended and cannot receive credits now." in again.text
+    assert "Who gets them?" in again.text
+    await resellers.set_status(
+        db, telegram_id=BOB, status=ResellerStatus.ACTIVE, actor="test", now=now()
+    )
+    await _tap(fake_api, alice, again, buttons.CANCEL.build())
+    summary = await _to_confirm(fake_api, alice, "@bob_sells", "10")
+    await transfer_admin.set_allowed(
+        db, telegram_id=ALICE, allowed=False, actor="tg:900", now=now()
+    )
+    ended = await _tap(fake_api, alice, summary, _send_data(summary))
+    assert "An admin has not allowed you to send transfers." in ended.text
+    assert await _count(db) == 0
+    assert (await _balance(db, ALICE)).balance == 10_000
+
+
 async def test_unknown_suspended_and_own_recipients_are_refused_and_asked_again(
     bot: BotApplication, db: Database, fake_api: FakeBotAPI, alice: User
 ) -> None:

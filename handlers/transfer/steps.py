@@ -183,6 +183,8 @@ async def _refused(
 ) -> Step:
     if exc.code in _RECIPIENT_CODES:
         return await _show(update, context, draft, r, RECIPIENT, views.problem(exc, r))
+    if update.callback_query is not None:
+        await answer(update.callback_query)
     await flow.render(context, draft, views.problem(exc, r), keyboards.back_to_menu(r.t))
     return flow.end(context, DRAFT)
 
