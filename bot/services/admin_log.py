@@ -31,7 +31,9 @@ class ActionError(Exception):
         self.params = params
 
 
-def check_text(value: str | None, limit: int, code: str) -> str | None:
+def check_text(
+    value: str | None, limit: int, code: str, error: type[ActionError] = ActionError
+) -> str | None:
     """An optional one-line text (a reason, a comment, a reference): blank is none, runs of
     whitespace become one space, longer than ``limit`` is refused with its length (never
     cut)."""
@@ -39,7 +41,7 @@ def check_text(value: str | None, limit: int, code: str) -> str | None:
         return None
     value = " ".join(value.split())
     if len(value) > limit:
-        raise ActionError(
+        raise error(
             code, f"{len(value)} characters; at most {limit}", length=len(value), limit=limit
         )
     return value

@@ -19,16 +19,15 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.days import latin_digits
 from bot.money import MAX_AMOUNT
-from bot.services import ledger
+from bot.services import admin_log, ledger
 from bot.services.admin_log import ActionError
 from models import CreditTransfer, LedgerAccount, Reseller, ResellerStatus, TransferKind
 
 MAX_NOTE = ledger.MAX_COMMENT
 MAX_TELEGRAM_ID = 2**63 - 1
 _USERNAME = re.compile(r"@?([A-Za-z0-9_]{5,32})")
-_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
-_DIGITS |= {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 
 
 class TransferError(ActionError):
@@ -150,19 +149,7 @@ def check_amount(amount: int) -> int:
 
 
 def check_note(note: str | None) -> str | None:
-    """A note is optional (blank is none); longer than 255 characters is refused with its
-    length, never cut."""
-    if note is None or not note.strip():
-        return None
-    note = note.strip()
-    if len(note) > MAX_NOTE:
-        raise TransferError(
-            "note_too_long",
-            f"the note is {len(note)} characters; at most {MAX_NOTE} are allowed",
-            length=len(note),
-            limit=MAX_NOTE,
-        )
-    return note
+    return admin_log.check_text(note, MAX_NOTE, "note_too_long", TransferError)
 
 
 def party(reseller: Reseller) -> Party:
@@ -190,7 +177,7 @@ async def lock_reseller(session: AsyncSession, telegram_id: int) -> Reseller | N
 
 async def find_recipient(session: AsyncSession, text: str | int) -> Reseller:
     """The reseller named by a Telegram id or an @username (any case)."""
-    query = str(text) if isinstance(text, int) else " ".join(text.split()).translate(_DIGITS)
+    query = str(text) if isinstance(text, int) else latin_digits(" ".join(text.split()))
     if query.isdigit():
         telegram_id = int(query)
         if not 0 < telegram_id <= MAX_TELEGRAM_ID:
