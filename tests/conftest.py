@@ -27,7 +27,7 @@ from bot.context import BotApplication
 from bot.db import Database, create_engine, upgrade_schema
 from bot.services.provisioning import Provider
 from bot.settings import Settings
-from models import AccountKind, Base, LedgerAccount
+from models import AccountKind, Base, LedgerAccount, Reseller
 from tests.fake_bot_api import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -114,6 +114,8 @@ def _pg_engine(schema: str) -> AsyncEngine:
 async def _reset_postgres(db: Database) -> None:
     """Empty every table but keep the system accounts the migration seeded."""
     async with db.transaction() as session:
+        # Resellers and price lists refer to each other: break the cycle first.
+        await session.execute(update(Reseller).values(price_list_id=None))
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == LedgerAccount.__tablename__:
                 await session.execute(

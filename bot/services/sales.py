@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, price_lists
 from bot.services.customers import (
     CustomerError,
     CustomerView,
@@ -43,7 +43,7 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
-from bot.services.resellers import ResellerView, require_by_telegram_id
+from bot.services.resellers import ResellerView, load_by_telegram_id, require_by_telegram_id
 from models import (
     Customer,
     CustomerStatus,
@@ -125,11 +125,21 @@ async def _active_reseller(session: AsyncSession, telegram_id: int) -> ResellerV
     return reseller
 
 
-async def _active_plan(session: AsyncSession, plan_id: int) -> PlanView:
+async def _active_plan(
+    session: AsyncSession, plan_id: int, seller: ResellerView | None = None
+) -> PlanView:
+    """The plan, priced for ``seller`` (its price list: the one place a sale's price is
+    decided; see bot.services.price_lists)."""
     plan = await session.get(Plan, plan_id, populate_existing=True)
     if plan is None or not plan.active:
         raise PlanUnavailable("That plan is no longer available. Pick another one.")
-    return _plan(plan)
+    return await _priced(session, _plan(plan), seller)
+
+
+async def _priced(session: AsyncSession, plan: PlanView, seller: ResellerView | None) -> PlanView:
+    if seller is None:
+        return plan
+    return replace(plan, price=await price_lists.price_for(session, seller.id, plan))
 
 
 # --- preparing a sale ------------------------------------------------------------------
@@ -148,12 +158,14 @@ async def check_new_username(db: Database, telegram_id: int, text: str) -> str:
     return username
 
 
-async def active_plans(db: Database) -> list[PlanView]:
+async def active_plans(db: Database, telegram_id: int | None = None) -> list[PlanView]:
+    """The plans on offer, at the base price or (``telegram_id``) at that seller's price."""
     async with db.transaction() as session:
+        seller = await load_by_telegram_id(session, telegram_id) if telegram_id else None
         rows = await session.scalars(
             select(Plan).where(Plan.active.is_(True)).order_by(Plan.position, Plan.id)
         )
-        return [_plan(p) for p in rows]
+        return [await _priced(session, _plan(p), seller) for p in rows]
 
 
 async def quote(
@@ -167,7 +179,7 @@ async def quote(
     """What the confirmation screen shows: cost, credit now and after, the new expiry."""
     async with db.transaction() as session:
         reseller = await _active_reseller(session, telegram_id)
-        plan = await _active_plan(session, plan_id)
+        plan = await _active_plan(session, plan_id, reseller)
         current = None
         if customer_id is not None:
             current = (await _own(session, reseller, customer_id)).expires_at
@@ -268,7 +280,7 @@ async def _open_order(
         if replay is not None:
             return replay
         reseller = await _active_reseller(session, telegram_id)
-        plan = await _active_plan(session, plan_id)
+        plan = await _active_plan(session, plan_id, reseller)
         if expected_price is not None and plan.price != expected_price:
             raise PriceChanged(
                 f"The price of {plan.name} is now {plan.price / 100:.2f}.",

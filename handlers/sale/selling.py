@@ -63,7 +63,9 @@ async def show_plans(
     update: Update, context: BotContext, draft: SaleDraft, problem: str | None = None
 ) -> int | str:
     r = await reader(update, context)
-    plans = await sales.active_plans(context.db)
+    user = update.effective_user
+    # At the seller's own prices (its price list).
+    plans = await sales.active_plans(context.db, user.id if user else None)
     if not plans:
         await show_step(context, draft, views.no_plans(r))
         return end_flow(context)
@@ -105,7 +107,7 @@ async def confirmation(
         return end_flow(context)
     username = draft.username or ""
     if q.missing:
-        plans = await sales.active_plans(context.db)
+        plans = await sales.active_plans(context.db, user.id)
         await show_step(
             context, draft, views.plans_short_of_credit(draft.kind, username, q, plans, r)
         )
