@@ -4,6 +4,7 @@ change which list, and a list that cannot go while resellers are on it."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -223,7 +224,7 @@ async def test_a_parent_only_touches_its_own_lists_and_children(db: Database) ->
     kids = await price_lists.create_list(
         db, name="Kids", parent_telegram_id=ALICE, actor=f"tg:{ALICE}", now=now()
     )
-    alice = dict(parent_telegram_id=ALICE, actor=f"tg:{ALICE}", now=now())
+    alice: dict[str, Any] = {"parent_telegram_id": ALICE, "actor": f"tg:{ALICE}", "now": now()}
     refusals = [
         price_lists.set_entry(db, list_id=business.id, plan_id=month, price=2_000, **alice),
         price_lists.rename_list(db, list_id=business.id, name="Mine", **alice),
