@@ -11,6 +11,7 @@ from handlers import (
     flow,
     home,
     language,
+    pricelists,
     reachability,
     sale,
     topup,
@@ -41,6 +42,7 @@ def register(app: BotApplication) -> None:
                 admin.action_log_days(),
                 admin.transfer_form(),
                 transfer.conversation(),
+                pricelists.form(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -50,6 +52,7 @@ def register(app: BotApplication) -> None:
     language.register(app)
     wallet.register(app)
     admin.register(app)
+    pricelists.register(app)
     topup.register(app)
     sale.register(app)
     customer.register(app)

@@ -30,6 +30,8 @@ from handlers.admin.catalogue_callbacks import (
     Field,
     Kind,
 )
+from handlers.pricelists import callbacks as price_list_buttons
+from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
 from handlers.sale import views as sale_views
 from handlers.topup import views as topup_views
@@ -71,6 +73,7 @@ def menu(r: Reader, note: str | None = None) -> Screen:
             _button(t._("📦 Plans"), LIST.build(Kind.PLAN)),
             _button(t._("🏷 Price tiers"), LIST.build(Kind.TIER)),
             _button(t._("💳 Payment methods"), LIST.build(Kind.METHOD)),
+            _button(t._("🏷 Price lists"), price_list_buttons.HOME.build(Scope.ADMIN)),
             [keyboards.button(t._("⬅️ Menu"), keyboards.MENU)],
         ]
     )

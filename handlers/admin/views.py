@@ -24,6 +24,8 @@ from handlers.admin import callbacks, cash_views, reseller_views
 from handlers.admin import credit_callbacks as credit_buttons
 from handlers.admin import reseller_callbacks as buttons
 from handlers.admin import transfer_callbacks as transfer_buttons
+from handlers.pricelists import callbacks as price_list_buttons
+from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
 from models import ResellerStatus
 
@@ -81,6 +83,11 @@ def card(row: ResellerCard, r: Reader, note: str = "") -> Screen:
         [keyboards.button(t._("💸 Transfers"), transfer_buttons.SCREEN.build(tid, 0))],
         *cash_views.card_buttons(who, t),  # cash received (postpaid), statement
         [keyboards.button(t._("👥 Customers"), buttons.CUSTOMERS.build(tid, 0))],
+        [
+            keyboards.button(
+                t._("🏷 Price list"), price_list_buttons.RESELLER.build(Scope.ADMIN, tid)
+            )
+        ],
         [action],
         [keyboards.button(t._("⬅️ Resellers"), callbacks.RESELLERS.build(0))],
     ]
