@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from bot.cli import price_list_commands
 from bot.money import AmountError, parse_amount
 from bot.services.roles import Permission
 from models import PanelKind, TxType
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most this many lines (default 50)",
     )  # fmt: skip
     _staff_parser(commands)
+    price_list_commands.add_parser(commands)
     return parser
 
 

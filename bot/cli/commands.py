@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.cli import log_command, panel_commands, staff_commands
+from bot.cli import log_command, panel_commands, price_list_commands, staff_commands
 from bot.db import Database
 from bot.money import format_amount
 from bot.services import alerts, panel_suspension, panels, plans, pricing, resellers, wallet
@@ -393,4 +393,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("staff", "add"): staff_commands.staff_add,
     ("staff", "list"): staff_commands.staff_list,
     ("staff", "remove"): staff_commands.staff_remove,
+    **price_list_commands.COMMANDS,
 }
