@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import plans, price_lists, sales
+from bot.services import ledger, plans, price_lists, sales
 from bot.services.price_lists import PriceListError, discounted, parse_entry, parse_percent
-from models import AdminAction, Plan, PriceListEntry, Reseller
+from bot.services.provisioning import LocalProvider
+from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder
 from tests.helpers import make_reseller, now
 
 BOSS = "tg:900"
@@ -257,3 +258,30 @@ async def test_a_parent_only_touches_its_own_lists_and_children(db: Database) ->
     assert who.list_name == "Kids" and [o.name for o in options] == ["Gold", "Kids"]
     prices = await price_lists.parent_prices(db, parent_telegram_id=ALICE)
     assert [(c.name, c.list_name) for c in prices.children] == [("Bob", "Kids"), ("Carol", None)]
+
+
+async def test_activation_and_renewal_charge_the_list_price_and_record_it_on_the_order(
+    db: Database,
+) -> None:
+    month = await _plan(db)
+    alice = await make_reseller(db, ALICE, credit=5_000)
+    gold = await price_lists.create_list(db, name="Gold", percent_off=1_500, actor=BOSS, now=now())
+    await price_lists.assign(db, reseller_telegram_id=ALICE, list_id=gold.id, actor=BOSS, now=now())
+
+    async def sell(key: str, **kwargs: Any) -> sales.SaleResult:
+        return await sales.sell(
+            db, LocalProvider(), telegram_id=ALICE, plan_id=month, key=key, now=now(),
+            provider_seconds=5, **kwargs,
+        )  # fmt: skip
+
+    with pytest.raises(sales.PriceChanged):  # the base price was on screen, not hers
+        await sell("n0", username="john", expected_price=1_000)
+    sold = await sell("n1", username="john", expected_price=850)
+    # The renewal a customer asked for is the same sale on its customer (one tap, then
+    # the confirmation), so it is charged the same way.
+    renewed = await sell("n2", customer_id=sold.customer.id, expected_price=850)
+    assert (sold.price, renewed.price) == (850, 850)
+    async with db.transaction() as session:
+        orders = list(await session.scalars(select(SubscriptionOrder.price)))
+        balance = await ledger.balance(session, alice.account_id)
+    assert orders == [850, 850] and balance.balance == 5_000 - 1_700

@@ -242,7 +242,7 @@ def no_plan(t: Translator) -> str:
 
 
 def not_text(t: Translator) -> str:
-    return t._("Please send it as a text message.")
+    return t._("Send it as a text message, please.")
 
 
 # --- what was done, and why not ----------------------------------------------------------------
