@@ -12,8 +12,10 @@ from sqlalchemy import select, update
 from bot.context import BotApplication
 from bot.db import Database
 from bot.services import ledger, plans, price_lists, sales
+from bot.services.provisioning import LocalProvider
 from bot.services.resellers import require_by_telegram_id
 from handlers.admin import callbacks as admin_callbacks
+from handlers.sale import callbacks as sale_callbacks
 from models import AdminAction, PriceList, PriceListEntry, Reseller, SubscriptionOrder
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import Event, FakeBotAPI, User
@@ -246,3 +248,35 @@ async def test_forged_price_list_buttons_are_refused_and_change_nothing(
         names = sorted(await session.scalars(select(PriceList.name)))
     assert on_lists == [gold.id, None, None, None]
     assert names == ["Alice's", "Carol's", "Gold"]
+
+
+async def test_the_renewal_a_customer_asked_for_is_confirmed_and_charged_at_the_list_price(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    month, _ = await _plans(db)
+    await make_reseller(db, ALICE, name="Alice", credit=5_000)
+    sold = await sales.sell(
+        db, LocalProvider(), telegram_id=ALICE, plan_id=month, key="first", now=now(),
+        provider_seconds=5, username="john.doe",
+    )  # fmt: skip
+    assert sold.price == 1_000  # before Alice was put on a list
+    gold = await price_lists.create_list(db, name="Gold", percent_off=1_500, actor="cli", now=now())
+    await price_lists.assign(
+        db, reseller_telegram_id=ALICE, list_id=gold.id, actor="cli", now=now()
+    )
+    alice = fake_api.user(ALICE, "Alice")
+    menu = await _say(fake_api, alice, "/start")
+    # The one-tap Renew under the customer's request (jobs/notices.py builds it).
+    confirm = await _tap(
+        fake_api, alice, menu, sale_callbacks.RENEW_REQUESTED.build(sold.customer.id, month)
+    )
+    assert "Cost: <b>8.50 credits</b>" in confirm.text
+    done = await _tap(fake_api, alice, confirm, confirm.key("✅ Confirm"))
+    assert "Charged: 8.50 credits" in done.text
+    async with db.transaction() as session:
+        prices = list(
+            await session.scalars(select(SubscriptionOrder.price).order_by(SubscriptionOrder.id))
+        )
+    assert prices == [1_000, 850]
+    assert await _available(db, ALICE) == 5_000 - 1_850
+    await assert_audit_ok(db)
