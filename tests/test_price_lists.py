@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import ledger, plans, price_lists, sales
+from bot.services import admin_log, ledger, plans, price_lists, sales
 from bot.services.price_lists import PriceListError, discounted, parse_entry, parse_percent
 from bot.services.provisioning import LocalProvider
 from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder
@@ -119,6 +119,8 @@ async def test_every_change_is_in_the_action_log_with_before_and_after(db: Datab
     renamed = json.loads(next(r.details for r in rows if r.action == "price_list_renamed") or "")
     assert renamed["before"]["list"] == "Gold" and renamed["after"]["list"] == "Gold+"
     assert all(r.actor == BOSS for r in rows if r.action.startswith("price"))
+    # Each is a kind the log's filter knows.
+    assert {r.action for r in rows if r.action.startswith("price")} <= set(admin_log.KINDS)
 
 
 async def test_a_list_cannot_be_deleted_while_resellers_are_on_it(db: Database) -> None:

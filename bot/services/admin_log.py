@@ -92,6 +92,8 @@ KINDS = (
     "panel_import", "panel_customers_suspended", "panel_customers_resumed", "panel_added",
     "panel_enabled", "panel_disabled",
     "transfer_allowed", "transfer_limit", "transfer_reversed",
+    "price_list_added", "price_list_renamed", "price_list_percent", "price_list_removed",
+    "price_entry_set", "price_entry_cleared", "price_list_assigned",
 )  # fmt: skip
 MAX_LIMIT = 10_000
 

@@ -64,6 +64,13 @@ _NAMES: dict[str, Callable[[Translator], str]] = {
     "transfer_allowed": lambda t: t._("💸 Transfers allowed or forbidden"),
     "transfer_limit": lambda t: t._("💸 Daily transfer limit changed"),
     "transfer_reversed": lambda t: t._("↩️ Transfer reversed"),
+    "price_list_added": lambda t: t._("🏷 Price list added"),
+    "price_list_renamed": lambda t: t._("🏷 Price list renamed"),
+    "price_list_percent": lambda t: t._("🏷 Price list percentage changed"),
+    "price_list_removed": lambda t: t._("🏷 Price list deleted"),
+    "price_entry_set": lambda t: t._("🏷 Plan price set on a list"),
+    "price_entry_cleared": lambda t: t._("🏷 Plan price cleared on a list"),
+    "price_list_assigned": lambda t: t._("🏷 Reseller's price list changed"),
 }
 # Values kept in hundredths: of credits, or of the currency credits are paid in.
 _CREDITS = ("amount", "balance", "owed", "credits", "credit_limit", "limit", "threshold", "thr")
