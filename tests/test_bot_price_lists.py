@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, plans, price_lists, sales
+from bot.services import ledger, plans, price_list_reads, price_lists, sales
 from bot.services.provisioning import LocalProvider
 from bot.services.resellers import require_by_telegram_id
 from handlers.admin import callbacks as admin_callbacks
@@ -230,7 +230,7 @@ async def test_forged_price_list_buttons_are_refused_and_change_nothing(
     alices = await price_lists.create_list(
         db, name="Alice's", parent_telegram_id=ALICE, actor=f"tg:{ALICE}", now=now()
     )
-    gold = (await price_lists.lists(db))[0]
+    gold = (await price_list_reads.lists(db))[0]
     alice, dave = fake_api.user(ALICE, "Alice"), fake_api.user(DAVE, "Dave")
     home = await _say(fake_api, alice, "/prices")
     for data in (

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import admin_log, ledger, plans, price_lists, sales
+from bot.services import admin_log, ledger, plans, price_list_reads, price_lists, sales
 from bot.services.price_lists import PriceListError, discounted, parse_entry, parse_percent
 from bot.services.provisioning import LocalProvider
 from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder
@@ -134,10 +134,10 @@ async def test_a_list_cannot_be_deleted_while_resellers_are_on_it(db: Database) 
     with pytest.raises(PriceListError) as refused:
         await price_lists.delete_list(db, list_id=gold.id, actor=BOSS, now=now())
     assert refused.value.code == "list_in_use" and refused.value.params["count"] == 1
-    assert [v.resellers for v in await price_lists.lists(db)] == [1]
+    assert [v.resellers for v in await price_list_reads.lists(db)] == [1]
     await price_lists.assign(db, reseller_telegram_id=ALICE, list_id=None, actor=BOSS, now=now())
     await price_lists.delete_list(db, list_id=gold.id, actor=BOSS, now=now())
-    assert await price_lists.lists(db) == []
+    assert await price_list_reads.lists(db) == []
     async with db.transaction() as session:
         assert list(await session.scalars(select(PriceListEntry))) == []
 
@@ -151,7 +151,7 @@ async def test_names_are_unique_per_owner_and_bad_values_change_nothing(db: Data
         with pytest.raises(PriceListError) as refused:
             await price_lists.create_list(db, name=name, percent_off=percent, actor=BOSS, now=now())
         assert refused.value.code == code
-    assert [v.name for v in await price_lists.lists(db)] == ["Gold"]
+    assert [v.name for v in await price_list_reads.lists(db)] == ["Gold"]
 
 
 async def test_a_parent_prices_its_lists_at_or_above_its_own_cost(db: Database) -> None:
@@ -252,13 +252,13 @@ async def test_a_parent_only_touches_its_own_lists_and_children(db: Database) ->
         "no_list", "no_list", "no_list", "no_list", "no_reseller", "no_reseller",
         "not_a_parent", "no_list", "no_list",
     ]  # fmt: skip
-    assert [v.name for v in await price_lists.lists(db, parent_telegram_id=ALICE)] == ["Kids"]
-    assert [v.name for v in await price_lists.lists(db)] == ["Gold"]
+    assert [v.name for v in await price_list_reads.lists(db, parent_telegram_id=ALICE)] == ["Kids"]
+    assert [v.name for v in await price_list_reads.lists(db)] == ["Gold"]
     # The admin may put Alice's child on Alice's list; the chooser offers it.
     await price_lists.assign(db, reseller_telegram_id=BOB, list_id=kids.id, actor=BOSS, now=now())
-    who, options = await price_lists.member(db, reseller_telegram_id=BOB)
+    who, options = await price_list_reads.member(db, reseller_telegram_id=BOB)
     assert who.list_name == "Kids" and [o.name for o in options] == ["Gold", "Kids"]
-    prices = await price_lists.parent_prices(db, parent_telegram_id=ALICE)
+    prices = await price_list_reads.parent_prices(db, parent_telegram_id=ALICE)
     assert [(c.name, c.list_name) for c in prices.children] == [("Bob", "Kids"), ("Carol", None)]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.money import format_number
-from bot.services import price_lists
+from bot.services import price_list_reads, price_lists
 from bot.services.price_lists import PlanPrice, PriceListError
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ async def pricelist_add(call: Call) -> int:
 
 
 async def pricelist_list(call: Call) -> int:
-    found = await price_lists.lists(call.db)
+    found = await price_list_reads.lists(call.db)
     if not found:
         print("No price lists yet.")
     for view in found:
@@ -99,8 +99,8 @@ async def pricelist_list(call: Call) -> int:
 
 
 async def pricelist_show(call: Call) -> int:
-    view = await price_lists.find_list(call.db, name=call.args.name)
-    card = await price_lists.card(call.db, list_id=view.id)
+    view = await price_list_reads.find_list(call.db, name=call.args.name)
+    card = await price_list_reads.card(call.db, list_id=view.id)
     print(
         f"{view.name}: {_pct(view.percent_off)} off plans without their own price, "
         f"{view.resellers} reseller(s) on it"
@@ -113,8 +113,8 @@ async def pricelist_show(call: Call) -> int:
 async def pricelist_set(call: Call) -> int:
     args = call.args
     typed = price_lists.parse_entry(args.value)
-    view = await price_lists.find_list(call.db, name=args.name)
-    plan_id = await price_lists.plan_by_code(call.db, args.plan)
+    view = await price_list_reads.find_list(call.db, name=args.name)
+    plan_id = await price_list_reads.plan_by_code(call.db, args.plan)
     card = await price_lists.set_entry(
         call.db, list_id=view.id, plan_id=plan_id, price=typed.price,
         percent_off=typed.percent_off, actor=call.actor, now=call.now,
@@ -126,8 +126,8 @@ async def pricelist_set(call: Call) -> int:
 
 async def pricelist_clear(call: Call) -> int:
     args = call.args
-    view = await price_lists.find_list(call.db, name=args.name)
-    plan_id = await price_lists.plan_by_code(call.db, args.plan)
+    view = await price_list_reads.find_list(call.db, name=args.name)
+    plan_id = await price_list_reads.plan_by_code(call.db, args.plan)
     card = await price_lists.clear_entry(
         call.db, list_id=view.id, plan_id=plan_id, actor=call.actor, now=call.now
     )
@@ -137,7 +137,7 @@ async def pricelist_clear(call: Call) -> int:
 
 
 async def pricelist_remove(call: Call) -> int:
-    view = await price_lists.find_list(call.db, name=call.args.name)
+    view = await price_list_reads.find_list(call.db, name=call.args.name)
     await price_lists.delete_list(call.db, list_id=view.id, actor=call.actor, now=call.now)
     print(f"Price list {view.name} removed.")
     return 0
@@ -149,7 +149,7 @@ async def pricelist_assign(call: Call) -> int:
         raise PriceListError("bad_assign", "name a list, or give --base (not both)")
     list_id = None
     if args.name is not None:
-        list_id = (await price_lists.find_list(call.db, name=args.name)).id
+        list_id = (await price_list_reads.find_list(call.db, name=args.name)).id
     who = await price_lists.assign(
         call.db, reseller_telegram_id=args.telegram_id, list_id=list_id, actor=call.actor,
         now=call.now,

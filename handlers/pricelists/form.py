@@ -14,7 +14,7 @@ from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import price_lists
+from bot.services import price_list_reads, price_lists
 from bot.services.price_lists import ListCard, PriceListError
 from handlers import flow
 from handlers.common import answer, now
@@ -79,7 +79,7 @@ async def start_new(update: Update, context: BotContext) -> int | str:
     if who is None:
         return ConversationHandler.END
     try:  # a parent's scope: only a reseller allowed sub-resellers keeps lists
-        await price_lists.lists(context.db, parent_telegram_id=who.parent)
+        await price_list_reads.lists(context.db, parent_telegram_id=who.parent)
     except PriceListError as exc:
         return await _refused(update, r, exc)
     d = await _begin(update, context, scope)
@@ -96,7 +96,9 @@ async def start_rename(update: Update, context: BotContext) -> int | str:
     if who is None:
         return ConversationHandler.END
     try:
-        found = await price_lists.card(context.db, list_id=list_id, parent_telegram_id=who.parent)
+        found = await price_list_reads.card(
+            context.db, list_id=list_id, parent_telegram_id=who.parent
+        )
     except PriceListError as exc:
         return await _refused(update, r, exc)
     d = await _begin(update, context, scope)
@@ -115,7 +117,9 @@ async def start_price(update: Update, context: BotContext) -> int | str:
     if who is None:
         return ConversationHandler.END
     try:
-        found = await price_lists.card(context.db, list_id=list_id, parent_telegram_id=who.parent)
+        found = await price_list_reads.card(
+            context.db, list_id=list_id, parent_telegram_id=who.parent
+        )
     except PriceListError as exc:
         return await _refused(update, r, exc)
     plan = next((p for p in found.plans if p.plan_id == plan_id), None)
@@ -151,7 +155,9 @@ async def got_name(update: Update, context: BotContext) -> int | str:
             context.db, list_id=d.list_id, name=message.text, parent_telegram_id=who.parent,
             actor=who.name, now=now(context),
         )  # fmt: skip
-        found = await price_lists.card(context.db, list_id=d.list_id, parent_telegram_id=who.parent)
+        found = await price_list_reads.card(
+            context.db, list_id=d.list_id, parent_telegram_id=who.parent
+        )
     except PriceListError as exc:
         if exc.code not in ("bad_name", "name_taken"):
             await flow.render(context, d, *await _gone(context, scope, who, r, exc))
@@ -161,7 +167,7 @@ async def got_name(update: Update, context: BotContext) -> int | str:
                 context, d, *views.ask_name(scope, r, views.answered(message.text, exc, r))
             )
         else:
-            found = await price_lists.card(
+            found = await price_list_reads.card(
                 context.db, list_id=d.list_id, parent_telegram_id=who.parent
             )
             screen = views.ask_rename(
@@ -200,7 +206,7 @@ async def got_percent(update: Update, context: BotContext) -> int | str:
             return PERCENT
         await flow.render(context, d, *await _gone(context, scope, who, r, exc))
         return flow.end(context, DRAFT)
-    found = await price_lists.card(context.db, list_id=view.id, parent_telegram_id=who.parent)
+    found = await price_list_reads.card(context.db, list_id=view.id, parent_telegram_id=who.parent)
     return await _card(context, d, found, r, views.created(view, r))
 
 
@@ -225,7 +231,9 @@ async def got_price(update: Update, context: BotContext) -> int | str:
         if exc.code not in ("bad_price", "bad_percent", "below_cost", "percent_too_high"):
             await flow.render(context, d, *await _gone(context, scope, who, r, exc))
             return flow.end(context, DRAFT)
-        found = await price_lists.card(context.db, list_id=d.list_id, parent_telegram_id=who.parent)
+        found = await price_list_reads.card(
+            context.db, list_id=d.list_id, parent_telegram_id=who.parent
+        )
         plan = next(p for p in found.plans if p.plan_id == d.plan_id)
         await flow.render(
             context,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import price_lists
+from bot.services import price_list_reads, price_lists
 from bot.services.price_lists import PriceListError
 from bot.services.roles import Permission
 from handlers.common import now, permitted, refuse, show
@@ -49,16 +49,16 @@ async def home_screen(
     context: BotContext, scope: Scope, who: Actor, r: Reader, note: str | None = None
 ) -> views.Screen:
     if scope == Scope.ADMIN:
-        return views.admin_home(await price_lists.lists(context.db), r, note)
+        return views.admin_home(await price_list_reads.lists(context.db), r, note)
     assert who.parent is not None
-    found = await price_lists.parent_prices(context.db, parent_telegram_id=who.parent)
+    found = await price_list_reads.parent_prices(context.db, parent_telegram_id=who.parent)
     return views.parent_home(found, r, note)
 
 
 async def card_screen(
     context: BotContext, scope: Scope, who: Actor, list_id: int, r: Reader, note: str | None = None
 ) -> views.Screen:
-    found = await price_lists.card(context.db, list_id=list_id, parent_telegram_id=who.parent)
+    found = await price_list_reads.card(context.db, list_id=list_id, parent_telegram_id=who.parent)
     return views.list_card(found, scope, r, note)
 
 
@@ -121,7 +121,9 @@ async def ask_delete(update: Update, context: BotContext) -> None:
     if who is None:
         return
     try:
-        found = await price_lists.card(context.db, list_id=list_id, parent_telegram_id=who.parent)
+        found = await price_list_reads.card(
+            context.db, list_id=list_id, parent_telegram_id=who.parent
+        )
     except PriceListError as exc:
         await refuse(update, views.problem(exc, r))
         return
@@ -154,7 +156,7 @@ async def choose_for(update: Update, context: BotContext) -> None:
     if who is None:
         return
     try:
-        member, options = await price_lists.member(
+        member, options = await price_list_reads.member(
             context.db, reseller_telegram_id=telegram_id, parent_telegram_id=who.parent
         )
     except PriceListError as exc:
@@ -175,7 +177,7 @@ async def put(update: Update, context: BotContext) -> None:
             context.db, reseller_telegram_id=telegram_id, list_id=list_id or None,
             parent_telegram_id=who.parent, actor=who.name, now=now(context),
         )  # fmt: skip
-        member, options = await price_lists.member(
+        member, options = await price_list_reads.member(
             context.db, reseller_telegram_id=telegram_id, parent_telegram_id=who.parent
         )
     except PriceListError as exc:
