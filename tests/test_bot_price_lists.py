@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, plans, price_list_reads, price_lists, sales
+from bot.services import ledger, plans, price_list_reads, price_lists, roles, sales
 from bot.services.provisioning import LocalProvider
 from bot.services.resellers import require_by_telegram_id
+from bot.services.roles import Permission
 from handlers.admin import callbacks as admin_callbacks
 from handlers.sale import callbacks as sale_callbacks
 from models import AdminAction, PriceList, PriceListEntry, Reseller, SubscriptionOrder
@@ -280,3 +281,40 @@ async def test_the_renewal_a_customer_asked_for_is_confirmed_and_charged_at_the_
     assert prices == [1_000, 850]
     assert await _available(db, ALICE) == 5_000 - 1_850
     await assert_audit_ok(db)
+
+
+async def test_deleting_a_list_is_refused_while_used_and_happens_once(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await _plans(db)
+    await make_reseller(db, ALICE, name="Alice")
+    gold = await price_lists.create_list(db, name="Gold", actor="cli", now=now())
+    await price_lists.assign(
+        db, reseller_telegram_id=ALICE, list_id=gold.id, actor="cli", now=now()
+    )
+    await roles.add_staff(
+        db, telegram_id=905, name="Sam", permissions=[Permission.TOPUPS],
+        owner_ids={ADMIN_ID}, actor="cli", now=now(),
+    )  # fmt: skip
+    boss, sam = fake_api.user(ADMIN_ID, "Boss"), fake_api.user(905, "Sam")
+    menu = await _say(fake_api, boss, "/catalogue")
+    home = await _tap(fake_api, boss, menu, menu.button("Price lists"))
+    card = await _tap(fake_api, boss, home, home.button("Gold"))
+    ask = await _tap(fake_api, boss, card, card.button("Delete"))
+    assert "Delete the price list Gold?" in ask.text
+    yes = ask.button("Yes, delete")
+    refused = await _refused(fake_api, boss, ask, yes)
+    assert "1 reseller is on this list" in refused["text"]
+    # A staff admin without the catalogue permission opens and changes nothing.
+    sams = await _say(fake_api, sam, "/start")
+    for data in ("pl:a:h", f"pl:a:c:{gold.id}", yes, f"pl:a:put:{ALICE}:0"):
+        assert "permission" in (await _refused(fake_api, sam, sams, data))["text"]
+    await price_lists.assign(db, reseller_telegram_id=ALICE, list_id=None, actor="cli", now=now())
+    home = await _tap(fake_api, boss, ask, yes)
+    assert "Price list Gold deleted" in home.text and "No price lists yet" in home.text
+    assert "no longer exists" in (await _refused(fake_api, boss, ask, yes))["text"]
+    async with db.transaction() as session:
+        removed = await session.scalar(
+            select(func.count()).where(AdminAction.action == "price_list_removed")
+        )
+    assert removed == 1
