@@ -94,6 +94,7 @@ KINDS = (
     "transfer_allowed", "transfer_limit", "transfer_reversed",
     "price_list_added", "price_list_renamed", "price_list_percent", "price_list_removed",
     "price_entry_set", "price_entry_cleared", "price_list_assigned",
+    "reseller_depth", "credits_allocated", "credits_reclaimed",
 )  # fmt: skip
 MAX_LIMIT = 10_000
 

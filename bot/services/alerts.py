@@ -62,6 +62,9 @@ class Kind(StrEnum):
     CREDIT_REMOVED = "credit_removed"  # ... or took credits back
     TRANSFER_RECEIVED = "transfer_received"  # another reseller sent them credits
     TRANSFER_REVERSED = "transfer_reversed"  # an admin reversed a transfer (both sides)
+    SUBRESELLER_WELCOME = "subreseller_welcome"  # a parent registered them as its sub-reseller
+    CREDIT_ALLOCATED = "credit_allocated"  # their parent gave them credits
+    CREDIT_RECLAIMED = "credit_reclaimed"  # ... or took credits back
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ class ResellerCard:
     customers: int
     sales_this_month: int  # completed activations and renewals since the month began
     sold_this_month: int  # what they cost, in hundredths
+    parent_name: str | None = None  # a sub-reseller's parent
+    sub_resellers: int = 0  # its own sub-resellers
+    downline_depth: int = 0  # how many levels of sub-resellers it may have
 
     @property
     def owed(self) -> int:
@@ -191,8 +194,24 @@ async def card(
                 )
             )
         ).one()
+        tree = (
+            await session.execute(
+                select(Reseller.downline_depth, Reseller.parent_id).where(
+                    Reseller.id == reseller.id
+                )
+            )
+        ).one()
+        below = await session.scalar(
+            select(func.count()).select_from(Reseller).where(Reseller.parent_id == reseller.id)
+        )
+        above = tree.parent_id and await session.scalar(
+            select(Reseller.name).where(Reseller.id == tree.parent_id)
+        )
         return ResellerCard(
             reseller=reseller,
+            parent_name=above or None,
+            sub_resellers=below or 0,
+            downline_depth=tree.downline_depth,
             balance=await ledger.balance(session, account),
             suspension_reason=reason,
             last_activity=max((m for m in (moved, sold) if m is not None), default=None),

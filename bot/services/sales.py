@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger, price_lists
+from bot.services import downline, ledger, price_lists
 from bot.services.customers import (
     CustomerError,
     CustomerView,
@@ -122,6 +122,7 @@ async def _active_reseller(session: AsyncSession, telegram_id: int) -> ResellerV
     reseller = await require_by_telegram_id(session, telegram_id)
     if reseller.status != ResellerStatus.ACTIVE:
         raise CustomerError("Your reseller account is suspended, so sales are paused.", "suspended")
+    await downline.require_upline_active(session, reseller.id)  # a suspended parent: none below
     return reseller
 
 
