@@ -48,7 +48,10 @@ def button(text: str, *parts: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data(*parts))
 
 
-def reseller_menu(t: Translator) -> InlineKeyboardMarkup:
+def reseller_menu(
+    t: Translator, extra: list[InlineKeyboardButton] | None = None
+) -> InlineKeyboardMarkup:
+    """``extra``: a row of buttons some resellers have (their sub-resellers)."""
     return InlineKeyboardMarkup(
         [
             [button(t._("💰 Balance"), BALANCE), button(t._("➕ Top up"), TOPUP_NEW)],
@@ -58,6 +61,7 @@ def reseller_menu(t: Translator) -> InlineKeyboardMarkup:
                 button(t._("🧾 My top-ups"), TOPUP_LIST),
             ],
             [button(t._("📜 History"), HISTORY, 0), button(t._("🌐 Language"), LANGUAGE)],
+            *([extra] if extra else []),
             [button(t._("💸 Transfer"), TRANSFER_NEW), button(t._("❓ Help"), HELP)],
         ]
     )

@@ -8,6 +8,7 @@ from bot.context import BotApplication
 from handlers import (
     admin,
     customer,
+    downline,
     flow,
     home,
     language,
@@ -43,6 +44,7 @@ def register(app: BotApplication) -> None:
                 admin.transfer_form(),
                 transfer.conversation(),
                 pricelists.form(),
+                *downline.flows(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -57,4 +59,5 @@ def register(app: BotApplication) -> None:
     sale.register(app)
     customer.register(app)
     transfer.register(app)
+    downline.register(app)
     home.register_fallbacks(app)

@@ -22,6 +22,7 @@ from bot.services.alerts import Kind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
 from handlers.customer import callbacks as customer_buttons
+from handlers.downline import views as downline_views
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
@@ -304,6 +305,9 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.CREDIT_REMOVED: credit_views.removed_notice,
     Kind.TRANSFER_RECEIVED: transfer_views.received_notice,
     Kind.TRANSFER_REVERSED: transfer_views.reversed_notice,
+    Kind.SUBRESELLER_WELCOME: downline_views.welcome_notice,
+    Kind.CREDIT_ALLOCATED: downline_views.allocated_notice,
+    Kind.CREDIT_RECLAIMED: downline_views.reclaimed_notice,
 }
 
 

@@ -373,6 +373,50 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
             name=t.isolate("Alice"),
         ),
     ),
+    (
+        Kind.SUBRESELLER_WELCOME,
+        {"parent": "Alpha"},
+        "👋 Welcome! Alpha has registered you as their sub-reseller. Send /start to see "
+        "your menu: your balance and your customers. Your credits come from Alpha.",
+        lambda t: t._(
+            "👋 Welcome! {parent} has registered you as their sub-reseller. Send /start to "
+            "see your menu: your balance and your customers. Your credits come from {parent}.",
+            parent=t.isolate("Alpha"),
+        ),
+    ),
+    (
+        Kind.CREDIT_ALLOCATED,
+        {
+            "parent": "Alpha",
+            "amount": 3_000,
+            "balance": 3_000,
+            "available": 3_000,
+            "comment": None,
+            "expires_at": None,
+        },
+        "➕ Alpha gave you 30.00 credits.\nBalance: 30.00 credits (available 30.00 credits).",
+        lambda t: t._(
+            "➕ {parent} gave you {amount}.", parent=t.isolate("Alpha"), amount=_money(t, 3_000)
+        ),
+    ),
+    (
+        Kind.CREDIT_RECLAIMED,
+        {
+            "parent": "Alpha",
+            "amount": 1_000,
+            "balance": 2_000,
+            "available": 2_000,
+            "comment": "unused",
+            "expires_at": None,
+        },
+        "➖ Alpha took back 10.00 credits.\nBalance: 20.00 credits (available 20.00 credits)."
+        "\nComment: unused",
+        lambda t: t._(
+            "➖ {parent} took back {amount}.",
+            parent=t.isolate("Alpha"),
+            amount=_money(t, 1_000),
+        ),
+    ),
 ]
 
 

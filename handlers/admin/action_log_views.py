@@ -71,6 +71,9 @@ _NAMES: dict[str, Callable[[Translator], str]] = {
     "price_entry_set": lambda t: t._("🏷 Plan price set on a list"),
     "price_entry_cleared": lambda t: t._("🏷 Plan price cleared on a list"),
     "price_list_assigned": lambda t: t._("🏷 Reseller's price list changed"),
+    "reseller_depth": lambda t: t._("👥 Sub-reseller depth changed"),
+    "credits_allocated": lambda t: t._("👥 Credits given to a sub-reseller"),
+    "credits_reclaimed": lambda t: t._("👥 Credits taken back from a sub-reseller"),
 }
 # Values kept in hundredths: of credits, or of the currency credits are paid in.
 _CREDITS = ("amount", "balance", "owed", "credits", "credit_limit", "limit", "threshold", "thr")
@@ -109,7 +112,8 @@ def _values(action: LoggedAction, r: Reader) -> str:
     parts: list[str] = []
     if kind.startswith("topup_") and _int(after.get("request_id")) is not None:
         parts.append("#" + r.number(int(after["request_id"])))
-    if kind in ("credit_added", "credit_removed", "cash_received") and "amount" in after:
+    if kind in ("credit_added", "credit_removed", "cash_received", "credits_allocated",
+                "credits_reclaimed") and "amount" in after:  # fmt: skip
         parts.append(_value("amount", after["amount"], r))
     elif kind.startswith("topup_") and "credits" in after:
         parts.append(_value("credits", after["credits"], r))
@@ -128,7 +132,7 @@ def _values(action: LoggedAction, r: Reader) -> str:
     elif kind.startswith("panel_") and "panel" in after:
         parts.append(_value("panel", after["panel"], r))
     changed = _changes(before, after, r)
-    if changed and not kind.startswith(("credit_", "cash_", "topup_", "staff_")):
+    if changed and not kind.startswith(("credit", "cash_", "topup_", "staff_")):
         parts.append(changed)
     return ", ".join(parts)
 

@@ -13,6 +13,7 @@ from bot.services.reseller_search import Field
 from bot.services.resellers import MAX_NAME, ResellerView
 from handlers.admin import callbacks
 from handlers.admin import reseller_callbacks as buttons
+from handlers.downline import admin_views as downline_views
 from handlers.reader import Reader
 from models import Billing
 
@@ -62,6 +63,7 @@ def edit_menu(who: ResellerView, r: Reader) -> Screen:
     if who.postpaid:
         fields.insert(1, Field.LIMIT)
     rows = [[keyboards.button(field_label(f, t), buttons.EDIT.build(tid, f))] for f in fields]
+    rows.append([downline_views.depth_button(tid, t)])
     rows.append([keyboards.button(t._("⬅️ Back"), callbacks.CARD.build(tid))])
     text = t._("✏️ What do you want to change for <b>{name}</b>?", name=r.name(who.name))
     return text, InlineKeyboardMarkup(rows)

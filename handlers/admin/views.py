@@ -26,6 +26,7 @@ from handlers.admin import reseller_callbacks as buttons
 from handlers.admin import transfer_callbacks as transfer_buttons
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
+from handlers.downline import admin_views as downline_views
 from handlers.reader import Reader
 from models import ResellerStatus
 
@@ -66,6 +67,7 @@ def card(row: ResellerCard, r: Reader, note: str = "") -> Screen:
         t._("Low-balance alert below: {amount}", amount=r.money(who.low_balance_threshold))
     )
     lines += reseller_views.activity(row, r)
+    lines += downline_views.card_lines(row, r)
     if note:
         lines += ["", note]
     tid = who.telegram_id

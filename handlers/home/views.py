@@ -11,6 +11,7 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.services.resellers import Identity, Role
 from bot.services.roles import EVERYTHING, Permission
+from handlers.downline import menu_views as downline_views
 from handlers.reader import Reader
 from handlers.views import not_registered
 
@@ -20,8 +21,11 @@ Screen = tuple[str, InlineKeyboardMarkup | None]
 # --- the main menu and help --------------------------------------------------------------
 
 
-def menu_for(identity: Identity, first_name: str, user_id: int, r: Reader) -> Screen:
-    """The greeting by role: the admin menu, the reseller menu, or how to get registered."""
+def menu_for(
+    identity: Identity, first_name: str, user_id: int, r: Reader, *, downline: bool = False
+) -> Screen:
+    """The greeting by role: the admin menu, the reseller menu (with Sub-resellers when
+    ``downline``), or how to get registered."""
     t = r.t
     name = r.name(first_name)
     if identity.role == Role.ADMIN:
@@ -33,7 +37,7 @@ def menu_for(identity: Identity, first_name: str, user_id: int, r: Reader) -> Sc
                 "Hello, {name}! What would you like to do?",
                 name=r.name(identity.reseller.name),
             ),
-            keyboards.reseller_menu(t),
+            keyboards.reseller_menu(t, [downline_views.menu_button(t)] if downline else None),
         )
     if identity.role == Role.SUSPENDED:
         return (

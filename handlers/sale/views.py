@@ -49,6 +49,9 @@ def _errors(r: Reader, p: Mapping[str, str | int]) -> dict[str, Callable[[], str
     return {
         "no_such_customer": lambda: t._("You have no such customer."),
         "suspended": lambda: t._("Your reseller account is suspended, so sales are paused."),
+        "upline_suspended": lambda: t._(
+            "The reseller above you is suspended, so your sales are paused. Contact them."
+        ),
         "username_invalid": lambda: t._(
             "A customer username is 3 to 32 characters: letters, digits, '_', '.' or '-', "
             "starting with a letter or digit."

@@ -3,6 +3,7 @@ reader, so that amounts and dates are written as everywhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 
 from telegram import InlineKeyboardMarkup
@@ -12,6 +13,7 @@ from bot.i18n import Translator
 from bot.services.ledger import HistoryPage
 from bot.services.wallet import BalanceSummary
 from handlers import pages
+from handlers.downline import menu_views as downline_views
 from handlers.reader import Reader
 from handlers.transfer import views as transfer_views
 from models import EntryKind
@@ -27,6 +29,7 @@ def kind_label(kind: str, t: Translator) -> str:
         EntryKind.REFUND: t._("Refund"),
         EntryKind.TRANSFER: t._("Transfer"),
         EntryKind.TRANSFER_REVERSAL: t._("Transfer reversed"),
+        EntryKind.ALLOCATION: t._("Sub-reseller credits"),
         EntryKind.ADJUSTMENT: t._("Adjustment"),
         EntryKind.EXPIRY: t._("Expired credits"),
         EntryKind.CASH_RECEIVED: t._("Cash received"),
@@ -73,8 +76,11 @@ def render_balance(summary: BalanceSummary, r: Reader) -> Screen:
     return pages.fit(lines, pages.TEXT_LIMIT), keyboards.balance_actions(t)
 
 
-def render_history(page: HistoryPage, r: Reader) -> Screen:
-    """One page of movements, newest first, and the pager."""
+def render_history(
+    page: HistoryPage, r: Reader, parties: Mapping[int, str] | None = None
+) -> Screen:
+    """One page of movements, newest first, and the pager; ``parties`` names the other
+    reseller of a movement between two (by transfer id)."""
     t = r.t
     pager = keyboards.pager(keyboards.HISTORY, page.page, page.pages, t)
     if not page.entries:
@@ -92,6 +98,8 @@ def render_history(page: HistoryPage, r: Reader) -> Screen:
             f"<code>{r.signed(entry.amount)}</code>  "
             f"{transfer_views.history_label(entry, t) or kind_label(entry.kind, t)}"
         )
+        if parties and entry.transfer_id in parties:
+            line += " " + downline_views.other_party(entry.amount, parties[entry.transfer_id], r)
         # Expiry entries carry no comment of a person's; older ones carry the system's.
         if entry.comment and entry.kind != EntryKind.EXPIRY:
             line += f" · {escape(entry.comment)}"
