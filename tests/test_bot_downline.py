@@ -20,6 +20,7 @@ from handlers.downline import callbacks as buttons
 from models import (
     AdminAction,
     Billing,
+    CreditGrant,
     CreditTransfer,
     EntryKind,
     OutboxMessage,
@@ -289,3 +290,46 @@ async def test_forged_buttons_for_a_sibling_or_a_parent_and_a_reseller_without_d
         fake_api, alpha, card, buttons.CARD.build(E)
     )
     assert await _allocations(db) == 0
+
+
+async def test_bad_answers_keep_the_form_on_its_step_and_an_expiry_reaches_the_childs_grant(
+    bot: BotApplication, db: Database, settings: Settings, fake_api: FakeBotAPI, alpha: User
+) -> None:
+    await _family(db)
+    card = await _card(fake_api, alpha)
+    form = await _form(fake_api, alpha, card, "add", TxType.ADJUSTMENT)
+    for typed, problem in (("1.001", "at most two decimals"), ("-5", ""), ("abc", "")):
+        shown = await _say(fake_api, alpha, typed)
+        assert "How many credits?" in shown.text and "⚠️" in shown.text, shown.text
+        assert problem in shown.text
+    form = await _say(fake_api, alpha, "12.50")
+    assert "Send a comment" in form.text
+    shown = await _say(fake_api, alpha, "x" * 256)
+    assert "The comment is 256 characters long; at most 255 are allowed." in shown.text
+    form = await _say(fake_api, alpha, "for <May>")
+    assert "Comment: for &lt;May&gt;" in form.text and "Do these credits expire?" in form.text
+    shown = await _say(fake_api, alpha, "2020-01-01")
+    assert "That day is in the past" in shown.text
+    today = now().astimezone(settings.zone).date()
+    summary = await _tap(fake_api, alpha, form, buttons.CALENDAR.day(B, today))
+    assert f"Usable until: {today.isoformat()}, included" in summary.text
+    # Text where Save is expected asks for the buttons and changes nothing.
+    again = await _say(fake_api, alpha, "save")
+    assert "Please answer with the buttons." in again.text
+    save = next(d for _, d in again.buttons if d.startswith("dl:as:"))
+    old = next(d for _, d in summary.buttons if d.startswith("dl:as:"))
+    assert old != save  # each summary mints its own nonce
+    assert "no longer open" in await _refused(fake_api, alpha, again, old)
+    card = await _tap(fake_api, alpha, again, save)
+    assert "✅ Gave 12.50 credits." in card.text
+    async with db.transaction() as session:
+        row = await session.scalar(select(CreditTransfer))
+        grant = await session.scalar(
+            select(CreditGrant).where(CreditGrant.transfer_id == row.ledger_transfer_id)
+        ) if row else None  # fmt: skip
+    assert row is not None and row.tx_type == TxType.ADJUSTMENT and row.comment == "for <May>"
+    assert grant is not None and grant.expires_at is not None and row.expires_at is not None
+    assert (await _balance(db, B)).balance == 1_250
+    # A reseller cannot use the admin's depth buttons.
+    assert "admin" in await _refused(fake_api, alpha, card, buttons.DEPTH.build(A, 5))
+    assert await downline.depth_of(db, A) == 2

@@ -134,7 +134,7 @@ def summary(b: Balances, d: AllocationDraft, r: Reader, problem: str = "") -> Sc
             after=r.money(you.balance - signed)),
         t._("Available: {before} → <b>{after}</b>", before=r.money(you.available),
             after=r.money(you.available - signed)),
-        t._("<b>{name}</b>", name=r.name(b.child.name)),
+        f"<b>{r.name(b.child.name)}</b>",
         t._("Balance: {before} → <b>{after}</b>", before=r.money(them.balance),
             after=r.money(them.balance + signed)),
         t._("Available: {before} → <b>{after}</b>", before=r.money(them.available),
