@@ -227,6 +227,11 @@ async def test_the_story_enable_register_give_take_back_and_see_the_sale(
     # Both histories name the other side.
     assert "to Bravo" in (await _say(fake_api, alpha, "/history")).text
     assert "from Alpha" in (await _say(fake_api, bravo, "/history")).text
+    listing = await _say(fake_api, boss, "/resellers")
+    card = await _tap(fake_api, boss, listing, admin_buttons.CARD.build(B))
+    assert "Sub-reseller of Alpha" in card.text
+    history = await _tap(fake_api, boss, card, reseller_buttons.HISTORY.build(B, 0))
+    assert "Sub-reseller credits from Alpha" in history.text
     await assert_audit_ok(db)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import allocation, downline, ledger, plans, sales
+from bot.services import allocation, downline, ledger, plans, sales, subtree
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.provisioning import LocalProvider
@@ -138,21 +138,21 @@ async def test_a_child_is_prepaid_under_its_parent_one_level_less_deep_and_greet
 
 async def test_a_parent_sees_its_subtree_and_nobody_else(db: Database) -> None:
     await _tree(db)
-    names = [c.reseller.name for c in await downline.children(db, A)]
+    names = [c.reseller.name for c in await subtree.children(db, A)]
     assert names == ["Bravo", "Charlie"]
-    assert {r.telegram_id for r in await downline.subtree(db, A)} == {B, C, D}
-    assert {r.telegram_id for r in await downline.subtree(db, B)} == {D}
-    card = await downline.child_card(db, A, D, now=now(), zone=dt.UTC)
+    assert {r.telegram_id for r in await subtree.subtree(db, A)} == {B, C, D}
+    assert {r.telegram_id for r in await subtree.subtree(db, B)} == {D}
+    card = await subtree.child_card(db, A, D, now=now(), zone=dt.UTC)
     assert card.card.reseller.name == "Delta" and not card.direct
     # B sees neither its sibling C, nor its parent A, nor the stranger E.
     for other in (C, A, E, B):
         with pytest.raises(DownlineError) as refused:
-            await downline.child_card(db, B, other, now=now(), zone=dt.UTC)
+            await subtree.child_card(db, B, other, now=now(), zone=dt.UTC)
         assert refused.value.code == "not_in_subtree"
         with pytest.raises(DownlineError):
-            await downline.customers(db, B, other, page=0)
+            await subtree.customers(db, B, other, page=0)
         with pytest.raises(DownlineError):
-            await downline.sales(db, B, other, page=0)
+            await subtree.sales(db, B, other, page=0)
         with pytest.raises(DownlineError):
             await allocation.balances(db, B, other)
     # A grandchild's card is readable, its credits are its own parent's to move.
@@ -249,9 +249,9 @@ async def test_remove_takes_back_only_what_the_child_has_available(db: Database)
         )
     assert kinds == [TransferKind.ALLOCATE, TransferKind.RECLAIM]
     assert sorted(told) == ["credit_allocated", "credit_reclaimed"]
-    histories = await downline.counterparties(db, B, [back.transfer_id])
+    histories = await subtree.counterparties(db, B, [back.transfer_id])
     assert histories == {back.transfer_id: "Alpha"}
-    assert await downline.counterparties(db, A, [back.transfer_id]) == {back.transfer_id: "Bravo"}
+    assert await subtree.counterparties(db, A, [back.transfer_id]) == {back.transfer_id: "Bravo"}
     await assert_audit_ok(db)
 
 
@@ -283,9 +283,9 @@ async def test_a_suspended_reseller_stops_its_whole_subtree_from_selling(db: Dat
         )
 
     assert (await sell(D, "first.one")).price == 1_000
-    page = await downline.sales(db, A, None, page=0)
+    page = await subtree.sales(db, A, None, page=0)
     assert [(s.username, s.seller) for s in page.items] == [("first.one", "Delta")]
-    assert (await downline.customers(db, A, D, page=0)).items[0].username == "first.one"
+    assert (await subtree.customers(db, A, D, page=0)).items[0].username == "first.one"
     await set_status(db, telegram_id=A, status=ResellerStatus.SUSPENDED, actor="tg:1", now=now())
     for who, name in ((D, "second.one"), (B, "third.one")):
         with pytest.raises(UplineSuspended):
@@ -293,3 +293,35 @@ async def test_a_suspended_reseller_stops_its_whole_subtree_from_selling(db: Dat
     assert (await sell(E, "fourth.one")).price == 1_000  # outside the tree: unaffected
     assert (await _balance(db, D)).held == 0
     await assert_audit_ok(db)
+
+
+async def test_lowering_a_parents_depth_lowers_its_subtree_to_fit_and_says_how_many(
+    db: Database,
+) -> None:
+    await _tree(db, depth=3)  # B and C at 2, D at 1
+    await downline.set_depth(db, telegram_id=A, depth=1, actor="tg:1", now=now())
+    async with db.transaction() as session:
+        depths = dict(
+            (await session.execute(select(Reseller.telegram_id, Reseller.downline_depth))).all()
+        )
+        logged = await session.scalar(
+            select(AdminAction.details)
+            .where(AdminAction.action == "reseller_depth")
+            .order_by(AdminAction.id.desc())
+            .limit(1)
+        )
+    assert (depths[A], depths[B], depths[C], depths[D]) == (1, 0, 0, 0)
+    assert json.loads(logged or "{}")["after"] == {"depth": 1, "lowered": 3}
+    # D stays registered under B, and B can register no one now.
+    assert {r.telegram_id for r in await subtree.subtree(db, A)} == {B, C, D}
+    with pytest.raises(DownlineError) as refused:
+        await downline.register_child(
+            db,
+            parent_telegram_id=B,
+            telegram_id=9999,
+            name="X",
+            username=None,
+            low_balance_threshold=0,
+            now=now(),
+        )
+    assert refused.value.code == "no_downline"

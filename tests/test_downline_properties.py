@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.services import allocation, downline, ledger, wallet
+from bot.services import allocation, downline, ledger, subtree, wallet
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.resellers import require_by_telegram_id, set_status
@@ -234,15 +234,15 @@ class Scenario:
         """What the parent's screens ask: its children, its subtree, its subtree's sales."""
         tree = self.tree
         for i in tree.parent:
-            own = {c.telegram_id for c in await downline.children(self.db, tid(i))}
+            own = {c.telegram_id for c in await subtree.children(self.db, tid(i))}
             assert own == {tid(j) for j, p in tree.parent.items() if p == i}
             below = {tid(j) for j in tree.below(i)}
-            assert {r.telegram_id for r in await downline.subtree(self.db, tid(i))} == below
+            assert {r.telegram_id for r in await subtree.subtree(self.db, tid(i))} == below
             outside = sorted(set(tree.parent) - tree.below(i))
             if outside:
                 stranger = tid(outside[len(outside) // 2])
                 with pytest.raises(DownlineError):
-                    await downline.sales(self.db, tid(i), stranger, page=0)
+                    await subtree.sales(self.db, tid(i), stranger, page=0)
 
 
 async def _row(session: Any, i: int) -> int:

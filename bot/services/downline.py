@@ -1,5 +1,5 @@
-"""Sub-resellers (the downline): who may have them and how deep, registering one, who is
-in whose subtree, and what a parent may see of its subtree (read-only).
+"""Sub-resellers (the downline): who may have them and how deep, registering one, and who
+is in whose subtree (what a parent may see of it is ``bot.services.subtree``).
 
 A sub-reseller is prepaid under its parent: the parent carries the risk and moves its own
 credits to it (``bot.services.allocation``). A parent sees only its own subtree, never a
@@ -13,37 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, ledger, reseller_search
+from bot.services import admin_log, ledger
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
 from bot.services.customers import CustomerError
 from bot.services.outbox import Outgoing, enqueue
-from bot.services.reseller_search import ResellerCard
 from bot.services.resellers import MAX_NAME, ResellerView, load_by_telegram_id
-from models import (
-    Billing,
-    CreditTransfer,
-    Customer,
-    LedgerAccount,
-    OrderStatus,
-    Plan,
-    Reseller,
-    ResellerStatus,
-    SubscriptionOrder,
-)
+from models import Billing, Reseller, ResellerStatus
 
 MAX_DEPTH = 5
-DEFAULT_DEPTH = 1  # what an admin enabling sub-resellers gives, unless they say more
 # A chain longer than this cannot be built (depth is at most 5 below any admin-made
 # reseller); walking further means a cycle in bad data, so the walk stops.
 _MAX_CHAIN = 64
-T = TypeVar("T")
 
 
 class DownlineError(ActionError):
@@ -54,52 +40,6 @@ class UplineSuspended(CustomerError):
     """A reseller above the seller is suspended, so the whole subtree under it cannot sell."""
 
     code = "upline_suspended"
-
-
-@dataclass(frozen=True)
-class Child:
-    """A sub-reseller in its parent's list."""
-
-    reseller: ResellerView
-    balance: ledger.Balance
-    downline_depth: int
-
-    @property
-    def telegram_id(self) -> int:
-        return self.reseller.telegram_id
-
-
-@dataclass(frozen=True)
-class ChildCard:
-    card: ResellerCard
-    parent_id: int | None
-    direct: bool  # a child of the viewer (credits can move), not a grandchild
-
-
-@dataclass(frozen=True)
-class CustomerLine:
-    username: str
-    plan: str
-    status: str
-    expires_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class SaleLine:
-    created_at: dt.datetime
-    kind: str
-    username: str
-    plan: str
-    price: int
-    seller: str  # the sub-reseller who sold it
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    page: int
-    pages: int
-    total: int
 
 
 @dataclass(frozen=True)
@@ -159,7 +99,7 @@ async def require_upline_active(session: AsyncSession, reseller_id: int) -> None
         raise UplineSuspended("A reseller above yours is suspended, so sales are paused.")
 
 
-async def _reseller(session: AsyncSession, telegram_id: int) -> ResellerView:
+async def require_reseller(session: AsyncSession, telegram_id: int) -> ResellerView:
     found = await load_by_telegram_id(session, telegram_id)
     if found is None:
         raise DownlineError("not_registered", f"no reseller with Telegram id {telegram_id}")
@@ -178,7 +118,7 @@ async def require_child(
     """The parent and the child it names, if the child is in the parent's subtree (its own
     child, when ``direct``); otherwise refused as ``not_in_subtree``, saying nothing of
     who the other is."""
-    parent = await _reseller(session, parent_telegram_id)
+    parent = await require_reseller(session, parent_telegram_id)
     child = await load_by_telegram_id(session, child_telegram_id)
     if child is not None:
         parent_of_child = await session.scalar(
@@ -199,16 +139,15 @@ async def set_depth(
 ) -> int:
     """Allow a reseller sub-resellers down to ``depth`` levels (0: none), logged.
 
-    A sub-reseller may not be allowed deeper than its parent leaves room for. Returns the
-    depth before; setting the same depth again changes and logs nothing.
+    A sub-reseller may not be allowed deeper than its parent leaves room for; lowering a
+    reseller's depth lowers its sub-resellers' to fit under it (those already registered
+    stay). Returns the depth before; setting the same depth again changes and logs nothing.
     """
     if not 0 <= depth <= MAX_DEPTH:
-        raise DownlineError(
-            "depth_out_of_range", f"depth must be 0 to {MAX_DEPTH}", limit=MAX_DEPTH
-        )
+        raise DownlineError("depth_out_of_range", f"depth is 0 to {MAX_DEPTH}", limit=MAX_DEPTH)
 
     async def _set(session: AsyncSession) -> int:
-        found = await _reseller(session, telegram_id)
+        found = await require_reseller(session, telegram_id)
         reseller = await session.get(Reseller, found.id, with_for_update=True)
         assert reseller is not None
         before = reseller.downline_depth
@@ -221,7 +160,11 @@ async def set_depth(
         if before == depth:
             return before
         reseller.downline_depth = depth
+        lowered = await _fit_below(session, reseller.id, depth)
         await session.flush()
+        after: dict[str, int] = {"depth": depth}
+        if lowered:
+            after["lowered"] = lowered
         await admin_log.record(
             session,
             actor=actor,
@@ -229,17 +172,37 @@ async def set_depth(
             now=now,
             reseller_id=reseller.id,
             before={"depth": before},
-            after={"depth": depth},
+            after=after,
         )
         return before
 
     return await db.run(_set)
 
 
+async def _fit_below(session: AsyncSession, root_id: int, depth: int) -> int:
+    """Lower the depth of everyone below ``root_id`` to fit under it; how many changed."""
+    lowered, level = 0, [(root_id, depth)]
+    for _ in range(_MAX_CHAIN):
+        below: list[tuple[int, int]] = []
+        for parent_id, parent_depth in level:
+            room = max(0, parent_depth - 1)
+            for child in await session.scalars(
+                select(Reseller).where(Reseller.parent_id == parent_id).with_for_update()
+            ):
+                if child.downline_depth > room:
+                    child.downline_depth = room
+                    lowered += 1
+                below.append((child.id, child.downline_depth))
+        if not below:
+            break
+        level = below
+    return lowered
+
+
 async def upline(db: Database, telegram_id: int) -> Upline:
     """For the admin's card: the reseller's parent, how many sub-resellers it has, its depth."""
     async with db.transaction() as session:
-        reseller = await _reseller(session, telegram_id)
+        reseller = await require_reseller(session, telegram_id)
         row = await session.get(Reseller, reseller.id)
         assert row is not None
         parent = None
@@ -287,7 +250,7 @@ async def register_child(
         raise DownlineError("bad_threshold", "a threshold cannot be negative")
 
     async def _register(session: AsyncSession) -> ResellerView:
-        parent = await _reseller(session, parent_telegram_id)
+        parent = await require_reseller(session, parent_telegram_id)
         if parent.status != ResellerStatus.ACTIVE:
             raise DownlineError("suspended", "a suspended reseller cannot register anyone")
         depth = await _depth(session, parent.id)
@@ -331,161 +294,6 @@ async def register_child(
             {"parent": parent.name},
         )
         await enqueue(session, [welcome], now)
-        return await _reseller(session, telegram_id)
+        return await require_reseller(session, telegram_id)
 
     return await db.run(_register)
-
-
-# --- what a parent sees -----------------------------------------------------------------------
-
-
-async def children(db: Database, parent_telegram_id: int) -> list[Child]:
-    """The parent's own sub-resellers, by name, with their balances."""
-    async with db.transaction() as session:
-        parent = await _reseller(session, parent_telegram_id)
-        rows = (
-            await session.execute(
-                select(Reseller.telegram_id, Reseller.downline_depth, LedgerAccount)
-                .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
-                .where(Reseller.parent_id == parent.id)
-                .order_by(Reseller.name, Reseller.id)
-            )
-        ).all()
-        found = []
-        for telegram_id, depth, account in rows:
-            view = await _reseller(session, telegram_id)
-            balance = ledger.Balance(account.balance, account.held, account.credit_limit or 0)
-            found.append(Child(view, balance, depth))
-        return found
-
-
-async def subtree(db: Database, parent_telegram_id: int) -> list[ResellerView]:
-    """Everyone below the parent, at any depth."""
-    async with db.transaction() as session:
-        parent = await _reseller(session, parent_telegram_id)
-        ids = await subtree_ids(session, parent.id)
-        tids = await session.scalars(
-            select(Reseller.telegram_id).where(Reseller.id.in_(ids)).order_by(Reseller.id)
-        )
-        return [await _reseller(session, tid) for tid in list(tids)]
-
-
-async def child_card(
-    db: Database,
-    parent_telegram_id: int,
-    child_telegram_id: int,
-    *,
-    now: dt.datetime,
-    zone: dt.tzinfo,
-) -> ChildCard:
-    """A sub-reseller's card (balance, held, available, status, customers, this month's
-    sales, last activity), for a parent whose subtree it is in."""
-    async with db.transaction() as session:
-        parent, child = await require_child(
-            session, parent_telegram_id, child_telegram_id, direct=False
-        )
-        parent_id = await session.scalar(select(Reseller.parent_id).where(Reseller.id == child.id))
-    card = await reseller_search.card(db, child_telegram_id, now=now, zone=zone)
-    return ChildCard(card=card, parent_id=parent_id, direct=parent_id == parent.id)
-
-
-def _paged(items: list[T], total: int, page: int, size: int) -> Page[T]:
-    return Page(items, page, max(1, -(-total // size)), total)
-
-
-def _clamp(page: int, total: int, size: int) -> int:
-    return min(max(page, 0), max(0, -(-total // size) - 1))
-
-
-async def customers(
-    db: Database, parent_telegram_id: int, child_telegram_id: int, *, page: int, size: int = 10
-) -> Page[CustomerLine]:
-    """A sub-reseller's customers, soonest expiry first (read-only)."""
-    async with db.transaction() as session:
-        _, child = await require_child(session, parent_telegram_id, child_telegram_id, direct=False)
-        where = Customer.reseller_id == child.id
-        total = await session.scalar(select(func.count()).select_from(Customer).where(where)) or 0
-        page = _clamp(page, total, size)
-        rows = await session.execute(
-            select(Customer.username, Plan.name, Customer.status, Customer.expires_at)
-            .join(Plan, Plan.id == Customer.plan_id)
-            .where(where)
-            .order_by(Customer.expires_at, Customer.id)
-            .offset(page * size)
-            .limit(size)
-        )
-        items = [CustomerLine(u, p, s, e) for u, p, s, e in rows]
-        return _paged(items, total, page, size)
-
-
-async def sales(
-    db: Database,
-    parent_telegram_id: int,
-    child_telegram_id: int | None,
-    *,
-    page: int,
-    size: int = 10,
-) -> Page[SaleLine]:
-    """Completed sales, newest first, of one sub-reseller or (``None``) of the whole
-    subtree (read-only)."""
-    async with db.transaction() as session:
-        if child_telegram_id is None:
-            parent = await _reseller(session, parent_telegram_id)
-            ids = await subtree_ids(session, parent.id)
-        else:
-            _, child = await require_child(
-                session, parent_telegram_id, child_telegram_id, direct=False
-            )
-            ids = {child.id}
-        where = (
-            SubscriptionOrder.reseller_id.in_(ids),
-            SubscriptionOrder.status == OrderStatus.COMPLETED,
-        )
-        total = (
-            await session.scalar(select(func.count()).select_from(SubscriptionOrder).where(*where))
-            or 0
-        )
-        page = _clamp(page, total, size)
-        rows = await session.execute(
-            select(
-                SubscriptionOrder.created_at,
-                SubscriptionOrder.kind,
-                SubscriptionOrder.username,
-                Plan.name,
-                SubscriptionOrder.price,
-                Reseller.name,
-            )
-            .join(Plan, Plan.id == SubscriptionOrder.plan_id)
-            .join(Reseller, Reseller.id == SubscriptionOrder.reseller_id)
-            .where(*where)
-            .order_by(SubscriptionOrder.id.desc())
-            .offset(page * size)
-            .limit(size)
-        )
-        items = [SaleLine(c, k, u, p, price, s) for c, k, u, p, price, s in rows]
-        return _paged(items, total, page, size)
-
-
-async def counterparties(db: Database, telegram_id: int, transfer_ids: list[int]) -> dict[int, str]:
-    """For a reseller's history: the other reseller's name of each movement between two
-    resellers (by ledger transfer id)."""
-    if not transfer_ids:
-        return {}
-    async with db.transaction() as session:
-        me = await session.scalar(select(Reseller.id).where(Reseller.telegram_id == telegram_id))
-        rows = await session.execute(
-            select(
-                CreditTransfer.ledger_transfer_id,
-                CreditTransfer.from_reseller_id,
-                CreditTransfer.to_reseller_id,
-            ).where(CreditTransfer.ledger_transfer_id.in_(transfer_ids))
-        )
-        other = {tid: (dst if src == me else src) for tid, src, dst in rows}
-        names = dict(
-            (
-                await session.execute(
-                    select(Reseller.id, Reseller.name).where(Reseller.id.in_(set(other.values())))
-                )
-            ).all()
-        )
-        return {tid: names[rid] for tid, rid in other.items() if rid in names}

@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services import downline, reseller_search
+from bot.services import downline, reseller_search, subtree
 from bot.services.admin_log import ActionError
 from bot.services.resellers import ResellerError, ResellerView
 from bot.services.roles import Permission
@@ -44,7 +44,7 @@ async def show_list(update: Update, context: BotContext, page: int = 0) -> None:
     me = await parent(update, context, t)
     if me is None:
         return
-    children = await downline.children(context.db, me.telegram_id)
+    children = await subtree.children(context.db, me.telegram_id)
     await show(update, *views.listing(children, page, _reader(context, t)))
 
 
@@ -61,7 +61,7 @@ async def show_card(
     if me is None:
         return
     try:
-        found = await downline.child_card(
+        found = await subtree.child_card(
             context.db, me.telegram_id, child, now=now(context), zone=context.settings.zone
         )
     except ActionError as exc:
@@ -82,8 +82,8 @@ async def customers(update: Update, context: BotContext) -> None:
     if me is None:
         return
     try:
-        found = await downline.customers(context.db, me.telegram_id, child, page=page)
-        named = await downline.child_card(
+        found = await subtree.customers(context.db, me.telegram_id, child, page=page)
+        named = await subtree.child_card(
             context.db, me.telegram_id, child, now=now(context), zone=context.settings.zone
         )
     except ActionError as exc:
@@ -99,8 +99,8 @@ async def sales(update: Update, context: BotContext) -> None:
     if me is None:
         return
     try:
-        found = await downline.sales(context.db, me.telegram_id, child, page=page)
-        named = await downline.child_card(
+        found = await subtree.sales(context.db, me.telegram_id, child, page=page)
+        named = await subtree.child_card(
             context.db, me.telegram_id, child, now=now(context), zone=context.settings.zone
         )
     except ActionError as exc:

@@ -20,7 +20,7 @@ from telegram import (
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.admin_log import ActionError
-from bot.services.downline import Child, ChildCard, CustomerLine, Page, SaleLine
+from bot.services.subtree import Child, ChildCard, CustomerLine, Page, SaleLine
 from handlers import pages
 from handlers.admin import enrol_views
 from handlers.admin.reseller_form_views import with_problem

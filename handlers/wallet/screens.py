@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import downline, wallet
+from bot.services import subtree, wallet
 from handlers.common import identify, now, own_wallet, refuse, show
 from handlers.language import reader
 from handlers.views import not_registered
@@ -41,5 +41,5 @@ async def history(update: Update, context: BotContext) -> None:
     page = int(context.matches[0].group(1)) if context.matches else 0
     result = await wallet.history_page(context.db, user.id, page=page, page_size=HISTORY_PAGE_SIZE)
     moved = [e.transfer_id for e in result.entries]
-    parties = await downline.counterparties(context.db, user.id, moved)
+    parties = await subtree.counterparties(context.db, user.id, moved)
     await show(update, *views.render_history(result, r, parties))
