@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import allocation, downline, ledger, plans, sales, subtree
+from bot.services import allocation, downline, ledger, plans, sales, subtree, wallet
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.provisioning import LocalProvider
@@ -249,9 +249,10 @@ async def test_remove_takes_back_only_what_the_child_has_available(db: Database)
         )
     assert kinds == [TransferKind.ALLOCATE, TransferKind.RECLAIM]
     assert sorted(told) == ["credit_allocated", "credit_reclaimed"]
-    histories = await subtree.counterparties(db, B, [back.transfer_id])
-    assert histories == {back.transfer_id: "Alpha"}
-    assert await subtree.counterparties(db, A, [back.transfer_id]) == {back.transfer_id: "Bravo"}
+    for telegram_id, other in ((B, "Alpha"), (A, "Bravo")):
+        history = await wallet.history_page(db, telegram_id, page=0, page_size=10)
+        (entry,) = [e for e in history.entries if e.transfer_id == back.transfer_id]
+        assert entry.other == other
     await assert_audit_ok(db)
 
 

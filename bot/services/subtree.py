@@ -19,7 +19,6 @@ from bot.services.reseller_search import ResellerCard
 from bot.services.resellers import ResellerView
 from models import (
     Billing,
-    CreditTransfer,
     Customer,
     LedgerAccount,
     OrderStatus,
@@ -225,28 +224,3 @@ async def sales(
         )
         items = [SaleLine(c, k, u, p, price, s) for c, k, u, p, price, s in rows]
         return _paged(items, total, page, size)
-
-
-async def counterparties(db: Database, telegram_id: int, transfer_ids: list[int]) -> dict[int, str]:
-    """For a reseller's history: the other reseller's name of each movement between two
-    resellers (by ledger transfer id)."""
-    if not transfer_ids:
-        return {}
-    async with db.transaction() as session:
-        me = await session.scalar(select(Reseller.id).where(Reseller.telegram_id == telegram_id))
-        rows = await session.execute(
-            select(
-                CreditTransfer.ledger_transfer_id,
-                CreditTransfer.from_reseller_id,
-                CreditTransfer.to_reseller_id,
-            ).where(CreditTransfer.ledger_transfer_id.in_(transfer_ids))
-        )
-        other = {tid: (dst if src == me else src) for tid, src, dst in rows}
-        names = dict(
-            (
-                await session.execute(
-                    select(Reseller.id, Reseller.name).where(Reseller.id.in_(set(other.values())))
-                )
-            ).all()
-        )
-        return {tid: names[rid] for tid, rid in other.items() if rid in names}

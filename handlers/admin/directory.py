@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services import customers, reseller_search, resellers, subtree, wallet
+from bot.services import customers, reseller_search, resellers, wallet
 from bot.services.reseller_search import ListFilter
 from bot.services.resellers import ResellerError
 from bot.services.roles import Permission
@@ -87,9 +87,7 @@ async def history(update: Update, context: BotContext, t: Translator) -> None:
     except ResellerError as exc:
         await refuse(update, views.refusal(exc, r))
         return
-    moved = [e.transfer_id for e in found.entries]
-    parties = await subtree.counterparties(context.db, telegram_id, moved)
-    await show(update, *rviews.history(row.reseller, found, r, parties))
+    await show(update, *rviews.history(row.reseller, found, r))
 
 
 @with_permission(Permission.RESELLERS)

@@ -5,7 +5,7 @@ admin registers or edits them. Pure functions of the services' views and the rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -161,11 +161,9 @@ def _pager(
     return ([nav] if nav else []) + [_back(telegram_id, t)]
 
 
-def history(
-    who: ResellerView, page: HistoryPage, r: Reader, parties: Mapping[int, str] | None = None
-) -> Screen:
+def history(who: ResellerView, page: HistoryPage, r: Reader) -> Screen:
     """The reseller's credit history, written as their own wallet writes it."""
-    text, _ = render_history(page, r, parties)
+    text, _ = render_history(page, r)
     title = f"👤 <b>{r.name(who.name)}</b>"
     keyboard = _pager(buttons.HISTORY, who.telegram_id, page.page, page.pages, r.t)
     return pages.fit([title, text]), InlineKeyboardMarkup(keyboard)

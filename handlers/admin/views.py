@@ -24,9 +24,9 @@ from handlers.admin import callbacks, cash_views, reseller_views
 from handlers.admin import credit_callbacks as credit_buttons
 from handlers.admin import reseller_callbacks as buttons
 from handlers.admin import transfer_callbacks as transfer_buttons
+from handlers.downline import admin_views as downline_views
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
-from handlers.downline import admin_views as downline_views
 from handlers.reader import Reader
 from models import ResellerStatus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import subtree, wallet
+from bot.services import wallet
 from handlers.common import identify, now, own_wallet, refuse, show
 from handlers.language import reader
 from handlers.views import not_registered
@@ -40,6 +40,4 @@ async def history(update: Update, context: BotContext) -> None:
         return
     page = int(context.matches[0].group(1)) if context.matches else 0
     result = await wallet.history_page(context.db, user.id, page=page, page_size=HISTORY_PAGE_SIZE)
-    moved = [e.transfer_id for e in result.entries]
-    parties = await subtree.counterparties(context.db, user.id, moved)
-    await show(update, *views.render_history(result, r, parties))
+    await show(update, *views.render_history(result, r))

@@ -3,14 +3,13 @@ reader, so that amounts and dates are written as everywhere else."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
 
 from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.ledger import HistoryPage
+from bot.services.ledger import HistoryEntry, HistoryPage
 from bot.services.wallet import BalanceSummary
 from handlers import pages
 from handlers.downline import menu_views as downline_views
@@ -76,11 +75,19 @@ def render_balance(summary: BalanceSummary, r: Reader) -> Screen:
     return pages.fit(lines, pages.TEXT_LIMIT), keyboards.balance_actions(t)
 
 
-def render_history(
-    page: HistoryPage, r: Reader, parties: Mapping[int, str] | None = None
-) -> Screen:
-    """One page of movements, newest first, and the pager; ``parties`` names the other
-    reseller of a movement between two (by transfer id)."""
+def history_label(entry: HistoryEntry, r: Reader) -> str:
+    """What a movement was, with the other reseller of one between two resellers."""
+    label = transfer_views.history_label(entry, r.t)
+    if label is not None:
+        return label
+    label = kind_label(entry.kind, r.t)
+    if entry.other is not None and entry.kind == EntryKind.ALLOCATION:
+        label += " " + downline_views.other_party(entry.amount, entry.other, r)
+    return label
+
+
+def render_history(page: HistoryPage, r: Reader) -> Screen:
+    """One page of movements, newest first, and the pager."""
     t = r.t
     pager = keyboards.pager(keyboards.HISTORY, page.page, page.pages, t)
     if not page.entries:
@@ -95,11 +102,8 @@ def render_history(
     for entry in page.entries:
         line = (
             f"{r.date(entry.created_at)}  "
-            f"<code>{r.signed(entry.amount)}</code>  "
-            f"{transfer_views.history_label(entry, t) or kind_label(entry.kind, t)}"
+            f"<code>{r.signed(entry.amount)}</code>  {history_label(entry, r)}"
         )
-        if parties and entry.transfer_id in parties:
-            line += " " + downline_views.other_party(entry.amount, parties[entry.transfer_id], r)
         # Expiry entries carry no comment of a person's; older ones carry the system's.
         if entry.comment and entry.kind != EntryKind.EXPIRY:
             line += f" · {escape(entry.comment)}"
