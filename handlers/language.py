@@ -130,7 +130,7 @@ async def chose(update: Update, context: BotContext) -> None:
     # The command menu first, so it is in the new language by the time they read this.
     identity = await identify(update, context)
     role = Role.RESELLER if identity.role == Role.SUSPENDED else identity.role
-    await publish_for(context.bot, user.id, role, t, identity.permissions)
+    await publish_for(context.bot, user.id, role, t, identity.permissions, parent=identity.parent)
     await show(update, language_chosen(t), keyboards.back_to_menu(t))
 
 

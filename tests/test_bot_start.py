@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -10,7 +11,7 @@ import pytest
 from bot.context import BotApplication
 from bot.db import Database
 from bot.errors import SORRY
-from bot.services import plans, sales
+from bot.services import downline, plans, sales
 from bot.services.provisioning import LocalProvider
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI
@@ -159,3 +160,38 @@ async def test_a_failing_handler_logs_context_and_tells_the_user_one_line(
     assert len(failures) == 2
     assert "user 1001" in failures[0].getMessage()
     assert failures[0].exc_info and "database on fire" in str(failures[0].exc_info[1])
+
+
+async def test_a_parents_help_and_command_menu_name_the_sub_resellers_commands(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await make_reseller(db, 1002, name="Bob")
+    await downline.set_depth(
+        db, telegram_id=1001, depth=1, actor=f"tg:{ADMIN_ID}", now=dt.datetime.now(dt.UTC)
+    )
+    for telegram_id, parent in ((1001, True), (1002, False)):
+        user = fake_api.user(telegram_id, "Someone")
+        await fake_api.send(user, "/help")
+        text = (await fake_api.next_event(user.id)).text
+        assert "/transfer - " in text and "/balance - " in text
+        assert ("/subresellers - " in text) is parent and ("/prices - " in text) is parent
+        await fake_api.send(user, "/start")
+        await fake_api.next_event(user.id)
+        for _ in range(50):  # the command menu is set after the answer
+            if ("chat", telegram_id, "") in fake_api.command_menus:
+                break
+            await asyncio.sleep(0.05)
+        menu = {c["command"] for c in fake_api.command_menus[("chat", telegram_id, "")]}
+        assert "transfer" in menu and ({"subresellers", "prices"} <= menu) is parent
+
+
+async def test_an_admins_help_lists_only_what_they_may_do_in_chat(
+    bot: BotApplication, fake_api: FakeBotAPI
+) -> None:
+    boss = fake_api.user(ADMIN_ID, "Boss")
+    await fake_api.send(boss, "/help")
+    text = (await fake_api.next_event(boss.id)).text
+    for command in ("/pending", "/resellers", "/audit", "/log", "/debtors", "/catalogue"):
+        assert f"{command} - " in text
+    assert "python -m bot" not in text

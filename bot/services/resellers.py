@@ -47,10 +47,17 @@ class ResellerView:
     low_balance_threshold: int
     account_id: int
     credit_limit: int
+    # Levels of sub-resellers it may have below it (0: none).
+    downline_depth: int = 0
 
     @property
     def postpaid(self) -> bool:
         return self.billing == Billing.POSTPAID
+
+    @property
+    def parent(self) -> bool:
+        """It may have sub-resellers (and price lists for them)."""
+        return self.downline_depth > 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class Identity:
     # An admin's: everything for an owner (ADMIN_IDS), a staff admin's own permissions.
     permissions: frozenset[Permission] = frozenset()
     owner: bool = False
+
+    @property
+    def parent(self) -> bool:
+        """A reseller who may have sub-resellers."""
+        return self.reseller is not None and self.reseller.parent
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ def _view(reseller: Reseller, account: LedgerAccount) -> ResellerView:
         low_balance_threshold=reseller.low_balance_threshold,
         account_id=account.id,
         credit_limit=account.credit_limit or 0,
+        downline_depth=reseller.downline_depth,
     )
 
 

@@ -20,6 +20,7 @@ from handlers.admin import directory
 from handlers.common import active_reseller, now, refuse, show, with_permission
 from handlers.downline import admin_views, views
 from handlers.downline import callbacks as buttons
+from handlers.home.commands import follow_change
 from handlers.language import translator
 from handlers.reader import Reader
 
@@ -155,3 +156,5 @@ async def set_depth(update: Update, context: BotContext, t: Translator) -> None:
         await _depth_screen(update, context, telegram_id, r, admin_views.depth_refusal(exc, r))
         return
     await directory.show_card(update, context, telegram_id, r, admin_views.depth_saved(depth, r))
+    # Their command menu gains (or loses) the sub-resellers' commands.
+    await follow_change(context, telegram_id)

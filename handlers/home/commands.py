@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from bot.context import BotApplication, BotContext
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from bot.services import languages, resellers, roles
-from bot.services.resellers import Role
+from bot.services.resellers import Identity, Role
 from bot.services.roles import Permission
 from handlers.home.views import commands_for, default_commands
 
@@ -37,22 +37,17 @@ async def publish_commands(app: BotApplication) -> None:
 
 
 async def follow_role(
-    context: BotContext,
-    chat_id: int,
-    role: Role,
-    t: Translator,
-    *,
-    changed: bool = False,
-    permissions: Collection[Permission] = roles.EVERYTHING,
+    context: BotContext, chat_id: int, identity: Identity, t: Translator, *, changed: bool = False
 ) -> None:
     """Give a private chat the menu of the role its user has now (a reseller's, a
     customer's), or back the default one for a stranger; once per change in this process
     (``changed``: the role changed, whatever this process last showed)."""
-    shown: dict[int, tuple[Role, str, frozenset[Permission]]] = context.bot_data.setdefault(
+    shown: dict[int, tuple[Role, str, frozenset[Permission], bool]] = context.bot_data.setdefault(
         "chat_menus", {}
     )
-    granted = frozenset(permissions) if role == Role.ADMIN else frozenset()
-    menu = (Role.RESELLER if role == Role.SUSPENDED else role, t.language, granted)
+    role = identity.role
+    granted = frozenset(identity.permissions) if role == Role.ADMIN else frozenset()
+    menu = (Role.RESELLER if role == Role.SUSPENDED else role, t.language, granted, identity.parent)
     unchanged = shown.get(chat_id) == menu or (chat_id not in shown and role == Role.STRANGER)
     if unchanged and not changed:
         return
@@ -62,7 +57,7 @@ async def follow_role(
         except TelegramError as exc:
             log.info("cannot reset the commands of chat %s: %s", chat_id, exc)
     else:
-        await publish_for(context.bot, chat_id, menu[0], t, granted)
+        await publish_for(context.bot, chat_id, menu[0], t, granted, parent=identity.parent)
     shown[chat_id] = menu
 
 
@@ -73,9 +68,7 @@ async def follow_change(context: BotContext, user_id: int) -> None:
     async with context.db.transaction() as session:
         chosen = await languages.languages_of(session, [user_id])
     t = context.i18n.get(chosen.get(user_id))
-    await follow_role(
-        context, user_id, identity.role, t, changed=True, permissions=identity.permissions
-    )
+    await follow_role(context, user_id, identity, t, changed=True)
 
 
 async def publish_for(
@@ -84,10 +77,12 @@ async def publish_for(
     role: Role,
     t: Translator,
     permissions: Collection[Permission] = roles.EVERYTHING,
+    *,
+    parent: bool = False,
 ) -> None:
-    """One person's command menu, for their role (and an admin's permissions), in their
-    language."""
-    menu = commands_for(role, t, permissions)
+    """One person's command menu, for their role (an admin's permissions, a parent's
+    sub-resellers), in their language."""
+    menu = commands_for(role, t, permissions, parent=parent)
     try:
         await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id))
     except TelegramError as exc:  # e.g. an admin who never started the bot

@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
-from bot.services import downline
 from bot.services.resellers import Role
 from handlers.common import identify, show
 from handlers.customer import screens as customer_screens
@@ -28,18 +27,12 @@ async def start(update: Update, context: BotContext) -> None:
         if identity.role == Role.CUSTOMER:
             await customer_screens.show_status(update, context)
         else:
-            parent = identity.role == Role.RESELLER and (
-                await downline.depth_of(context.db, user.id) > 0
-            )
-            menu = views.menu_for(identity, user.first_name, user.id, r, downline=parent)
-            await show(update, *menu)
+            await show(update, *views.menu_for(identity, user.first_name, user.id, r))
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
         # After the answer: the menu is a convenience, the answer is what they asked for.
         identity = await identify(update, context)
-        await commands.follow_role(
-            context, chat.id, identity.role, r.t, permissions=identity.permissions
-        )
+        await commands.follow_role(context, chat.id, identity, r.t)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

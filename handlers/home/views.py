@@ -21,11 +21,9 @@ Screen = tuple[str, InlineKeyboardMarkup | None]
 # --- the main menu and help --------------------------------------------------------------
 
 
-def menu_for(
-    identity: Identity, first_name: str, user_id: int, r: Reader, *, downline: bool = False
-) -> Screen:
-    """The greeting by role: the admin menu, the reseller menu (with Sub-resellers when
-    ``downline``), or how to get registered."""
+def menu_for(identity: Identity, first_name: str, user_id: int, r: Reader) -> Screen:
+    """The greeting by role: the admin menu, the reseller menu (with Sub-resellers for a
+    parent), or how to get registered."""
     t = r.t
     name = r.name(first_name)
     if identity.role == Role.ADMIN:
@@ -37,7 +35,9 @@ def menu_for(
                 "Hello, {name}! What would you like to do?",
                 name=r.name(identity.reseller.name),
             ),
-            keyboards.reseller_menu(t, [downline_views.menu_button(t)] if downline else None),
+            keyboards.reseller_menu(
+                t, [downline_views.menu_button(t)] if identity.parent else None
+            ),
         )
     if identity.role == Role.SUSPENDED:
         return (
@@ -56,42 +56,35 @@ def menu_for(
     )
 
 
-def help_text(identity: Identity, user_id: int, t: Translator) -> str:
-    reseller = t._(
-        "<b>Reseller commands</b>\n"
-        "/start - main menu\n"
-        "/balance - balance, held and available credits\n"
-        "/history - every credit movement, newest first\n"
-        "/activate - a new customer: username, plan, confirm\n"
-        "/renew - renew a customer (add part of a username to search)\n"
-        "/customers - your customers; filter, search, open a card (invite link, linked chat)\n"
-        "/topup - ask for credits and send the proof of payment\n"
-        "/topups - your top-up requests; cancel a pending one\n"
-        "/language - change the language\n"
-        "/cancel - leave the current step\n\n"
-        "Amounts use two decimals, like 100.50; 100,50 works too."
+def _listed(commands: list[BotCommand]) -> str:
+    return "\n".join(f"/{command.command} - {command.description}" for command in commands)
+
+
+def _reseller_help(identity: Identity, t: Translator) -> str:
+    return "\n".join(
+        [
+            t._("<b>Reseller commands</b>"),
+            _listed([*_everyone(t), *_seller(t, parent=identity.parent)]),
+            "",
+            t._("Amounts use two decimals, like 100.50; 100,50 works too."),
+        ]
     )
+
+
+def help_text(identity: Identity, user_id: int, t: Translator) -> str:
+    """The commands the asker may use, as their command menu lists them."""
     if identity.role == Role.ADMIN:
-        admin = t._(
-            "<b>Admin commands</b>\n"
-            "/start - admin menu\n"
-            "/pending - top-ups waiting for a decision (here or in the admin group)\n"
-            "/resellers - resellers and their balances; suspend or reactivate one\n"
-            "/audit - check every balance against the ledger\n"
-            "/language - change the language\n\n"
-            "Plans, prices and credits are managed with <code>python -m bot</code> "
-            "on the server (see the README)."
+        admin = "\n".join(
+            [
+                t._("<b>Admin commands</b>"),
+                _listed([*_everyone(t), *_admin(t, identity.permissions)]),
+            ]
         )
-        return admin + ("\n\n" + reseller if identity.reseller else "")
+        return admin + ("\n\n" + _reseller_help(identity, t) if identity.reseller else "")
     if identity.role in (Role.RESELLER, Role.SUSPENDED):
-        return reseller
+        return _reseller_help(identity, t)
     if identity.role == Role.CUSTOMER:
-        return t._(
-            "/status - your subscription, and a button to ask your reseller to renew it\n"
-            "/unlink - unlink this chat: no more reminders here "
-            "(the invite link links it back)\n"
-            "/language - change the language"
-        )
+        return _listed(commands_for(Role.CUSTOMER, t))
     return (
         t._(
             "This bot lets resellers check their credits and serve their customers.\n"
@@ -110,25 +103,20 @@ def help_screen(identity: Identity, user_id: int, t: Translator, *, from_button:
 # --- the command menus Telegram shows ----------------------------------------------------
 
 
-def commands_for(
-    role: Role, t: Translator, permissions: Collection[Permission] = EVERYTHING
-) -> list[BotCommand]:
-    """The command menu Telegram shows, for one role, in one language; an admin's lists
-    only what their ``permissions`` allow (an owner's: everything)."""
-    everyone = [
+def _everyone(t: Translator) -> list[BotCommand]:
+    return [
         BotCommand("start", t._("Main menu")),
         BotCommand("help", t._("What this bot does")),
         BotCommand("language", t._("Change the language")),
     ]
-    if role == Role.CUSTOMER:
-        return [
-            *everyone,
-            BotCommand("status", t._("Your subscription")),
-            BotCommand("unlink", t._("Unlink this chat from your subscription")),
-        ]
-    if role == Role.STRANGER:
-        return everyone
-    seller = [
+
+
+def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
+    downline = [
+        BotCommand("subresellers", t._("Your sub-resellers and their credits")),
+        BotCommand("prices", t._("Your sub-resellers' prices")),
+    ]
+    return [
         BotCommand("balance", t._("Your balance and credits")),
         BotCommand("history", t._("Your credit history")),
         BotCommand("activate", t._("Activate a new customer")),
@@ -137,29 +125,47 @@ def commands_for(
         BotCommand("topup", t._("Ask for credits")),
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
+        *(downline if parent else []),
         BotCommand("cancel", t._("Leave the current step")),
     ]
-    if role == Role.ADMIN:
-        admin = [
-            (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
-            (
-                Permission.RESELLERS,
-                BotCommand("resellers", t._("Resellers, suspend and reactivate")),
-            ),
-            (
-                Permission.REPORTS,
-                BotCommand("audit", t._("Check every balance against the ledger")),
-            ),
-            (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
-            (Permission.REPORTS, BotCommand("debtors", t._("Postpaid resellers who owe"))),
-            (
-                Permission.CATALOGUE,
-                BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
-            ),
+
+
+def _admin(t: Translator, permissions: Collection[Permission]) -> list[BotCommand]:
+    admin = [
+        (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
+        (Permission.RESELLERS, BotCommand("resellers", t._("Resellers, suspend and reactivate"))),
+        (Permission.REPORTS, BotCommand("audit", t._("Check every balance against the ledger"))),
+        (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
+        (Permission.REPORTS, BotCommand("debtors", t._("Postpaid resellers who owe"))),
+        (
+            Permission.CATALOGUE,
+            BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
+        ),
+    ]
+    return [command for permission, command in admin if permission in permissions]
+
+
+def commands_for(
+    role: Role,
+    t: Translator,
+    permissions: Collection[Permission] = EVERYTHING,
+    *,
+    parent: bool = False,
+) -> list[BotCommand]:
+    """The command menu Telegram shows, for one role, in one language; an admin's lists
+    only what their ``permissions`` allow (an owner's: everything); a ``parent``'s adds its
+    sub-resellers' commands."""
+    if role == Role.CUSTOMER:
+        return [
+            *_everyone(t),
+            BotCommand("status", t._("Your subscription")),
+            BotCommand("unlink", t._("Unlink this chat from your subscription")),
         ]
-        allowed = [command for permission, command in admin if permission in permissions]
-        return [*everyone, *allowed, *seller]
-    return [*everyone, *seller]
+    if role == Role.STRANGER:
+        return _everyone(t)
+    if role == Role.ADMIN:
+        return [*_everyone(t), *_admin(t, permissions), *_seller(t, parent=parent)]
+    return [*_everyone(t), *_seller(t, parent=parent)]
 
 
 def default_commands(t: Translator) -> list[BotCommand]:
