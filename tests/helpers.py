@@ -9,6 +9,7 @@ from bot.db import Database
 from bot.services import resellers, wallet
 from bot.services.resellers import ResellerView
 from models import Billing, TxType
+from tests.fake_bot_api import Event, FakeBotAPI, User
 
 
 def now() -> dt.datetime:
@@ -69,3 +70,16 @@ async def setup_topups(db: Database) -> None:
     await pricing.add_method(
         db, code="usdt", name="USDT TRC20", instructions="Wallet TXYZ", min_total=5_000
     )
+
+
+async def say(fake_api: FakeBotAPI, user: User, text: str) -> Event:
+    """``user`` sends ``text``; the bot's next message or edit in their chat."""
+    await fake_api.send(user, text)
+    return await fake_api.next_event(user.id)
+
+
+async def tap(fake_api: FakeBotAPI, user: User, event: Event, data: str) -> Event:
+    """``user`` taps the button ``data`` on ``event`` (it must be there); what then shows."""
+    assert data in [d for _, d in event.buttons], f"{data} not on {event.buttons}"
+    await fake_api.answer(await fake_api.tap(user, event, data))
+    return await fake_api.next_event(user.id)

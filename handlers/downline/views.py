@@ -27,6 +27,8 @@ from handlers.admin.reseller_form_views import with_problem
 from handlers.admin.reseller_views import activity
 from handlers.common import clip
 from handlers.downline import callbacks as buttons
+from handlers.pricelists import callbacks as price_list_buttons
+from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
 from models import CustomerStatus, OrderKind, ResellerStatus
 
@@ -86,7 +88,12 @@ def listing(children: Sequence[Child], page: int, r: Reader) -> Screen:
         nav.append(keyboards.button(t._("Next ▶️"), buttons.LIST.build(shown.page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([keyboards.button(t._("➕ Register"), buttons.NEW.build())])
+    rows.append(
+        [
+            keyboards.button(t._("➕ Register"), buttons.NEW.build()),
+            keyboards.button(t._("🏷 Prices"), price_list_buttons.HOME.build(Scope.PARENT)),
+        ]
+    )
     rows.append(_menu_row(t))
     return shown.text, InlineKeyboardMarkup(rows)
 
