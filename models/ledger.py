@@ -39,6 +39,7 @@ class EntryKind(StrEnum):
     TRANSFER = "transfer"  # between two resellers, by the sender
     ALLOCATION = "allocation"  # between a parent and its sub-reseller, either way
     TRANSFER_REVERSAL = "transfer_reversal"  # an admin undoing a transfer
+    MARGIN = "margin"  # a parent's share of its sub-reseller's sale
     ADJUSTMENT = "adjustment"
     EXPIRY = "expiry"
     CASH_RECEIVED = "cash_received"

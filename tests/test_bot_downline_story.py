@@ -1,8 +1,8 @@
 """Issue 13's story as a new business would try it, all in chat: an admin allows reseller
 Alpha sub-resellers; Alpha registers Bravo, prices Bravo's plan above its own cost and
-gives Bravo 30 credits; Bravo activates a customer at Bravo's price; Alpha's screens show
-Bravo's balance and sale; Alpha sends 10 credits to reseller Charlie; then the operator's
-``python -m bot audit`` passes."""
+gives Bravo 30 credits; Bravo activates a customer at Bravo's price (Alpha earns the
+difference); Alpha's screens show Bravo's balance and sale; Alpha sends 10 credits to
+reseller Charlie; then the operator's ``python -m bot audit`` passes."""
 
 from __future__ import annotations
 
@@ -109,6 +109,8 @@ async def test_a_parent_registers_prices_funds_and_sees_its_sub_reseller_then_tr
     assert "Sales this month: 1 (12.00 credits)" in card.text
     sales = await tap(fake_api, alpha, card, downline_buttons.SALES.build(B, 0))
     assert "bravo.viewer" in sales.text
+    history = (await say(fake_api, alpha, "/history")).text
+    assert "+2.00" in history and "Margin on a sub-reseller's sale" in history
 
     # 7. Alpha sends 10 credits to Charlie, another reseller.
     menu = await say(fake_api, alpha, "/start")
@@ -119,7 +121,8 @@ async def test_a_parent_registers_prices_funds_and_sees_its_sub_reseller_then_tr
     assert "Charlie" in check.text and "Alpha" in check.text
     send = next(d for _, d in check.buttons if d.startswith("xf:send:"))
     await tap(fake_api, alpha, check, send)
-    assert await _available(db, A) == 10_000 - 3_000 - 1_000
+    # Alpha earned its margin on Bravo's sale: 12.00 paid, 10.00 its own price.
+    assert await _available(db, A) == 10_000 - 3_000 + 200 - 1_000
     assert await _available(db, B) == 3_000 - 1_200
     assert await _available(db, C) == 1_000
     async with db.transaction() as session:

@@ -13,8 +13,8 @@ from bot.db import Database
 from bot.services import admin_log, ledger, plans, price_list_reads, price_lists, sales
 from bot.services.price_lists import PriceListError, discounted, parse_entry, parse_percent
 from bot.services.provisioning import LocalProvider
-from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder
-from tests.helpers import make_reseller, now
+from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder, SystemAccount
+from tests.helpers import assert_audit_ok, make_reseller, now
 
 BOSS = "tg:900"
 ALICE, BOB, CAROL, DAVE = 1001, 1002, 1003, 1004
@@ -287,3 +287,52 @@ async def test_activation_and_renewal_charge_the_list_price_and_record_it_on_the
         orders = list(await session.scalars(select(SubscriptionOrder.price)))
         balance = await ledger.balance(session, alice.account_id)
     assert orders == [850, 850] and balance.balance == 5_000 - 1_700
+
+
+async def test_each_parent_up_the_tree_earns_its_childs_price_less_its_own(db: Database) -> None:
+    month = await _plan(db)  # base 10.00
+    alice = await make_reseller(db, ALICE, name="Alice")
+    bob = await make_reseller(db, BOB, name="Bob")
+    carol = await make_reseller(db, CAROL, name="Carol", credit=2_000)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Reseller).where(Reseller.id == alice.id).values(downline_depth=2)
+        )
+        await session.execute(
+            update(Reseller)
+            .where(Reseller.id == bob.id)
+            .values(parent_id=alice.id, downline_depth=1)
+        )
+        await session.execute(
+            update(Reseller).where(Reseller.id == carol.id).values(parent_id=bob.id)
+        )
+    for parent, child, price in ((ALICE, BOB, 1_200), (BOB, CAROL, 1_500)):
+        own = await price_lists.create_list(
+            db, name="Mine", parent_telegram_id=parent, actor=f"tg:{parent}", now=now()
+        )
+        await price_lists.set_entry(
+            db, list_id=own.id, plan_id=month, price=price, parent_telegram_id=parent,
+            actor=f"tg:{parent}", now=now(),
+        )  # fmt: skip
+        await price_lists.assign(
+            db, reseller_telegram_id=child, list_id=own.id, parent_telegram_id=parent,
+            actor=f"tg:{parent}", now=now(),
+        )  # fmt: skip
+
+    async def sell(key: str, **kwargs: Any) -> sales.SaleResult:
+        return await sales.sell(
+            db, LocalProvider(), telegram_id=CAROL, plan_id=month, key=key, now=now(),
+            provider_seconds=5, expected_price=1_500, **kwargs,
+        )  # fmt: skip
+
+    sold = await sell("m1", username="viewer")
+    await sell("m1", username="viewer")  # the same confirmation again: nothing more moves
+    async with db.transaction() as session:
+        balances = [
+            (await ledger.balance(session, r.account_id)).balance for r in (alice, bob, carol)
+        ]
+        sales_account = await ledger.system_account_id(session, SystemAccount.SALES)
+        kept = (await ledger.balance(session, sales_account)).balance
+    # Carol paid 15.00: Bob earns 3.00 (15 - 12), Alice 2.00 (12 - 10), the business 10.00.
+    assert sold.price == 1_500 and balances == [200, 300, 2_000 - 1_500] and kept == 1_000
+    await assert_audit_ok(db)

@@ -65,6 +65,27 @@ async def price_for(session: AsyncSession, reseller_id: int, plan: Priced) -> in
     return price
 
 
+async def margins(
+    session: AsyncSession, seller_id: int, plan: Priced, charged: int
+) -> list[tuple[int, int]]:
+    """What each ancestor of a seller earns on a sale charged ``charged``: the price its
+    child on the way down paid, less its own price (``(reseller id, amount)``, nothing for
+    a margin of zero). In all never more than was charged less the top ancestor's price."""
+    earned: list[tuple[int, int]] = []
+    paid, seen = charged, {seller_id}
+    row = await session.get(Reseller, seller_id)
+    while row is not None and row.parent_id is not None and row.parent_id not in seen:
+        seen.add(row.parent_id)
+        row = await session.get(Reseller, row.parent_id)
+        if row is None:
+            break
+        own = await price_for(session, row.id, plan)
+        if paid > own:
+            earned.append((row.id, paid - own))
+        paid = min(paid, own)
+    return earned
+
+
 # --- who may change which list -----------------------------------------------------------
 
 
@@ -133,11 +154,13 @@ async def list_card(session: AsyncSession, row: PriceList) -> ListCard:
     shown = []
     for plan in await offered_plans(session):
         entry = entries.get(plan.id)
+        cost = await cost_for(session, row.owner_id, plan)
+        listed = _on_list(plan.price, row.percent_off, entry)
         shown.append(
             PlanPrice(
-                plan.id, plan.code, plan.name, plan.price,
-                await cost_for(session, row.owner_id, plan),
-                _on_list(plan.price, row.percent_off, entry),
+                plan.id, plan.code, plan.name, plan.price, cost,
+                # What a child on it pays: never less than its parent's cost.
+                max(listed, cost) if row.owner_id is not None else listed,
                 entry.price if entry else None,
                 entry.percent_off if entry else None,
             )

@@ -34,6 +34,7 @@ from bot.services.price_list_core import (
     list_card,
     list_price,
     list_view,
+    margins,
     offered_plans,
     own_list,
     owner_id_of,
@@ -61,8 +62,8 @@ from models import Plan, PriceList, PriceListEntry, Reseller
 __all__ = [
     "ListCard", "ListView", "Member", "ParentPrices", "PlanPrice", "PriceListError", "Priced",
     "Typed", "assign", "check_name", "clear_entry", "create_list", "delete_list",
-    "discounted", "list_price", "owner_id_of", "parse_entry", "parse_percent", "price_for",
-    "rename_list", "set_entry", "set_list_percent",
+    "discounted", "list_price", "margins", "owner_id_of", "parse_entry", "parse_percent",
+    "price_for", "rename_list", "set_entry", "set_list_percent",
 ]  # fmt: skip
 
 
@@ -98,7 +99,9 @@ async def _check_floor(
             plan=plan.name,
             minimum=cost,
         )
-    if percent_off is not None and discounted(plan.price, percent_off) < cost:
+    # No percentage off is the base price, whatever the parent's cost: a child never pays
+    # less than its parent (``price_for``), so a list may start there.
+    if percent_off and discounted(plan.price, percent_off) < cost:
         most = max_percent(plan.price, cost)
         raise PriceListError(
             "percent_too_high",

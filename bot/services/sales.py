@@ -53,6 +53,8 @@ from models import (
     Plan,
     ResellerStatus,
     SubscriptionOrder,
+    SystemAccount,
+    TxType,
 )
 
 IN_DOUBT = (
@@ -417,6 +419,30 @@ async def _complete(
         return await _complete_in(session, pending, provisioned, now, notice)
 
 
+async def _pay_margins(session: AsyncSession, pending: _Pending, charged: int) -> None:
+    """A sub-reseller's sale: each parent up the tree earns, from what the sale paid in,
+    its child's price less its own (so a parent's prices above its cost are its margin)."""
+    base = await session.get(Plan, pending.plan.id)
+    if base is None:
+        return
+    earned = await price_lists.margins(session, pending.reseller_id, _plan(base), charged)
+    if not earned:
+        return
+    sales = await ledger.system_account_id(session, SystemAccount.SALES)
+    for reseller_id, amount in earned:
+        await ledger.move(
+            session,
+            src=sales,
+            dst=await ledger.reseller_account_id(session, reseller_id),
+            amount=amount,
+            kind=EntryKind.MARGIN,
+            tx_type=TxType.PURCHASE,
+            actor="system",
+            key=f"margin:{pending.order_id}:{reseller_id}",
+            related=f"order:{pending.order_id}",
+        )
+
+
 async def _complete_in(
     session: AsyncSession,
     pending: _Pending,
@@ -437,6 +463,7 @@ async def _complete_in(
     if ledger.rowcount(moved) != 1:
         raise AlreadySettled(pending.order_id)
     movement = await ledger.post_hold(session, pending.hold_id, now=now)
+    await _pay_margins(session, pending, movement.amount)
     details = json.dumps(provisioned.details) if provisioned.details else None
     if pending.customer is None:
         customer = Customer(

@@ -29,6 +29,7 @@ def kind_label(kind: str, t: Translator) -> str:
         EntryKind.TRANSFER: t._("Transfer"),
         EntryKind.TRANSFER_REVERSAL: t._("Transfer reversed"),
         EntryKind.ALLOCATION: t._("Sub-reseller credits"),
+        EntryKind.MARGIN: t._("Margin on a sub-reseller's sale"),
         EntryKind.ADJUSTMENT: t._("Adjustment"),
         EntryKind.EXPIRY: t._("Expired credits"),
         EntryKind.CASH_RECEIVED: t._("Cash received"),
