@@ -24,6 +24,7 @@ from models.plan import Plan
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.staff import StaffAdmin
+from models.stars import MethodKind, StarPayment, StarPurpose, StarState
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "HoldAllocation",
     "HoldStatus",
     "LedgerAccount",
+    "MethodKind",
     "OrderKind",
     "OrderStatus",
     "OutboxMessage",
@@ -58,6 +60,9 @@ __all__ = [
     "ResellerAlertState",
     "ResellerStatus",
     "StaffAdmin",
+    "StarPayment",
+    "StarPurpose",
+    "StarState",
     "SubscriptionOrder",
     "SystemAccount",
     "TopUpRequest",

@@ -38,6 +38,12 @@ class PaymentMethod(Base):
     # Smallest payment accepted, in hundredths of the price currency.
     min_total: Mapped[int] = mapped_column(BigInteger, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # "manual" (a proof, an admin approves) or "stars" (a Telegram Stars invoice).
+    kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    # Stars only: hundredths of a credit one Star buys, and the bounds of one top-up.
+    stars_rate: Mapped[int | None] = mapped_column(BigInteger)
+    stars_min_credits: Mapped[int | None] = mapped_column(BigInteger)
+    stars_max_credits: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
