@@ -95,6 +95,7 @@ KINDS = (
     "price_list_added", "price_list_renamed", "price_list_percent", "price_list_removed",
     "price_entry_set", "price_entry_cleared", "price_list_assigned",
     "reseller_depth", "credits_allocated", "credits_reclaimed",
+    "stars_refunded", "stars_method",
 )  # fmt: skip
 MAX_LIMIT = 10_000
 

@@ -65,6 +65,11 @@ class Kind(StrEnum):
     SUBRESELLER_WELCOME = "subreseller_welcome"  # a parent registered them as its sub-reseller
     CREDIT_ALLOCATED = "credit_allocated"  # their parent gave them credits
     CREDIT_RECLAIMED = "credit_reclaimed"  # ... or took credits back
+    STARS_PAID = "stars_paid"  # the admins: a reseller paid a top-up in Stars (for information)
+    STARS_REFUNDED = "stars_refunded"  # the reseller: a Stars top-up was refunded, credits removed
+    STARS_TELEGRAM_REFUND = "stars_telegram_refund"  # the admins: Telegram reported a refund
+    STARS_RECONCILE = "stars_reconcile"  # the admins: Stars payments and the ledger disagree
+    PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
 
 
 @dataclass(frozen=True)
