@@ -39,6 +39,7 @@ JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
     "media",
+    "prices",
 }
 ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
@@ -280,6 +281,12 @@ class FakeBotAPI:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Payments in Telegram Stars (see "payments" below).
+        self.invoices: list[dict[str, Any]] = []  # every sendInvoice, as sent
+        self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
+        self.star_transactions: list[dict[str, Any]] = []  # StarTransaction objects
+        self._charge_ids = itertools.count(1)
+        self._invoice_payloads: dict[tuple[int, int], str] = {}
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -830,6 +837,170 @@ class FakeBotAPI:
 
     async def _m_logout(self, params: dict[str, Any]) -> Any:
         return True
+
+    # --- payments (Telegram Stars) ------------------------------------------------------
+
+    def _check_invoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Refuse an invoice as Telegram does; the ``invoice`` part of its message."""
+        title, description = str(params.get("title") or ""), str(params.get("description") or "")
+        payload = str(params.get("payload") or "")
+        if not 1 <= len(title) <= 32:
+            raise bad_request("Bad Request: TITLE_INVALID")
+        if not 1 <= len(description) <= 255:
+            raise bad_request("Bad Request: DESCRIPTION_INVALID")
+        if not 1 <= len(payload.encode()) <= 128:
+            raise bad_request("Bad Request: INVOICE_PAYLOAD_INVALID")
+        currency, prices = params.get("currency"), params.get("prices")
+        if currency != "XTR":
+            raise bad_request("Bad Request: CURRENCY_INVALID")  # the fake takes Stars only
+        if params.get("provider_token"):
+            raise bad_request("Bad Request: PAYMENT_PROVIDER_INVALID")
+        if not isinstance(prices, list) or len(prices) != 1:
+            raise bad_request("Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+        amount = prices[0].get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 100_000:
+            raise bad_request("Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+        return {"title": title, "description": description, "start_parameter": "",
+                "currency": currency, "total_amount": amount}  # fmt: skip
+
+    async def _m_sendinvoice(self, params: dict[str, Any]) -> Any:
+        log = self._log(params.get("chat_id"))
+        invoice = self._check_invoice(params)
+        self.invoices.append(params)
+        message = self._new_bot_message(log, params, invoice=invoice)
+        # The payload is not part of the message (only of its updates): kept aside.
+        self._invoice_payloads[(log.chat.id, message["message_id"])] = str(params["payload"])
+        await self._record(log, "sendInvoice", message)
+        return message
+
+    def invoice_payload(self, invoice: Event) -> str:
+        """The payload the bot gave ``invoice`` (Telegram shows it only in its updates)."""
+        chat_id, message_id = invoice.message["chat"]["id"], invoice.message["message_id"]
+        return self._invoice_payloads[(chat_id, message_id)]
+
+    async def _m_createinvoicelink(self, params: dict[str, Any]) -> Any:
+        self._check_invoice(params)
+        self.invoices.append(params)
+        return f"https://t.me/$invoice{len(self.invoices)}"
+
+    async def _m_answerprecheckoutquery(self, params: dict[str, Any]) -> Any:
+        query_id = str(params.get("pre_checkout_query_id"))
+        ok = params.get("ok") in (True, "true", "True", "1")
+        if query_id in self.pre_checkout_answers:
+            raise bad_request("Bad Request: QUERY_ID_INVALID")
+        if not ok and not params.get("error_message"):
+            raise bad_request("Bad Request: ERROR_MESSAGE_EMPTY")
+        async with self._changed:
+            self.pre_checkout_answers[query_id] = {**params, "ok": ok}
+            self._changed.notify_all()
+        return True
+
+    def _charge(self, charge_id: str) -> dict[str, Any] | None:
+        for tx in self.star_transactions:
+            if tx["id"] == charge_id and "source" in tx:
+                return tx
+        return None
+
+    def _refunded(self, charge_id: str) -> bool:
+        return any(tx["id"] == charge_id and "receiver" in tx for tx in self.star_transactions)
+
+    async def _m_refundstarpayment(self, params: dict[str, Any]) -> Any:
+        charge_id = str(params.get("telegram_payment_charge_id") or "")
+        user_id = _int(params.get("user_id"))
+        paid = self._charge(charge_id)
+        if paid is None or paid["source"]["user"]["id"] != user_id:
+            raise bad_request("Bad Request: CHARGE_NOT_FOUND")
+        if self._refunded(charge_id):
+            raise bad_request("Bad Request: CHARGE_ALREADY_REFUNDED")
+        self._refund_transaction(paid)
+        return True
+
+    def _refund_transaction(self, paid: dict[str, Any]) -> None:
+        receiver = {**paid["source"]}
+        receiver.pop("invoice_payload", None)
+        self.star_transactions.append(
+            {"id": paid["id"], "amount": paid["amount"], "date": int(time.time()),
+             "receiver": receiver}
+        )  # fmt: skip
+
+    async def _m_getstartransactions(self, params: dict[str, Any]) -> Any:
+        offset = _int(params.get("offset")) or 0
+        limit = _int(params.get("limit")) or 100
+        if not 1 <= limit <= 100 or offset < 0:
+            raise bad_request("Bad Request: LIMIT_INVALID")
+        return {"transactions": self.star_transactions[offset : offset + limit]}
+
+    # --- acting as a paying user -----------------------------------------------------------
+
+    async def pre_checkout(
+        self, user: User, invoice: Event, *, total_amount: int | None = None
+    ) -> dict[str, Any]:
+        """``user`` taps Pay on ``invoice``: the pre-checkout query, and the bot's answer
+        (it must come within Telegram's 10 seconds)."""
+        details = invoice.message["invoice"]
+        query_id = f"pcq{next(self._callback_ids)}"
+        await self._push(
+            {
+                "pre_checkout_query": {
+                    "id": query_id,
+                    "from": user.as_dict(),
+                    "currency": details["currency"],
+                    "total_amount": total_amount or details["total_amount"],
+                    "invoice_payload": self.invoice_payload(invoice),
+                }
+            }
+        )
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: query_id in self.pre_checkout_answers), 10
+                )
+            except TimeoutError:
+                raise AssertionError(f"pre-checkout {query_id} not answered in 10 s") from None
+        return self.pre_checkout_answers[query_id]
+
+    async def pay(self, user: User, invoice: Event) -> dict[str, Any]:
+        """The whole payment: the pre-checkout (which must be answered ok), then the
+        message with ``successful_payment``, as Telegram delivers it. Returns the message
+        (``deliver_again`` sends the same update once more)."""
+        answered = await self.pre_checkout(user, invoice)
+        if not answered["ok"]:
+            raise AssertionError(f"the bot refused the payment: {answered}")
+        details = invoice.message["invoice"]
+        charge_id = f"stxFAKE{next(self._charge_ids):06d}charge"
+        payload = self.invoice_payload(invoice)
+        self.star_transactions.append(
+            {
+                "id": charge_id,
+                "amount": details["total_amount"],
+                "date": int(time.time()),
+                "source": {"type": "user", "transaction_type": "invoice_payment",
+                           "user": user.as_dict(), "invoice_payload": payload},
+            }
+        )  # fmt: skip
+        payment = {"currency": details["currency"], "total_amount": details["total_amount"],
+                   "invoice_payload": payload, "telegram_payment_charge_id": charge_id,
+                   "provider_payment_charge_id": f"prov{charge_id}"}  # fmt: skip
+        message = self._user_message(user, None, successful_payment=payment)
+        await self._push({"message": message})
+        return message
+
+    async def deliver_again(self, message: dict[str, Any]) -> None:
+        """The same message delivered once more (Telegram may repeat an update)."""
+        await self._push({"message": json.loads(json.dumps(message))})
+
+    async def refund_by_telegram(self, user: User, charge_id: str) -> dict[str, Any]:
+        """Telegram refunds a payment itself: the Stars go back and the bot gets a
+        ``refunded_payment`` service message."""
+        paid = self._charge(charge_id)
+        assert paid is not None, charge_id
+        self._refund_transaction(paid)
+        refunded = {"currency": "XTR", "total_amount": paid["amount"],
+                    "invoice_payload": paid["source"]["invoice_payload"],
+                    "telegram_payment_charge_id": charge_id}  # fmt: skip
+        message = self._user_message(user, None, refunded_payment=refunded)
+        await self._push({"message": message})
+        return message
 
 
 def _int(value: Any) -> int | None:

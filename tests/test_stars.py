@@ -11,7 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import ledger, resellers, star_methods, star_reconcile, star_refunds, stars
+from bot.services import (
+    ledger,
+    resellers,
+    star_methods,
+    star_payments,
+    star_reconcile,
+    star_refunds,
+    stars,
+)
 from bot.services.star_reconcile import TelegramTransaction
 from bot.services.stars import Refusal, StarsError
 from models import (
@@ -48,8 +56,10 @@ async def _invoice(db: Database, method_id: int, credits: int = 50_000) -> stars
     )  # fmt: skip
 
 
-async def _pay(db: Database, payment: stars.Payment, charge: str = "stxCHARGE1") -> stars.Paid:
-    return await stars.record_payment(
+async def _pay(
+    db: Database, payment: stars.Payment, charge: str = "stxCHARGE1"
+) -> star_payments.Paid:
+    return await star_payments.record_payment(
         db, charge_id=charge, provider_charge_id=None, payload=payment.payload,
         telegram_id=ALICE, total_amount=payment.stars, currency="XTR",
         admin_chat_id=GROUP, now=now(),

@@ -28,7 +28,8 @@ from bot.services import admin_log, ledger
 from bot.services.alerts import Kind
 from bot.services.ledger import rowcount
 from bot.services.outbox import Outgoing, enqueue
-from bot.services.stars import Payment, StarsError, charge_key, notice_values, require
+from bot.services.star_payments import notice_values
+from bot.services.stars import Payment, StarsError, charge_key, require
 from models import EntryKind, LedgerAccount, StarPayment, StarState, TxType
 
 MAX_REASON = 255
