@@ -12,6 +12,7 @@ from handlers import (
     flow,
     home,
     language,
+    payments,
     pricelists,
     reachability,
     sale,
@@ -25,6 +26,7 @@ def register(app: BotApplication) -> None:
     """Add every handler. Order matters: the first match in the group wins,
     so the catch-all fallbacks go last."""
     reachability.register(app)  # a group of its own: it sees every update
+    payments.register_payments(app)  # a payment is handled whatever flow is under way
     # The flows first: while one is under way, /start and /cancel end it.
     minutes = app.bot_data["settings"].conversation_timeout_minutes
     app.add_handler(
@@ -45,6 +47,7 @@ def register(app: BotApplication) -> None:
                 transfer.conversation(),
                 pricelists.form(),
                 *downline.flows(),
+                payments.refund_flow(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -60,4 +63,5 @@ def register(app: BotApplication) -> None:
     customer.register(app)
     transfer.register(app)
     downline.register(app)
+    payments.register(app)
     home.register_fallbacks(app)

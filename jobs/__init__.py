@@ -16,7 +16,7 @@ from bot.db import Database
 from bot.services import alerts, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
-from jobs import notifier
+from jobs import notifier, stars
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
@@ -98,6 +98,13 @@ async def reconcile_job(context: BotContext) -> None:
     await run_reconciliation(context.db, panels, context.settings, _clock(context))
 
 
+async def stars_job(context: BotContext) -> None:
+    await stars.run_star_reconciliation(
+        context.db, context.bot, admin_chat_id=context.settings.admin_chat_id,
+        now=_clock(context),
+    )  # fmt: skip
+
+
 async def alerts_job(context: BotContext) -> None:
     await run_alerts(context.db, context.settings, _clock(context))
 
@@ -141,6 +148,10 @@ def register(app: BotApplication) -> None:
     queue.run_repeating(
         panel_check_job, interval=settings.panel_check_interval_seconds, first=30,
         name="panel_check", job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        stars_job, interval=stars.INTERVAL_SECONDS, first=60, name="stars_reconcile",
+        job_kwargs=once,
     )  # fmt: skip
     queue.run_repeating(
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",

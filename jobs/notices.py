@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
 from handlers.customer import callbacks as customer_buttons
 from handlers.downline import views as downline_views
+from handlers.payments import admin_views as payment_views
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
@@ -308,6 +309,11 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.SUBRESELLER_WELCOME: downline_views.welcome_notice,
     Kind.CREDIT_ALLOCATED: downline_views.allocated_notice,
     Kind.CREDIT_RECLAIMED: downline_views.reclaimed_notice,
+    Kind.STARS_PAID: payment_views.paid_notice,
+    Kind.STARS_REFUNDED: payment_views.refunded_notice,
+    Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
+    Kind.STARS_RECONCILE: payment_views.reconcile_notice,
+    Kind.PAY_SUPPORT: payment_views.support_notice,
 }
 
 

@@ -845,21 +845,21 @@ class FakeBotAPI:
         title, description = str(params.get("title") or ""), str(params.get("description") or "")
         payload = str(params.get("payload") or "")
         if not 1 <= len(title) <= 32:
-            raise bad_request("Bad Request: TITLE_INVALID")
+            raise bad_request("TITLE_INVALID")
         if not 1 <= len(description) <= 255:
-            raise bad_request("Bad Request: DESCRIPTION_INVALID")
+            raise bad_request("DESCRIPTION_INVALID")
         if not 1 <= len(payload.encode()) <= 128:
-            raise bad_request("Bad Request: INVOICE_PAYLOAD_INVALID")
+            raise bad_request("INVOICE_PAYLOAD_INVALID")
         currency, prices = params.get("currency"), params.get("prices")
         if currency != "XTR":
-            raise bad_request("Bad Request: CURRENCY_INVALID")  # the fake takes Stars only
+            raise bad_request("CURRENCY_INVALID")  # the fake takes Stars only
         if params.get("provider_token"):
-            raise bad_request("Bad Request: PAYMENT_PROVIDER_INVALID")
+            raise bad_request("PAYMENT_PROVIDER_INVALID")
         if not isinstance(prices, list) or len(prices) != 1:
-            raise bad_request("Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
         amount = prices[0].get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 100_000:
-            raise bad_request("Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
         return {"title": title, "description": description, "start_parameter": "",
                 "currency": currency, "total_amount": amount}  # fmt: skip
 
@@ -887,9 +887,9 @@ class FakeBotAPI:
         query_id = str(params.get("pre_checkout_query_id"))
         ok = params.get("ok") in (True, "true", "True", "1")
         if query_id in self.pre_checkout_answers:
-            raise bad_request("Bad Request: QUERY_ID_INVALID")
+            raise bad_request("QUERY_ID_INVALID")
         if not ok and not params.get("error_message"):
-            raise bad_request("Bad Request: ERROR_MESSAGE_EMPTY")
+            raise bad_request("ERROR_MESSAGE_EMPTY")
         async with self._changed:
             self.pre_checkout_answers[query_id] = {**params, "ok": ok}
             self._changed.notify_all()
@@ -909,9 +909,9 @@ class FakeBotAPI:
         user_id = _int(params.get("user_id"))
         paid = self._charge(charge_id)
         if paid is None or paid["source"]["user"]["id"] != user_id:
-            raise bad_request("Bad Request: CHARGE_NOT_FOUND")
+            raise bad_request("CHARGE_NOT_FOUND")
         if self._refunded(charge_id):
-            raise bad_request("Bad Request: CHARGE_ALREADY_REFUNDED")
+            raise bad_request("CHARGE_ALREADY_REFUNDED")
         self._refund_transaction(paid)
         return True
 
@@ -927,7 +927,7 @@ class FakeBotAPI:
         offset = _int(params.get("offset")) or 0
         limit = _int(params.get("limit")) or 100
         if not 1 <= limit <= 100 or offset < 0:
-            raise bad_request("Bad Request: LIMIT_INVALID")
+            raise bad_request("LIMIT_INVALID")
         return {"transactions": self.star_transactions[offset : offset + limit]}
 
     # --- acting as a paying user -----------------------------------------------------------

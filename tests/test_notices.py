@@ -417,7 +417,50 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
             amount=_money(t, 1_000),
         ),
     ),
-]
+    (
+        Kind.STARS_PAID,
+        {"payment_id": 3, "request_id": 7, "name": "Alice", "telegram_id": 1001, "stars": 250,
+         "credits": 50_000, "balance": 51_000},
+        "⭐ <b>Alice</b> (<code>1001</code>) paid 250 Stars: 500.00 credits added (top-up #7). "
+        "Balance now 510.00 credits. No action needed.",
+        lambda t: t.n_("{n} Star", "{n} Stars", 250),
+    ),
+    (
+        Kind.STARS_REFUNDED,
+        {"payment_id": 3, "request_id": 7, "name": "Alice", "telegram_id": 1001, "stars": 250,
+         "credits": 50_000, "removed": 50_000, "balance": 1_000},
+        "↩️ Your Stars top-up #7 was refunded: 250 Stars returned, 500.00 credits removed from "
+        "your balance. Balance: 10.00 credits.",
+        lambda t: _money(t, 50_000),
+    ),
+    (
+        Kind.STARS_TELEGRAM_REFUND,
+        {"payment_id": 3, "request_id": 7, "name": "Alice", "telegram_id": 1001, "stars": 250,
+         "credits": 50_000, "removed": 20_000, "shortfall": 30_000},
+        "↩️ Telegram refunded Stars payment #3 of <b>Alice</b> (250 Stars). 200.00 credits "
+        "were taken back.\n⚠️ 300.00 credits had already been spent and could not be taken "
+        "back: settle it with the reseller.",
+        lambda t: _money(t, 30_000),
+    ),
+    (
+        Kind.STARS_RECONCILE,
+        {"since": ISO, "until": ISO, "items": [
+            {"kind": "paid_not_recorded", "charge_id": "stxA", "stars": 75, "payment_id": None}
+        ]},
+        "⭐ <b>Stars reconciliation</b>: differences with Telegram since 2031-03-14:\n"
+        "• Paid at Telegram, not recorded here: <code>stxA</code> (75 Stars)",
+        _day,
+    ),
+    (
+        Kind.PAY_SUPPORT,
+        {"telegram_id": 1001, "name": "Alice", "text": "paid <twice>", "payments": [
+            {"payment_id": 3, "stars": 250, "credits": 50_000, "state": "paid"}
+        ]},
+        "🆘 <b>Payment help</b> asked by Alice (<code>1001</code>):\npaid &lt;twice&gt;\n"
+        "• Stars payment #3: 250 Stars, 500.00 credits (paid)",
+        lambda t: _money(t, 50_000),
+    ),
+]  # fmt: skip
 
 
 def test_every_kind_the_services_queue_has_a_notice() -> None:

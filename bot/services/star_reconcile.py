@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from bot.db import Database
+from bot.services.alerts import Kind
+from bot.services.outbox import Outgoing, enqueue
 from models import StarPayment, StarState
 
 
@@ -117,3 +119,24 @@ async def compare(
         if (pending or _in(row.refunded_at, since, until)) and charge not in refunds:
             items.append(Difference(REFUND_NOT_MADE, charge, row.stars, row.id))
     return Differences(since=since, until=until, items=items)
+
+
+async def queue_report(
+    db: Database, found: Differences, *, chat_id: int | None, now: dt.datetime
+) -> int:
+    """Post the differences to the admin group (once per period), only if there are some."""
+    if found.clean or chat_id is None:
+        return 0
+    items = [
+        {"kind": d.kind, "charge_id": d.charge_id, "stars": d.stars, "payment_id": d.payment_id}
+        for d in found.items
+    ]
+    notice = Outgoing(
+        key=f"{Kind.STARS_RECONCILE}:{found.since.isoformat()}",
+        chat_id=chat_id,
+        kind=Kind.STARS_RECONCILE,
+        payload={"since": found.since.isoformat(), "until": found.until.isoformat(),
+                 "items": items},
+    )  # fmt: skip
+    async with db.transaction() as session:
+        return await enqueue(session, [notice], now)

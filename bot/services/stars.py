@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +43,7 @@ class StarsError(Exception):
     def __init__(self, code: str, message: str, **params: object) -> None:
         super().__init__(message)
         self.code = code
-        self.params = params
+        self.params: dict[str, Any] = params
 
 
 class Refusal(StrEnum):

@@ -11,13 +11,14 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.context import BotContext
 from bot.money import AmountError, parse_amount
-from bot.services import pricing, topups
+from bot.services import pricing, stars, topups
 from bot.services.pricing import Method, Quote
 from bot.services.topups import Limits, Proof, TopUpError
 from handlers import flow
 from handlers.common import active_reseller, answer, show
 from handlers.flow import FlowMessage
 from handlers.language import translator
+from handlers.payments import invoice
 from handlers.reader import Reader
 from handlers.topup import callbacks, views
 from handlers.topup.admin import post_to_admins
@@ -166,6 +167,11 @@ async def chose_method(update: Update, context: BotContext) -> int | str:
         return ConversationHandler.END
     r = await _reader(update, context)
     method_id = callbacks.METHOD.parse(context).id
+    if await stars.stars_method(context.db, method_id) is not None:
+        # Stars: no proof step; the invoice carries on where the flow ends.
+        if await invoice.stars_topup(update, context, draft, draft.credits, method_id):
+            return _end(context)
+        return METHOD
     try:
         quote, method = await topups.offer(context.db, draft.credits, method_id, limits(context))
     except TopUpError as exc:

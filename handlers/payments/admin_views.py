@@ -1,0 +1,240 @@
+"""What the admins see of Stars payments: the refund's reason and confirmation screens,
+its outcome, and the notices posted in their group (rendered when sent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+
+from bot import keyboards
+from bot.i18n import Translator
+from bot.services import star_reconcile
+from bot.services.stars import Payment, StarsError
+from handlers.payments import callbacks
+from handlers.reader import Reader
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+Notice = tuple[str, InlineKeyboardMarkup | None]
+
+
+def _stars(r: Reader, stars: int) -> str:
+    return r.t.n_("{n} Star", "{n} Stars", stars)
+
+
+def _what(payment: Payment, r: Reader) -> str:
+    return r.t._(
+        "Stars payment #{id}: {stars} for {credits}, reseller {name}.",
+        id=payment.id,
+        stars=_stars(r, payment.stars),
+        credits=r.money(payment.credits),
+        name=r.name(payment.reseller_name),
+    )
+
+
+def state_name(state: str, t: Translator) -> str:
+    names = {
+        "invoiced": t._("invoiced, not paid"),
+        "paid": t._("paid"),
+        "refund_pending": t._("refund under way"),
+        "refunded": t._("refunded"),
+        "cancelled": t._("cancelled"),
+    }
+    return names.get(state, state)
+
+
+def _cancel(payment_id: int, t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[keyboards.button(t._("✖️ Cancel"), callbacks.REFUND_CANCEL.build(payment_id))]]
+    )
+
+
+def reason_prompt(payment: Payment, r: Reader, problem: str | None = None) -> Screen:
+    text = r.t._(
+        "↩️ <b>Refund</b>\n{what}\n\nReply to this message with the reason for the refund.",
+        what=_what(payment, r),
+    )
+    if problem:
+        text = r.t._("⚠️ {problem}", problem=problem) + "\n\n" + text
+    return text, _cancel(payment.id, r.t)
+
+
+def confirm(payment: Payment, reason: str, nonce: str, r: Reader) -> Screen:
+    t = r.t
+    text = t._(
+        "↩️ <b>Refund</b>\n{what}\nReason: {reason}\n\n"
+        "{credits} are taken back from the reseller first, then the Stars are returned.",
+        what=_what(payment, r),
+        reason=escape(reason),
+        credits=r.money(payment.credits),
+    )
+    ok = keyboards.button(
+        t._("✅ Refund {stars}", stars=_stars(r, payment.stars)),
+        callbacks.REFUND_CONFIRM.build(payment.id, nonce),
+    )  # fmt: skip
+    no = keyboards.button(t._("✖️ Cancel"), callbacks.REFUND_CANCEL.build(payment.id))
+    return text, InlineKeyboardMarkup([[ok], [no]])
+
+
+def refunded(payment: Payment, r: Reader) -> str:
+    return r.t._(
+        "✅ Refunded. {what} {credits} were taken back and the Stars returned.",
+        what=_what(payment, r),
+        credits=r.money(payment.credits),
+    )
+
+
+def telegram_refused(payment: Payment, error: str, r: Reader) -> str:
+    return r.t._(
+        "⚠️ Telegram refused the refund: {error}\n{what} The credits were restored; "
+        "nothing changed.",
+        error=escape(error),
+        what=_what(payment, r),
+    )
+
+
+def refusal(exc: StarsError, r: Reader) -> str:
+    t, p = r.t, exc.params
+    if exc.code == "credits_spent":
+        return t._(
+            "Cannot refund: only {available} of its {credits} are still available; the "
+            "rest was spent or is held.",
+            available=r.money(max(int(p["available"]), 0)),
+            credits=r.money(int(p["credits"])),
+        )
+    if exc.code == "not_refundable":
+        return t._(
+            "That payment cannot be refunded: it is {state}.",
+            state=state_name(str(p.get("state", "")), t),
+        )
+    if exc.code == "reason_too_long":
+        return t._("Keep the reason under {limit} characters; send it again.", limit=p["limit"])
+    if exc.code == "reason_missing":
+        return t._("Send the reason as text.")
+    return t._("There is no such Stars payment.")
+
+
+def refund_left(t: Translator) -> str:
+    return t._("Refund cancelled; nothing changed.")
+
+
+def refund_timed_out(t: Translator) -> str:
+    return t._("The refund waited too long and was cancelled; nothing changed.")
+
+
+def refund_replaced(t: Translator) -> str:
+    return t._("Refund left for another action; nothing changed.")
+
+
+def stale_confirmation(t: Translator) -> str:
+    return t._("That confirmation is no longer valid.")
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+def paid_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The admin group: a reseller topped up with Stars (no decision needed)."""
+    t = r.t
+    text = t._(
+        "⭐ <b>{name}</b> (<code>{telegram_id}</code>) paid {stars}: {credits} added "
+        "(top-up #{request}). Balance now {balance}. No action needed.",
+        name=r.name(p["name"]),
+        telegram_id=p["telegram_id"],
+        stars=_stars(r, int(p["stars"])),
+        credits=r.money(int(p["credits"])),
+        request=p["request_id"],
+        balance=r.money(int(p["balance"])),
+    )
+    refund = keyboards.button(t._("↩️ Refund"), callbacks.REFUND.build(int(p["payment_id"])))
+    return text, InlineKeyboardMarkup([[refund]])
+
+
+def refunded_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The reseller: a Stars top-up was refunded, its credits removed."""
+    text = r.t._(
+        "↩️ Your Stars top-up #{request} was refunded: {stars} returned, {removed} "
+        "removed from your balance. Balance: {balance}.",
+        request=p["request_id"],
+        stars=_stars(r, int(p["stars"])),
+        removed=r.money(int(p["removed"])),
+        balance=r.money(int(p["balance"])),
+    )
+    return text, None
+
+
+def telegram_refund_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The admin group: Telegram refunded a payment itself."""
+    t = r.t
+    text = t._(
+        "↩️ Telegram refunded Stars payment #{id} of <b>{name}</b> ({stars}). "
+        "{removed} were taken back.",
+        id=p["payment_id"],
+        name=r.name(p["name"]),
+        stars=_stars(r, int(p["stars"])),
+        removed=r.money(int(p["removed"])),
+    )
+    if int(p["shortfall"]):
+        text += "\n" + t._(
+            "⚠️ {missing} had already been spent and could not be taken back: settle it "
+            "with the reseller.",
+            missing=r.money(int(p["shortfall"])),
+        )
+    return text, None
+
+
+def _difference(item: dict[str, Any], r: Reader) -> str:
+    t, kind = r.t, item["kind"]
+    values = {"charge": escape(item["charge_id"]), "stars": _stars(r, int(item["stars"]))}
+    if kind == star_reconcile.PAID_NOT_RECORDED:
+        return t._(
+            "• Paid at Telegram, not recorded here: <code>{charge}</code> ({stars})", **values
+        )
+    if kind == star_reconcile.RECORDED_NOT_PAID:
+        return t._("• Recorded here, not at Telegram: <code>{charge}</code> ({stars})", **values)
+    if kind == star_reconcile.REFUND_NOT_RECORDED:
+        return t._("• Refunded at Telegram, not here: <code>{charge}</code> ({stars})", **values)
+    if kind == star_reconcile.REFUND_NOT_MADE:
+        return t._(
+            "• Refunded (or pending) here, not at Telegram: <code>{charge}</code> ({stars})",
+            **values,
+        )
+    return t._("• Amounts differ: <code>{charge}</code> (Telegram: {stars})", **values)
+
+
+def reconcile_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The admin group: Stars payments and the ledger disagree."""
+    lines = [
+        r.t._(
+            "⭐ <b>Stars reconciliation</b>: differences with Telegram since {date}:",
+            date=r.date(dt.datetime.fromisoformat(p["since"])),
+        )
+    ]
+    lines += [_difference(item, r) for item in p["items"]]
+    return "\n".join(lines), None
+
+
+def support_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The admin group: a /paysupport request."""
+    t = r.t
+    lines = [
+        t._(
+            "🆘 <b>Payment help</b> asked by {name} (<code>{telegram_id}</code>):\n{text}",
+            name=r.name(p["name"]),
+            telegram_id=p["telegram_id"],
+            text=escape(p["text"]),
+        )
+    ]
+    for item in p["payments"]:
+        lines.append(
+            t._(
+                "• Stars payment #{id}: {stars}, {credits} ({state})",
+                id=item["payment_id"],
+                stars=_stars(r, int(item["stars"])),
+                credits=r.money(int(item["credits"])),
+                state=state_name(item["state"], t),
+            )
+        )
+    return "\n".join(lines), None

@@ -1,0 +1,53 @@
+"""The Stars buttons' callback data: one codec per family builds it and parses it.
+
+Data only says which button was tapped (``st:rf:42``); who tapped it, and whether they
+may, is always looked up on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import keyboards
+from bot.context import BotContext
+
+
+@dataclass(frozen=True)
+class ByPayment:
+    """``<prefix>:<payment id>``."""
+
+    prefix: str
+
+    def build(self, payment_id: int) -> str:
+        return keyboards.data(self.prefix, payment_id)
+
+    def pattern(self) -> str:
+        return rf"^{self.prefix}:(\d{{1,12}})$"
+
+    def parse(self, context: BotContext) -> int:
+        assert context.matches, "only for handlers registered with this codec's pattern"
+        return int(context.matches[0].group(1))
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """``<prefix>:<payment id>:<nonce>``: a confirmation screen's button."""
+
+    prefix: str
+
+    def build(self, payment_id: int, nonce: str) -> str:
+        return keyboards.data(self.prefix, payment_id, nonce)
+
+    def pattern(self) -> str:
+        return rf"^{self.prefix}:(\d{{1,12}}):([\w-]{{1,16}})$"
+
+    def parse(self, context: BotContext) -> tuple[int, str]:
+        assert context.matches, "only for handlers registered with this codec's pattern"
+        found = context.matches[0]
+        return int(found.group(1)), found.group(2)
+
+
+CANCEL_INVOICE = ByPayment("st:x")  # the reseller withdraws an unpaid invoice
+REFUND = ByPayment("st:rf")  # an admin starts a refund (asks for the reason)
+REFUND_CONFIRM = Confirmed("st:ok")  # ... and confirms it
+REFUND_CANCEL = ByPayment("st:no")  # ... or leaves it

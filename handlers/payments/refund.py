@@ -1,0 +1,156 @@
+"""An admin refunds a Stars top-up: ↩️ Refund, the reason, ✅ confirm.
+
+Only the owners and staff admins allowed top-ups may, checked from the database at every
+step. The credits are taken back first (``star_refunds.begin_refund``), then Telegram is
+asked to return the Stars; if it refuses, the credits are restored and the admin is told
+Telegram's reason.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.services import star_refunds, stars
+from bot.services.roles import Permission
+from bot.services.stars import StarsError
+from handlers import flow
+from handlers.common import answer, now, permitted
+from handlers.language import translator
+from handlers.payments import admin_views, callbacks
+from handlers.reader import Reader
+from models import StarState
+
+DRAFT = "stars_refund_draft"
+REASON, CONFIRM = "starsrefund:reason", "starsrefund:confirm"
+
+
+@dataclass
+class RefundDraft(flow.FlowMessage):
+    payment_id: int = 0
+    reason: str = ""
+    nonce: str = ""
+
+
+async def _admin(update: Update, context: BotContext) -> Reader | None:
+    """The asker's reader if they may refund (told no otherwise)."""
+    t = await translator(update, context)
+    if not await permitted(update, context, Permission.TOPUPS, t):
+        return None
+    return Reader.of(context.settings, t)
+
+
+def _end(context: BotContext) -> int:
+    return flow.end(context, DRAFT)
+
+
+async def ask_reason(update: Update, context: BotContext) -> int | str:
+    """↩️ Refund under a payment's post: who may, and whether it can be, then the reason."""
+    query = update.callback_query
+    r = await _admin(update, context)
+    if r is None or query is None or query.message is None:
+        return _end(context)
+    payment = await stars.get_payment(context.db, callbacks.REFUND.parse(context))
+    if payment is None or payment.state != StarState.PAID:
+        state = payment.state.value if payment else ""
+        refused = StarsError("not_refundable" if payment else "unknown_payment", "", state=state)
+        await answer(query, admin_views.refusal(refused, r), alert=True)
+        return _end(context)
+    await answer(query)
+    draft = RefundDraft(query.message.chat.id, 0, payment_id=payment.id)
+    assert context.user_data is not None
+    context.user_data[DRAFT] = draft
+    await flow.render(context, draft, *admin_views.reason_prompt(payment, r))
+    return REASON
+
+
+async def got_reason(update: Update, context: BotContext) -> int | str:
+    """The reason, typed (or replied, in the group): then the confirmation."""
+    draft = flow.draft(context, DRAFT, RefundDraft)
+    message = update.effective_message
+    if draft is None or message is None or message.text is None:
+        return _end(context)
+    r = await _admin(update, context)
+    payment = await stars.get_payment(context.db, draft.payment_id)
+    if r is None or payment is None:
+        return _end(context)
+    try:
+        draft.reason = star_refunds.check_reason(message.text)
+    except StarsError as exc:
+        problem = admin_views.refusal(exc, r)
+        await flow.render(context, draft, *admin_views.reason_prompt(payment, r, problem))
+        return REASON
+    draft.nonce = secrets.token_urlsafe(9)
+    await flow.render(context, draft, *admin_views.confirm(payment, draft.reason, draft.nonce, r))
+    return CONFIRM
+
+
+async def confirm(update: Update, context: BotContext) -> int | str:
+    """✅ Refund: credits out, Stars back (or the credits restored if Telegram refuses)."""
+    query, user = update.callback_query, update.effective_user
+    draft = flow.draft(context, DRAFT, RefundDraft)
+    r = await _admin(update, context)
+    if query is None or user is None or r is None:
+        return _end(context)
+    payment_id, nonce = callbacks.REFUND_CONFIRM.parse(context)
+    if draft is None or (payment_id, nonce) != (draft.payment_id, draft.nonce):
+        await answer(query, admin_views.stale_confirmation(r.t), alert=True)
+        return CONFIRM if draft is not None else _end(context)
+    await answer(query)
+    try:
+        pending = await star_refunds.begin_refund(
+            context.db, payment_id=payment_id, admin_id=user.id, reason=draft.reason,
+            now=now(context),
+        )  # fmt: skip
+    except StarsError as exc:
+        await flow.render(context, draft, admin_views.refusal(exc, r), None)
+        return _end(context)
+    assert pending.charge_id is not None
+    try:
+        await context.bot.refund_star_payment(pending.reseller_telegram_id, pending.charge_id)
+    except TelegramError as exc:
+        restored = await star_refunds.undo_refund(
+            context.db, payment_id=payment_id, error=exc.message, now=now(context)
+        )
+        await flow.render(
+            context, draft, admin_views.telegram_refused(restored, exc.message, r), None
+        )
+        return _end(context)
+    done = await star_refunds.finish_refund(
+        context.db, payment_id=payment_id, admin_id=user.id, now=now(context)
+    )
+    await flow.render(context, draft, admin_views.refunded(done, r), None)
+    return _end(context)
+
+
+async def cancel(update: Update, context: BotContext) -> object:
+    t = await translator(update, context)
+    return await flow.leave(update, context, DRAFT, admin_views.refund_left(t))
+
+
+async def timed_out(update: Update, context: BotContext) -> None:
+    t = await translator(update, context)
+    await flow.expire(context, DRAFT, admin_views.refund_timed_out(t))
+
+
+def refund_flow() -> flow.Flow:
+    """Refunding a Stars payment, for the one conversation all flows share."""
+    cancel_button = CallbackQueryHandler(cancel, pattern=callbacks.REFUND_CANCEL.pattern())
+    return flow.Flow(
+        name="starsrefund",
+        draft_key=DRAFT,
+        entry_points=[CallbackQueryHandler(ask_reason, pattern=callbacks.REFUND.pattern())],
+        states={
+            REASON: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_reason)],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=callbacks.REFUND_CONFIRM.pattern())],
+        },
+        fallbacks=[cancel_button],
+        cancel=cancel,
+        timed_out=timed_out,
+        replaced_text=admin_views.refund_replaced,
+    )

@@ -1,0 +1,63 @@
+"""The daily Stars reconciliation: Telegram's transactions against the payments here.
+
+Telegram's list (``getStarTransactions``) is read a page at a time; the comparison and
+the admin group's report are the services' (``bot.services.star_reconcile``). A report
+is posted only when there are differences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Bot, TransactionPartnerUser
+
+from bot.db import Database
+from bot.services import star_reconcile
+from bot.services.star_reconcile import Differences, TelegramTransaction
+
+log = logging.getLogger(__name__)
+PAGE = 100  # Telegram's largest page
+PERIOD = dt.timedelta(days=1)
+SETTLING = dt.timedelta(minutes=10)  # payments this recent may still be on their way
+INTERVAL_SECONDS = 86_400
+
+
+async def telegram_transactions(bot: Bot, *, max_pages: int = 1_000) -> list[TelegramTransaction]:
+    """Every Star transaction Telegram lists for the bot, oldest first."""
+    found: list[TelegramTransaction] = []
+    for page in range(max_pages):
+        batch = await bot.get_star_transactions(offset=page * PAGE, limit=PAGE)
+        for tx in batch.transactions:
+            partner = tx.source if tx.source is not None else tx.receiver
+            user = partner.user if isinstance(partner, TransactionPartnerUser) else None
+            payload = (
+                partner.invoice_payload if isinstance(partner, TransactionPartnerUser) else None
+            )
+            found.append(
+                TelegramTransaction(
+                    id=tx.id,
+                    amount=tx.amount,
+                    date=tx.date,
+                    incoming=tx.source is not None,
+                    user_id=user.id if user else None,
+                    payload=payload,
+                )
+            )
+        if len(batch.transactions) < PAGE:
+            break
+    return found
+
+
+async def run_star_reconciliation(
+    db: Database, bot: Bot, *, admin_chat_id: int | None, now: dt.datetime
+) -> Differences:
+    """Compare the last day (up to a few minutes ago) and report any difference."""
+    until = now - SETTLING
+    found = await star_reconcile.compare(
+        db, await telegram_transactions(bot), since=until - PERIOD, until=until
+    )
+    if not found.clean:
+        log.warning("Stars reconciliation: %s differences", len(found.items))
+        await star_reconcile.queue_report(db, found, chat_id=admin_chat_id, now=now)
+    return found
