@@ -313,3 +313,24 @@ async def test_a_non_admin_forging_the_refund_button_is_refused_and_nothing_move
     assert (await _balance(db)).balance == 51_000
     assert list((await _states(db)).values()) == [StarState.PAID]
     await assert_audit_ok(db)
+
+
+async def test_the_admins_stars_list_shows_payments_and_refunds_from_there(
+    fake_api: FakeBotAPI, db: Database, alice: User, boss: User
+) -> None:
+    await _paid(fake_api, alice)
+    await fake_api.next_event(ADMIN_CHAT_ID)
+    await fake_api.send(alice, "/stars")  # a reseller is no admin
+    assert "only" in (await fake_api.next_event(alice.id)).text.lower()
+    await fake_api.send(boss, "/stars")
+    listing = await fake_api.next_event(boss.id)
+    assert "#1 · " in listing.text and "Alice: 250 Stars, 500.00 credits (paid)" in listing.text
+    await _tap(fake_api, boss, listing, listing.button("Refund #1"))
+    prompt = await fake_api.next_event(boss.id)
+    assert "Reply to this message with the reason" in prompt.text
+    await fake_api.send(boss, "duplicate")
+    screen = await fake_api.next_event(boss.id)
+    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    assert "Refunded." in (await fake_api.next_event(boss.id)).text
+    assert (await _balance(db)).balance == 1_000
+    await assert_audit_ok(db)

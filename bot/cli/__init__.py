@@ -29,6 +29,7 @@ from bot.services.panels import PanelConfigError
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError
 from bot.services.resellers import ResellerError
+from bot.services.stars import StarsError
 from bot.settings import Settings
 
 __all__ = ["CliError", "build_parser", "main"]
@@ -81,6 +82,7 @@ def _guard(call: Callable[[], Coroutine[Any, Any, int]], currency: str) -> int:
         ActionError,
         PanelConfigError,
         PanelImportError,
+        StarsError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
     except PanelError as exc:

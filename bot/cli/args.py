@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli import price_list_commands
+from bot.cli import price_list_commands, stars_commands
 from bot.money import AmountError, parse_amount
 from bot.services.roles import Permission
 from models import PanelKind, TxType
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_parser("list", help="list payment methods")
     method_disable = method.add_parser("disable", help="stop offering a payment method")
     method_disable.add_argument("--code", required=True)
+    stars_commands.add_parser(method)
 
     tier = commands.add_parser("price-tier", help="what a credit costs").add_subparsers(
         dest="action", metavar="ACTION", required=True

@@ -14,7 +14,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.cli import log_command, panel_commands, price_list_commands, staff_commands
+from bot.cli import (
+    log_command,
+    panel_commands,
+    price_list_commands,
+    staff_commands,
+    stars_commands,
+)
 from bot.db import Database
 from bot.money import format_amount
 from bot.services import alerts, panel_suspension, panels, plans, pricing, resellers, wallet
@@ -385,6 +391,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("payment-method", "add"): method_add,
     ("payment-method", "list"): method_list,
     ("payment-method", "disable"): method_disable,
+    ("payment-method", "stars"): stars_commands.method_stars,
     ("price-tier", "add"): tier_add,
     ("price-tier", "list"): tier_list,
     ("price-tier", "remove"): tier_remove,

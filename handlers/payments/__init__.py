@@ -3,6 +3,7 @@
 ``invoice``   the invoice, its pre-checkout, the successful and refunded payments
 ``refund``    an admin's refund: the reason, the confirmation (a flow)
 ``support``   /paysupport
+``listing``   /stars: the admins' list of payments, with Refund
 ``callbacks`` one codec per button family
 ``views``     what the reseller sees; ``admin_views`` what the admins see (and notices)
 """
@@ -19,7 +20,7 @@ from telegram.ext import (
 
 from bot.context import BotApplication
 from handlers import flow
-from handlers.payments import callbacks, invoice, refund, support
+from handlers.payments import callbacks, invoice, listing, refund, support
 
 
 def refund_flow() -> flow.Flow:
@@ -35,8 +36,9 @@ def register_payments(app: BotApplication) -> None:
 
 
 def register(app: BotApplication) -> None:
-    """/paysupport and the invoice's Cancel button."""
+    """/paysupport, /stars (the admins' list) and the invoice's Cancel button."""
     app.add_handler(CommandHandler("paysupport", support.ask_for_help))
+    app.add_handler(CommandHandler("stars", listing.latest_payments))
     app.add_handler(
         CallbackQueryHandler(invoice.cancel_invoice, pattern=callbacks.CANCEL_INVOICE.pattern())
     )

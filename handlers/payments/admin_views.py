@@ -238,3 +238,29 @@ def support_notice(p: dict[str, Any], r: Reader) -> Notice:
             )
         )
     return "\n".join(lines), None
+
+
+def payments_list(payments: list[Payment], r: Reader) -> Screen:
+    """/stars: the latest Stars payments, each paid one with its ↩️ Refund button."""
+    t = r.t
+    if not payments:
+        return t._("⭐ No Stars payments yet."), None
+    lines = [t._("⭐ <b>Latest Stars payments</b>")]
+    rows = []
+    for p in payments:
+        when = r.date(p.paid_at) if p.paid_at else ""
+        lines.append(
+            t._(
+                "#{id} · {date} · {name}: {stars}, {credits} ({state})",
+                id=p.id,
+                date=when,
+                name=r.name(p.reseller_name),
+                stars=_stars(r, p.stars),
+                credits=r.money(p.credits),
+                state=state_name(p.state.value, t),
+            )
+        )
+        if p.state == "paid":
+            label = t._("↩️ Refund #{id}", id=p.id)
+            rows.append([keyboards.button(label, callbacks.REFUND.build(p.id))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
