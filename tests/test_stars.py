@@ -261,3 +261,25 @@ async def test_reconciliation_finds_a_payment_missing_from_the_ledger_and_a_refu
         assert await session.scalar(
             select(StarPayment.state).where(StarPayment.id == other.id)
         ) == (StarState.REFUND_PENDING)
+
+
+def test_the_cli_adds_a_stars_method_changes_its_rate_and_refuses_a_manual_ones_code(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+    from tests.conftest import database_from_url
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CURRENCY", "credits")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setattr("bot.db.Database.from_url", staticmethod(database_from_url))
+    stars_args = ["payment-method", "stars", "--code", "stars", "--name", "Telegram Stars"]
+    assert cli.main([*stars_args, "--credits-per-star", "2", "--min-credits", "10"]) == 0
+    assert "1 Star = 2.00 credits, from 10.00 credits" in capsys.readouterr().out
+    assert cli.main([*stars_args, "--credits-per-star", "2,5"]) == 0
+    assert "1 Star = 2.50 credits." in capsys.readouterr().out
+    manual = ["payment-method", "add", "--code", "bank", "--name", "Bank", "--instructions", "x"]
+    assert cli.main(manual) == 0
+    bank = ["payment-method", "stars", "--code", "bank", "--name", "Bank"]
+    assert cli.main([*bank, "--credits-per-star", "2"]) == 1
+    assert "error: Payment method 'bank' is not a Stars method." in capsys.readouterr().err
