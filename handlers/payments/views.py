@@ -124,14 +124,14 @@ def support_help(t: Translator) -> str:
         "Credits bought with Telegram Stars are added as soon as Telegram confirms the "
         "payment. If they did not arrive, or you paid by mistake, send\n"
         "<code>/paysupport what happened</code>\n"
-        "with the date and the amount in Stars. The admins see your request and answer "
-        "you here. A top-up is refunded in Stars only while its credits are unused.\n\n"
+        "with the date and the amount in Stars. The admins see your request and contact "
+        "you. A top-up is refunded in Stars only while its credits are unused.\n\n"
         "Telegram's support cannot help with purchases made in this bot."
     )
 
 
 def support_opened(t: Translator) -> str:
-    return t._("✅ Your request was sent to the admins. They will answer you here.")
+    return t._("✅ Your request was sent to the admins. They will contact you.")
 
 
 def support_refusal(exc: StarsError, t: Translator) -> str:
