@@ -409,7 +409,14 @@ async def test_jobs_are_scheduled_and_catch_up_at_start_up(
     async with running_bot(live, db) as app:
         assert app.job_queue is not None
         names = {job.name for job in app.job_queue.jobs()}
-        assert names == {"outbox", "alerts", "reminders", "reconcile", "panel_check"}
+        assert names == {
+            "outbox",
+            "alerts",
+            "reminders",
+            "reconcile",
+            "panel_check",
+            "stars_reconcile",
+        }
         # Nothing but the start-up run has happened: the alert arrives within seconds.
         alert = await fake_api.next_event(1001, within=15)
         assert "below your alert threshold" in alert.text
