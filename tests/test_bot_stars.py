@@ -229,14 +229,51 @@ async def test_a_refund_telegram_refuses_restores_the_credits_and_says_why(
     await _paid(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     screen = await _refund_screen(fake_api, boss, post)
-    fake_api.fail("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+    fake_api.fail("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND")
     await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
     told = await fake_api.next_event(ADMIN_CHAT_ID)
     assert "Telegram refused the refund" in told.text
-    assert "charge_already_refunded" in told.text.lower()
+    assert "charge_not_found" in told.text.lower()
     assert "The credits were restored" in told.text
     assert (await _balance(db)).balance == 51_000
     assert list((await _states(db)).values()) == [StarState.PAID]
+    await assert_audit_ok(db)
+
+
+async def test_telegram_saying_already_refunded_records_the_refund_without_restoring(
+    fake_api: FakeBotAPI, db: Database, alice: User, boss: User
+) -> None:
+    """Telegram may answer CHARGE_ALREADY_REFUNDED to a refund it made: the Stars are back
+    with the payer, so the credits stay removed."""
+    await _paid(fake_api, alice)
+    post = await fake_api.next_event(ADMIN_CHAT_ID)
+    screen = await _refund_screen(fake_api, boss, post)
+    fake_api.fail("refundStarPayment", 400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    told = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "already returned: recorded as refunded" in told.text
+    assert (await _balance(db)).balance == 1_000
+    assert list((await _states(db)).values()) == [StarState.REFUNDED]
+    await assert_audit_ok(db)
+
+
+async def test_a_refund_telegram_does_not_answer_stays_pending_and_can_be_asked_again(
+    fake_api: FakeBotAPI, db: Database, alice: User, boss: User
+) -> None:
+    await _paid(fake_api, alice)
+    post = await fake_api.next_event(ADMIN_CHAT_ID)
+    screen = await _refund_screen(fake_api, boss, post)
+    fake_api.fail("refundStarPayment", 502, "Bad Gateway")
+    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    told = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "Telegram did not answer" in told.text and "stays pending" in told.text
+    assert (await _balance(db)).balance == 1_000
+    assert list((await _states(db)).values()) == [StarState.REFUND_PENDING]
+    screen = await _refund_screen(fake_api, boss, post)  # ↩️ Refund again
+    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    assert "Refunded." in (await fake_api.next_event(ADMIN_CHAT_ID)).text
+    assert (await _balance(db)).balance == 1_000  # taken once
+    assert list((await _states(db)).values()) == [StarState.REFUNDED]
     await assert_audit_ok(db)
 
 

@@ -83,12 +83,18 @@ async def begin_refund(
     """Remove the payment's credits and mark it ``refund_pending``, or refuse.
 
     Refused (nothing changes): not a paid payment (``not_refundable``), or the credits are
-    no longer all available (``credits_spent``, with how much is missing).
+    no longer all available (``credits_spent``, with how much is missing). A payment
+    already ``refund_pending`` (Telegram's answer was lost) is returned as it is, for the
+    caller to ask Telegram again.
     """
     reason = check_reason(reason)
 
     async def _begin(session: AsyncSession) -> Payment:
         payment = await require(session, payment_id, lock=True)
+        if payment.state == StarState.REFUND_PENDING:
+            # A refund whose outcome Telegram never told: its credits are out already;
+            # the caller asks Telegram again.
+            return payment
         if payment.state != StarState.PAID:
             raise StarsError(
                 "not_refundable",
@@ -181,6 +187,8 @@ async def finish_refund(
     """Telegram refunded the Stars: the payment is ``refunded``, logged, the reseller told."""
     async with db.transaction() as session:
         payment = await require(session, payment_id, lock=True)
+        if payment.state == StarState.REFUNDED:  # Telegram's own message came first
+            return payment
         return await _refunded(session, payment, actor=f"tg:{admin_id}", now=now)
 
 

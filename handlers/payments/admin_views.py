@@ -95,6 +95,24 @@ def telegram_refused(payment: Payment, error: str, r: Reader) -> str:
     )
 
 
+def already_refunded(payment: Payment, r: Reader) -> str:
+    return r.t._(
+        "✅ Telegram says the Stars were already returned: recorded as refunded. {what} "
+        "{credits} were taken back.",
+        what=_what(payment, r),
+        credits=r.money(payment.credits),
+    )
+
+
+def refund_unknown(payment: Payment, r: Reader) -> str:
+    return r.t._(
+        "⏳ Telegram did not answer. {what} The refund stays pending, its credits taken "
+        "back: it completes when Telegram confirms it; tap ↩️ Refund again to ask once "
+        "more (nothing is taken twice).",
+        what=_what(payment, r),
+    )
+
+
 def refusal(exc: StarsError, r: Reader) -> str:
     t, p = r.t, exc.params
     if exc.code == "credits_spent":

@@ -8,17 +8,18 @@ Telegram's reason.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.services import star_refunds, stars
 from bot.services.roles import Permission
-from bot.services.stars import StarsError
+from bot.services.stars import Payment, StarsError
 from handlers import flow
 from handlers.common import answer, now, permitted
 from handlers.language import translator
@@ -26,7 +27,9 @@ from handlers.payments import admin_views, callbacks
 from handlers.reader import Reader
 from models import StarState
 
+log = logging.getLogger(__name__)
 DRAFT = "stars_refund_draft"
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 REASON, CONFIRM = "starsrefund:reason", "starsrefund:confirm"
 
 
@@ -56,7 +59,7 @@ async def ask_reason(update: Update, context: BotContext) -> int | str:
     if r is None or query is None or query.message is None:
         return _end(context)
     payment = await stars.get_payment(context.db, callbacks.REFUND.parse(context))
-    if payment is None or payment.state != StarState.PAID:
+    if payment is None or payment.state not in (StarState.PAID, StarState.REFUND_PENDING):
         state = payment.state.value if payment else ""
         refused = StarsError("not_refundable" if payment else "unknown_payment", "", state=state)
         await answer(query, admin_views.refusal(refused, r), alert=True)
@@ -110,22 +113,35 @@ async def confirm(update: Update, context: BotContext) -> int | str:
     except StarsError as exc:
         await flow.render(context, draft, admin_views.refusal(exc, r), None)
         return _end(context)
+    await flow.render(context, draft, await _ask_telegram(context, pending, user.id, r), None)
+    return _end(context)
+
+
+async def _ask_telegram(context: BotContext, pending: Payment, admin_id: int, r: Reader) -> str:
+    """refundStarPayment, then the outcome recorded: refunded, restored, or still pending
+    when Telegram's answer is unknown (a timeout: ↩️ Refund again asks once more)."""
     assert pending.charge_id is not None
     try:
         await context.bot.refund_star_payment(pending.reseller_telegram_id, pending.charge_id)
     except TelegramError as exc:
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            # No answer, a timeout, a 5xx: Telegram may or may not have refunded.
+            log.warning("refundStarPayment for payment %s: no answer: %s", pending.id, exc)
+            return admin_views.refund_unknown(pending, r)
+        if ALREADY_REFUNDED in exc.message.upper():
+            # The Stars are back with the payer already: the refund stands.
+            done = await star_refunds.finish_refund(
+                context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
+            )
+            return admin_views.already_refunded(done, r)
         restored = await star_refunds.undo_refund(
-            context.db, payment_id=payment_id, error=exc.message, now=now(context)
+            context.db, payment_id=pending.id, error=exc.message, now=now(context)
         )
-        await flow.render(
-            context, draft, admin_views.telegram_refused(restored, exc.message, r), None
-        )
-        return _end(context)
+        return admin_views.telegram_refused(restored, exc.message, r)
     done = await star_refunds.finish_refund(
-        context.db, payment_id=payment_id, admin_id=user.id, now=now(context)
+        context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
     )
-    await flow.render(context, draft, admin_views.refunded(done, r), None)
-    return _end(context)
+    return admin_views.refunded(done, r)
 
 
 async def cancel(update: Update, context: BotContext) -> object:
