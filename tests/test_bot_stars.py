@@ -130,6 +130,9 @@ async def test_a_reseller_pays_250_stars_and_the_credits_arrive_with_no_admin_ac
     async with db.transaction() as session:
         request = await session.scalar(select(TopUpRequest))
         assert request is not None and (request.status, request.credits) == ("approved", 50_000)
+    await fake_api.send(alice, "/topups")
+    listed = await fake_api.next_event(alice.id)
+    assert "#1 · " in listed.text and "500.00 credits · 250 Stars · " in listed.text
     await assert_audit_ok(db)
 
 

@@ -16,8 +16,12 @@ TITLE_LIMIT = 32  # Telegram's limit on an invoice's title
 DESCRIPTION_LIMIT = 255
 
 
-def _stars(r: Reader, stars: int) -> str:
+def stars_amount(r: Reader, stars: int) -> str:
+    """A whole number of Stars, in the reader's words and digits."""
     return r.t.n_("{n} Star", "{n} Stars", stars)
+
+
+_stars = stars_amount
 
 
 def invoice_screen(payment: Payment, r: Reader, problem: str | None = None) -> Screen:

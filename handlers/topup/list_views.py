@@ -9,8 +9,10 @@ from html import escape
 from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
+from bot.services.stars import CURRENCY
 from bot.services.topups import RequestView
 from handlers import pages
+from handlers.payments import views as payment_views
 from handlers.reader import Reader
 from handlers.topup import callbacks, views
 from handlers.topup.views import Screen
@@ -44,7 +46,11 @@ def my_topups(requests: Sequence[RequestView], page: int, r: Reader) -> Screen:
             "id": q.id,
             "date": r.date(q.created_at),
             "credits": r.money(q.credits),
-            "total": r.price(q.total_price),
+            "total": (
+                payment_views.stars_amount(r, q.total_price // 100)  # paid in Stars
+                if q.price_currency == CURRENCY
+                else r.price(q.total_price)
+            ),
             "status": views.status_label(q.status, t),
         }
         if q.status == TopUpStatus.REJECTED and q.reject_reason:
