@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.services import (
     ledger,
+    pay_support,
     resellers,
     star_methods,
     star_payments,
@@ -283,3 +284,46 @@ def test_the_cli_adds_a_stars_method_changes_its_rate_and_refuses_a_manual_ones_
     bank = ["payment-method", "stars", "--code", "bank", "--name", "Bank"]
     assert cli.main([*bank, "--credits-per-star", "2"]) == 1
     assert "error: Payment method 'bank' is not a Stars method." in capsys.readouterr().err
+
+
+async def test_a_payment_for_no_known_invoice_or_the_wrong_amount_grants_nothing(
+    db: Database,
+) -> None:
+    await make_reseller(db, ALICE)
+    payment = await _invoice(db, (await _method(db)).id)
+    for payload, amount, code in (
+        ("st:forged", payment.stars, "unknown_payload"),
+        (payment.payload, payment.stars - 1, "amount_mismatch"),
+    ):
+        with pytest.raises(StarsError) as refused:
+            await star_payments.record_payment(
+                db, charge_id="stxX", provider_charge_id=None, payload=payload,
+                telegram_id=ALICE, total_amount=amount, currency="XTR",
+                admin_chat_id=GROUP, now=now(),
+            )  # fmt: skip
+        assert refused.value.code == code
+    assert (await _balance(db)).balance == 0
+    await assert_audit_ok(db)
+
+
+async def test_a_paysupport_request_is_queued_once_with_the_askers_payments(
+    db: Database,
+) -> None:
+    await make_reseller(db, ALICE)
+    await _pay(db, await _invoice(db, (await _method(db)).id))
+    for text, code in (("   ", "support_empty"), ("x" * 1001, "support_too_long")):
+        with pytest.raises(StarsError) as refused:
+            await pay_support.open_request(
+                db, telegram_id=ALICE, name="Alice", text=text, message_id=1,
+                admin_chat_id=GROUP, now=now(),
+            )  # fmt: skip
+        assert refused.value.code == code
+    for _ in range(2):  # the same message twice (a repeated update): one request
+        opened = await pay_support.open_request(
+            db, telegram_id=ALICE, name="Alice", text="paid twice", message_id=7,
+            admin_chat_id=GROUP, now=now(),
+        )  # fmt: skip
+        assert opened.payments == 1
+    async with db.transaction() as session:
+        kinds = [m.kind for m in await session.scalars(select(OutboxMessage))]
+    assert kinds.count("pay_support") == 1
