@@ -374,3 +374,21 @@ async def test_the_admins_stars_list_shows_payments_and_refunds_from_there(
     assert "Refunded." in (await fake_api.next_event(boss.id)).text
     assert (await _balance(db)).balance == 1_000
     await assert_audit_ok(db)
+
+
+async def test_a_pre_checkout_check_that_would_miss_telegrams_deadline_is_answered_no(
+    fake_api: FakeBotAPI, db: Database, alice: User, boss: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import stars as stars_service
+    from handlers.payments import invoice as invoice_handlers
+
+    _, invoice = await _invoice(fake_api, alice)
+
+    async def stuck(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr(invoice_handlers, "PRE_CHECKOUT_SECONDS", 0.2)
+    monkeypatch.setattr(stars_service, "check_pre_checkout", stuck)
+    answered = await fake_api.pre_checkout(alice, invoice)
+    assert answered["ok"] is False and "try again" in answered["error_message"]
+    assert (await _balance(db)).balance == 1_000

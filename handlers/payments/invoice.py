@@ -6,6 +6,7 @@ fresh invoice, when the rate changed, is sent after the answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import LabeledPrice, Update
@@ -21,6 +22,7 @@ from handlers.payments import callbacks, views
 from handlers.reader import Reader
 
 log = logging.getLogger(__name__)
+PRE_CHECKOUT_SECONDS = 7  # of the 10 Telegram waits: room left to send the answer
 
 
 def _bounds(context: BotContext) -> tuple[int, int]:
@@ -98,14 +100,23 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     if query is None:
         return
-    checked = await stars.check_pre_checkout(
-        context.db,
-        payload=query.invoice_payload,
-        telegram_id=query.from_user.id,
-        total_amount=query.total_amount,
-        currency=query.currency,
-    )
     r = await _reader(update, context)
+    try:
+        checked = await asyncio.wait_for(
+            stars.check_pre_checkout(
+                context.db,
+                payload=query.invoice_payload,
+                telegram_id=query.from_user.id,
+                total_amount=query.total_amount,
+                currency=query.currency,
+            ),
+            PRE_CHECKOUT_SECONDS,
+        )
+    except TimeoutError:
+        # Telegram gives up after 10 seconds: a clear "try again" beats no answer.
+        log.warning("pre-checkout check took over %s s", PRE_CHECKOUT_SECONDS)
+        await query.answer(ok=False, error_message=views.try_again(r.t))
+        return
     if checked.refusal is None:
         await query.answer(ok=True)
         return

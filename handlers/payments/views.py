@@ -75,6 +75,10 @@ def pre_checkout_refusal(refusal: Refusal, t: Translator) -> str:
     return t._("This invoice is no longer valid. Start a new top-up with /topup.")
 
 
+def try_again(t: Translator) -> str:
+    return t._("The bot is busy; nothing was charged. Please try again in a moment.")
+
+
 def rate_changed(t: Translator) -> str:
     return t._("The rate changed since your last invoice: here is a new one.")
 
