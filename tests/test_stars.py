@@ -279,6 +279,8 @@ def test_the_cli_adds_a_stars_method_changes_its_rate_and_refuses_a_manual_ones_
     assert "1 Star = 2.00 credits, from 10.00 credits" in capsys.readouterr().out
     assert cli.main([*stars_args, "--credits-per-star", "2,5"]) == 0
     assert "1 Star = 2.50 credits." in capsys.readouterr().out
+    assert cli.main(["payment-method", "list"]) == 0
+    assert "Stars: 1 Star = 2.50 credits, min -, max -" in capsys.readouterr().out
     manual = ["payment-method", "add", "--code", "bank", "--name", "Bank", "--instructions", "x"]
     assert cli.main(manual) == 0
     bank = ["payment-method", "stars", "--code", "bank", "--name", "Bank"]

@@ -269,7 +269,8 @@ async def method_list(call: Call) -> int:
         print("No payment methods yet.")
     for m in found:
         state = "active" if m.active else "disabled"
-        print(f"{m.code}\t{m.name}\tmin {call.price(m.min_total)}\t{state}\t{m.instructions!r}")
+        line = f"{m.code}\t{m.name}\tmin {call.price(m.min_total)}\t{state}\t{m.instructions!r}"
+        print(line + await stars_commands.described(call, m.id))
     return 0
 
 

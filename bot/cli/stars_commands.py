@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.services import star_methods
+from bot.services import star_methods, stars
 
 if TYPE_CHECKING:
     from bot.cli.commands import Call
@@ -48,3 +48,13 @@ async def method_stars(call: Call) -> int:
         + ". Resellers pay it in /topup and get the credits at once."
     )
     return 0
+
+
+async def described(call: Call, method_id: int) -> str:
+    """A Stars method's rate and bounds for ``payment-method list``; "" for another kind."""
+    m = await stars.stars_method(call.db, method_id)
+    if m is None:
+        return ""
+    low = call.money(m.min_credits) if m.min_credits is not None else "-"
+    high = call.money(m.max_credits) if m.max_credits is not None else "-"
+    return f"\tStars: 1 Star = {call.money(m.rate)}, min {low}, max {high}"
