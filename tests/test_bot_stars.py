@@ -392,3 +392,24 @@ async def test_a_pre_checkout_check_that_would_miss_telegrams_deadline_is_answer
     answered = await fake_api.pre_checkout(alice, invoice)
     assert answered["ok"] is False and "try again" in answered["error_message"]
     assert (await _balance(db)).balance == 1_000
+
+
+async def test_the_catalogue_card_of_a_stars_method_states_its_rate_and_bounds(
+    fake_api: FakeBotAPI, db: Database, alice: User, boss: User
+) -> None:
+    from handlers.admin.catalogue_callbacks import CARD, Kind
+
+    method = await star_methods.configure(
+        db, code="stars", name="Telegram Stars", rate=250, min_credits=1_000,
+        max_credits=100_000, now=now(),
+    )  # fmt: skip
+    await fake_api.send(boss, "/catalogue")
+    menu = await fake_api.next_event(boss.id)
+    await _tap(fake_api, boss, menu, CARD.build(Kind.METHOD, method.id))
+    card = await fake_api.next_event(boss.id)
+    assert "<b>Telegram Stars</b>" in card.text
+    assert "⭐ Telegram Stars: 1 Star = 2.50 credits, from 10.00 credits, up to 1,000.00" in (
+        card.text
+    )
+    await _tap(fake_api, boss, card, CARD.build(Kind.METHOD, 1))
+    assert "1 Star" not in (await fake_api.next_event(boss.id)).text  # a manual method

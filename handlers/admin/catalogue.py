@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
-from bot.services import plans, pricing, sales
+from bot.services import plans, pricing, sales, stars
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError, Quote
 from bot.services.roles import Permission
@@ -74,7 +74,9 @@ async def card_screen(
         sample = tier_sample(tier)
         offered = await pricing.offered_methods(context.db, sample.total)
         return views.tier(tier, sample, offered, r, note)
-    return views.method(await pricing.get_method(context.db, row_id), r, note)
+    found_method = await pricing.get_method(context.db, row_id)
+    paid_in_stars = await stars.stars_method(context.db, row_id)
+    return views.method(found_method, r, note, stars=paid_in_stars)
 
 
 # --- the screens ------------------------------------------------------------------------

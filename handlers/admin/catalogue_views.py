@@ -14,6 +14,7 @@ from bot.i18n import Translator
 from bot.services.customers import PlanView as OfferedPlan
 from bot.services.plans import PlanView
 from bot.services.pricing import Method, Quote, Tier
+from bot.services.stars import StarsMethod
 from handlers.admin.catalogue_callbacks import (
     ADD,
     CARD,
@@ -30,6 +31,7 @@ from handlers.admin.catalogue_callbacks import (
     Field,
     Kind,
 )
+from handlers.payments import views as payment_views
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
@@ -251,7 +253,9 @@ def methods(found: Sequence[Method], r: Reader, note: str | None = None) -> Scre
     return _noted(note, "\n".join(lines)), InlineKeyboardMarkup(rows)
 
 
-def method(m: Method, r: Reader, note: str | None = None) -> Screen:
+def method(
+    m: Method, r: Reader, note: str | None = None, *, stars: StarsMethod | None = None
+) -> Screen:
     t = r.t
     text = t._(
         "💳 <b>{name}</b>\nCode: <code>{code}</code>\nMinimum payment: {minimum}\nState: {state}\n"
@@ -262,6 +266,8 @@ def method(m: Method, r: Reader, note: str | None = None) -> Screen:
         state=_state(m.active, t),
         instructions=escape(m.instructions),
     )
+    if stars is not None:  # paid by a Telegram Stars invoice: its rate and bounds
+        text += "\n" + payment_views.stars_method_line(stars, r)
     toggle = (
         _button(t._("⛔️ Disable"), DISABLE.build(Kind.METHOD, m.id))
         if m.active

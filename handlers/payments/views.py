@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.stars import Payment, Refusal, StarsError
+from bot.services.stars import Payment, Refusal, StarsError, StarsMethod
 from handlers.payments import callbacks
 from handlers.reader import Reader
 
@@ -42,6 +42,17 @@ def invoice_screen(payment: Payment, r: Reader, problem: str | None = None) -> S
         t._("✖️ Cancel the invoice"), callbacks.CANCEL_INVOICE.build(payment.id)
     )
     return text, InlineKeyboardMarkup([[cancel]])
+
+
+def stars_method_line(method: StarsMethod, r: Reader) -> str:
+    """A Stars method's terms, on the catalogue's card of the method."""
+    t = r.t
+    text = t._("⭐ Telegram Stars: 1 Star = {rate}", rate=r.money(method.rate))
+    if method.min_credits is not None:
+        text += t._(", from {amount}", amount=r.money(method.min_credits))
+    if method.max_credits is not None:
+        text += t._(", up to {amount}", amount=r.money(method.max_credits))
+    return text + "\n" + t._("(Rate and bounds: python -m bot payment-method stars)")
 
 
 def invoice_title(t: Translator) -> str:
