@@ -126,6 +126,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
         *(downline if parent else []),
+        BotCommand("paysupport", t._("Help with a payment in Stars")),
         BotCommand("cancel", t._("Leave the current step")),
     ]
 
@@ -133,6 +134,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
 def _admin(t: Translator, permissions: Collection[Permission]) -> list[BotCommand]:
     admin = [
         (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
+        (Permission.TOPUPS, BotCommand("stars", t._("Stars payments and refunds"))),
         (Permission.RESELLERS, BotCommand("resellers", t._("Resellers, suspend and reactivate"))),
         (Permission.REPORTS, BotCommand("audit", t._("Check every balance against the ledger"))),
         (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
@@ -160,27 +162,6 @@ def commands_for(
             *_everyone(t),
             BotCommand("status", t._("Your subscription")),
             BotCommand("unlink", t._("Unlink this chat from your subscription")),
-        BotCommand("paysupport", t._("Help with a payment in Stars")),
-        BotCommand("cancel", t._("Leave the current step")),
-    ]
-    if role == Role.ADMIN:
-        admin = [
-            (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
-            (Permission.TOPUPS, BotCommand("stars", t._("Stars payments and refunds"))),
-            (
-                Permission.RESELLERS,
-                BotCommand("resellers", t._("Resellers, suspend and reactivate")),
-            ),
-            (
-                Permission.REPORTS,
-                BotCommand("audit", t._("Check every balance against the ledger")),
-            ),
-            (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
-            (Permission.REPORTS, BotCommand("debtors", t._("Postpaid resellers who owe"))),
-            (
-                Permission.CATALOGUE,
-                BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
-            ),
         ]
     if role == Role.STRANGER:
         return _everyone(t)
