@@ -29,6 +29,14 @@ def reseller_suspended(t: Translator) -> str:
     return t._("Your reseller account is suspended. Contact an admin.")
 
 
+def credits_frozen(t: Translator) -> str:
+    """Said when the asker, or a reseller above it, is suspended."""
+    return t._(
+        "Your account, or a reseller above it, is suspended: no credits can be moved. "
+        "Contact an admin."
+    )
+
+
 def choose_language(t: Translator) -> str:
     return t._("🌐 Choose your language:")
 

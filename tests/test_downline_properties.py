@@ -4,8 +4,8 @@ Random trees (registrations under random parents), allocations and removals with
 that repeat, transfers between any two resellers (``ledger.transfer_between``), sales
 (holds placed, posted and voided) and suspensions. After every step: the ledger audit
 passes (balances sum to zero, each equals its entries, none below its limit), no prepaid
-reseller's available balance is below zero, a sale is refused exactly when the seller or
-someone above it is suspended, and every reseller's subtree queries return exactly its
+reseller's available balance is below zero, a sale, an allocation or a registration is
+refused exactly when the one acting or someone above it is suspended, and every reseller's subtree queries return exactly its
 descendants: nobody outside.
 """
 
@@ -132,7 +132,8 @@ class Scenario:
     async def _register(self, parent: int) -> None:
         tree = self.tree
         child = len(tree.parent)
-        allowed = tree.depth[parent] > 0 and parent not in tree.suspended
+        frozen = {parent, *tree.above(parent)} & tree.suspended  # a suspension stops a subtree
+        allowed = tree.depth[parent] > 0 and not frozen
         try:
             await downline.register_child(
                 self.db,
@@ -179,7 +180,7 @@ class Scenario:
         except DownlineError as exc:
             assert first is None
             if exc.code == "suspended":
-                assert parent in tree.suspended
+                assert {parent, *tree.above(parent)} & tree.suspended
             else:
                 assert amount > max(0, giver.available), (exc.code, amount, giver)
             return
@@ -187,6 +188,7 @@ class Scenario:
             assert done.replayed and first == asked
             return
         assert not done.replayed and amount <= max(0, giver.available)
+        assert not {parent, *tree.above(parent)} & tree.suspended
         tree.saved[(parent, nonce)] = asked
 
     async def _sell(self, i: int, amount: int) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, credits, ledger
+from bot.services import admin_log, credits, downline, ledger
 from bot.services.alerts import Kind
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, require_child
@@ -30,7 +30,6 @@ from bot.services.resellers import ResellerView
 from models import (
     CreditTransfer,
     EntryKind,
-    LedgerAccount,
     ResellerStatus,
     Transfer,
     TransferKind,
@@ -108,17 +107,6 @@ def check(action: Action, amount: int, now: Balances) -> None:
         )
 
 
-async def _lock(session: AsyncSession, *account_ids: int) -> None:
-    """Lock both accounts in id order (as every ledger movement touches them), so the
-    balances checked are the ones the movement sees."""
-    await session.execute(
-        select(LedgerAccount.id)
-        .where(LedgerAccount.id.in_(account_ids))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-    )
-
-
 async def save(
     db: Database,
     *,
@@ -146,11 +134,14 @@ async def save(
         parent, child = await require_child(
             session, parent_telegram_id, child_telegram_id, direct=True
         )
-        await _lock(session, parent.account_id, child.account_id)
+        await ledger.lock_accounts(session, parent.account_id, child.account_id)
         before = await _balances(session, parent, child)
         done = await session.scalar(select(Transfer.id).where(Transfer.idempotency_key == idem))
         if done is None:
-            if parent.status != ResellerStatus.ACTIVE:
+            # Suspension stops a whole subtree: no moving credits beneath a suspended one.
+            if parent.status != ResellerStatus.ACTIVE or await downline.upline_suspended(
+                session, parent.id
+            ):
                 raise DownlineError("suspended", "a suspended reseller cannot move credits")
             check(action, amount, before)
         adding = action == Action.ADD

@@ -85,17 +85,22 @@ async def in_subtree(session: AsyncSession, parent_id: int, reseller_id: int) ->
     return parent_id in await ancestors(session, reseller_id)
 
 
-async def require_upline_active(session: AsyncSession, reseller_id: int) -> None:
-    """Refuse (``UplineSuspended``) when any reseller above this one is suspended."""
+async def upline_suspended(session: AsyncSession, reseller_id: int) -> bool:
+    """Whether any reseller above this one is suspended (which stops its whole subtree)."""
     above = await ancestors(session, reseller_id)
     if not above:
-        return
+        return False
     suspended = await session.scalar(
         select(func.count())
         .select_from(Reseller)
         .where(Reseller.id.in_(above), Reseller.status == ResellerStatus.SUSPENDED)
     )
-    if suspended:
+    return bool(suspended)
+
+
+async def require_upline_active(session: AsyncSession, reseller_id: int) -> None:
+    """Refuse (``UplineSuspended``) when any reseller above this one is suspended."""
+    if await upline_suspended(session, reseller_id):
         raise UplineSuspended("A reseller above yours is suspended, so sales are paused.")
 
 
@@ -148,7 +153,8 @@ async def set_depth(
 
     async def _set(session: AsyncSession) -> int:
         found = await require_reseller(session, telegram_id)
-        reseller = await session.get(Reseller, found.id, with_for_update=True)
+        # FOR NO KEY UPDATE: rows that refer to it (a transfer's record) may still go in.
+        reseller = await session.get(Reseller, found.id, with_for_update={"key_share": True})
         assert reseller is not None
         before = reseller.downline_depth
         if reseller.parent_id is not None:
@@ -187,7 +193,9 @@ async def _fit_below(session: AsyncSession, root_id: int, depth: int) -> int:
         for parent_id, parent_depth in level:
             room = max(0, parent_depth - 1)
             for child in await session.scalars(
-                select(Reseller).where(Reseller.parent_id == parent_id).with_for_update()
+                select(Reseller)
+                .where(Reseller.parent_id == parent_id)
+                .with_for_update(key_share=True)
             ):
                 if child.downline_depth > room:
                     child.downline_depth = room
@@ -251,7 +259,7 @@ async def register_child(
 
     async def _register(session: AsyncSession) -> ResellerView:
         parent = await require_reseller(session, parent_telegram_id)
-        if parent.status != ResellerStatus.ACTIVE:
+        if parent.status != ResellerStatus.ACTIVE or await upline_suspended(session, parent.id):
             raise DownlineError("suspended", "a suspended reseller cannot register anyone")
         depth = await _depth(session, parent.id)
         if depth <= 0:

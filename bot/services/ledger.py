@@ -283,6 +283,18 @@ async def _replay(
     return Movement(transfer_id=found.id, amount=found.amount, replayed=True)
 
 
+async def lock_accounts(session: AsyncSession, *account_ids: int) -> None:
+    """Lock accounts in id order, as ``move`` touches them, before a transaction that
+    moves credits between more than two of them (a transfer and its checks, a sale and its
+    margins), so two such transactions queue instead of deadlocking."""
+    await session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(account_ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update(key_share=True)
+    )
+
+
 async def move(
     session: AsyncSession,
     *,

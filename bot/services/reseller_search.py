@@ -305,6 +305,9 @@ def _apply(
         billing = Billing(str(value))
         if billing == Billing.PREPAID and used > 0:
             raise ActionError("still_owes", "they owe credits", owed=used)
+        if billing == Billing.POSTPAID and reseller.parent_id is not None:
+            # Its parent carries the risk of a sub-reseller: credit comes from the parent.
+            raise ActionError("sub_reseller_prepaid", "a sub-reseller is always prepaid")
         before_billing = reseller.billing
         reseller.billing = billing
         if billing == Billing.PREPAID:

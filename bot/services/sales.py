@@ -462,8 +462,17 @@ async def _complete_in(
     )
     if ledger.rowcount(moved) != 1:
         raise AlreadySettled(pending.order_id)
+    above = await downline.ancestors(session, pending.reseller_id)
+    if above:
+        # The margins credit the parents after the seller is charged: lock every account
+        # first, in id order, as a parent's allocation or transfer to it would.
+        accounts = [await ledger.reseller_account_id(session, r) for r in above]
+        sales = await ledger.system_account_id(session, SystemAccount.SALES)
+        seller = await ledger.reseller_account_id(session, pending.reseller_id)
+        await ledger.lock_accounts(session, sales, seller, *accounts)
     movement = await ledger.post_hold(session, pending.hold_id, now=now)
-    await _pay_margins(session, pending, movement.amount)
+    if above:
+        await _pay_margins(session, pending, movement.amount)
     details = json.dumps(provisioned.details) if provisioned.details else None
     if pending.customer is None:
         customer = Customer(

@@ -214,7 +214,7 @@ async def reverse(
             raise TransferError("already_reversed", "it was reversed before", id=item.reversed_by)
         src = await rules.account_of(session, item.recipient.reseller_id)
         dst = await rules.account_of(session, item.sender.reseller_id)
-        await rules.lock_accounts(session, src, dst)
+        await ledger.lock_accounts(session, src, dst)
         before_src, before_dst = (
             await ledger.balance(session, src),
             await ledger.balance(session, dst),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from bot.days import latin_digits
 from bot.money import MAX_AMOUNT
-from bot.services import admin_log, ledger
+from bot.services import admin_log, downline, ledger
 from bot.services.admin_log import ActionError
 from models import CreditTransfer, LedgerAccount, Reseller, ResellerStatus, TransferKind
 
@@ -205,12 +205,17 @@ async def find_recipient(session: AsyncSession, text: str | int) -> Reseller:
     return found[0]
 
 
-def check_sender(sender: Reseller | None) -> Reseller:
+async def check_sender(session: AsyncSession, sender: Reseller | None) -> Reseller:
+    """An active reseller allowed transfers, and so is every reseller above it: a
+    suspension stops the whole subtree, and a parent forbidden to transfer cannot pass its
+    credits on through a sub-reseller."""
     if sender is None:
         raise TransferError("not_a_reseller", "only resellers can transfer")
-    if sender.status != ResellerStatus.ACTIVE:
+    above = await downline.ancestors(session, sender.id)
+    rows = [sender, *(await session.scalars(select(Reseller).where(Reseller.id.in_(above))))]
+    if any(row.status != ResellerStatus.ACTIVE for row in rows):
         raise TransferError("sender_suspended", "a suspended reseller cannot transfer")
-    if not sender.transfers_allowed:
+    if not all(row.transfers_allowed for row in rows):
         raise TransferError("transfers_forbidden", "an admin has not allowed transfers")
     return sender
 
@@ -271,17 +276,6 @@ def short_of(code: str, balance: ledger.Balance, amount: int, **extra: object) -
         requested=amount,
         missing=amount - available,
         **extra,
-    )
-
-
-async def lock_accounts(session: AsyncSession, *account_ids: int) -> None:
-    """Lock the accounts a movement touches, in id order as ``ledger.move`` does, so that
-    opposite movements between the same two resellers queue instead of deadlocking."""
-    await session.execute(
-        select(LedgerAccount.id)
-        .where(LedgerAccount.id.in_(account_ids))
-        .order_by(LedgerAccount.id)
-        .with_for_update(key_share=True)
     )
 
 

@@ -42,7 +42,9 @@ async def allowance(
 ) -> Allowance:
     """What the sender may send now, if it may transfer at all (else refused)."""
     async with db.transaction() as session:
-        sender = rules.check_sender(await _sender(session, sender_telegram_id, lock=False))
+        sender = await rules.check_sender(
+            session, await _sender(session, sender_telegram_id, lock=False)
+        )
         balance = await ledger.balance(session, await rules.account_of(session, sender.id))
         left = await rules.left_today(session, sender, now=now, zone=zone)
         return Allowance(rules.transferable(balance), left)
@@ -51,7 +53,9 @@ async def allowance(
 async def find_recipient(db: Database, sender_telegram_id: int, text: str) -> Party:
     """The reseller ``text`` names, if the sender may transfer to it now."""
     async with db.transaction() as session:
-        sender = rules.check_sender(await _sender(session, sender_telegram_id, lock=False))
+        sender = await rules.check_sender(
+            session, await _sender(session, sender_telegram_id, lock=False)
+        )
         recipient = rules.check_recipient(sender, await rules.find_recipient(session, text))
         return rules.party(recipient)
 
@@ -74,7 +78,9 @@ async def _checked(
     lock: bool,
 ) -> tuple[Reseller, Reseller, ledger.Balance, int | None]:
     """Every check of a transfer, in the order the screens ask: who, how much, the note."""
-    sender = rules.check_sender(await _sender(session, sender_telegram_id, lock=lock))
+    sender = await rules.check_sender(
+        session, await _sender(session, sender_telegram_id, lock=lock)
+    )
     target = rules.check_recipient(sender, await rules.find_recipient(session, recipient))
     rules.check_amount(amount)
     balance = await ledger.balance(session, await rules.account_of(session, sender.id))
@@ -150,7 +156,7 @@ async def send(
         comment = rules.check_note(note)
         src = await rules.account_of(session, sender.id)
         dst = await rules.account_of(session, target.id)
-        await rules.lock_accounts(session, src, dst)
+        await ledger.lock_accounts(session, src, dst)
         await rules.check_covers(session, src, amount, "insufficient")
         movement = await ledger.move(
             session,

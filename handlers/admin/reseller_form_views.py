@@ -137,6 +137,10 @@ def edit_refusal(exc: ActionError, r: Reader) -> str:
             "received first.",
             amount=r.money(int(str(p["owed"]))),
         )
+    if exc.code == "sub_reseller_prepaid":
+        return t._(
+            "A sub-reseller is always prepaid: its parent gives it credits and carries the risk."
+        )
     if exc.code == "limit_below_owed":
         return t._(
             "They already use {amount} of credit: the limit cannot be lower than that.",

@@ -30,6 +30,7 @@ from handlers.downline import callbacks as buttons
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
+from handlers.views import credits_frozen
 from models import CustomerStatus, OrderKind, ResellerStatus
 
 Screen = tuple[str, InlineKeyboardMarkup]
@@ -286,7 +287,7 @@ def refusal(exc: ActionError, r: Reader) -> str:
     if exc.code == "already_registered":
         return already_registered(str(p.get("name", "")), r)
     if exc.code == "suspended":
-        return t._("Your reseller account is suspended, so sales are paused.")
+        return credits_frozen(t)
     if exc.code == "parent_short":
         return t._(
             "You have only {available} available: {missing} more is needed.",

@@ -15,7 +15,7 @@ from bot.services.ledger import HistoryEntry
 from bot.services.transfer_rules import Allowance, Party, Preview, Sent
 from handlers.reader import Reader
 from handlers.transfer import callbacks as buttons
-from handlers.views import reseller_suspended
+from handlers.views import credits_frozen
 from models import EntryKind
 
 Screen = tuple[str, InlineKeyboardMarkup]
@@ -132,7 +132,7 @@ def problem(exc: ActionError, r: Reader) -> str:
         return r.money(int(str(p[name])))
 
     if exc.code == "sender_suspended":
-        return reseller_suspended(t)
+        return credits_frozen(t)
     if exc.code == "transfers_forbidden":
         return t._("An admin has not allowed you to send transfers. Contact an admin.")
     if exc.code == "recipient_unknown":
