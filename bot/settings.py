@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     topup_remind_after_hours: float = Field(default=12, gt=0)
     topup_expire_after_days: float = Field(default=3, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Scheduled backups: an encrypted copy of the database sent to this private chat or
+    # channel every so many hours (both set, or neither), the last BACKUP_KEEP kept on disk
+    # in BACKUP_DIR (default: backups/ beside the SQLite file, or ./backups).
+    backup_chat_id: int | None = None
+    backup_interval_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    backup_keep: int = Field(default=7, ge=1, le=1000)
+    backup_dir: Path | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -98,6 +105,16 @@ class Settings(BaseSettings):
     def _bounds(self) -> Settings:
         if self.topup_min_credits > self.topup_max_credits:
             raise ValueError("TOPUP_MIN_CREDITS is above TOPUP_MAX_CREDITS")
+        return self
+
+    @model_validator(mode="after")
+    def _backups(self) -> Settings:
+        if (self.backup_chat_id is None) != (self.backup_interval_hours is None):
+            raise ValueError("set BACKUP_CHAT_ID and BACKUP_INTERVAL_HOURS together, or neither")
+        if self.backup_chat_id is not None and self.secret_key is None:
+            raise ValueError(
+                "BACKUP_CHAT_ID needs SECRET_KEY: the backups sent to Telegram are encrypted"
+            )
         return self
 
     @model_validator(mode="after")
@@ -138,6 +155,9 @@ class Settings(BaseSettings):
         "admin_chat_id",
         "secret_key",
         "locale_overrides_dir",
+        "backup_chat_id",
+        "backup_interval_hours",
+        "backup_dir",
         mode="before",
     )
     @classmethod

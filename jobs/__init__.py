@@ -17,6 +17,7 @@ from bot.services import alerts, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
 from jobs import notifier, stars
+from jobs import backups, notifier
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
@@ -126,6 +127,12 @@ async def outbox_job(context: BotContext) -> None:
     )
 
 
+async def backup_job(context: BotContext) -> None:
+    await backups.run_backup(
+        context.bot, context.db, context.settings, _clock(context), context.i18n
+    )
+
+
 def register(app: BotApplication) -> None:
     settings = cast(Settings, app.bot_data["settings"])
     if not settings.jobs_enabled:
@@ -157,3 +164,8 @@ def register(app: BotApplication) -> None:
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",
         job_kwargs=once,
     )  # fmt: skip
+    if settings.backup_chat_id is not None:
+        queue.run_repeating(
+            backup_job, interval=backups.CHECK_SECONDS, first=60, name="backup",
+            job_kwargs=once,
+        )  # fmt: skip

@@ -19,10 +19,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.adapters.panels.base import PanelError
 from bot.cli.args import build_parser
+from bot.cli.backup_commands import NO_UPGRADE
 from bot.cli.commands import COMMANDS, Call, CliError
 from bot.db import Database, upgrade_schema
 from bot.money import AmountError, format_amount
 from bot.services.admin_log import ActionError
+from bot.services.backup import BackupError, CryptoError
 from bot.services.ledger import InsufficientCredit, LedgerError
 from bot.services.panel_import import PanelImportError
 from bot.services.panels import PanelConfigError
@@ -38,7 +40,8 @@ __all__ = ["CliError", "build_parser", "main"]
 async def _run_command(args: argparse.Namespace, settings: Settings) -> int:
     db = Database.from_url(settings.database_url)
     try:
-        await upgrade_schema(db.engine)
+        if args.command not in NO_UPGRADE:
+            await upgrade_schema(db.engine)
         command = COMMANDS[(args.command, getattr(args, "action", None))]
         return await command(Call(args, settings, db, dt.datetime.now(dt.UTC)))
     finally:
@@ -83,6 +86,8 @@ def _guard(call: Callable[[], Coroutine[Any, Any, int]], currency: str) -> int:
         PanelConfigError,
         PanelImportError,
         StarsError,
+        BackupError,
+        CryptoError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
     except PanelError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.cli import (
+    backup_commands,
     log_command,
     panel_commands,
     price_list_commands,
@@ -402,4 +403,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("staff", "list"): staff_commands.staff_list,
     ("staff", "remove"): staff_commands.staff_remove,
     **price_list_commands.COMMANDS,
+    **backup_commands.COMMANDS,
 }
