@@ -33,7 +33,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--encrypt", dest="encrypt", action="store_true", default=None,
         help="encrypt it with SECRET_KEY (the default when SECRET_KEY is set)",
     )  # fmt: skip
-    sealed.add_argument("--no-encrypt", dest="encrypt", action="store_false")
+    sealed.add_argument("--no-encrypt", dest="encrypt", action="store_false", help="write it plain")
     restore = commands.add_parser(
         "restore", help="fill an empty database (DATABASE_URL) from a backup, then audit it"
     )
