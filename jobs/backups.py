@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
@@ -43,10 +44,10 @@ async def run_backup(
         return None
     if not backup_schedule.is_due(last, now, dt.timedelta(hours=hours)):
         return None
-    directory = backup.default_directory(settings.database_url, settings.backup_dir)
-    engine = backup.engine_of(settings.database_url)
-    name = backup.file_name(backup_schedule.PREFIX, engine, now, encrypted=True)
     try:
+        directory = backup.default_directory(settings.database_url, settings.backup_dir)
+        engine = backup.engine_of(settings.database_url)
+        name = backup.file_name(backup_schedule.PREFIX, engine, now, encrypted=True)
         made = await backup.backup(
             settings.database_url, directory / name, now=now, encrypt=True,
             key=settings.secret_key.get_secret_value(),
@@ -65,8 +66,15 @@ async def run_backup(
         log.error("backup %s was sent but could not be recorded: %s", made.path.name, exc)
         return None
     finally:
-        for old in backup.prune(backup_schedule.PREFIX, directory, settings.backup_keep):
-            log.info("old backup %s deleted (BACKUP_KEEP=%s)", old.name, settings.backup_keep)
+        _prune(made.path.parent, settings.backup_keep)
+
+
+def _prune(directory: Path, keep: int) -> None:
+    try:
+        for old in backup.prune(backup_schedule.PREFIX, directory, keep):
+            log.info("old backup %s deleted (BACKUP_KEEP=%s)", old.name, keep)
+    except OSError as exc:
+        log.error("old backups in %s could not be deleted: %s", directory, exc)
 
 
 async def _send(

@@ -555,3 +555,30 @@ def test_only_the_scheduled_files_beyond_the_last_n_are_deleted(tmp_path: Path) 
     assert [p.name for p in deleted] == names[:2]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
     assert json.dumps(backup.prune("auto", tmp_path / "missing", 2)) == "[]"
+
+
+async def test_a_backup_the_job_cannot_make_is_logged_and_tried_again_at_the_next_check(
+    source: tuple[str, Database], fake_api: FakeBotAPI, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    url, db = source
+    fake_api.user(OPERATOR, "Operator")
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("x")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=SecretStr(fake_api.token), telegram_api_base_url=fake_api.url,
+        database_url=url, secret_key=SecretStr(KEY), jobs_enabled=False,
+        backup_chat_id=OPERATOR, backup_interval_hours=1, backup_dir=blocked,
+    )  # fmt: skip
+    async with running_bot(settings, db) as app:
+        with caplog.at_level(logging.ERROR, logger="jobs.backups"):
+            made = await backup_job.run_backup(app.bot, db, settings, T0, app.bot_data["i18n"])
+        assert made is None
+        assert any("could not be made" in r.message for r in caplog.records)
+        assert fake_api.events(OPERATOR) == [] and await backup_schedule.history(db, OPERATOR) == []
+        fixed = settings.model_copy(update={"backup_dir": tmp_path / "ok"})
+        later = T0 + dt.timedelta(minutes=10)
+        made = await backup_job.run_backup(app.bot, db, fixed, later, app.bot_data["i18n"])
+    assert made is not None and made.path.parent == tmp_path / "ok"
+    assert [e.method for e in fake_api.events(OPERATOR)] == ["sendDocument"]
