@@ -16,8 +16,7 @@ from bot.db import Database
 from bot.services import alerts, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
-from jobs import notifier, stars
-from jobs import backups, notifier
+from jobs import backups, notifier, stars
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ that repeat, transfers between any two resellers (``ledger.transfer_between``), 
 (holds placed, posted and voided) and suspensions. After every step: the ledger audit
 passes (balances sum to zero, each equals its entries, none below its limit), no prepaid
 reseller's available balance is below zero, a sale, an allocation or a registration is
-refused exactly when the one acting or someone above it is suspended, and every reseller's subtree queries return exactly its
-descendants: nobody outside.
+refused exactly when the one acting or someone above it is suspended, and every
+reseller's subtree queries return exactly its descendants: nobody outside.
 """
 
 from __future__ import annotations
