@@ -13,10 +13,11 @@ from telegram.ext import Application, Defaults
 
 import handlers
 import jobs
-from bot import i18n
+from bot import i18n, metrics
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
+from bot.health import HealthServer
 from bot.logs import REDACTED, configure_logging, redact
 from bot.persistence import DatabasePersistence, DraftCodec, write_through
 from bot.ratelimit import TelegramBudget
@@ -25,6 +26,7 @@ from bot.services.panels import PanelConfigError, SecretBox, secrets_of
 from bot.services.provisioning import Provider, provider_named
 from bot.settings import Settings
 from bot.updates import PerUserUpdateProcessor
+from bot.webhook import install_refusal_log, webhook_options
 from handlers.home.commands import publish_commands
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def build_application(
     write_through(app)
     jobs.register(app)
     app.add_error_handler(on_error)
+    metrics.instrument_handlers(app)
     return app
 
 
@@ -93,16 +96,25 @@ async def _post_init(app: BotApplication) -> None:
     except PanelConfigError as exc:  # sales on panels will say so; the bot still serves
         log.error("panel credentials cannot be read: %s", exc)
     await publish_commands(app)
+    settings = cast(Settings, app.bot_data["settings"])
+    if settings.health_port is not None:
+        health = app.bot_data["health"] = HealthServer(app, settings, db)
+        health.start()
     log.info("bot @%s started", app.bot.username)
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    health = app.bot_data.pop("health", None)
+    if isinstance(health, HealthServer):
+        await health.stop()
     await cast(Panels, app.bot_data["panels"]).aclose()
     await cast(Database, app.bot_data["db"]).dispose()
 
 
 def run_bot(settings: Settings) -> int:
-    """``python -m bot``: poll for updates until stopped. Returns the exit code."""
+    """``python -m bot``: poll for updates, or serve the webhook, until stopped.
+
+    Returns the exit code."""
     if settings.telegram_bot_token is None:
         print(
             "error: TELEGRAM_BOT_TOKEN is not set. Put it in .env (see .env.example) "
@@ -115,7 +127,11 @@ def run_bot(settings: Settings) -> int:
     configure_logging(settings.log_level, [token, key])
     app = build_application(settings, Database.from_url(settings.database_url))
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if settings.bot_mode == "webhook":
+            install_refusal_log(settings.log_level)
+            app.run_webhook(**webhook_options(settings))
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         print(
             "error: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather.",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
@@ -17,6 +18,7 @@ from bot.services.provisioning import PROVIDERS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 FREE_MESSAGES_PER_SECOND = 30  # Telegram's broadcast limit without paid broadcasts
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -84,6 +86,22 @@ class Settings(BaseSettings):
     backup_interval_hours: float | None = Field(default=None, gt=0, le=24 * 366)
     backup_keep: int = Field(default=7, ge=1, le=1000)
     backup_dir: Path | None = None
+    # How updates arrive: long polling, or Telegram posting them to PTB's webhook server
+    # (behind a reverse proxy that holds the certificate; see README, "Running in
+    # production").
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str = "0.0.0.0"  # where PTB's server listens (the proxy's upstream)
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_url: str | None = None  # the public base URL Telegram posts to
+    webhook_path: str = "/telegram"
+    webhook_secret: SecretStr | None = None  # Telegram's X-Telegram-Bot-Api-Secret-Token
+    # /healthz, /readyz and /metrics on their own small HTTP server (both modes; PTB's
+    # webhook server takes no extra routes). Unset: no such server.
+    health_listen: str = "0.0.0.0"
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_enabled: bool = True
+    # /readyz asks the Bot API (getMe) at most this often, reusing the answer meanwhile.
+    readiness_bot_api_cache_seconds: float = Field(default=30, ge=0, le=3600)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -158,6 +176,9 @@ class Settings(BaseSettings):
         "backup_chat_id",
         "backup_interval_hours",
         "backup_dir",
+        "webhook_url",
+        "webhook_secret",
+        "health_port",
         mode="before",
     )
     @classmethod
@@ -176,6 +197,50 @@ class Settings(BaseSettings):
                     "import Fernet; print(Fernet.generate_key().decode())'"
                 ) from exc
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for setWebhook's secret_token.
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("use 1 to 256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        path = "/" + value.strip().strip("/")
+        if path == "/" or any(c in path for c in " ?#"):
+            raise ValueError("use a path like /telegram (not / alone, no spaces, ? or #)")
+        return path
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.bot_mode != "webhook":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("WEBHOOK_URL", self.webhook_url),
+                ("WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"BOT_MODE=webhook needs {' and '.join(missing)}")
+        assert self.webhook_url is not None
+        if not self.webhook_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "WEBHOOK_URL must be the public base URL, like https://bot.example.com"
+            )
+        if self.health_port is not None and self.health_port == self.webhook_port:
+            raise ValueError("HEALTH_PORT must differ from WEBHOOK_PORT")
+        return self
+
+    @property
+    def webhook_full_url(self) -> str:
+        """Where Telegram posts updates: the public base URL and the path."""
+        return f"{(self.webhook_url or '').rstrip('/')}{self.webhook_path}"
 
     @field_validator("telegram_api_base_url")
     @classmethod

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import httpx
 from aiohttp import web
 from babel.messages.pofile import read_po
 
@@ -279,6 +280,9 @@ class FakeBotAPI:
         self._files: dict[str, tuple[bytes, str]] = {}
         self._chats: dict[int, _ChatLog] = {}
         self._changed = asyncio.Condition()
+        # setWebhook's parameters while a webhook is set; updates are then posted to it.
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_answers: list[int] = []  # HTTP status of each delivery
         self._runner: web.AppRunner | None = None
         self.url = ""
         # Payments in Telegram Stars (see "payments" below).
@@ -326,6 +330,9 @@ class FakeBotAPI:
 
     async def _push(self, update: dict[str, Any]) -> dict[str, Any]:
         update["update_id"] = next(self._update_ids)
+        if self.webhook is not None:
+            await self._deliver(update)
+            return update
         async with self._changed:
             self._updates.append(update)
             self._changed.notify_all()
@@ -597,11 +604,31 @@ class FakeBotAPI:
     async def _m_getme(self, params: dict[str, Any]) -> Any:
         return self.bot
 
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        """POST the update to the webhook, with its secret token, as Telegram does."""
+        assert self.webhook is not None
+        headers = {"Content-Type": "application/json"}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                self.webhook["url"], content=json.dumps(update), headers=headers
+            )
+        self.webhook_answers.append(answer.status_code)
+
+    async def _m_setwebhook(self, params: dict[str, Any]) -> Any:
+        if not str(params.get("url", "")).startswith(("https://", "http://")):
+            raise bad_request("bad webhook: an HTTPS URL must be provided for webhook")
+        self.webhook = dict(params)
+        return True
+
     async def _m_deletewebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
         return True
 
     async def _m_getwebhookinfo(self, params: dict[str, Any]) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     async def _m_setmycommands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands") or []
