@@ -38,6 +38,8 @@ from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
+
 BULK = "bulk"  # rate_limit_args of the outbox sender's requests
 GROUP_RESERVE = 5  # of a group's messages a minute, kept for replies
 # Sends in the last second from which paid broadcasts take over; a little under 30, as
@@ -108,6 +110,7 @@ class TelegramBudget(BaseRateLimiter[str]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                metrics.TELEGRAM_429.inc()
                 if attempt >= self._max_retries:
                     raise
                 self._pause(_seconds(exc.retry_after))

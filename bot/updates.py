@@ -37,6 +37,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 # PTB takes its own semaphore, sized by the number given to BaseUpdateProcessor, before
@@ -128,7 +130,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     async def _run(self, coroutine: Awaitable[Any]) -> None:
         self._running += 1
         try:
-            await coroutine
+            await metrics.observe_update(coroutine)
         except Exception:
             # Application.process_update reports handler errors itself; this is what
             # escaped it, logged so that the user's next updates still run.

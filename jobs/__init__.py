@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
+from bot import metrics
 from bot.context import BotApplication, BotContext
 from bot.db import Database
 from bot.services import alerts, panel_sync, reconcile, sales
@@ -168,3 +169,5 @@ def register(app: BotApplication) -> None:
             backup_job, interval=backups.CHECK_SECONDS, first=60, name="backup",
             job_kwargs=once,
         )  # fmt: skip
+    for job in queue.jobs():  # each run counted and timed under the job's name
+        job.callback = metrics.timed_job(job.name or "job", job.callback)

@@ -20,6 +20,7 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot import metrics
 from bot.db import Database
 from bot.i18n import Catalogs, Translator
 from bot.ratelimit import BULK
@@ -74,6 +75,7 @@ async def drain(
             t = catalogs.get(languages.get(message.chat_id))
             outcome = await _send_one(bot, db, settings, now, message, t)
             if outcome == SENT:
+                metrics.OUTBOX_SENT.inc()
                 last_sent[message.chat_id] = time.monotonic()
                 sent += 1
             elif outcome == BLOCKED:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot import metrics
 from bot.adapters.panels.base import (
     NewUser,
     PanelAdapter,
@@ -103,23 +104,30 @@ class Panels:
             if panel_id not in self._adapters:
                 view, credentials = await opened(self.db, self.box, panel_id)
                 self._adapters[panel_id] = (view, build_adapter(view, credentials))
+            metrics.note_panel(self._adapters[panel_id][0].name)
             return self._adapters[panel_id]
 
     async def call(self, panel_id: int, op: Callable[[PanelAdapter], Awaitable[T]]) -> T:
         """Run one operation, telling the breaker whether the panel answered."""
-        _, adapter = await self.adapter(panel_id)
+        view, adapter = await self.adapter(panel_id)
         breaker = self.breaker(panel_id)
+        started, error = time.perf_counter(), None
         try:
             result = await op(adapter)
         except PanelUnavailable:
             breaker.failed()
+            error = "unavailable"
             raise
         except PanelError:
             breaker.succeeded()  # a refusal is an answer
+            error = "refused"
             raise
         except asyncio.CancelledError:  # the sale's own deadline passed
             breaker.failed()
+            error = "timeout"
             raise
+        finally:
+            metrics.panel_call(view.name, time.perf_counter() - started, error)
         breaker.succeeded()
         return result
 

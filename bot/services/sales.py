@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.db import Database
 from bot.services import downline, ledger, price_lists
 from bot.services.customers import (
@@ -577,6 +578,7 @@ async def _provision(provider: Provider, pending: _Pending, now: dt.datetime) ->
     )
 
 
+@metrics.observed_sale
 async def sell(
     db: Database,
     provider: Provider,

@@ -1,0 +1,289 @@
+"""/healthz, /readyz and /metrics through a real HTTP client, in polling and webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from bot.app import build_application
+from bot.context import BotApplication
+from bot.db import Database
+from bot.health import HealthServer
+from bot.services import outbox, plans
+from bot.settings import Settings
+from models import OutboxMessage
+from models.notification import OutboxStatus
+from tests.conftest import running_bot
+from tests.fake_bot_api import FakeBotAPI
+from tests.helpers import make_reseller
+from tests.test_ops_webhook import webhook_bot, webhook_settings
+
+UNREACHABLE = "postgresql+asyncpg://nobody@127.0.0.1:1/nowhere"
+
+
+def with_health(settings: Settings, **extra: Any) -> Settings:
+    return settings.model_copy(update={"health_port": 0, "health_listen": "127.0.0.1", **extra})
+
+
+@asynccontextmanager
+async def polling_bot(settings: Settings, db: Database) -> AsyncIterator[BotApplication]:
+    async with running_bot(settings, db) as app:
+        try:
+            yield app
+        finally:
+            assert app.post_shutdown is not None
+            await app.post_shutdown(app)  # run_polling calls it; running_bot does not
+
+
+def base_url(app: BotApplication) -> str:
+    health = app.bot_data["health"]
+    assert isinstance(health, HealthServer)
+    return f"http://127.0.0.1:{health.port}"
+
+
+async def scrape(client: httpx.AsyncClient, url: str) -> dict[tuple[str, frozenset[Any]], float]:
+    answer = await client.get(f"{url}/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples: dict[tuple[str, frozenset[Any]], float] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def value(samples: dict[tuple[str, frozenset[Any]], float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def moved(
+    client: httpx.AsyncClient, url: str, name: str, before: float, **labels: str
+) -> dict[tuple[str, frozenset[Any]], float]:
+    """Scrape until the sample is above ``before`` (it is counted once the update ends)."""
+    for _ in range(50):
+        samples = await scrape(client, url)
+        if value(samples, name, **labels) > before:
+            return samples
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name}{labels} stayed at {before}")
+
+
+async def start_handler_label(client: httpx.AsyncClient, url: str) -> str:
+    samples = await scrape(client, url)
+    names = {dict(labels).get("handler") for (n, labels) in samples if n == "bot_updates_total"}
+    found = [n for n in names if n and n.endswith("start")]
+    assert found, names
+    return found[0]
+
+
+async def test_every_endpoint_answers_in_polling_mode_and_the_update_counter_moves(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    alice = fake_api.user(1001, "Alice")
+    async with polling_bot(with_health(settings), db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        healthz = await client.get(f"{url}/healthz")
+        assert healthz.status_code == 200 and healthz.json() == {"status": "ok"}
+        readyz = await client.get(f"{url}/readyz")
+        assert readyz.status_code == 200
+        assert readyz.json() == {
+            "ready": True,
+            "checks": {"database": "ok", "migrations": "ok", "bot_api": "ok"},
+        }
+        before = await scrape(client, url)
+        handled = sum(v for (n, _), v in before.items() if n == "bot_updates_total")
+        await fake_api.send(alice, "/start")
+        await fake_api.next_event(alice.id)
+        for _ in range(50):
+            after = await scrape(client, url)
+            if sum(v for (n, _), v in after.items() if n == "bot_updates_total") > handled:
+                break
+            await asyncio.sleep(0.1)
+        grown = {
+            dict(labels)["handler"]
+            for (n, labels), v in after.items()
+            if n == "bot_updates_total" and v > before.get((n, labels), 0.0)
+        }
+        assert len(grown) == 1
+        (handler,) = grown
+        assert handler.endswith(".start") and handler.startswith("handlers.")
+        assert value(after, "bot_update_seconds_count", handler=handler) > value(
+            before, "bot_update_seconds_count", handler=handler
+        )
+
+
+async def test_a_sale_moves_the_sales_counter_by_panel(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    await make_reseller(db, 1001, name="Alice", credit=5_000)
+    await plans.add_plan(db, code="iptv-1m", name="IPTV 1 month", days=30, price=1_050)
+    alice = fake_api.user(1001, "Alice")
+    async with polling_bot(with_health(settings), db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        before = value(
+            await scrape(client, url), "bot_sales_total", panel="local", outcome="completed"
+        )
+        await fake_api.send(alice, "/activate")
+        await fake_api.next_event(alice.id)
+        await fake_api.send(alice, "john.doe")
+        picker = await fake_api.next_event(alice.id)
+        await fake_api.answer(await fake_api.tap(alice, picker, picker.button("1 month")))
+        confirm = await fake_api.next_event(alice.id)
+        await fake_api.answer(await fake_api.tap(alice, confirm, confirm.button("Confirm")))
+        done = await fake_api.next_event(alice.id)
+        assert "john.doe activated" in done.text
+        after = await moved(
+            client, url, "bot_sales_total", before, panel="local", outcome="completed"
+        )
+        assert value(after, "bot_sales_total", panel="local", outcome="completed") == before + 1
+        assert value(after, "bot_sale_seconds_count", panel="local") >= 1
+
+
+async def test_metrics_show_the_outbox_backlog_and_the_ledger_audit(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    await make_reseller(db, 1001, name="Alice", credit=1_000)
+    now = dt.datetime.now(dt.UTC)
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session,
+            [outbox.Outgoing(f"k{i}", 1001, "low_balance", {}) for i in range(3)],
+            now,
+        )
+    async with polling_bot(with_health(settings), db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        health = app.bot_data["health"]
+        assert isinstance(health, HealthServer)
+        samples = await scrape(client, url)
+        async with db.transaction() as session:
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+            )
+        assert pending == 3
+        assert value(samples, "bot_outbox_backlog") == 3
+        await health.probes.audit_done()  # the first scrape started one in the background
+        samples = await scrape(client, url)
+        assert value(samples, "bot_ledger_audit_ok") == 1
+        assert value(samples, "bot_ledger_audit_problems") == 0
+        assert value(samples, "bot_ledger_audit_timestamp_seconds") > 0
+
+
+async def test_readyz_turns_503_and_says_which_check_failed(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    settings = with_health(settings, readiness_bot_api_cache_seconds=0)
+    async with polling_bot(settings, db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        health = app.bot_data["health"]
+        assert isinstance(health, HealthServer)
+        unreachable = Database.from_url(UNREACHABLE)
+        health.probes.db = unreachable
+        try:
+            answer = await client.get(f"{url}/readyz", timeout=30)
+        finally:
+            health.probes.db = db
+            await unreachable.dispose()
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["ready"] is False
+        assert body["checks"]["database"].startswith("failed")
+        assert body["checks"]["migrations"].startswith("failed")
+        assert body["checks"]["bot_api"] == "ok"
+        assert "nobody" not in answer.text  # no connection URL in the body
+        fake_api.fail("getMe", 500, "Internal Server Error")
+        answer = await client.get(f"{url}/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["checks"]["database"] == "ok"
+        assert answer.json()["checks"]["bot_api"].startswith("failed")
+        # /healthz only says the process is up.
+        assert (await client.get(f"{url}/healthz")).status_code == 200
+        assert (await client.get(f"{url}/readyz")).status_code == 200
+
+
+async def test_readyz_says_when_the_schema_is_not_at_the_newest_migration(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    from sqlalchemy import text
+
+    async with polling_bot(with_health(settings), db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        async with db.transaction() as session:
+            head = await session.scalar(text("SELECT version_num FROM alembic_version"))
+            await session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        try:
+            answer = await client.get(f"{url}/readyz")
+        finally:
+            async with db.transaction() as session:
+                await session.execute(
+                    text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+                )
+        assert answer.status_code == 503
+        assert answer.json()["checks"]["migrations"] == f"at older, head is {head}"
+
+
+async def test_every_endpoint_answers_in_webhook_mode_and_updates_are_counted(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    alice = fake_api.user(1001, "Alice")
+    settings = with_health(webhook_settings(settings))
+    async with webhook_bot(settings, db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        assert (await client.get(f"{url}/healthz")).status_code == 200
+        readyz = await client.get(f"{url}/readyz")
+        assert readyz.status_code == 200 and readyz.json()["ready"] is True
+        before = await scrape(client, url)
+        await fake_api.send(alice, "/start")
+        await fake_api.next_event(alice.id)
+        handler = await start_handler_label(client, url)
+        await moved(
+            client,
+            url,
+            "bot_updates_total",
+            value(before, "bot_updates_total", handler=handler, outcome="ok"),
+            handler=handler,
+            outcome="ok",
+        )
+        # The webhook's own port serves only the webhook.
+        webhook = f"http://127.0.0.1:{settings.webhook_port}"
+        assert (await client.get(f"{webhook}/healthz")).status_code == 404
+
+
+async def test_a_job_run_is_counted_and_timed_under_its_name(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    app = build_application(settings.model_copy(update={"jobs_enabled": True}), db)
+    labels = {"job": "alerts", "outcome": "ok"}
+    before = REGISTRY.get_sample_value("bot_job_runs_total", labels) or 0.0
+    await app.initialize()
+    try:
+        assert app.job_queue is not None
+        (job,) = app.job_queue.get_jobs_by_name("alerts")
+        await job.run(app)
+    finally:
+        await app.shutdown()
+    assert REGISTRY.get_sample_value("bot_job_runs_total", labels) == before + 1
+    assert (REGISTRY.get_sample_value("bot_job_seconds_count", {"job": "alerts"}) or 0) >= 1
+
+
+@pytest.mark.parametrize("enabled", [False])
+async def test_metrics_can_be_turned_off(
+    fake_api: FakeBotAPI, db: Database, settings: Settings, enabled: bool
+) -> None:
+    settings = with_health(settings, metrics_enabled=enabled)
+    async with polling_bot(settings, db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        assert (await client.get(f"{url}/metrics")).status_code == 404
+        assert (await client.get(f"{url}/healthz")).status_code == 200
