@@ -10,23 +10,27 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import build_application
 from bot.context import BotApplication
 from bot.db import Database
 from bot.health import HealthServer
-from bot.services import outbox, plans
+from bot.services import outbox, panels, plans
 from bot.settings import Settings
-from models import OutboxMessage
+from models import Customer, OutboxMessage
 from models.notification import OutboxStatus
 from tests.conftest import running_bot
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import make_reseller
+from tests.panels.fake_marzban import ADMIN, PASSWORD, MarzbanHarness
 from tests.test_ops_webhook import webhook_bot, webhook_settings
 
+KEY = Fernet.generate_key().decode()
 UNREACHABLE = "postgresql+asyncpg://nobody@127.0.0.1:1/nowhere"
 
 
@@ -287,3 +291,62 @@ async def test_metrics_can_be_turned_off(
         url = base_url(app)
         assert (await client.get(f"{url}/metrics")).status_code == 404
         assert (await client.get(f"{url}/healthz")).status_code == 200
+
+
+async def test_sales_and_calls_on_a_panel_are_counted_by_panel_with_its_errors(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    harness = MarzbanHarness("marzban")
+    await harness.fake.start()
+    try:
+        await panels.add_panel(
+            db, panels.SecretBox(KEY), name="de-1", kind="marzban", base_url=harness.fake.url,
+            credentials={"username": ADMIN, "password": PASSWORD},
+        )  # fmt: skip
+        await plans.add_plan(
+            db, code="vpn-1m", name="VPN 1 month", days=30, price=1_000, panel="de-1",
+            template=harness.template(),
+        )  # fmt: skip
+        await make_reseller(db, 1001, name="Alice", credit=5_000)
+        alice = fake_api.user(1001, "Alice")
+        configured = with_health(settings, secret_key=SecretStr(KEY))
+        async with polling_bot(configured, db) as app, httpx.AsyncClient() as client:
+            url = base_url(app)
+            before = await scrape(client, url)
+
+            async def sell(username: str) -> str:
+                await fake_api.send(alice, "/activate")
+                await fake_api.next_event(alice.id)
+                await fake_api.send(alice, username)
+                picker = await fake_api.next_event(alice.id)
+                await fake_api.answer(
+                    await fake_api.tap(alice, picker, picker.button("VPN 1 month"))
+                )
+                confirm = await fake_api.next_event(alice.id)
+                await fake_api.answer(await fake_api.tap(alice, confirm, confirm.button("Confirm")))
+                return (await fake_api.next_event(alice.id)).text
+
+            assert "john activated" in await sell("john")
+            assert (await fake_api.next_event(alice.id)).method == "sendPhoto"  # its QR code
+            harness.fail_next(500)  # the create (logged in already): answered, refused
+            assert "HTTP 500" in await sell("mary")
+            after = await moved(
+                client,
+                url,
+                "bot_sales_total",
+                value(before, "bot_sales_total", panel="de-1", outcome="SaleFailed"),
+                panel="de-1",
+                outcome="SaleFailed",
+            )
+        for name, labels in (
+            ("bot_sales_total", {"panel": "de-1", "outcome": "completed"}),
+            ("bot_sales_total", {"panel": "de-1", "outcome": "SaleFailed"}),
+            ("bot_panel_errors_total", {"panel": "de-1", "kind": "unavailable"}),  # a 5xx
+        ):
+            assert value(after, name, **labels) == value(before, name, **labels) + 1, name
+        calls = value(after, "bot_panel_call_seconds_count", panel="de-1")
+        assert calls >= value(before, "bot_panel_call_seconds_count", panel="de-1") + 2
+        async with db.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(Customer)) == 1
+    finally:
+        await harness.fake.stop()
