@@ -124,7 +124,8 @@ def run_bot(settings: Settings) -> int:
         return 2
     token = settings.telegram_bot_token.get_secret_value()
     key = settings.secret_key.get_secret_value() if settings.secret_key else ""
-    configure_logging(settings.log_level, [token, key])
+    hook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    configure_logging(settings.log_level, [token, key, hook])
     app = build_application(settings, Database.from_url(settings.database_url))
     try:
         if settings.bot_mode == "webhook":

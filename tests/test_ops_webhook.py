@@ -19,7 +19,7 @@ from bot.app import build_application
 from bot.context import BotApplication
 from bot.db import Database
 from bot.settings import Settings
-from bot.webhook import install_refusal_log, webhook_options
+from bot.webhook import PTB_WEBHOOK_LOGGER, install_refusal_log, webhook_options
 from models import Reseller
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import make_reseller
@@ -53,7 +53,9 @@ def webhook_settings(settings: Settings, **extra: Any) -> Settings:
 async def webhook_bot(settings: Settings, db: Database) -> AsyncIterator[BotApplication]:
     """The real application in webhook mode, started as ``run_webhook`` starts it."""
     app = build_application(settings, db)
-    install_refusal_log(logging.INFO)
+    ptb_logger = logging.getLogger(PTB_WEBHOOK_LOGGER)
+    level = ptb_logger.level
+    refusal = install_refusal_log(logging.INFO)
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None
     await app.post_init(app)
@@ -67,6 +69,8 @@ async def webhook_bot(settings: Settings, db: Database) -> AsyncIterator[BotAppl
         await app.stop()
         await app.shutdown()
         await app.post_shutdown(app)
+        ptb_logger.removeFilter(refusal)
+        ptb_logger.setLevel(level)
 
 
 def update_from(user_id: int, text: str, update_id: int = 10_000) -> dict[str, Any]:
