@@ -28,6 +28,7 @@ from tests.conftest import running_bot
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import make_reseller
 from tests.panels.fake_marzban import ADMIN, PASSWORD, MarzbanHarness
+from tests.test_jobs import drain
 from tests.test_ops_webhook import webhook_bot, webhook_settings
 
 KEY = Fernet.generate_key().decode()
@@ -350,3 +351,27 @@ async def test_sales_and_calls_on_a_panel_are_counted_by_panel_with_its_errors(
             assert await session.scalar(select(func.count()).select_from(Customer)) == 1
     finally:
         await harness.fake.stop()
+
+
+async def test_the_outbox_send_count_backlog_and_telegram_429s_move_when_the_sender_runs(
+    fake_api: FakeBotAPI, db: Database, settings: Settings
+) -> None:
+    await make_reseller(db, 1001, name="Alice", credit=1_000)
+    fake_api.user(1001, "Alice")
+    now = dt.datetime.now(dt.UTC)
+    payload = {"available": 1_000, "threshold": 5_000}
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session, [outbox.Outgoing(f"low{i}", 1001, "low_balance", payload) for i in (1, 2)], now
+        )
+    fake_api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    async with polling_bot(with_health(settings), db) as app, httpx.AsyncClient() as client:
+        url = base_url(app)
+        before = await scrape(client, url)
+        assert value(before, "bot_outbox_backlog") == 2
+        assert await drain(app, db, settings, now) == 2
+        after = await scrape(client, url)
+    assert len([e for e in fake_api.events(1001) if "below your alert threshold" in e.text]) == 2
+    assert value(after, "bot_outbox_backlog") == 0
+    assert value(after, "bot_outbox_sent_total") == value(before, "bot_outbox_sent_total") + 2
+    assert value(after, "bot_telegram_429_total") == value(before, "bot_telegram_429_total") + 1
