@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.cli import backup_commands, price_list_commands, stars_commands
+from bot.cli import export_command, price_list_commands
 from bot.money import AmountError, parse_amount
 from bot.services.roles import Permission
 from models import PanelKind, TxType
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     _staff_parser(commands)
     price_list_commands.add_parser(commands)
     backup_commands.add_parser(commands)
+    export_command.add_parser(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.cli import (
     backup_commands,
+    export_command,
     log_command,
     panel_commands,
     price_list_commands,
@@ -404,4 +405,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("staff", "remove"): staff_commands.staff_remove,
     **price_list_commands.COMMANDS,
     **backup_commands.COMMANDS,
+    **export_command.COMMANDS,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -245,6 +245,27 @@ async def latest(db: Database, chosen: LogFilter, *, limit: int = 50) -> list[Lo
         raise ActionError("bad_limit", f"the limit is 1 to {MAX_LIMIT}", limit=MAX_LIMIT)
     async with db.transaction() as session:
         return await _read(session, _listing(chosen).limit(limit))
+
+
+async def actions_batch(
+    session: AsyncSession,
+    reseller_ids: Collection[int] | None,
+    chosen: LogFilter,
+    *,
+    after: int,
+    top: int,
+    limit: int,
+) -> tuple[list[LoggedAction], int | None]:
+    """The actions with an id above ``after`` and at most ``top``, oldest first, about
+    the resellers in ``reseller_ids`` (None: any); and the last id read (for exports)."""
+    query = select(AdminAction, Reseller.name).outerjoin(
+        Reseller, Reseller.id == AdminAction.reseller_id
+    )
+    query = query.where(AdminAction.id > after, AdminAction.id <= top)
+    if reseller_ids is not None:
+        query = query.where(AdminAction.reseller_id.in_(list(reseller_ids)))
+    found = await _read(session, _where(query, chosen).order_by(AdminAction.id).limit(limit))
+    return found, (found[-1].id if found else None)
 
 
 async def actors(db: Database) -> list[Choice]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
+from bot.adapters.exports import safe_text
 from bot.i18n import Translator
 from bot.money import format_number
 from bot.services.cash import Debtor
@@ -180,7 +181,7 @@ def file_name(s: Statement) -> str:
 def csv_summary(s: Statement, t: Translator) -> list[list[str]]:
     """The CSV's first rows: who, the period, and the figures (every one, zero or not)."""
     rows = [
-        [t._("Reseller"), _cell(s.reseller.name), str(s.reseller.telegram_id)],
+        [t._("Reseller"), safe_text(s.reseller.name), str(s.reseller.telegram_id)],
         [t._("Period"), s.period.first.isoformat(), s.period.last.isoformat()],
         [t._("Opening balance"), format_number(s.opening)],
     ]
@@ -198,13 +199,8 @@ def csv_line(line: Line, r: Reader) -> list[str]:
         kind_label(line.kind, r.t),
         format_number(line.amount),
         format_number(line.balance),
-        _cell(line.comment or ""),
+        safe_text(line.comment or ""),
     ]
-
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet must not take for a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def file_caption(s: Statement, r: Reader) -> str:
