@@ -9,6 +9,7 @@ from handlers import (
     admin,
     customer,
     downline,
+    exports,
     flow,
     home,
     language,
@@ -48,6 +49,7 @@ def register(app: BotApplication) -> None:
                 pricelists.form(),
                 *downline.flows(),
                 payments.refund_flow(),
+                exports.form(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -64,4 +66,5 @@ def register(app: BotApplication) -> None:
     transfer.register(app)
     downline.register(app)
     payments.register(app)
+    exports.register(app)
     home.register_fallbacks(app)

@@ -123,6 +123,10 @@ def busy(t: Translator) -> str:
     return t._("A file is already being prepared for you; it comes in a moment.")
 
 
+def already_sent(t: Translator) -> str:
+    return t._("That file was already sent; choose the export again for a new one.")
+
+
 def failed(t: Translator) -> str:
     return t._("⚠️ The file could not be made. Please try again later.")
 
@@ -138,7 +142,7 @@ def stale(t: Translator) -> str:
 
 
 def caption(kind: Kind, period: Period | None, count: int, r: Reader) -> str:
-    rows = r.t.n_("{n} row", "{n} rows", count, n=r.number(count))
+    rows = r.t.n_("{n} row", "{n} rows", count)
     return f"📤 {kind_title(kind, r.t)}, {period_text(period, r)} · {rows}"
 
 
