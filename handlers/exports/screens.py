@@ -81,7 +81,8 @@ async def menu(update: Update, context: BotContext) -> None:
     reseller = buttons.MENU.parse(context)
     where = await _scope(update, context, r, Kind.HISTORY, reseller)
     if where is not None:
-        await show(update, *views.menu(reseller, where.admin, r.t))
+        name = where.reseller.name if reseller and where.reseller else None
+        await show(update, *views.menu(reseller, name, where.admin, r))
 
 
 def _end(context: BotContext) -> int:
@@ -203,7 +204,8 @@ async def _build(
                 yield [views.cells(row, r.t) for row in batch]
 
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / views.file_name(kind, period, kind_of_file)
+            named = where.reseller.telegram_id if where.reseller else None
+            path = Path(folder) / views.file_name(kind, period, kind_of_file, named)
             title = views.kind_title(kind, r.t)
             header = views.header(kind, r.t)
             count = await files.write(path, kind_of_file, header, batches(), r.zone, title=title)

@@ -44,8 +44,9 @@ def _menu_button(t: Translator) -> list[InlineKeyboardButton]:
     return [keyboards.button(t._("⬅️ Menu"), keyboards.MENU)]
 
 
-def menu(reseller: int, admin: bool, t: Translator) -> Screen:
-    """What to export (admins also the action log)."""
+def menu(reseller: int, name: str | None, admin: bool, r: Reader) -> Screen:
+    """What to export (admins also the action log), about ``name`` if one is named."""
+    t = r.t
     kinds = [Kind.HISTORY, Kind.CUSTOMERS, Kind.TOPUPS, Kind.SALES]
     if admin:
         kinds.append(Kind.ACTIONS)
@@ -54,6 +55,8 @@ def menu(reseller: int, admin: bool, t: Translator) -> Screen:
         for kind in kinds
     ]
     text = t._("📤 <b>Export</b>\nWhat would you like as a file?")
+    if name is not None:
+        text = t._("📤 <b>Export: {name}</b>\nWhat would you like as a file?", name=r.name(name))
     return text, InlineKeyboardMarkup([*rows, _menu_button(t)])
 
 
@@ -146,9 +149,12 @@ def caption(kind: Kind, period: Period | None, count: int, r: Reader) -> str:
     return f"📤 {kind_title(kind, r.t)}, {period_text(period, r)} · {rows}"
 
 
-def file_name(kind: Kind, period: Period | None, kind_of_file: Format) -> str:
+def file_name(
+    kind: Kind, period: Period | None, kind_of_file: Format, reseller: int | None = None
+) -> str:
     span = "all" if period is None else f"{period.first}-{period.last}"
-    return f"{kind.value}-{span}.{kind_of_file.value}"
+    who = "" if reseller is None else f"{reseller}-"
+    return f"{kind.value}-{who}{span}.{kind_of_file.value}"
 
 
 def cancelled(t: Translator) -> str:
