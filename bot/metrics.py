@@ -163,7 +163,9 @@ def note_panel(name: str) -> None:
         slot.append(name)
 
 
-def observed_sale(sell: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def observed_sale(
+    sell: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """Count each sale by panel and outcome (the exception's class name when it raises)."""
 
     @functools.wraps(sell)

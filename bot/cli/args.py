@@ -9,8 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli import backup_commands, price_list_commands, stars_commands
-from bot.cli import export_command, price_list_commands
+from bot.cli import backup_commands, export_command, price_list_commands, stars_commands
 from bot.money import AmountError, parse_amount
 from bot.services.roles import Permission
 from models import PanelKind, TxType
