@@ -1,4 +1,5 @@
-"""The update processor: different users side by side, each user's updates in order.
+"""The update processor: different users side by side, each user's updates in order
+(and a group's, such as the admins', in order).
 
 A slow panel call, or any slow handler, delays only the user who is waiting for it:
 updates from other users are handled at the same time, up to ``MAX_CONCURRENT_UPDATES``
@@ -16,7 +17,9 @@ Why this is safe for what relies on updates coming one by one:
   checked and written when its callback returns, and no later update of that user is
   checked in between. Different conversations touch different keys.
 - ``user_data`` belongs to one user, so only that user's updates, one at a time,
-  change it. What several users share (``bot_data``, caches made on first use) is
+  change it (an admin's updates in the group may run beside their private ones: the
+  flows that keep drafts in ``user_data`` run in private chats; the group's prompts and
+  posts are kept in the database). What several users share (``bot_data``, caches made on first use) is
   checked and set with no await in between, which two updates cannot interleave.
 - The handler in group -1 (``handlers/reachability.py``) runs first within its own
   update, as before; two users' updates may now clear a mark at the same time, which
@@ -35,6 +38,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
 
 from bot import metrics
@@ -50,13 +54,20 @@ _NEVER_FULL = 1 << 30
 
 
 def ordering_key(update: object) -> int | None:
-    """Whose turn an update waits for: its user, else its chat; None runs it freely.
+    """Whose turn an update waits for: a group's chat, else its user, else its chat; None
+    runs it freely.
 
-    User ids are positive and group or channel ids negative, so the two never meet;
-    a private chat's id is its user's, which is what ordering needs there.
+    In a group (the admins') people act on each other's messages: a reply to the prompt
+    that another admin's tap has just posted must wait until that tap is handled, or the
+    prompt is not known yet. User ids are positive and group or channel ids negative, so
+    the two never meet; a private chat's id is its user's, which is what ordering needs
+    there.
     """
     if not isinstance(update, Update):
         return None
+    chat = update.effective_chat
+    if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return chat.id
     if update.effective_user is not None:
         return update.effective_user.id
     if update.effective_chat is not None:

@@ -54,6 +54,10 @@ async def _submit(
 def test_updates_are_ordered_by_user_else_chat_and_others_run_freely() -> None:
     assert ordering_key(_update(1, 42)) == 42
     assert ordering_key(_update(2, None, chat_id=-1001)) == -1001
+    # In a group, everyone's updates wait for each other: admins act on each other's posts.
+    group = Chat(-1002, "supergroup")
+    sent = Message(4, dt.datetime.now(dt.UTC), group, from_user=User(42, "A", is_bot=False))
+    assert ordering_key(Update(4, message=sent)) == -1002
     assert ordering_key(Update(3)) is None
     assert ordering_key("not an update") is None
 
