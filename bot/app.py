@@ -18,6 +18,7 @@ from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
 from bot.health import HealthServer
+from bot.instance import AlreadyRunning, sole_instance
 from bot.logs import REDACTED, configure_logging, redact
 from bot.persistence import DatabasePersistence, DraftCodec, write_through
 from bot.ratelimit import TelegramBudget
@@ -126,6 +127,19 @@ def run_bot(settings: Settings) -> int:
     key = settings.secret_key.get_secret_value() if settings.secret_key else ""
     hook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     configure_logging(settings.log_level, [token, key, hook])
+    try:
+        with sole_instance(settings.database_url):
+            return _run(settings, token)
+    except AlreadyRunning as exc:
+        print(
+            f"error: another bot is already running on this SQLite database ({exc.lock} is "
+            "locked). With SQLite one instance runs at a time; use PostgreSQL to run several.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(settings: Settings, token: str) -> int:
     app = build_application(settings, Database.from_url(settings.database_url))
     try:
         if settings.bot_mode == "webhook":

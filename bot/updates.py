@@ -19,8 +19,9 @@ Why this is safe for what relies on updates coming one by one:
 - ``user_data`` belongs to one user, so only that user's updates, one at a time,
   change it (an admin's updates in the group may run beside their private ones: the
   flows that keep drafts in ``user_data`` run in private chats; the group's prompts and
-  posts are kept in the database). What several users share (``bot_data``, caches made on first use) is
-  checked and set with no await in between, which two updates cannot interleave.
+  posts are kept in the database). What several users share (``bot_data``, caches made
+  on first use) is checked and set with no await in between, which two updates cannot
+  interleave.
 - The handler in group -1 (``handlers/reachability.py``) runs first within its own
   update, as before; two users' updates may now clear a mark at the same time, which
   is an idempotent delete.

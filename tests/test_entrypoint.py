@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.instance import AlreadyRunning, lock_path, sole_instance
 from tests.fake_bot_api import FakeBotAPI
 
 
@@ -117,3 +118,41 @@ def test_bad_setting_is_named(fake_api: FakeBotAPI, tmp_path: Path, setting) -> 
     done = _cli(_env(fake_api, tmp_path, **dict([setting])), tmp_path)
     assert done.returncode == 2
     assert setting[0] in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    env = _env(fake_api, tmp_path, LOG_LEVEL="INFO")
+    assert (
+        _cli(env, tmp_path, "reseller", "add", "--telegram-id", "1001", "--name", "A").returncode
+        == 0
+    )
+    first = await _start_bot(env, tmp_path, tmp_path / "first.log")
+    try:
+        alice = fake_api.user(1001, "Alice")
+        await fake_api.send(alice, "/start")
+        await fake_api.next_event(alice.id, within=60)  # the first one is up
+        second = await asyncio.to_thread(_cli, env, tmp_path)
+        assert second.returncode == 1
+        assert "another bot is already running on this SQLite database" in second.stderr
+        assert "use PostgreSQL to run several" in second.stderr
+        await fake_api.send(alice, "/balance")  # the first one carries on
+        assert "Available" in (await fake_api.next_event(alice.id, within=30)).text
+    finally:
+        first.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(first.wait(), 60) == 0
+    # Once the first has stopped, the lock is free again.
+    with sole_instance(env["DATABASE_URL"]):
+        pass
+
+
+def test_the_instance_lock_is_for_sqlite_files_only_and_held_once(tmp_path: Path) -> None:
+    assert lock_path("postgresql+asyncpg://postgres@127.0.0.1/test") is None
+    assert lock_path("sqlite+aiosqlite:///:memory:") is None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    assert lock_path(url) == tmp_path / "bot.db.lock"
+    with sole_instance(url), pytest.raises(AlreadyRunning), sole_instance(url):
+        pass
+    with sole_instance(url):  # released when the first block ended
+        pass
