@@ -21,7 +21,8 @@ from models import AdminAction, Billing, Customer, LedgerAccount, Reseller, Rese
 from models.base import utcnow
 
 MAX_NAME = 100
-_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
+# A Telegram username, without its @.
+USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
 
 
 class ResellerError(Exception):
@@ -135,7 +136,7 @@ async def register_reseller(
         raise ResellerError("a Telegram user id is a positive number")
     if username is not None:
         username = username.removeprefix("@")
-        if not _USERNAME.fullmatch(username):
+        if not USERNAME.fullmatch(username):
             raise ResellerError("a Telegram username is 5 to 32 letters, digits or underscores")
     if billing == Billing.PREPAID and credit_limit != 0:
         raise ResellerError("a prepaid reseller has no collection limit; use --postpaid")

@@ -11,7 +11,6 @@ an admin reverses a transfer: the receiver must still have the credits.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -23,11 +22,11 @@ from bot.days import latin_digits
 from bot.money import MAX_AMOUNT
 from bot.services import admin_log, downline, ledger
 from bot.services.admin_log import ActionError
+from bot.services.resellers import USERNAME
 from models import CreditTransfer, LedgerAccount, Reseller, ResellerStatus, TransferKind
 
 MAX_NOTE = ledger.MAX_COMMENT
 MAX_TELEGRAM_ID = 2**63 - 1
-_USERNAME = re.compile(r"@?([A-Za-z0-9_]{5,32})")
 
 
 class TransferError(ActionError):
@@ -186,10 +185,10 @@ async def find_recipient(session: AsyncSession, text: str | int) -> Reseller:
             await session.scalars(select(Reseller).where(Reseller.telegram_id == telegram_id))
         )
     else:
-        match = _USERNAME.fullmatch(query)
-        if match is None:
+        username = query.removeprefix("@")
+        if not USERNAME.fullmatch(username):
             raise TransferError("recipient_unreadable", "send an @username or an id", query=query)
-        username = match.group(1).lower()
+        username = username.lower()
         found = list(
             await session.scalars(
                 select(Reseller)

@@ -34,7 +34,7 @@ async def parent(update: Update, context: BotContext, t: Translator) -> Reseller
     reseller = await active_reseller(update, context, t)
     if reseller is None:
         return None
-    if await downline.depth_of(context.db, reseller.telegram_id) <= 0:
+    if not reseller.parent:  # its depth came with it from the identity
         await refuse(update, views.no_downline(t))
         return None
     return reseller
