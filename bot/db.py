@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "reseller_bot_read_only"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -58,6 +59,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            return  # each SELECT on its own, as on PostgreSQL's READ COMMITTED
         # Take the write lock at BEGIN: concurrent writers wait on the busy timeout
         # instead of failing with "database is locked" when a read upgrades to a write.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -71,6 +74,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -80,6 +86,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads that answer one screen, run on every update.
+
+        On SQLite it takes no write lock and sends no BEGIN: each statement reads on its
+        own, as each does on PostgreSQL at READ COMMITTED. Never write through it.
+        """
+        async with self.read_sessionmaker() as session, session.begin():
             yield session
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

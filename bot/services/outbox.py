@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -179,6 +182,9 @@ async def fail(db: Database, message_id: int, error: str) -> None:
 
 async def mark_unreachable(db: Database, chat_id: int, reason: str, now: dt.datetime) -> None:
     """The chat blocked the bot: drop what is queued for it and write nothing more."""
+    unmarked = _unmarked.get(db)
+    if unmarked is not None:
+        unmarked.pop(chat_id, None)
     async with db.transaction() as session:
         known = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
         if not known:
@@ -190,14 +196,36 @@ async def mark_unreachable(db: Database, chat_id: int, reason: str, now: dt.date
         )
 
 
+# Chats this process found unmarked, with until when it trusts that (monotonic seconds):
+# a chat that keeps writing is read once a minute, not on every update. A mark made by
+# this process (``mark_unreachable``) forgets the chat at once. Only the instance that
+# runs the sender marks chats; an update reaching another instance within a minute of
+# that chat's previous one clears the mark at the chat's next update after the minute.
+REACHABLE_FOR_SECONDS = 60.0
+REACHABLE_REMEMBERED = 10_000
+_clock = time.monotonic
+_unmarked: weakref.WeakKeyDictionary[Database, OrderedDict[int, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def mark_reachable(db: Database, chat_id: int) -> bool:
     """The chat did something again (it was unblocked): it can be written to again.
 
-    Called for every update, so it only reads unless the chat really is marked.
+    Called for every update, so it only reads unless the chat really is marked, and
+    not even that for a chat found unmarked within the last minute.
     Returns whether it was.
     """
+    unmarked = _unmarked.setdefault(db, OrderedDict())
+    clock = _clock()
+    if unmarked.get(chat_id, 0.0) > clock:
+        return False
     async with db.transaction() as session:
         marked = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
         if marked:
             await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == chat_id))
+    unmarked[chat_id] = clock + REACHABLE_FOR_SECONDS
+    unmarked.move_to_end(chat_id)
+    if len(unmarked) > REACHABLE_REMEMBERED:
+        unmarked.popitem(last=False)
     return bool(marked)

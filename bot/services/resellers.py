@@ -184,18 +184,19 @@ async def register_reseller(
 async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -> Identity:
     """Who is asking: decided from settings and the database, never from the update."""
     owner = telegram_id in admin_ids
-    async with db.transaction() as session:
+    linked = None
+    async with db.read() as session:  # runs for nearly every update: reads only
         reseller = await load_by_telegram_id(session, telegram_id)
         staff = None if owner else await roles.staff_permissions(session, telegram_id)
+        if reseller is None and staff is None and not owner:
+            linked = await session.scalar(
+                select(Customer.id).where(Customer.chat_id == telegram_id).limit(1)
+            )
     if owner:
         return Identity(Role.ADMIN, reseller, roles.EVERYTHING, owner=True)
     if staff is not None:
         return Identity(Role.ADMIN, reseller, staff)
     if reseller is None:
-        async with db.transaction() as session:
-            linked = await session.scalar(
-                select(Customer.id).where(Customer.chat_id == telegram_id)
-            )
         return Identity(Role.CUSTOMER if linked else Role.STRANGER, None)
     if reseller.status == ResellerStatus.SUSPENDED:
         return Identity(Role.SUSPENDED, reseller)

@@ -60,7 +60,7 @@ class WalletChange:
 
 
 async def balance_summary(db: Database, telegram_id: int, *, now: dt.datetime) -> BalanceSummary:
-    async with db.transaction() as session:
+    async with db.read() as session:
         reseller = await require_by_telegram_id(session, telegram_id)
         return BalanceSummary(
             reseller=reseller,
@@ -74,7 +74,7 @@ async def balance_summary(db: Database, telegram_id: int, *, now: dt.datetime) -
 async def history_page(
     db: Database, telegram_id: int, *, page: int, page_size: int = 10
 ) -> ledger.HistoryPage:
-    async with db.transaction() as session:
+    async with db.read() as session:
         reseller = await require_by_telegram_id(session, telegram_id)
         return await ledger.history(session, reseller.account_id, page=page, page_size=page_size)
 

@@ -20,8 +20,10 @@ async def start(update: Update, context: BotContext) -> None:
         return
     r = await reader(update, context)
     if context.args and update.callback_query is None:
-        # /start <token>: a customer opening the invite link their reseller sent.
+        # /start <token>: a customer opening the invite link their reseller sent. The
+        # link may have made a stranger a customer: who they are is asked afterwards.
         await customer_screens.link_from_invite(update, context, context.args[0])
+        identity = await identify(update, context)
     else:
         identity = await identify(update, context)
         if identity.role == Role.CUSTOMER:
@@ -31,7 +33,6 @@ async def start(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
         # After the answer: the menu is a convenience, the answer is what they asked for.
-        identity = await identify(update, context)
         await commands.follow_role(context, chat.id, identity, r.t)
 
 

@@ -1,0 +1,101 @@
+"""What a simple command costs the database, counted (not timed): the reply benchmark
+(tests/bench_replies.py) showed the bot CPU-bound on these statements.
+
+A reseller asking /balance, /history and /start again reads, and writes nothing; who
+is asking is one short read; a chat found not marked unreachable is not read again
+for a minute, and a mark this process makes is seen at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from bot.context import BotApplication
+from bot.db import Database
+from bot.services import outbox
+from models import UnreachableChat
+from tests.fake_bot_api import FakeBotAPI
+from tests.helpers import make_reseller, now
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(" ".join(str(args[2]).split()))
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _ask(fake_api: FakeBotAPI, db: Database, text: str, user_id: int = 1001) -> list[str]:
+    user = fake_api.user(user_id, "Alice")
+    with statements(db) as seen:
+        await fake_api.send(user, text)
+        await fake_api.next_event(user.id)
+        await asyncio.sleep(0.2)  # anything the update still does after its answer
+    return seen
+
+
+def _writes(seen: list[str]) -> list[str]:
+    verbs = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+    return [s for s in seen if s.upper().startswith(verbs)]
+
+
+async def test_a_reseller_asking_again_only_reads_and_reads_little(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, credit=10_000)
+    await _ask(fake_api, db, "/start")  # the first update: language chosen, menu set
+    for text, most in (("/balance", 5), ("/history", 6), ("/start", 2)):
+        seen = await _ask(fake_api, db, text)
+        assert _writes(seen) == [], (text, seen)
+        assert len(seen) <= most, (text, seen)
+
+
+async def test_a_chat_marked_unreachable_is_cleared_by_its_next_update_despite_the_memo(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, credit=10_000)
+    await _ask(fake_api, db, "/balance")  # found unmarked: remembered for a minute
+    assert not any("unreachable_chats" in s for s in await _ask(fake_api, db, "/balance"))
+    await outbox.mark_unreachable(db, 1001, "Forbidden: bot was blocked by the user", now())
+    seen = await _ask(fake_api, db, "/balance")  # unblocked, writes again
+    assert any(s.startswith("DELETE FROM unreachable_chats") for s in seen)
+    async with db.transaction() as session:
+        assert await session.get(UnreachableChat, 1001) is None
+
+
+async def test_the_memo_lasts_a_minute_for_a_mark_another_instance_made(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(outbox, "_clock", lambda: clock[0])
+    assert await outbox.mark_reachable(db, 7) is False
+    async with db.transaction() as session:  # another instance's sender marks it
+        session.add(UnreachableChat(chat_id=7, reason="blocked", since=now()))
+    clock[0] += outbox.REACHABLE_FOR_SECONDS - 1
+    assert await outbox.mark_reachable(db, 7) is False  # still trusted
+    clock[0] += 2
+    assert await outbox.mark_reachable(db, 7) is True  # read again, and cleared
+    assert await outbox.mark_reachable(db, 7) is False
+
+
+async def test_a_read_session_sends_no_begin_on_sqlite(db: Database) -> None:
+    with statements(db) as seen:
+        async with db.read() as session:
+            assert await session.get(UnreachableChat, 1) is None
+        async with db.transaction() as session:
+            assert await session.get(UnreachableChat, 2) is None
+    begins = [s for s in seen if s.startswith("BEGIN")]
+    assert begins == (["BEGIN IMMEDIATE"] if db.engine.dialect.name == "sqlite" else [])
