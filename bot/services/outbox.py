@@ -32,6 +32,7 @@ class Outgoing:
     chat_id: int
     kind: str
     payload: dict[str, Any]
+    announcement_id: int | None = None  # one copy of this announcement
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ async def enqueue_checked(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "announcement_id": m.announcement_id,
         }
         for m in batch
         if m.chat_id not in blocked
@@ -147,7 +149,8 @@ async def retry_later(
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id)
+            # Only while pending: a message stopped meanwhile stays stopped.
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(
                 attempts=attempts,
                 last_error=error[:255],
@@ -172,7 +175,7 @@ async def fail(db: Database, message_id: int, error: str) -> None:
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.FAILED, last_error=error[:255])
         )
 
