@@ -231,3 +231,66 @@ async def test_a_scheduled_announcement_goes_out_at_its_time_and_a_cancelled_one
     assert await announcements.queue_due(db, T0 + dt.timedelta(days=3)) == []
     await drain(bot, db, settings, T0 + dt.timedelta(days=3))
     assert len(received(fake_api, 5001)) == 1
+
+
+async def test_an_admin_sends_resellers_a_photo_with_a_link_button(
+    bot: BotApplication, settings: Settings, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await make_reseller(db, 1002, name="Bob")
+    fake_api.user(1001, "Alice"), fake_api.user(1002, "Bob")
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    shown = await say(fake_api, admin, "/announce")
+    shown = await tap(fake_api, admin, shown, an.AUDIENCE.build(Audience.RESELLERS))
+    assert an.SEGMENT.build(Segment.PLAN) not in [d for _, d in shown.buttons]
+    shown = await tap(fake_api, admin, shown, an.SEGMENT.build(Segment.EVERYONE))
+    await fake_api.send_photo(admin, caption="New prices from Monday")
+    shown = await fake_api.next_event(admin.id)
+    assert an.BUTTON.build("renew") not in [d for _, d in shown.buttons]  # customers only
+    shown = await tap(fake_api, admin, shown, an.BUTTON.build("url"))
+    bad = await say(fake_api, admin, "Prices without an address")
+    assert "That is not a button" in bad.text
+    copy = await say(fake_api, admin, "Price list | https://example.com/prices")
+    assert copy.method == "sendPhoto" and copy.text == "New prices from Monday"
+    assert copy.buttons == [("Price list", "https://example.com/prices")]
+    controls = await fake_api.next_event(admin.id)
+    assert "It will reach <b>2</b> chats." in controls.text
+    await tap(fake_api, admin, controls, controls.buttons[0][1])
+    await drain(bot, db, settings, T0)
+    for chat in (1001, 1002):
+        [got] = received(fake_api, chat)
+        assert got.method == "sendPhoto" and got.text == "New prices from Monday"
+        assert got.buttons == [("Price list", "https://example.com/prices")]
+
+
+async def test_customers_are_reached_by_plan_and_by_days_to_expiry(
+    bot: BotApplication, settings: Settings, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    other = await plans.add_plan(db, code="vpn-1m", name="VPN 1 month", days=30, price=500)
+    await add_customers(db, 1001, plan_id, [5001], expires_at=T0 + dt.timedelta(days=2))
+    await add_customers(db, 1001, other.id, [5002], expires_at=T0 + dt.timedelta(days=20))
+    await add_customers(db, 1001, other.id, [5003], expires_at=T0 - dt.timedelta(days=3))
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    shown = await say(fake_api, admin, "/announce")
+    shown = await tap(fake_api, admin, shown, an.AUDIENCE.build(Audience.CUSTOMERS))
+    by_plan = await tap(fake_api, admin, shown, an.SEGMENT.build(Segment.PLAN))
+    shown = await tap(fake_api, admin, by_plan, by_plan.button("VPN 1 month"))
+    assert "Send the message" in shown.text
+    author = Author(ADMIN_ID)
+
+    def reach(segment: Segment, value: str) -> Target:
+        return Target(Audience.CUSTOMERS, segment, value)
+
+    assert await announcements.reach(db, author, reach(Segment.PLAN, str(other.id)), T0) == 2
+    assert await announcements.reach(db, author, reach(Segment.EXPIRING, "7"), T0) == 1
+    assert await announcements.reach(db, author, reach(Segment.EXPIRED, "7"), T0) == 1
+    assert await announcements.reach(db, author, reach(Segment.EXPIRED, "2"), T0) == 0
+    assert await announcements.reach(db, author, reach(Segment.LANGUAGE, "en"), T0) == 3
+    assert await announcements.reach(db, author, reach(Segment.LANGUAGE, "fa"), T0) == 0
+    # Days are typed: a bad number is refused and asked again.
+    shown = await say(fake_api, admin, "/announce")
+    shown = await tap(fake_api, admin, shown, an.AUDIENCE.build(Audience.CUSTOMERS))
+    await tap(fake_api, admin, shown, an.SEGMENT.build(Segment.EXPIRING))
+    assert "from 1 to 365" in (await say(fake_api, admin, "400")).text
+    assert "Send the message" in (await say(fake_api, admin, "7")).text
