@@ -294,3 +294,14 @@ async def test_customers_are_reached_by_plan_and_by_days_to_expiry(
     await tap(fake_api, admin, shown, an.SEGMENT.build(Segment.EXPIRING))
     assert "from 1 to 365" in (await say(fake_api, admin, "400")).text
     assert "Send the message" in (await say(fake_api, admin, "7")).text
+
+
+async def test_other_notices_go_out_before_an_announcements_copies(db: Database) -> None:
+    from bot.services import outbox
+
+    copy = outbox.Outgoing("ann:1:5001", 5001, announcements.KIND, {}, announcement_id=1)
+    notice = outbox.Outgoing("remind:1", 5002, "expiry_reminder", {})
+    async with db.transaction() as session:
+        await outbox.enqueue(session, [copy], T0 - dt.timedelta(minutes=5))
+        await outbox.enqueue(session, [notice], T0)
+    assert [m.chat_id for m in await outbox.due(db, T0)] == [5002, 5001]

@@ -118,7 +118,13 @@ async def due(db: Database, now: dt.datetime, limit: int = 200) -> list[Due]:
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.next_attempt_at <= now,
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            # An announcement's copies after every other notice: a broadcast to thousands
+            # must not hold back a reseller's top-up decision or a reminder.
+            .order_by(
+                OutboxMessage.announcement_id.is_not(None),
+                OutboxMessage.next_attempt_at,
+                OutboxMessage.id,
+            )
             .limit(limit)
         )
         return [Due(m.id, m.chat_id, m.kind, json.loads(m.payload), m.attempts) for m in rows]
