@@ -305,3 +305,18 @@ async def test_other_notices_go_out_before_an_announcements_copies(db: Database)
         await outbox.enqueue(session, [copy], T0 - dt.timedelta(minutes=5))
         await outbox.enqueue(session, [notice], T0)
     assert [m.chat_id for m in await outbox.due(db, T0)] == [5002, 5001]
+
+
+async def test_cancel_leaves_the_composer_and_strangers_cannot_announce(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await add_customers(db, 1001, plan_id, [5001])
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    shown = await say(fake_api, admin, "/announce")
+    shown = await tap(fake_api, admin, shown, an.AUDIENCE.build(Audience.CUSTOMERS))
+    cancelled = await tap(fake_api, admin, shown, an.CANCEL.build())
+    assert "Announcement cancelled" in cancelled.text
+    assert await announcements.progress(db, 1) is None
+    customer = fake_api.user(5001, "Carol")  # a linked customer is no author
+    assert "Only admins and active resellers" in (await say(fake_api, customer, "/announce")).text

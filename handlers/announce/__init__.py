@@ -1,7 +1,8 @@
 """Announcements: admins to resellers or customers (by segment), resellers to their own
 customers; a preview, Send through the outbox, a progress message with Stop, scheduling.
 
-``compose``   the composer, a flow of the one conversation all flows share
+``flow``      the composer's state table, a flow of the one conversation all flows share
+``compose``   its steps
 ``progress``  who may announce, and the Stop button
 ``callbacks`` one codec per button family
 ``views``     every text and keyboard, and the copy each recipient gets
@@ -13,7 +14,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.context import BotApplication
 from handlers.announce import callbacks, progress
-from handlers.announce.compose import composer
+from handlers.announce.flow import composer
 
 __all__ = ["composer", "register"]
 

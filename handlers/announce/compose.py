@@ -1,7 +1,7 @@
-"""Composing an announcement: audience (admins), segment and its value, the message
-(text with formatting, or a photo with a caption, or the maintenance template), a button,
-then a preview that shows the message as it will arrive and how many chats it reaches,
-with Send now and Schedule.
+"""The steps of composing an announcement (flow.py is their state table): audience
+(admins), segment and its value, the message (text with formatting, or a photo with a
+caption, or the maintenance template), a button, then a preview that shows the message
+as it will arrive and how many chats it reaches, with Send now and Schedule.
 
 Admins (owners, and staff allowed to manage resellers) announce to customers or to
 resellers; an active reseller to its own customers only. Who asks is checked at every
@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGES
@@ -45,10 +42,6 @@ from handlers.language import reader, translator
 from handlers.reader import Reader
 
 Step = str | int | None
-
-
-class Codec(Protocol):
-    def pattern(self) -> str: ...
 
 
 MAX_CHOICES = 40  # value buttons on one screen
@@ -354,55 +347,3 @@ def _step_of(draft: AnnounceDraft) -> str:
     if draft.nonce:
         return PREVIEW
     return BUTTON if draft.text else SEGMENT
-
-
-async def cancel(update: Update, context: BotContext) -> object:
-    t = await translator(update, context)
-    return await flow.leave(update, context, DRAFT, views.cancelled(t))
-
-
-async def timed_out(update: Update, context: BotContext) -> None:
-    t = await translator(update, context)
-    await flow.expire(context, DRAFT, views.timed_out(t))
-
-
-def composer() -> flow.Flow:
-    """The announcement composer, for the one conversation all flows share."""
-    text = filters.TEXT & ~filters.COMMAND
-    expected = MessageHandler(~filters.COMMAND, buttons_expected)
-
-    def tap(
-        callback: Callable[[Update, BotContext], Coroutine[Any, Any, object]], codec: Codec
-    ) -> CallbackQueryHandler[BotContext, object]:
-        return CallbackQueryHandler(callback, pattern=codec.pattern())
-
-    return flow.Flow(
-        name="announce",
-        draft_key=DRAFT,
-        entry_points=[
-            CommandHandler("announce", open_composer, filters=filters.ChatType.PRIVATE),
-            tap(open_composer, buttons.NEW),
-        ],
-        states={
-            AUDIENCE: [tap(chose_audience, buttons.AUDIENCE), expected],
-            SEGMENT: [tap(chose_segment, buttons.SEGMENT), expected],
-            VALUE: [tap(chose_value, buttons.VALUE), MessageHandler(text, got_days)],
-            TEXT: [
-                tap(chose_maintenance, buttons.MAINTENANCE),
-                MessageHandler((text | filters.PHOTO) & ~filters.COMMAND, got_message),
-            ],
-            BUTTON: [tap(chose_button, buttons.BUTTON), expected],
-            LINK: [MessageHandler(text, got_link)],
-            PREVIEW: [
-                tap(send_now, buttons.SEND),
-                tap(ask_time, buttons.SCHEDULE),
-                tap(toggled_service, buttons.SERVICE),
-                expected,
-            ],
-            TIME: [MessageHandler(text, got_time)],
-        },
-        fallbacks=[tap(cancel, buttons.CANCEL)],
-        cancel=cancel,
-        timed_out=timed_out,
-        replaced_text=views.replaced,
-    )
