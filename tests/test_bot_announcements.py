@@ -320,3 +320,22 @@ async def test_cancel_leaves_the_composer_and_strangers_cannot_announce(
     assert await announcements.progress(db, 1) is None
     customer = fake_api.user(5001, "Carol")  # a linked customer is no author
     assert "Only admins and active resellers" in (await say(fake_api, customer, "/announce")).text
+
+
+def test_the_progress_shows_the_time_left_at_the_rate_so_far(bot: BotApplication) -> None:
+    from bot.services.announcements import Progress
+    from handlers.announce import views
+    from handlers.reader import Reader
+    from models import AnnouncementStatus
+
+    shown = Progress(
+        7, ADMIN_ID, AnnouncementStatus.SENDING, 1_000, sent=290, failed=5, blocked=5,
+        stopped=0, remaining=700, scheduled_at=None, queued_at=T0, finished_at=None,
+        chat_id=ADMIN_ID, message_id=3,
+    )  # fmt: skip
+    at = T0 + dt.timedelta(seconds=10)  # 300 done in 10 s: 700 more take about 24 s
+    assert shown.eta(at) == dt.timedelta(seconds=23)
+    r = Reader.of(bot.bot_data["settings"], bot.bot_data["i18n"].get("en"))
+    text, keyboard = views.progress(shown, at, r)
+    assert counts(text) == (290, 5, 5, 700) and "about 23 seconds" in text
+    assert keyboard.inline_keyboard[0][0].callback_data == an.STOP.build(7)
