@@ -339,3 +339,22 @@ def test_the_progress_shows_the_time_left_at_the_rate_so_far(bot: BotApplication
     text, keyboard = views.progress(shown, at, r)
     assert counts(text) == (290, 5, 5, 700) and "about 23 seconds" in text
     assert keyboard.inline_keyboard[0][0].callback_data == an.STOP.build(7)
+
+
+async def test_a_reseller_may_send_only_so_many_announcements_a_day(
+    bot: BotApplication, settings: Settings, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await add_customers(db, 1001, plan_id, [5001])
+    fake_api.user(5001)
+    alice = fake_api.user(1001, "Alice")
+    assert settings.reseller_announcements_per_day == 3
+    for n in range(3):
+        controls = await compose(fake_api, alice, admin=False, text=f"Offer {n}")
+        progress = await tap(fake_api, alice, controls, controls.buttons[0][1])
+        assert "is being sent" in progress.text
+    controls = await compose(fake_api, alice, admin=False, text="One offer too many")
+    refused = await tap(fake_api, alice, controls, controls.buttons[0][1])
+    assert "as many announcements as allowed in 24 hours" in refused.text
+    await drain(bot, db, settings, T0)
+    assert [e.text for e in received(fake_api, 5001)] == ["Offer 0", "Offer 1", "Offer 2"]

@@ -162,8 +162,10 @@ async def create(
     now: dt.datetime,
     send_at: dt.datetime | None = None,
     progress_at: tuple[int, int] | None = None,
+    reseller_daily_limit: int | None = None,
 ) -> Progress:
-    """Send (or schedule for ``send_at``) once per ``key``; the progress to show."""
+    """Send (or schedule for ``send_at``) once per ``key``; the progress to show. A
+    reseller author may create at most ``reseller_daily_limit`` in any 24 hours."""
     target = _check(author, target)
     message = check_message(message, target.audience)
     if send_at is not None and send_at <= now:
@@ -175,6 +177,15 @@ async def create(
         )
         if found is not None:
             return found
+        if author.reseller_id is not None and reseller_daily_limit is not None:
+            recent = await session.scalar(
+                select(func.count()).where(
+                    Announcement.reseller_id == author.reseller_id,
+                    Announcement.created_at > now - dt.timedelta(days=1),
+                )
+            )
+            if (recent or 0) >= reseller_daily_limit:
+                raise AnnouncementError("too many announcements today", "too_many")
         row = Announcement(
             idempotency_key=key, author_telegram_id=author.telegram_id,
             reseller_id=author.reseller_id, audience=target.audience,

@@ -18,6 +18,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGES
+from bot.keyboards import back_to_menu
 from bot.services import announcements, panels, plans, resellers
 from bot.services.announcement_audience import Audience, Author, Segment
 from bot.services.announcements import AnnouncementError, ButtonKind, Template
@@ -293,8 +294,12 @@ async def _send(
             context.db, author, draft.target(), draft.message(),
             key=f"announce:{user.id}:{nonce}", now=now(context), send_at=send_at,
             progress_at=(draft.chat_id, draft.message_id),
+            reseller_daily_limit=context.settings.reseller_announcements_per_day,
         )  # fmt: skip
     except AnnouncementError as exc:
+        if exc.code == "too_many":  # nothing to change in the draft: it ends here
+            await flow.render(context, draft, views.refusal(exc.code, r), back_to_menu(r.t))
+            return flow.end(context, DRAFT)
         step = TIME if exc.code == "past" else PREVIEW
         return await _show(update, context, draft, step, views.refusal(exc.code, r))
     await flow.render(context, draft, *views.progress(shown, now(context), r))

@@ -271,6 +271,9 @@ def refusal(code: str, r: Reader) -> str:
         return t._("That time has passed. Send a time in the future.")
     if code == "bad_time":
         return t._("That is not a date and time. Send it like 2026-12-31 18:30.")
+    if code == "too_many":
+        return t._("You have sent as many announcements as allowed in 24 hours. "
+                   "Please try again tomorrow.")  # fmt: skip
     if code == "not_yours":
         return t._("This announcement is not yours to stop.")
     return t._("That choice is not available. Pick one of the buttons.")
