@@ -36,6 +36,7 @@ SALE_RENEW = "cu:renew"
 SALE_CUSTOMERS = "cu:l:all:0"
 TRANSFER_NEW = "xf:new"  # handlers/transfer/callbacks.py parses it
 EXPORT = "ex:m:0"  # the export screen (handlers/exports/callbacks.py parses it)
+ANNOUNCE = "an:new"  # compose an announcement (handlers/announce/callbacks.py parses it)
 
 
 def data(*parts: object) -> str:
@@ -63,6 +64,7 @@ def reseller_menu(
             ],
             [button(t._("📜 History"), HISTORY, 0), button(t._("🌐 Language"), LANGUAGE)],
             *([extra] if extra else []),
+            [button(t._("📣 Announce"), ANNOUNCE)],
             [button(t._("💸 Transfer"), TRANSFER_NEW), button(t._("❓ Help"), HELP)],
         ]
     )
@@ -84,6 +86,7 @@ def admin_menu(
         + allowed(Permission.REPORTS, button(t._("📜 Action log"), ADMIN_LOG)),
         allowed(Permission.REPORTS, button(t._("📤 Export"), EXPORT)),
         allowed(Permission.CATALOGUE, button(t._("🗂 Catalogue"), ADMIN_CATALOGUE)),
+        allowed(Permission.RESELLERS, button(t._("📣 Announce"), ANNOUNCE)),
         [button(t._("👮 Staff"), ADMIN_STAFF, 0)] if owner else [],
         [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],
     ]

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # and how long to wait before answering from the database instead.
     live_status_cache_seconds: float = Field(default=60, ge=0, le=3600)
     live_status_timeout_seconds: float = Field(default=3, gt=0, le=30)
+    # How many announcements one reseller may send (or schedule) in 24 hours, so their
+    # customers are not spammed; admins are not limited.
+    reseller_announcements_per_day: int = Field(default=3, ge=0, le=100)
     # Scheduled jobs. Each also runs once shortly after start-up to catch up.
     jobs_enabled: bool = True
     alerts_interval_seconds: float = Field(default=300, gt=0)

@@ -7,6 +7,7 @@ import datetime as dt
 from bot.context import BotApplication
 from handlers import (
     admin,
+    announce,
     customer,
     downline,
     exports,
@@ -50,6 +51,7 @@ def register(app: BotApplication) -> None:
                 *downline.flows(),
                 payments.refund_flow(),
                 exports.form(),
+                announce.composer(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -67,4 +69,5 @@ def register(app: BotApplication) -> None:
     downline.register(app)
     payments.register(app)
     exports.register(app)
+    announce.register(app)
     home.register_fallbacks(app)

@@ -14,10 +14,10 @@ from typing import cast
 from bot import metrics
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, panel_sync, reconcile, sales
+from bot.services import alerts, announcements, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
-from jobs import backups, notifier, stars
+from jobs import backups, broadcast, notifier, stars
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
@@ -115,15 +115,21 @@ async def reminders_job(context: BotContext) -> None:
 
 
 async def outbox_job(context: BotContext) -> None:
+    """Scheduled announcements due are queued, the outbox drained, progress shown."""
     last_sent = context.bot_data.setdefault("outbox_last_sent", {})
+    moment = _clock(context)
+    await announcements.queue_due(context.db, moment)
     await notifier.drain(
         context.bot,
         context.db,
         context.settings,
-        _clock(context),
+        moment,
         budget_seconds=max(1.0, context.settings.outbox_interval_seconds * 0.9),
         last_sent=last_sent,
         catalogs=context.i18n,
+    )
+    await broadcast.refresh_progress(
+        context.bot, context.db, context.settings, _clock(context), context.i18n
     )
 
 

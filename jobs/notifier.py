@@ -24,10 +24,10 @@ from bot import metrics
 from bot.db import Database
 from bot.i18n import Catalogs, Translator
 from bot.ratelimit import BULK
-from bot.services import outbox
+from bot.services import announcements, outbox
 from bot.services.languages import languages_of
 from bot.settings import Settings
-from jobs import notices
+from jobs import broadcast, notices
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,12 @@ async def _send_one(
     t: Translator,
 ) -> str:
     try:
-        text, markup = notices.render(message.kind, message.payload, settings, t)
-        await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
+        if message.kind == announcements.KIND:
+            if not await broadcast.send_copy(bot, db, settings, message, t):
+                return NOT_SENT  # stopped by its author meanwhile
+        else:
+            text, markup = notices.render(message.kind, message.payload, settings, t)
+            await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
     except Forbidden as exc:
         if message.chat_id == settings.admin_chat_id:
             await _admin_group_refused(db, settings, now, message, exc)

@@ -1,9 +1,17 @@
 """SQLAlchemy tables. Rows only: the rules live in ``bot.services``."""
 
 from models.admin import AdminAction
+from models.announcement import Announcement, AnnouncementStatus
 from models.base import Base, UTCDateTime
 from models.credit_transfer import CreditTransfer, TransferKind
-from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
+from models.customer import (
+    Customer,
+    CustomerStatus,
+    OrderKind,
+    OrderStatus,
+    ReminderChoice,
+    SubscriptionOrder,
+)
 from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
@@ -30,6 +38,8 @@ from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopU
 __all__ = [
     "AccountKind",
     "AdminAction",
+    "Announcement",
+    "AnnouncementStatus",
     "Base",
     "Billing",
     "ChatLanguage",
@@ -56,6 +66,7 @@ __all__ = [
     "PriceListEntry",
     "PriceTier",
     "ProofKind",
+    "ReminderChoice",
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",

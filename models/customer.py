@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -27,6 +27,13 @@ class OrderStatus(StrEnum):
     PENDING = "pending"  # credit held, provisioning under way
     COMPLETED = "completed"  # provisioned, hold posted
     FAILED = "failed"  # provisioning failed, hold voided
+
+
+class ReminderChoice(StrEnum):
+    """Which expiry reminders a customer gets: never fewer than one."""
+
+    ALL = "all"  # every offset in REMINDER_OFFSETS_DAYS
+    LAST = "last"  # only the last one before the expiry
 
 
 class Customer(Base):
@@ -53,6 +60,12 @@ class Customer(Base):
     # Set while the bot has the customer disabled on its panel because its reseller was
     # suspended, so reactivating resumes these and not users an admin disabled by hand.
     panel_suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the customer chose to be told: promotions can be turned off, expiry reminders
+    # only down to the last one.
+    promotions_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reminders: Mapped[str] = mapped_column(
+        String(8), default=ReminderChoice.ALL, server_default=ReminderChoice.ALL.value
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -39,6 +39,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The announcement this is one copy of (its progress counts these rows).
+    announcement_id: Mapped[int | None] = mapped_column(index=True)
 
 
 class UnreachableChat(Base):

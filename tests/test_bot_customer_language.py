@@ -146,7 +146,7 @@ async def test_each_chat_gets_the_command_menu_of_its_role_in_its_language(
 
     await _open_link(fake_api, parisa, await _sold(fake_api, alice))
     await asyncio.sleep(0.2)
-    assert menu(parisa.id) == ["start", "help", "language", "status", "unlink"]
+    assert menu(parisa.id) == ["start", "help", "language", "status", "notifications", "unlink"]
     described = fake_api.command_menus[("chat", parisa.id, "")]
     assert described[3]["description"] == FA._("Your subscription")
 

@@ -41,8 +41,8 @@ async def test_reseller_gets_the_reseller_menu(
     labels = [label for label, _ in reply.buttons]
     assert labels == [
         "💰 Balance", "➕ Top up", "👤 New customer", "🔁 Renew",
-        "👥 Customers", "🧾 My top-ups", "📜 History", "🌐 Language", "💸 Transfer",
-        "❓ Help",
+        "👥 Customers", "🧾 My top-ups", "📜 History", "🌐 Language", "📣 Announce",
+        "💸 Transfer", "❓ Help",
     ]  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from models import (
     CustomerStatus,
     LedgerAccount,
     Plan,
+    ReminderChoice,
     Reseller,
     ResellerAlertState,
     ResellerStatus,
@@ -212,6 +213,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                         Customer.username,
                         Plan.id,
                         Plan.name,
+                        Customer.reminders,
                     )
                     .join(Plan, Plan.id == Customer.plan_id)
                     .where(
@@ -230,10 +232,12 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                 return queued
             last_id = rows[-1][0]
             messages = []
-            for customer_id, chat_id, expires_at, username, plan_id, plan_name in rows:
-                offset = reminder_due(
-                    expires_at, now, settings.reminder_offsets_days, settings.zone
-                )
+            for customer_id, chat_id, expires_at, username, plan_id, plan_name, choice in rows:
+                # A customer who asked for fewer reminders still gets the last one.
+                offsets = settings.reminder_offsets_days
+                if choice == ReminderChoice.LAST:
+                    offsets = (min(offsets),)
+                offset = reminder_due(expires_at, now, offsets, settings.zone)
                 if offset is None or chat_id is None:
                     continue
                 messages.append(

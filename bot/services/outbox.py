@@ -35,6 +35,7 @@ class Outgoing:
     chat_id: int
     kind: str
     payload: dict[str, Any]
+    announcement_id: int | None = None  # one copy of this announcement
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ async def enqueue_checked(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "announcement_id": m.announcement_id,
         }
         for m in batch
         if m.chat_id not in blocked
@@ -119,7 +121,13 @@ async def due(db: Database, now: dt.datetime, limit: int = 200) -> list[Due]:
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.next_attempt_at <= now,
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            # An announcement's copies after every other notice: a broadcast to thousands
+            # must not hold back a reseller's top-up decision or a reminder.
+            .order_by(
+                OutboxMessage.announcement_id.is_not(None),
+                OutboxMessage.next_attempt_at,
+                OutboxMessage.id,
+            )
             .limit(limit)
         )
         return [Due(m.id, m.chat_id, m.kind, json.loads(m.payload), m.attempts) for m in rows]
@@ -150,7 +158,8 @@ async def retry_later(
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id)
+            # Only while pending: a message stopped meanwhile stays stopped.
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(
                 attempts=attempts,
                 last_error=error[:255],
@@ -175,7 +184,7 @@ async def fail(db: Database, message_id: int, error: str) -> None:
     async with db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.FAILED, last_error=error[:255])
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotApplication
-from handlers.customer import callbacks, screens
+from handlers.customer import callbacks, notices, screens
 
 __all__ = ["register"]
 
@@ -20,10 +20,14 @@ def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("status", screens.status_command, filters=private))
     app.add_handler(CommandHandler("unlink", screens.ask_unlink, filters=private))
+    app.add_handler(CommandHandler("notifications", notices.open_choices, filters=private))
     for codec, callback in (
         (callbacks.RENEWAL_REQUEST, screens.request_renewal),
         (callbacks.UNLINK, screens.ask_unlink),
         (callbacks.UNLINK_CONFIRM, screens.unlink),
         (callbacks.STATUS, screens.status_button),
+        (callbacks.NOTICES, notices.open_choices),
+        (callbacks.NOTICES_PROMOTIONS, notices.switch_promotions),
+        (callbacks.NOTICES_REMINDERS, notices.switch_reminders),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=codec.pattern()))

@@ -56,3 +56,8 @@ RENEWAL_REQUEST = Plain("rr")
 # Unlink this chat: the question, then its confirmation.
 UNLINK = Plain("ul")
 UNLINK_CONFIRM = Plain("ul:y")
+# Which notices this chat gets: the screen, then promotions on/off and all reminders or
+# only the last one.
+NOTICES = Plain("nt")
+NOTICES_PROMOTIONS = Plain("nt:p")
+NOTICES_REMINDERS = Plain("nt:r")

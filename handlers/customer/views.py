@@ -18,7 +18,7 @@ from bot.services.customers import CustomerStatusView, CustomerView
 from bot.services.live_status import Live, Source
 from bot.services.resellers import Identity, Role
 from handlers import pages
-from handlers.customer import callbacks
+from handlers.customer import callbacks, notice_views
 from handlers.reader import Reader
 from models import OrderKind
 
@@ -174,6 +174,7 @@ def status(
         nav.append(keyboards.button(t._("Older ▶️"), callbacks.STATUS.build(shown.page + 1)))
     if nav:
         rows.append(nav)
+    rows.append([notice_views.button(t)])
     rows.append([keyboards.button(t._("🔓 Unlink this chat"), callbacks.UNLINK.build())])
     return shown.text, InlineKeyboardMarkup(rows)
 

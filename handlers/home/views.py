@@ -125,6 +125,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
         BotCommand("topup", t._("Ask for credits")),
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
+        BotCommand("announce", t._("Send an announcement")),
         *(downline if parent else []),
         BotCommand("paysupport", t._("Help with a payment in Stars")),
         BotCommand("cancel", t._("Leave the current step")),
@@ -161,6 +162,7 @@ def commands_for(
         return [
             *_everyone(t),
             BotCommand("status", t._("Your subscription")),
+            BotCommand("notifications", t._("Choose your notifications")),
             BotCommand("unlink", t._("Unlink this chat from your subscription")),
         ]
     if role == Role.STRANGER:

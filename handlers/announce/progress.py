@@ -1,0 +1,49 @@
+"""Who may announce, and the Stop button on an announcement's progress message.
+
+The progress message itself is kept up to date by the outbox job (jobs/broadcast.py);
+Stop shows the counts at once, and the job's next pass shows them final.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.services import announcements
+from bot.services.announcement_audience import Author
+from bot.services.announcements import AnnouncementError
+from bot.services.resellers import Role
+from bot.services.roles import Permission
+from handlers.announce import callbacks as buttons
+from handlers.announce import views
+from handlers.common import identify, may, now, refuse, show
+from handlers.language import reader
+
+
+async def author(update: Update, context: BotContext) -> Author | None:
+    """The asker as an author: an admin allowed to manage resellers, or an active
+    reseller (for its own customers); None for anyone else. Read from the database."""
+    user = update.effective_user
+    if user is None:
+        return None
+    if await may(update, context, Permission.RESELLERS):
+        return Author(user.id)
+    identity = await identify(update, context)
+    if identity.role == Role.RESELLER and identity.reseller is not None:
+        return Author(user.id, identity.reseller.id)
+    return None
+
+
+async def stop(update: Update, context: BotContext) -> None:
+    """Stop: nothing more of it goes out. Its author may, and admins."""
+    user, r = update.effective_user, await reader(update, context)
+    if user is None:
+        return
+    admin = await may(update, context, Permission.RESELLERS)
+    try:
+        announcement_id = int(buttons.STOP.parse(context))
+        shown = await announcements.stop(context.db, announcement_id, asker=user.id, admin=admin)
+    except (AnnouncementError, ValueError):
+        await refuse(update, views.refusal("not_yours", r))
+        return
+    await show(update, *views.progress(shown, now(context), r))
