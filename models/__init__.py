@@ -4,6 +4,7 @@ from models.admin import AdminAction
 from models.base import Base, UTCDateTime
 from models.credit_transfer import CreditTransfer, TransferKind
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
+from models.job_run import JobRun
 from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
@@ -42,6 +43,7 @@ __all__ = [
     "Hold",
     "HoldAllocation",
     "HoldStatus",
+    "JobRun",
     "LedgerAccount",
     "MethodKind",
     "OrderKind",
