@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.alerts import Kind
+from bot.services.report_schedule import Kind as ReportKind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
 from handlers.customer import callbacks as customer_buttons
@@ -28,6 +29,7 @@ from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
 from handlers.transfer import views as transfer_views
+from jobs import report_views
 
 Notice = tuple[str, InlineKeyboardMarkup | None]
 DIGEST_BUTTONS = 10  # at most this many Renew buttons under a digest
@@ -314,6 +316,7 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
+    ReportKind.SUMMARY: report_views.summary_notice,
 }
 
 

@@ -24,10 +24,10 @@ from bot import metrics
 from bot.db import Database
 from bot.i18n import Catalogs, Translator
 from bot.ratelimit import BULK
-from bot.services import outbox
+from bot.services import outbox, report_schedule
 from bot.services.languages import languages_of
 from bot.settings import Settings
-from jobs import notices
+from jobs import notices, reports
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,11 @@ async def _send_one(
     t: Translator,
 ) -> str:
     try:
-        text, markup = notices.render(message.kind, message.payload, settings, t)
-        await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
+        if message.kind == report_schedule.Kind.STATEMENT:
+            await reports.send_statement(bot, db, settings, message.payload, t)
+        else:
+            text, markup = notices.render(message.kind, message.payload, settings, t)
+            await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
     except Forbidden as exc:
         if message.chat_id == settings.admin_chat_id:
             await _admin_group_refused(db, settings, now, message, exc)
