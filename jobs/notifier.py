@@ -128,6 +128,12 @@ async def _send_one(
         if not kept:
             log.warning("outbox message %s given up after network errors: %s", message.id, exc)
         return NOT_SENT
+    except OSError as exc:  # a statement's file could not be written: try it again later
+        log.error("outbox message %s: its file could not be written: %s", message.id, exc)
+        await outbox.retry_later(
+            db, message, now, f"file: {exc}", max_attempts=settings.outbox_max_attempts
+        )
+        return NOT_SENT
     except (TelegramError, ValueError, KeyError) as exc:
         log.error("outbox message %s cannot be sent: %s", message.id, exc)
         await outbox.fail(db, message.id, str(exc))
