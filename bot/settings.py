@@ -293,6 +293,18 @@ class Settings(BaseSettings):
             raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
+    def report_switches(self) -> dict[str, bool]:
+        """Each scheduled report, then each summary section, on or off as set here; the
+        sections in the order a summary shows them (those not chosen last)."""
+        chosen = self.report_sections
+        sections = (*chosen, *(name for name in REPORT_SECTIONS if name not in chosen))
+        return {
+            "daily": self.report_daily_enabled,
+            "weekly": self.report_weekly_enabled,
+            "statements": self.statements_enabled,
+            **{name: name in chosen for name in sections},
+        }
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

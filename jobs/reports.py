@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +20,34 @@ from bot.adapters.exports import Row
 from bot.db import Database
 from bot.i18n import Translator
 from bot.ratelimit import BULK
-from bot.services import report_schedule, statements
+from bot.services import report_schedule, report_switches, statements
 from bot.services.report_schedule import Schedule
 from bot.services.resellers import ResellerError
 from bot.services.statements import Period, Statement
-from bot.settings import Settings
+from bot.settings import REPORT_SECTIONS, Settings
 from handlers.reader import Reader
 from jobs import report_views
 
 UPLOAD_SECONDS = 120
 
 
-def schedule(settings: Settings) -> Schedule:
+def schedule(settings: Settings, choices: Mapping[str, bool]) -> Schedule:
+    """The reports due as the settings say, with the owners' choices made in the bot."""
+    on = report_switches.effective(settings.report_switches(), choices)
+    weekly = (settings.report_weekly_day, settings.report_weekly_time)
     return Schedule(
         zone=settings.zone,
         admin_chat_id=settings.admin_chat_id,
-        daily=settings.report_daily_time if settings.report_daily_enabled else None,
-        weekly=(settings.report_weekly_day, settings.report_weekly_time)
-        if settings.report_weekly_enabled
-        else None,
-        sections=settings.report_sections,
-        statements=settings.statement_time if settings.statements_enabled else None,
+        daily=settings.report_daily_time if on["daily"] else None,
+        weekly=weekly if on["weekly"] else None,
+        sections=tuple(name for name, shown in on.items() if shown and name in REPORT_SECTIONS),
+        statements=settings.statement_time if on["statements"] else None,
     )
 
 
 async def run_reports(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Queue the summaries and statements due at ``now``; how many messages were queued."""
-    plan = schedule(settings)
+    plan = schedule(settings, await report_switches.chosen(db))
     queued = await report_schedule.queue_summaries(db, now, plan)
     return queued + await report_schedule.queue_statements(db, now, plan)
 

@@ -4,7 +4,7 @@ from models.admin import AdminAction
 from models.base import Base, UTCDateTime
 from models.credit_transfer import CreditTransfer, TransferKind
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
-from models.job_run import JobRun
+from models.job_run import JobRun, ReportSwitch
 from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
@@ -58,6 +58,7 @@ __all__ = [
     "PriceListEntry",
     "PriceTier",
     "ProofKind",
+    "ReportSwitch",
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",

@@ -1,10 +1,11 @@
-"""What the scheduled jobs did and when: one row per job and period, written once."""
+"""What the scheduled jobs did and when (one row per job and period, written once), and
+which scheduled reports the owners switched on or off."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -25,3 +26,15 @@ class JobRun(Base):
     period: Mapped[str] = mapped_column(String(191))  # e.g. "2026-11-23", a backup's file
     done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     detail: Mapped[str | None] = mapped_column(Text)  # JSON: what the run produced
+
+
+class ReportSwitch(Base):
+    """An owner's choice, from the bot, to send a scheduled report or show a summary's
+    section, or not; it wins over the setting of the same name while it exists."""
+
+    __tablename__ = "report_switches"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "daily", "sales", ...
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64))

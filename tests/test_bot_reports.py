@@ -10,15 +10,20 @@ import io
 
 import openpyxl
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from sqlalchemy import func, select
 
+from bot import keyboards
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import languages
+from bot.services import languages, report_switches
 from bot.settings import Settings
+from handlers.admin.report_callbacks import SWITCH
 from jobs import reports
+from models import AdminAction
 from tests import report_ledger
-from tests.conftest import ADMIN_CHAT_ID, running_bot
+from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, running_bot
 from tests.fake_bot_api import Event, FakeBotAPI
+from tests.helpers import say, tap
 from tests.report_ledger import ALICE_MARCH, BOB_MARCH
 from tests.test_jobs import drain, read_all
 
@@ -178,3 +183,48 @@ async def test_a_reseller_with_no_activity_gets_a_zero_statement(
     rows = _sheet(fake_api, sent)
     assert _figures(rows)["opening"] == _figures(rows)["closing"] == 0
     assert rows[-1] == ("Date", "Kind", "Amount", "Balance", "Comment")  # no movement lines
+
+
+async def test_an_owner_switches_reports_and_sections_off_and_on_from_the_admin_menu(
+    settings: Settings, db: Database, fake_api: FakeBotAPI
+) -> None:
+    await report_ledger.build(db)
+    fake_api.group(ADMIN_CHAT_ID)
+    settings = settings.model_copy(update={"statements_enabled": False})
+    async with running_bot(settings, db) as app:
+        boss = fake_api.user(ADMIN_ID, "Boss")
+        menu = await say(fake_api, boss, "/start")
+        screen = await tap(fake_api, boss, menu, keyboards.ADMIN_REPORTS)
+        assert "Scheduled reports" in screen.text and "every Monday at 08:00" in screen.text
+        daily_off = SWITCH.build("daily", False)
+        screen = await tap(fake_api, boss, screen, daily_off)
+        assert screen.text.startswith("▫️ Daily summary switched off.")
+        assert ("▫️ Daily summary", SWITCH.build("daily", True)) in screen.buttons
+        await fake_api.answer(await fake_api.tap(boss, menu, daily_off))  # a stale second tap
+        await _run(app, db, settings, WEDNESDAY)
+        assert _group(fake_api) == []  # off: the day passes without one
+        screen = await tap(fake_api, boss, screen, SWITCH.build("top", False))
+        screen = await tap(fake_api, boss, screen, SWITCH.build("daily", True))
+        await _run(app, db, settings, WEDNESDAY + dt.timedelta(days=1))
+        (summary,) = _group(fake_api)
+    assert "Activations" in summary and "Top resellers" not in summary
+    assert await report_switches.chosen(db) == {"daily": True, "top": False}
+    async with db.transaction() as session:
+        logged = await session.scalar(
+            select(func.count()).where(AdminAction.action == report_switches.ACTION)
+        )
+    assert logged == 3  # off, top off, on again: the stale tap changed nothing
+
+
+async def test_only_an_owner_may_switch_a_report(
+    settings: Settings, db: Database, fake_api: FakeBotAPI, bot: BotApplication
+) -> None:
+    await report_ledger.build(db)
+    alice = fake_api.user(1001, "Alice")
+    menu = await say(fake_api, alice, "/start")
+    assert keyboards.ADMIN_REPORTS not in [data for _, data in menu.buttons]
+    for forged in (keyboards.ADMIN_REPORTS, SWITCH.build("daily", False)):
+        answer = await fake_api.answer(await fake_api.tap(alice, menu, forged))
+        assert str(answer.get("show_alert")).lower() == "true"
+    assert fake_api.unread(alice.id) == []
+    assert await report_switches.chosen(db) == {}

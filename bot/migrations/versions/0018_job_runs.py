@@ -1,4 +1,5 @@
-"""Job runs: what the scheduled jobs did per period (reports, statements, backups)
+"""Job runs: what the scheduled jobs did per period (reports, statements, backups); the
+scheduled reports the owners switched on or off
 
 The scheduled backup kept its "last sent" as outbox rows of kind backup_sent; those rows
 move here, so a running bot does not send an early backup after the upgrade.
@@ -30,6 +31,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
         sa.UniqueConstraint("job", "period", name="uq_job_runs_job_period"),
     )
+    op.create_table(
+        "report_switches",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_report_switches")),
+    )
     op.execute(
         "INSERT INTO job_runs (job, period, done_at, detail) "
         "SELECT 'backup:' || CAST(chat_id AS VARCHAR(32)), key, sent_at, payload FROM outbox "
@@ -39,4 +48,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("report_switches")
     op.drop_table("job_runs")
