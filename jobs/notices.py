@@ -19,7 +19,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.alerts import Kind
-from bot.services.report_schedule import Kind as ReportKind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
 from handlers.customer import callbacks as customer_buttons
@@ -316,8 +315,12 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
-    ReportKind.SUMMARY: report_views.summary_notice,
+    Kind.SUMMARY: report_views.summary_notice,
 }
+
+
+# Sent as a document, made when it is sent (jobs/reports.py), not written here.
+DOCUMENTS = frozenset({Kind.STATEMENT})
 
 
 def render(kind: str, p: dict[str, Any], settings: Settings, t: Translator) -> Notice:

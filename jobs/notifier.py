@@ -24,7 +24,7 @@ from bot import metrics
 from bot.db import Database
 from bot.i18n import Catalogs, Translator
 from bot.ratelimit import BULK
-from bot.services import outbox, report_schedule
+from bot.services import outbox
 from bot.services.languages import languages_of
 from bot.settings import Settings
 from jobs import notices, reports
@@ -97,7 +97,7 @@ async def _send_one(
     t: Translator,
 ) -> str:
     try:
-        if message.kind == report_schedule.Kind.STATEMENT:
+        if message.kind in notices.DOCUMENTS:
             await reports.send_statement(bot, db, settings, message.payload, t)
         else:
             text, markup = notices.render(message.kind, message.payload, settings, t)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.db import Database
 from bot.services import job_runs, summaries
+from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue_checked
 from bot.services.statements import Period
 from models import Reseller
@@ -28,13 +29,6 @@ STATEMENT_BATCH = 500  # resellers queued per transaction
 # A bot down on the 1st still sends the statements within the month's first week; one
 # first started later in the month does not send last month's out of the blue.
 STATEMENT_CATCH_UP_DAYS = 7
-
-
-class Kind(StrEnum):
-    """The outbox kinds of the scheduled reports."""
-
-    SUMMARY = "summary"  # the admin group: a day's or a week's figures
-    STATEMENT = "statement"  # a reseller: last month's statement, with an XLSX file
 
 
 class Every(StrEnum):
