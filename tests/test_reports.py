@@ -7,10 +7,19 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import backup_schedule, job_runs, report_schedule, statements, summaries
+from bot.services import (
+    backup_schedule,
+    job_runs,
+    report_schedule,
+    report_switches,
+    statements,
+    summaries,
+)
+from bot.services.admin_log import ActionError
 from bot.services.backup import BackupMade
 from bot.services.report_schedule import Every, Schedule
 from bot.services.statements import Period
@@ -144,3 +153,22 @@ async def test_the_backup_schedule_keeps_its_history_in_job_runs(db: Database) -
     assert await backup_schedule.last_sent(db, -5) == at
     assert await backup_schedule.history(db, -5) == [backup_schedule.Sent(at, "auto-1.enc", 7)]
     assert await backup_schedule.last_sent(db, -6) is None
+
+
+async def test_an_owners_choice_wins_over_the_setting_and_an_unknown_name_is_refused(
+    db: Database,
+) -> None:
+    defaults = {"daily": True, "weekly": False, "sales": True}
+    assert report_switches.effective(defaults, {}) == defaults
+    known = tuple(defaults)
+    await report_switches.choose(db, "weekly", True, known=known, actor="tg:1", now=NEXT_MORNING)
+    choices = await report_switches.choose(
+        db, "daily", False, known=known, actor="tg:1", now=NEXT_MORNING
+    )
+    assert report_switches.effective(defaults, choices) == {
+        "daily": False, "weekly": True, "sales": True,
+    }  # fmt: skip
+    with pytest.raises(ActionError) as refused:
+        await report_switches.choose(db, "bogus", True, known=known, actor="tg:1", now=NEXT_MORNING)
+    assert refused.value.code == "unknown_switch"
+    assert await report_switches.chosen(db) == {"weekly": True, "daily": False}
