@@ -25,6 +25,7 @@ ADMIN_AUDIT = "adm:audit"
 ADMIN_DEBTORS = "adm:debt"  # who owes: handlers/admin/postpaid_callbacks.py parses it
 ADMIN_CATALOGUE = "cat:menu"  # handlers/admin/catalogue_callbacks.py parses it
 ADMIN_STAFF = "adm:staff"
+ADMIN_REPORTS = "adm:rpt"  # the scheduled reports (handlers/admin/report_callbacks.py)
 ADMIN_LOG = "alg:0:::::"  # the action log's first page, unfiltered (action_log_callbacks)
 TOPUP_NEW = "tu:new"
 TOPUP_LIST = "tu:list"
@@ -88,6 +89,7 @@ def admin_menu(
         allowed(Permission.CATALOGUE, button(t._("🗂 Catalogue"), ADMIN_CATALOGUE)),
         allowed(Permission.RESELLERS, button(t._("📣 Announce"), ANNOUNCE)),
         [button(t._("👮 Staff"), ADMIN_STAFF, 0)] if owner else [],
+        [button(t._("🗓 Scheduled reports"), ADMIN_REPORTS)] if owner else [],
         [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],
     ]
     return InlineKeyboardMarkup([row for row in rows if row])

@@ -17,6 +17,8 @@ from bot.money import parse_amount
 from bot.services.provisioning import PROVIDERS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+# What a scheduled summary can show, in this order by default.
+REPORT_SECTIONS = ("sales", "topups", "credits", "customers", "expiries", "debt", "top")
 FREE_MESSAGES_PER_SECOND = 30  # Telegram's broadcast limit without paid broadcasts
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -89,6 +91,20 @@ class Settings(BaseSettings):
     backup_interval_hours: float | None = Field(default=None, gt=0, le=24 * 366)
     backup_keep: int = Field(default=7, ge=1, le=1000)
     backup_dir: Path | None = None
+    # Scheduled reports (see README, "Scheduled reports"), at local times (TIMEZONE): a
+    # summary of the day before to the admin group at REPORT_DAILY_TIME, one of the seven
+    # days before on REPORT_WEEKLY_DAY (1 Monday .. 7 Sunday) at REPORT_WEEKLY_TIME, each
+    # with the REPORT_SECTIONS named; each reseller's statement of the month before, from
+    # the 1st at STATEMENT_TIME. Looked at every REPORTS_INTERVAL_SECONDS.
+    report_daily_enabled: bool = True
+    report_daily_time: dt.time = dt.time(8, 0)
+    report_weekly_enabled: bool = True
+    report_weekly_day: int = Field(default=1, ge=1, le=7)
+    report_weekly_time: dt.time = dt.time(8, 0)
+    report_sections: Annotated[tuple[str, ...], NoDecode] = REPORT_SECTIONS
+    statements_enabled: bool = True
+    statement_time: dt.time = dt.time(10, 0)
+    reports_interval_seconds: float = Field(default=300, gt=0)
     # How updates arrive: long polling, or Telegram posting them to PTB's webhook server
     # (behind a reverse proxy that holds the certificate; see README, "Running in
     # production").
@@ -161,6 +177,19 @@ class Settings(BaseSettings):
             if not offsets or any(not 0 <= v <= 60 for v in offsets):
                 raise ValueError("use days from 0 to 60, like 7,3,1,0")
             return offsets
+        return value
+
+    @field_validator("report_sections", mode="before")
+    @classmethod
+    def _sections(cls, value: object) -> object:
+        # "sales,topups,debt" in the environment, in the order the summary shows them.
+        if isinstance(value, str):
+            value = [part for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, list | tuple):
+            unknown = [v for v in value if v not in REPORT_SECTIONS]
+            if unknown:
+                raise ValueError(f"unknown report sections {unknown}, use {REPORT_SECTIONS}")
+            return tuple(dict.fromkeys(value))
         return value
 
     @field_validator("provisioning_provider")
@@ -266,6 +295,18 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    def report_switches(self) -> dict[str, bool]:
+        """Each scheduled report, then each summary section, on or off as set here; the
+        sections in the order a summary shows them (those not chosen last)."""
+        chosen = self.report_sections
+        sections = (*chosen, *(name for name in REPORT_SECTIONS if name not in chosen))
+        return {
+            "daily": self.report_daily_enabled,
+            "weekly": self.report_weekly_enabled,
+            "statements": self.statements_enabled,
+            **{name: name in chosen for name in sections},
+        }
 
     @cached_property
     def zone(self) -> ZoneInfo:

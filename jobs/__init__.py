@@ -17,7 +17,7 @@ from bot.db import Database
 from bot.services import alerts, announcements, panel_sync, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
-from jobs import backups, broadcast, notifier, stars
+from jobs import backups, broadcast, notifier, reports, stars
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
@@ -133,6 +133,10 @@ async def outbox_job(context: BotContext) -> None:
     )
 
 
+async def reports_job(context: BotContext) -> None:
+    await reports.run_reports(context.db, context.settings, _clock(context))
+
+
 async def backup_job(context: BotContext) -> None:
     await backups.run_backup(
         context.bot, context.db, context.settings, _clock(context), context.i18n
@@ -168,6 +172,10 @@ def register(app: BotApplication) -> None:
     )  # fmt: skip
     queue.run_repeating(
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",
+        job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        reports_job, interval=settings.reports_interval_seconds, first=45, name="reports",
         job_kwargs=once,
     )  # fmt: skip
     if settings.backup_chat_id is not None:

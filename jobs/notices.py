@@ -28,6 +28,7 @@ from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
 from handlers.transfer import views as transfer_views
+from jobs import report_views
 
 Notice = tuple[str, InlineKeyboardMarkup | None]
 DIGEST_BUTTONS = 10  # at most this many Renew buttons under a digest
@@ -314,7 +315,12 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
+    Kind.SUMMARY: report_views.summary_notice,
 }
+
+
+# Sent as a document, made when it is sent (jobs/reports.py), not written here.
+DOCUMENTS = frozenset({Kind.STATEMENT})
 
 
 def render(kind: str, p: dict[str, Any], settings: Settings, t: Translator) -> Notice:

@@ -27,7 +27,7 @@ from bot.ratelimit import BULK
 from bot.services import announcements, outbox
 from bot.services.languages import languages_of
 from bot.settings import Settings
-from jobs import broadcast, notices
+from jobs import broadcast, notices, reports
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ async def _send_one(
         if message.kind == announcements.KIND:
             if not await broadcast.send_copy(bot, db, settings, message, t):
                 return NOT_SENT  # stopped by its author meanwhile
+        elif message.kind in notices.DOCUMENTS:
+            await reports.send_statement(bot, db, settings, message.payload, t)
         else:
             text, markup = notices.render(message.kind, message.payload, settings, t)
             await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
@@ -128,6 +130,12 @@ async def _send_one(
         )
         if not kept:
             log.warning("outbox message %s given up after network errors: %s", message.id, exc)
+        return NOT_SENT
+    except OSError as exc:  # a statement's file could not be written: try it again later
+        log.error("outbox message %s: its file could not be written: %s", message.id, exc)
+        await outbox.retry_later(
+            db, message, now, f"file: {exc}", max_attempts=settings.outbox_max_attempts
+        )
         return NOT_SENT
     except (TelegramError, ValueError, KeyError) as exc:
         log.error("outbox message %s cannot be sent: %s", message.id, exc)

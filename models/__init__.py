@@ -12,6 +12,7 @@ from models.customer import (
     ReminderChoice,
     SubscriptionOrder,
 )
+from models.job_run import JobRun, ReportSwitch
 from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
@@ -52,6 +53,7 @@ __all__ = [
     "Hold",
     "HoldAllocation",
     "HoldStatus",
+    "JobRun",
     "LedgerAccount",
     "MethodKind",
     "OrderKind",
@@ -67,6 +69,7 @@ __all__ = [
     "PriceTier",
     "ProofKind",
     "ReminderChoice",
+    "ReportSwitch",
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",

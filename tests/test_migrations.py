@@ -177,3 +177,27 @@ async def test_the_migrations_build_exactly_the_tables_the_models_describe(
             )
         )
     assert diff == []
+
+
+async def test_migration_0018_moves_the_backups_sent_into_job_runs(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade_schema(fresh_engine, "0014")
+    sent = dt.datetime(2031, 3, 1, 12, tzinfo=dt.UTC)
+    at = sent.replace(tzinfo=None) if fresh_engine.dialect.name == "sqlite" else sent
+    payload = '{"file": "auto-1.enc", "size": 10, "message_id": 7}'
+    async with fresh_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO outbox (key, chat_id, kind, payload, status, attempts,"
+                " next_attempt_at, created_at, sent_at) VALUES ('backup:-5:auto-1.enc', -5,"
+                " 'backup_sent', :p, 'sent', 1, :at, :at, :at)"
+            ),
+            {"p": payload, "at": at},
+        )
+    await upgrade_schema(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        runs = (await conn.execute(text("SELECT job, period, detail FROM job_runs"))).all()
+        left = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+    assert [tuple(row) for row in runs] == [("backup:-5", "backup:-5:auto-1.enc", payload)]
+    assert left == 0

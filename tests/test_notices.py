@@ -460,12 +460,23 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         "• Stars payment #3: 250 Stars, 500.00 credits (paid)",
         lambda t: _money(t, 50_000),
     ),
+    (
+        Kind.SUMMARY,
+        {"every": "daily", "sections": ["topups", "debt"], "first": "2031-03-13",
+         "last": "2031-03-13", "activations": 0, "activations_amount": 0, "renewals": 0,
+         "renewals_amount": 0, "refunds_amount": 0, "topups": 2, "topups_amount": 15_000,
+         "issued": 15_000, "spent": 0, "expired": 0, "new_customers": 0, "expiring": 0,
+         "debtors": 0, "debt": 0, "top": []},
+        "📊 <b>Daily summary</b> for 2031-03-13\n\n➕ Top-ups: 2 · 150.00 credits\n"
+        "💰 Postpaid debt: none",
+        lambda t: _money(t, 15_000),
+    ),
 ]  # fmt: skip
 
 
 def test_every_kind_the_services_queue_has_a_notice() -> None:
-    assert set(notices.VIEWS) == set(Kind)
-    assert {kind for kind, *_ in CASES} == set(Kind)
+    assert set(notices.VIEWS) | notices.DOCUMENTS == set(Kind)
+    assert {kind for kind, *_ in CASES} == set(notices.VIEWS)
 
 
 @pytest.mark.parametrize(("kind", "payload", "english", "message"), CASES)

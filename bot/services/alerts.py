@@ -71,6 +71,8 @@ class Kind(StrEnum):
     STARS_TELEGRAM_REFUND = "stars_telegram_refund"  # the admins: Telegram reported a refund
     STARS_RECONCILE = "stars_reconcile"  # the admins: Stars payments and the ledger disagree
     PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
+    SUMMARY = "summary"  # the admins: a day's or a week's figures (report_schedule.py)
+    STATEMENT = "statement"  # a reseller: last month's statement, as a document with its XLSX
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from handlers.admin import (
     credits,
     directory,
     postpaid,
+    report_settings,
     reseller_callbacks,
     reseller_forms,
     resellers,
@@ -77,3 +78,4 @@ def register(app: BotApplication) -> None:
     staff.register(app)  # the owners' staff screens (adding one is the flow staff_adding)
     action_log.register(app)  # /log and its buttons (typing its dates is action_log_days)
     transfers.register(app)  # a reseller's transfers (the limit and reversals: transfer_form)
+    report_settings.register(app)  # the owners' scheduled reports screen

@@ -55,6 +55,7 @@ _NAMES: dict[str, Callable[[Translator], str]] = {
     "staff_added": lambda t: t._("👮 Staff admin added"),
     "staff_permissions": lambda t: t._("👮 Staff permissions changed"),
     "staff_removed": lambda t: t._("👮 Staff admin removed"),
+    "report_switch": lambda t: t._("🗓 Scheduled reports changed"),
     "panel_import": lambda t: t._("🔌 Panel users imported"),
     "panel_customers_suspended": lambda t: t._("🔌 Customers disabled on the panels"),
     "panel_customers_resumed": lambda t: t._("🔌 Customers resumed on the panels"),

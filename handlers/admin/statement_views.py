@@ -139,19 +139,25 @@ def period_problem(exc: StatementError, t: Translator) -> str:
     return t._("Send two dates like 2026-01-01 2026-01-31.")
 
 
-def _day(day: dt.date, r: Reader) -> str:
-    return r.t.isolate("".join(r.number(int(c)) if c.isdigit() else c for c in day.isoformat()))
+def day(value: dt.date, r: Reader) -> str:
+    """A calendar day as yyyy-mm-dd in the reader's digits, kept whole in any script."""
+    return r.t.isolate("".join(r.number(int(c)) if c.isdigit() else c for c in value.isoformat()))
 
 
 def statement(s: Statement, r: Reader) -> Screen:
+    return statement_text(s, r), _periods(s.reseller.telegram_id, r.t)
+
+
+def statement_text(s: Statement, r: Reader) -> str:
+    """The statement's figures (the admin's screen, and the reseller's monthly message)."""
     t = r.t
     lines = [
         t._("📄 <b>Statement of {name}</b>", name=r.name(s.reseller.name)),
-        t._("From {first} to {last}", first=_day(s.period.first, r), last=_day(s.period.last, r)),
+        t._("From {first} to {last}", first=day(s.period.first, r), last=day(s.period.last, r)),
         "",
         t._("Opening balance: {amount}", amount=r.money(s.opening)),
     ]
-    for label, amount, sign in _figures(s, t):
+    for label, amount, sign in figures(s, t):
         if amount:
             lines.append(f"{label}: {r.signed(sign * amount)}")
     lines.append(t._("Closing balance: <b>{amount}</b>", amount=r.money(s.closing)))
@@ -159,10 +165,10 @@ def statement(s: Statement, r: Reader) -> Screen:
         lines.append(t.n_("{n} movement.", "{n} movements.", s.movements))
     else:
         lines.append(t._("No movements in this period."))
-    return "\n".join(lines), _periods(s.reseller.telegram_id, t)
+    return "\n".join(lines)
 
 
-def _figures(s: Statement, t: Translator) -> list[tuple[str, int, int]]:
+def figures(s: Statement, t: Translator) -> list[tuple[str, int, int]]:
     """(label, amount, sign) of each kind of movement, in the statement's order."""
     return [
         (t._("Top-ups and credits added"), s.added, 1),
@@ -185,7 +191,7 @@ def csv_summary(s: Statement, t: Translator) -> list[list[str]]:
         [t._("Period"), s.period.first.isoformat(), s.period.last.isoformat()],
         [t._("Opening balance"), format_number(s.opening)],
     ]
-    rows += [[label, format_number(sign * amount)] for label, amount, sign in _figures(s, t)]
+    rows += [[label, format_number(sign * amount)] for label, amount, sign in figures(s, t)]
     rows.append([t._("Closing balance"), format_number(s.closing)])
     rows.append([])
     rows.append([t._("Date"), t._("Kind"), t._("Amount"), t._("Balance"), t._("Comment")])
@@ -207,8 +213,8 @@ def file_caption(s: Statement, r: Reader) -> str:
     return r.t._(
         "📄 Statement of {name}, {first} to {last}",
         name=r.name(s.reseller.name),
-        first=_day(s.period.first, r),
-        last=_day(s.period.last, r),
+        first=day(s.period.first, r),
+        last=day(s.period.last, r),
     )
 
 
