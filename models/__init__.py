@@ -21,6 +21,7 @@ from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState,
 from models.panel import Panel, PanelKind
 from models.persistence import ConversationState, UserData
 from models.plan import Plan
+from models.portal import ChangeStatus, CustomerPause, PlanChangeRequest
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.staff import StaffAdmin
@@ -32,11 +33,13 @@ __all__ = [
     "AdminAction",
     "Base",
     "Billing",
+    "ChangeStatus",
     "ChatLanguage",
     "ConversationState",
     "CreditGrant",
     "CreditTransfer",
     "Customer",
+    "CustomerPause",
     "CustomerStatus",
     "EntryKind",
     "Hold",
@@ -52,6 +55,7 @@ __all__ = [
     "PanelKind",
     "PaymentMethod",
     "Plan",
+    "PlanChangeRequest",
     "PriceList",
     "PriceListEntry",
     "PriceTier",

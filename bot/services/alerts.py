@@ -70,6 +70,10 @@ class Kind(StrEnum):
     STARS_TELEGRAM_REFUND = "stars_telegram_refund"  # the admins: Telegram reported a refund
     STARS_RECONCILE = "stars_reconcile"  # the admins: Stars payments and the ledger disagree
     PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
+    CUSTOMER_CANCELLED = "customer_cancelled"  # the reseller: a customer cancelled, and why
+    PLAN_CHANGE_REQUEST = "plan_change_request"  # the reseller: approve or decline a change
+    PLAN_CHANGE_DECIDED = "plan_change_decided"  # the customer: approved or declined, and why
+    SUBSCRIPTION_RESUMED = "subscription_resumed"  # the customer: a pause ended by itself
 
 
 @dataclass(frozen=True)
