@@ -14,6 +14,7 @@ from handlers import (
     home,
     language,
     payments,
+    portal,
     pricelists,
     reachability,
     sale,
@@ -50,6 +51,7 @@ def register(app: BotApplication) -> None:
                 *downline.flows(),
                 payments.refund_flow(),
                 exports.form(),
+                portal.cancel_flow(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -63,6 +65,7 @@ def register(app: BotApplication) -> None:
     topup.register(app)
     sale.register(app)
     customer.register(app)
+    portal.register(app)
     transfer.register(app)
     downline.register(app)
     payments.register(app)

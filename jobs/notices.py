@@ -24,6 +24,7 @@ from handlers.admin import cash_views, credit_views, panel_report_views, reselle
 from handlers.customer import callbacks as customer_buttons
 from handlers.downline import views as downline_views
 from handlers.payments import admin_views as payment_views
+from handlers.portal import notice_views as portal_notices
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
@@ -315,6 +316,7 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
 }
+VIEWS.update(portal_notices.VIEWS)
 
 
 def render(kind: str, p: dict[str, Any], settings: Settings, t: Translator) -> Notice:
