@@ -115,7 +115,7 @@ async def _pause(p: Portal, days: int) -> Event:
 async def _forged(p: Portal, event: Event, data: str) -> str:
     """Carol's client sends ``data`` under ``event``: the alert the bot answers with."""
     answered = await p.api.answer(await p.api.tap(p.carol, event, data))
-    assert answered.get("show_alert"), answered
+    assert str(answered.get("show_alert")).lower() == "true", answered
     return str(answered.get("text", ""))
 
 
@@ -212,3 +212,22 @@ async def test_another_customers_id_in_a_forged_button_finds_nothing(portal: Por
     found = await _customer(p.db, dave)
     assert found.status == CustomerStatus.ACTIVE and found.chat_id is None
     assert p.enabled("dave")
+
+
+async def test_the_subscription_shows_the_panels_traffic_and_the_link_comes_again_with_a_qr(
+    portal: Portal,
+) -> None:
+    p, cid = portal, portal.ids["carol"]
+    p.harness.set_used("carol", 3 * 1024**3)
+    p.app.bot_data.pop("live_status", None)  # the link's status screen cached the panel
+    home = await _home(p)
+    shown = await tap(p.api, p.carol, home, callbacks.SUBSCRIPTION.build(cid))
+    assert "VPN 1 month" in shown.text and "30 days left" in shown.text
+    assert "On the panel" in shown.text and "Traffic: 3.0 GB used" in shown.text
+    access = await tap(p.api, p.carol, shown, callbacks.ACCESS.build(cid))
+    link = p.harness.stored("carol")
+    assert link is not None
+    assert "Subscription link" in access.text and "http" in access.text
+    photo = await p.api.next_event(p.carol.id)
+    assert photo.method == "sendPhoto" and "QR code" in photo.text
+    assert p.api.file_content(photo.message["photo"][0]["file_id"])[:4] == b"\x89PNG"
