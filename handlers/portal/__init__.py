@@ -14,6 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import context
 from handlers import flow
+from handlers.portal import drafts  # noqa: F401  (registers the drafts for persistence)
 
 __all__ = ["cancel_flow", "register"]
 

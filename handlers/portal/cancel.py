@@ -6,8 +6,6 @@ subscription the draft is about, and the service checks it is the chat's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
@@ -19,16 +17,10 @@ from handlers.common import answer, now, refuse
 from handlers.language import reader
 from handlers.portal import callbacks, views
 from handlers.portal import cancel_views as cv
+from handlers.portal.drafts import CancelDraft
 
 DRAFT = "portal_cancel_draft"
 REASON, CONFIRM = "portalcancel:reason", "portalcancel:confirm"
-
-
-@dataclass
-class CancelDraft(flow.FlowMessage):
-    customer_id: int = 0
-    reason: str = ""
-    note: str = ""
 
 
 def _end(context: BotContext) -> int:
