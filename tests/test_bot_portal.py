@@ -292,11 +292,13 @@ async def test_the_reseller_and_an_admin_set_the_pause_allowance_and_no_one_else
     home = await _home(s)
     assert callbacks.PAUSE.build(s.ids["carol"]) in [d for _, d in home.buttons]
     admin = s.api.user(ADMIN_ID, "Owner")
-    menu = await say(s.api, admin, "/start")
-    # No button leads here yet for an admin: the screen is reached by its data.
-    answered = await s.api.answer(await s.api.tap(admin, menu, callbacks.POLICY.build(bob_id)))
-    assert str(answered.get("show_alert")).lower() != "true", answered
-    bob_screen = await s.api.next_event(ADMIN_ID)
+    listing = await say(s.api, admin, "/resellers")
+    card = await tap(s.api, admin, listing, listing.button("Bob"))
+    bob_screen = await tap(s.api, admin, card, callbacks.POLICY.build(bob_id))
     assert "for the customers of Bob" in bob_screen.text
     await tap(s.api, admin, bob_screen, callbacks.POLICY_SET.build(bob_id, 14))
     assert await _allowance(s.db, BOB) == 14
+    # The reseller reaches their own from the customers list.
+    customers = await say(s.api, s.alice, "/customers")
+    own = await tap(s.api, s.alice, customers, callbacks.POLICY_OWN.build())
+    assert "for your customers" in own.text and "up to 30 days a year" in own.text
