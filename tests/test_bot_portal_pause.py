@@ -231,3 +231,26 @@ async def test_the_subscription_shows_the_panels_traffic_and_the_link_comes_agai
     photo = await p.api.next_event(p.carol.id)
     assert photo.method == "sendPhoto" and "QR code" in photo.text
     assert p.api.file_content(photo.message["photo"][0]["file_id"])[:4] == b"\x89PNG"
+
+
+async def test_a_panel_that_fails_the_pause_leaves_everything_as_it_was(portal: Portal) -> None:
+    p, cid = portal, portal.ids["carol"]
+    p.harness.fail_next(500, times=3)
+    screen = await tap(p.api, p.carol, await _home(p), callbacks.PAUSE.build(cid))
+    refused = await _forged(p, screen, callbacks.PAUSE_FOR.build(cid, 7))
+    assert "could not be reached" in refused
+    assert (await _customer(p.db, cid)).status == CustomerStatus.ACTIVE
+    assert p.enabled("carol")
+    async with p.db.transaction() as session:
+        assert await session.scalar(select(CustomerPause.id)) is None
+
+
+async def test_a_second_tap_on_pause_pauses_once(portal: Portal) -> None:
+    p, cid = portal, portal.ids["carol"]
+    screen = await tap(p.api, p.carol, await _home(p), callbacks.PAUSE.build(cid))
+    await tap(p.api, p.carol, screen, callbacks.PAUSE_FOR.build(cid, 3))
+    refused = await _forged(p, screen, callbacks.PAUSE_FOR.build(cid, 7))
+    assert "already paused" in refused
+    async with p.db.transaction() as session:
+        rows = list(await session.scalars(select(CustomerPause)))
+    assert len(rows) == 1 and rows[0].until - rows[0].started_at == 3 * DAY
