@@ -182,3 +182,12 @@ async def test_change_requests_refuse_a_disabled_plan_a_second_request_and_stran
             db, LocalProvider(), None, telegram_id=1001, request_id=request.id, now=NOW,
             provider_seconds=5,
         )  # fmt: skip
+
+
+async def test_a_paused_subscription_is_resumed_before_its_package_changes(db: Database) -> None:
+    cid = (await _shop(db, "john"))["john"]
+    hd = await plans.add_plan(db, code="hd", name="HD", days=30, price=1_500)
+    await _pause(db, cid, 3, NOW)
+    with pytest.raises(CustomerError) as refused:
+        await plan_changes.request_change(db, chat_id=CHAT, customer_id=cid, plan_id=hd.id, now=NOW)
+    assert refused.value.code == "resume_first"

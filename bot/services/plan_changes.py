@@ -64,6 +64,9 @@ async def request_change(
         customer = await owned(session, chat_id, customer_id, lock=True)
         if customer.status == CustomerStatus.CANCELLED:
             raise CustomerError("The subscription was cancelled.", "cancelled")
+        if customer.status == CustomerStatus.PAUSED:
+            # A sale on a paused subscription would leave the pause and the panel at odds.
+            raise CustomerError("Resume the subscription first.", "resume_first")
         plan = await session.get(Plan, plan_id, populate_existing=True)
         if plan is None or not plan.active or plan.id == customer.plan.id:
             raise CustomerError("That plan is not available.", "plan_unavailable")

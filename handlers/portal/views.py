@@ -43,6 +43,7 @@ def refusal(code: str, params: Mapping[str, object], r: Reader) -> str:
             "changed. Please try again in a few minutes."
         ),
         "already_cancelled": t._("Your subscription is already cancelled."),
+        "resume_first": t._("Please resume your subscription first."),
         "reason_invalid": t._("Please pick one of the reasons."),
         "note_empty": t._("Please write a few words, or pick a reason above."),
         "plan_unavailable": t._("That package is not available. Please pick another one."),
@@ -126,7 +127,7 @@ def home(sub: Subscription, now: dt.datetime, r: Reader, *, linked: bool = False
     pause = None
     if sub.paused:
         pause = button(t._("▶️ Resume"), callbacks.RESUME.build(cid))
-    elif sub.allowance.max_days > 0 and not sub.cancelled:
+    elif sub.allowance.max_days > 0 and not sub.cancelled and not c.is_expired(now):
         pause = button(t._("⏸ Pause"), callbacks.PAUSE.build(cid))
     rows = [
         _row(
