@@ -302,3 +302,21 @@ async def test_the_reseller_and_an_admin_set_the_pause_allowance_and_no_one_else
     customers = await say(s.api, s.alice, "/customers")
     own = await tap(s.api, s.alice, customers, callbacks.POLICY_OWN.build())
     assert "for your customers" in own.text and "up to 30 days a year" in own.text
+
+
+async def test_a_familys_reminder_asks_to_renew_the_subscription_it_is_about(shop: Shop) -> None:
+    s = shop
+    await say(s.api, s.carol, f"/start {s.tokens['cathy']}")
+    expires = (await _status(s.db, s.ids["cathy"])).expires_at
+    at = expires - dt.timedelta(days=3)
+    await jobs.run_reminders(s.db, s.settings, at)
+    await drain(s.app, s.db, s.settings, at)
+    reminders = [await s.api.next_event(s.carol.id) for _ in range(2)]
+    (cathys,) = [e for e in reminders if "cathy" in e.text]
+    answered = await s.api.answer(
+        await s.api.tap(s.carol, cathys, callbacks.RENEWAL.build(s.ids["cathy"]))
+    )
+    assert "has been asked" in str(answered.get("text"))
+    await drain(s.app, s.db, s.settings, at)
+    told = [(await s.api.next_event(ALICE)).text for _ in range(2)]  # the digest, the request
+    assert any("<b>cathy</b> asks to renew" in text for text in told), told
