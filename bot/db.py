@@ -131,5 +131,31 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return
+    # A migration that changes a constraint on SQLite copies the table and drops the old
+    # one, which the rows referring to it would forbid. As SQLite's documentation
+    # advises, foreign keys are off meanwhile (it can only be switched outside a
+    # transaction) and checked before the migration commits.
+    async with engine.connect() as connection:
+        await connection.run_sync(_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+                await connection.run_sync(_check_foreign_keys)
+        finally:
+            await connection.run_sync(_foreign_keys, True)
+
+
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"a migration left rows referring to nothing: {broken[:5]}")

@@ -15,6 +15,7 @@ from handlers import (
     home,
     language,
     payments,
+    portal,
     pricelists,
     reachability,
     sale,
@@ -52,6 +53,7 @@ def register(app: BotApplication) -> None:
                 payments.refund_flow(),
                 exports.form(),
                 announce.composer(),
+                portal.cancel_flow(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,
@@ -65,6 +67,7 @@ def register(app: BotApplication) -> None:
     topup.register(app)
     sale.register(app)
     customer.register(app)
+    portal.register(app)
     transfer.register(app)
     downline.register(app)
     payments.register(app)

@@ -14,7 +14,7 @@ from typing import cast
 from bot import metrics
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, announcements, panel_sync, reconcile, sales
+from bot.services import alerts, announcements, panel_sync, pauses, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
 from jobs import backups, broadcast, notifier, reports, stars
@@ -87,6 +87,23 @@ async def run_panel_check(
         db, reports, chat_id=settings.admin_chat_id, now=now,
         day=now.astimezone(settings.zone).date(),
     )  # fmt: skip
+
+
+async def run_pause_ends(
+    db: Database, panels: Panels | None, settings: Settings, now: dt.datetime
+) -> pauses.ResumeSweep:
+    """Paused subscriptions whose pause is over: resumed, on their panels too."""
+    done = await pauses.resume_due(
+        db, panels, now=now, seconds=settings.provisioning_timeout_seconds
+    )
+    if done.failed:
+        log.warning("%s paused subscriptions could not be resumed yet", done.failed)
+    return done
+
+
+async def pause_ends_job(context: BotContext) -> None:
+    panels = cast(Panels | None, context.bot_data.get("panels"))
+    await run_pause_ends(context.db, panels, context.settings, _clock(context))
 
 
 async def panel_check_job(context: BotContext) -> None:
@@ -169,6 +186,10 @@ def register(app: BotApplication) -> None:
     queue.run_repeating(
         stars_job, interval=stars.INTERVAL_SECONDS, first=60, name="stars_reconcile",
         job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        pause_ends_job, interval=settings.alerts_interval_seconds, first=4,
+        name="pause_ends", job_kwargs=once,
     )  # fmt: skip
     queue.run_repeating(
         reminders_job, interval=settings.reminders_interval_seconds, first=3, name="reminders",

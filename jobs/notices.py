@@ -21,9 +21,10 @@ from bot.i18n import Translator
 from bot.services.alerts import Kind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
-from handlers.customer import callbacks as customer_buttons
 from handlers.downline import views as downline_views
 from handlers.payments import admin_views as payment_views
+from handlers.portal import callbacks as portal_buttons
+from handlers.portal import notice_views as portal_notices
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
@@ -92,7 +93,9 @@ def _expiry_reminder(p: dict[str, Any], r: Reader) -> Notice:
             days,
             **values,
         )
-    renew = keyboards.button(t._("🔁 Request renewal"), customer_buttons.RENEWAL_REQUEST.build())
+    # For this subscription: a chat may have several (the portal checks it is the chat's).
+    request = portal_buttons.RENEWAL.build(p["customer_id"])
+    renew = keyboards.button(t._("🔁 Request renewal"), request)
     return text, InlineKeyboardMarkup([[renew]])
 
 
@@ -317,6 +320,7 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.PAY_SUPPORT: payment_views.support_notice,
     Kind.SUMMARY: report_views.summary_notice,
 }
+VIEWS.update(portal_notices.VIEWS)
 
 
 # Sent as a document, made when it is sent (jobs/reports.py), not written here.

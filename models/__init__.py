@@ -30,6 +30,7 @@ from models.notification import OutboxMessage, OutboxStatus, ResellerAlertState,
 from models.panel import Panel, PanelKind
 from models.persistence import ConversationState, UserData
 from models.plan import Plan
+from models.portal import ChangeStatus, CustomerPause, PlanChangeRequest
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
 from models.staff import StaffAdmin
@@ -43,11 +44,13 @@ __all__ = [
     "AnnouncementStatus",
     "Base",
     "Billing",
+    "ChangeStatus",
     "ChatLanguage",
     "ConversationState",
     "CreditGrant",
     "CreditTransfer",
     "Customer",
+    "CustomerPause",
     "CustomerStatus",
     "EntryKind",
     "Hold",
@@ -64,6 +67,7 @@ __all__ = [
     "PanelKind",
     "PaymentMethod",
     "Plan",
+    "PlanChangeRequest",
     "PriceList",
     "PriceListEntry",
     "PriceTier",

@@ -55,7 +55,8 @@ class Customer(Base):
     provider_details: Mapped[str | None] = mapped_column(Text)
     # The invite token in https://t.me/<bot>?start=<token>; NULL once revoked.
     link_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # A chat may be linked to several subscriptions (a family's), each through its link.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Set while the bot has the customer disabled on its panel because its reseller was
     # suspended, so reactivating resumes these and not users an admin disabled by hand.
@@ -66,6 +67,10 @@ class Customer(Base):
     reminders: Mapped[str] = mapped_column(
         String(8), default=ReminderChoice.ALL, server_default=ReminderChoice.ALL.value
     )
+    # Set when the customer cancelled (status cancelled): why, as a code, and in their words.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))
+    cancel_note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

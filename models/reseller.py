@@ -53,4 +53,6 @@ class Reseller(Base):
     # What it pays for a plan; NULL: the plans' base prices. ``use_alter``: price lists
     # may be owned by a reseller, so the two tables refer to each other.
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id", use_alter=True))
+    # Days a year each of its customers may pause their subscription (0: no pausing).
+    max_pause_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,12 +9,15 @@ import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import select
 
 from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
 from bot.settings import Settings
 from handlers.customer.callbacks import RENEWAL_REQUEST, UNLINK, UNLINK_CONFIRM
+from handlers.portal import callbacks as portal_buttons
+from models import Customer
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.test_bot_customer_links import _expiry, _open_link, _remind, _sold, alice  # noqa: F401
 from tests.test_jobs import read_all
@@ -45,6 +48,14 @@ def parisa(fake_api: FakeBotAPI) -> User:
     return user
 
 
+async def _customer_id(db: Database) -> int:
+    """The id of the only customer."""
+    async with db.transaction() as session:
+        found = await session.scalar(select(Customer.id))
+    assert found is not None
+    return found
+
+
 async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next_in_english(
     bot: BotApplication,
     settings: Settings,
@@ -62,7 +73,8 @@ async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next
     (reminder,) = fake_api.unread(parisa.id)
     assert reminder.text == _reminder(FA, 7, expires, settings)
     assert "<b>۷ " in reminder.text and FA.date(expires, settings.zone) in reminder.text
-    assert (FA._("🔁 Request renewal"), RENEWAL_REQUEST.build()) in reminder.buttons
+    request = portal_buttons.RENEWAL.build(await _customer_id(db))
+    assert (FA._("🔁 Request renewal"), request) in reminder.buttons
     read_all(fake_api, parisa.id)
 
     await fake_api.send(parisa, "/language")
@@ -74,7 +86,7 @@ async def test_a_reminder_arrives_in_persian_and_after_choosing_english_the_next
     (reminder,) = fake_api.unread(parisa.id)
     assert reminder.text == _reminder(EN, 3, expires, settings)
     assert "expires in <b>3 days</b>" in reminder.text
-    assert ("🔁 Request renewal", RENEWAL_REQUEST.build()) in reminder.buttons
+    assert ("🔁 Request renewal", request) in reminder.buttons
 
 
 async def test_a_persian_customers_status_is_in_persian_with_persian_digits(

@@ -271,7 +271,10 @@ async def test_customer_links_sees_status_and_requests_renewal(
     await fake_api.send(intruder, "/status")
     assert "not linked" in (await fake_api.next_event(intruder.id)).text
 
-    await fake_api.send(customer, "/start")
+    await fake_api.send(customer, "/start")  # the portal's home
+    home = await fake_api.next_event(customer.id)
+    assert "Your subscription" in home.text and "Your reseller: Alice" in home.text
+    await fake_api.send(customer, "/status")
     status = await fake_api.next_event(customer.id)
     assert "Your subscription" in status.text and "activation: IPTV 1 month" in status.text
     answer = await _tap(fake_api, customer, status, status.key("🔁 Request renewal"))

@@ -163,7 +163,9 @@ async def test_list_filters_search_and_pages(db: Database) -> None:
     assert (await customers.list_customers(db, 1001, now=NOW, search="bobs")).total == 0
 
 
-async def test_link_once_per_token_and_one_subscription_per_chat(db: Database) -> None:
+async def test_link_once_per_token_and_a_chat_may_link_several_subscriptions(
+    db: Database,
+) -> None:
     await make_reseller(db, 1001, credit=5_000)
     plan = await _plan(db)
     sold = await _sell(db, "n1", plan_id=plan, username="john")
@@ -175,10 +177,12 @@ async def test_link_once_per_token_and_one_subscription_per_chat(db: Database) -
     await customer_links.link(db, token=token, chat_id=777, now=NOW)  # the same chat again: fine
     with pytest.raises(CustomerError, match="already used"):
         await customer_links.link(db, token=token, chat_id=888, now=NOW)
-    with pytest.raises(CustomerError, match="already linked to another"):
-        await customer_links.link(db, token=other.customer.link_token, chat_id=777, now=NOW)
+    # A family: the same chat links a second subscription, and keeps the first.
+    await customer_links.link(db, token=other.customer.link_token, chat_id=777, now=NOW)
     status = await customers.status_of(db, 777)
     assert status is not None and status.customer.username == "john"
+    second = await customers.status_of(db, 777, other.customer.id)
+    assert second is not None and second.customer.username == "jane"
     assert [h.kind.value for h in status.history] == ["activation"]
 
 

@@ -417,6 +417,7 @@ async def test_jobs_are_scheduled_and_catch_up_at_start_up(
             "panel_check",
             "stars_reconcile",
             "reports",
+            "pause_ends",
         }
         # Nothing but the start-up run has happened: the alert arrives within seconds.
         alert = await fake_api.next_event(1001, within=15)

@@ -201,3 +201,64 @@ async def test_migration_0018_moves_the_backups_sent_into_job_runs(
         left = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
     assert [tuple(row) for row in runs] == [("backup:-5", "backup:-5:auto-1.enc", payload)]
     assert left == 0
+
+
+async def test_migration_0016_keeps_every_customer_and_the_orders_that_refer_to_them(
+    fresh_engine: AsyncEngine,
+) -> None:
+    # On SQLite 0016 copies the customers table to drop a unique constraint, which the
+    # orders referring to it would forbid: upgrade_schema switches foreign keys off and
+    # checks them after.
+    await upgrade_schema(fresh_engine, "0014")
+    async with fresh_engine.begin() as conn:
+        day = _now(conn)
+        source = await _reseller(conn, 1001, 10_000, 0)
+        reseller = await _id(
+            conn, "SELECT reseller_id FROM ledger_accounts WHERE id = :a", a=source
+        )
+        target = await _id(conn, "SELECT min(id) FROM ledger_accounts WHERE reseller_id IS NULL")
+        plan = await _id(
+            conn,
+            "INSERT INTO plans (code, name, days, price, active, created_at,"
+            " reset_traffic_on_renewal, position) VALUES ('m1', 'IPTV', 30, 100, true, :d,"
+            " false, 1) RETURNING id",
+            d=day,
+        )
+        customer = await _id(
+            conn,
+            "INSERT INTO customers (reseller_id, username, plan_id, expires_at, status,"
+            " chat_id, created_at) VALUES (:r, 'john', :p, :d, 'active', 555, :d) RETURNING id",
+            r=reseller, p=plan, d=day,
+        )  # fmt: skip
+        hold = await _id(
+            conn,
+            "INSERT INTO ledger_holds (account_id, to_account_id, amount, status, kind,"
+            " tx_type, actor, idempotency_key, created_at) VALUES (:a, :b, 100, 'voided',"
+            " 'activation', 'purchase', 'test', 'h1', :d) RETURNING id",
+            a=source, b=target, d=day,
+        )  # fmt: skip
+        await conn.execute(
+            text(
+                "INSERT INTO subscription_orders (idempotency_key, kind, status, reseller_id,"
+                " customer_id, username, plan_id, days, price, hold_id, created_at) VALUES"
+                " ('o1', 'activation', 'failed', :r, :c, 'john', :p, 30, 100, :h, :d)"
+            ),
+            {"r": reseller, "c": customer, "p": plan, "h": hold, "d": day},
+        )
+    await upgrade_schema(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        day = _now(conn)
+        rows = (await conn.execute(text("SELECT id, chat_id FROM customers"))).all()
+        orders = (await conn.execute(text("SELECT customer_id FROM subscription_orders"))).all()
+        # Several subscriptions may now share a chat.
+        await conn.execute(
+            text(
+                "INSERT INTO customers (reseller_id, username, plan_id, expires_at, status,"
+                " chat_id, created_at) VALUES (:r, 'jane', :p, :d, 'active', 555, :d)"
+            ),
+            {"r": reseller, "p": plan, "d": day},
+        )
+        if fresh_engine.dialect.name == "sqlite":
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+    assert [tuple(r) for r in rows] == [(customer, 555)]
+    assert [r.customer_id for r in orders] == [customer]

@@ -471,6 +471,36 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         "💰 Postpaid debt: none",
         lambda t: _money(t, 15_000),
     ),
+    (
+        Kind.CUSTOMER_CANCELLED,
+        {"customer_id": 4, "username": "john", "plan": "IPTV", "expires_at": ISO,
+         "reason": "other", "note": "moving <abroad>"},
+        "❌ Your customer <b>john</b> cancelled IPTV (it runs until 2031-03-14).\n"
+        "Reason: ✏️ Something else\nIn their words: moving &lt;abroad&gt;",
+        _day,
+    ),
+    (
+        Kind.PLAN_CHANGE_REQUEST,
+        {"request_id": 9, "username": "john", "from_plan": "IPTV", "plan": "IPTV HD",
+         "days": 30, "price": 1_500, "difference": 500},
+        "🔄 Your customer <b>john</b> asks to change from IPTV to IPTV HD.\n"
+        "Approving sells IPTV HD (30 days) for 15.00 credits (+5.00 against the current "
+        "plan).",
+        lambda t: _money(t, 1_500),
+    ),
+    (
+        Kind.PLAN_CHANGE_DECIDED,
+        {"username": "john", "plan": "IPTV HD", "approved": False, "reason": "later",
+         "expires_at": ISO},
+        "Your reseller declined the change to IPTV HD: Not now; ask again later",
+        lambda t: t._("Not now; ask again later"),
+    ),
+    (
+        Kind.SUBSCRIPTION_RESUMED,
+        {"username": "john", "expires_at": ISO},
+        "▶️ Your pause is over: <code>john</code> is on again and runs until 2031-03-14.",
+        _day,
+    ),
 ]  # fmt: skip
 
 

@@ -73,6 +73,10 @@ class Kind(StrEnum):
     PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
     SUMMARY = "summary"  # the admins: a day's or a week's figures (report_schedule.py)
     STATEMENT = "statement"  # a reseller: last month's statement, as a document with its XLSX
+    CUSTOMER_CANCELLED = "customer_cancelled"  # the reseller: a customer cancelled, and why
+    PLAN_CHANGE_REQUEST = "plan_change_request"  # the reseller: approve or decline a change
+    PLAN_CHANGE_DECIDED = "plan_change_decided"  # the customer: approved or declined, and why
+    SUBSCRIPTION_RESUMED = "subscription_resumed"  # the customer: a pause ended by itself
 
 
 @dataclass(frozen=True)

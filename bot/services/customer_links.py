@@ -56,17 +56,18 @@ async def invite_token(db: Database, telegram_id: int, customer_id: int) -> str:
         return token
 
 
-async def _withdraw_reminders(session: AsyncSession, chat_id: int) -> None:
-    """Reminders already queued for a chat that is no longer linked must not go out.
+async def _withdraw_reminders(session: AsyncSession, chat_id: int, customer_id: int) -> None:
+    """Reminders already queued for a chat no longer linked to a subscription must not go
+    out; the chat's other subscriptions keep theirs.
 
     Deleted rather than marked dropped, so that whichever chat links next gets them.
-    A chat is linked to one customer at most, so its reminders are that customer's.
     """
     await session.execute(
         delete(OutboxMessage).where(
             OutboxMessage.chat_id == chat_id,
             OutboxMessage.kind == Kind.EXPIRY_REMINDER,
             OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.key.startswith(f"remind:{customer_id}:", autoescape=True),
         )
     )
 
@@ -92,7 +93,7 @@ async def _change_link(
         customer = await _load(session, customer_id)
         assert customer is not None
         if chat_id is not None:
-            await _withdraw_reminders(session, chat_id)
+            await _withdraw_reminders(session, chat_id, customer_id)
             notice = Outgoing(
                 key=f"unlinked:{customer_id}:{chat_id}:{now.isoformat()}",
                 chat_id=chat_id,
@@ -148,14 +149,7 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
                 "Ask your reseller for a new one.",
                 "invite_used",
             )
-        if await session.scalar(
-            select(Customer.id).where(Customer.chat_id == chat_id, Customer.id != customer.id)
-        ):
-            raise CustomerError(
-                "This chat is already linked to another subscription. "
-                "Send /unlink first to link it to this one.",
-                "chat_linked_elsewhere",
-            )
+        # A chat linked to other subscriptions (a family's) keeps them and adds this one.
         if customer.chat_id is None:
             linked = await session.execute(
                 update(Customer)
@@ -179,18 +173,23 @@ async def link(db: Database, *, token: str, chat_id: int, now: dt.datetime) -> C
     return await db.run(_link)
 
 
-async def unlink_chat(db: Database, chat_id: int, *, now: dt.datetime) -> CustomerView:
-    """The customer unlinks their chat: no more reminders here. The link still works."""
+async def unlink_chat(
+    db: Database, chat_id: int, *, now: dt.datetime, customer_id: int | None = None
+) -> CustomerView:
+    """The customer unlinks their chat from ``customer_id`` (None: its first subscription):
+    no more reminders about it here. The link still works."""
     async with db.transaction() as session:
-        customer_id = await session.scalar(
-            select(Customer.id).where(Customer.chat_id == chat_id).with_for_update()
-        )
-        if customer_id is None:
+        query = select(Customer.id).where(Customer.chat_id == chat_id)
+        if customer_id is not None:
+            query = query.where(Customer.id == customer_id)
+        found = await session.scalar(query.order_by(Customer.id).limit(1).with_for_update())
+        if found is None:
             raise CustomerError(NOT_LINKED, "not_linked")
+        customer_id = found
         await session.execute(
             update(Customer).where(Customer.id == customer_id).values(chat_id=None, linked_at=None)
         )
-        await _withdraw_reminders(session, chat_id)
+        await _withdraw_reminders(session, chat_id, customer_id)
         customer = await _load(session, customer_id)
         assert customer is not None
         return customer

@@ -229,48 +229,68 @@ async def customer_card(db: Database, telegram_id: int, customer_id: int) -> Cus
 # --- the customer's side ----------------------------------------------------------------
 
 
-async def status_of(db: Database, chat_id: int) -> CustomerStatusView | None:
-    """The subscription linked to ``chat_id`` and its whole history, newest first."""
+async def status_of(
+    db: Database, chat_id: int, customer_id: int | None = None
+) -> CustomerStatusView | None:
+    """The subscription linked to ``chat_id`` (``customer_id``: that one of the chat's; None:
+    its first) and its whole history, newest first."""
     async with db.transaction() as session:
-        customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
+        query = select(Customer.id).where(Customer.chat_id == chat_id)
+        if customer_id is not None:
+            query = query.where(Customer.id == customer_id)
+        customer_id = await session.scalar(query.order_by(Customer.id).limit(1))
         if customer_id is None:
             return None
         customer = await _load(session, customer_id)
         assert customer is not None
-        rows = await session.execute(
-            select(SubscriptionOrder, Plan.name)
-            .join(Plan, Plan.id == SubscriptionOrder.plan_id)
-            .where(
-                SubscriptionOrder.customer_id == customer_id,
-                SubscriptionOrder.status == OrderStatus.COMPLETED,
-            )
-            .order_by(SubscriptionOrder.id.desc())
+        return CustomerStatusView(customer, await history_of(session, customer_id))
+
+
+async def history_of(session: AsyncSession, customer_id: int) -> list[HistoryItem]:
+    """The customer's completed activations and renewals, newest first."""
+    rows = await session.execute(
+        select(SubscriptionOrder, Plan.name)
+        .join(Plan, Plan.id == SubscriptionOrder.plan_id)
+        .where(
+            SubscriptionOrder.customer_id == customer_id,
+            SubscriptionOrder.status == OrderStatus.COMPLETED,
         )
-        history = [
-            HistoryItem(
-                kind=OrderKind(order.kind),
-                plan_name=name,
-                days=order.days,
-                at=order.completed_at or order.created_at,
-                expires_after=order.expires_after,
-            )
-            for order, name in rows
-        ]
-        return CustomerStatusView(customer, history)
+        .order_by(SubscriptionOrder.id.desc())
+    )
+    return [
+        HistoryItem(
+            kind=OrderKind(order.kind),
+            plan_name=name,
+            days=order.days,
+            at=order.completed_at or order.created_at,
+            expires_after=order.expires_after,
+        )
+        for order, name in rows
+    ]
 
 
 async def renewal_request(
-    db: Database, chat_id: int, *, now: dt.datetime, interval: dt.timedelta = REQUEST_INTERVAL
+    db: Database,
+    chat_id: int,
+    *,
+    now: dt.datetime,
+    interval: dt.timedelta = REQUEST_INTERVAL,
+    customer_id: int | None = None,
 ) -> CustomerView:
-    """Queue the reseller's notice, with a one-tap Renew, once per ``interval`` at most."""
+    """Queue the reseller's notice, with a one-tap Renew, once per ``interval`` at most.
+
+    ``customer_id``: which of the chat's subscriptions (None: its first)."""
     async with db.transaction() as session:
-        row = (
-            await session.execute(
-                select(Customer.id, Reseller.telegram_id)
-                .join(Reseller, Reseller.id == Customer.reseller_id)
-                .where(Customer.chat_id == chat_id)
-            )
-        ).one_or_none()
+        query = (
+            select(Customer.id, Reseller.telegram_id)
+            .join(Reseller, Reseller.id == Customer.reseller_id)
+            .where(Customer.chat_id == chat_id)
+            .order_by(Customer.id)
+            .limit(1)
+        )
+        if customer_id is not None:
+            query = query.where(Customer.id == customer_id)
+        row = (await session.execute(query)).one_or_none()
         if row is None:
             raise CustomerError(NOT_LINKED, "not_linked")
         prefix = f"renewal-request:{row.id}:"

@@ -26,6 +26,7 @@ from handlers.admin import reseller_callbacks as buttons
 from handlers.admin import transfer_callbacks as transfer_buttons
 from handlers.downline import admin_views as downline_views
 from handlers.exports import callbacks as export_buttons
+from handlers.portal import callbacks as portal_buttons
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
 from handlers.reader import Reader
@@ -92,6 +93,7 @@ def card(row: ResellerCard, r: Reader, note: str = "") -> Screen:
                 t._("🏷 Price list"), price_list_buttons.RESELLER.build(Scope.ADMIN, tid)
             )
         ],
+        [keyboards.button(t._("⏸ Pausing"), portal_buttons.POLICY.build(who.id))],
         [action],
         [keyboards.button(t._("⬅️ Resellers"), callbacks.RESELLERS.build(0))],
     ]

@@ -36,22 +36,30 @@ async def link_from_invite(update: Update, context: BotContext, token: str) -> N
         await show(update, *views.invite_explained(identity, customer, r))
         return
     try:
-        await customer_links.link(context.db, token=token, chat_id=chat.id, now=now(context))
+        customer = await customer_links.link(
+            context.db, token=token, chat_id=chat.id, now=now(context)
+        )
     except CustomerError as exc:
         await refuse(update, views.refusal(exc.code, r))
         return
-    await show_status(update, context, linked=True)
+    await show_status(update, context, linked=True, customer_id=customer.id)
 
 
 async def show_status(
-    update: Update, context: BotContext, *, linked: bool = False, page: int = 0
+    update: Update,
+    context: BotContext,
+    *,
+    linked: bool = False,
+    page: int = 0,
+    customer_id: int | None = None,
 ) -> None:
-    """The status of the subscription linked to this chat; ``linked``: it just was."""
+    """The status of the subscription linked to this chat (``customer_id``: that one of
+    the chat's); ``linked``: it just was."""
     chat = update.effective_chat
     if chat is None:
         return
     r = await reader(update, context)
-    view = await customers.status_of(context.db, chat.id)
+    view = await customers.status_of(context.db, chat.id, customer_id)
     if view is None:
         await refuse(update, views.not_linked(r))
         return

@@ -19,6 +19,7 @@ from bot.services.live_status import Live, Source
 from bot.services.resellers import Identity, Role
 from handlers import pages
 from handlers.customer import callbacks, notice_views
+from handlers.portal import callbacks as portal_buttons
 from handlers.reader import Reader
 from models import OrderKind
 
@@ -175,7 +176,12 @@ def status(
     if nav:
         rows.append(nav)
     rows.append([notice_views.button(t)])
-    rows.append([keyboards.button(t._("🔓 Unlink this chat"), callbacks.UNLINK.build())])
+    rows.append(
+        [
+            keyboards.button(t._("🏠 All options"), portal_buttons.HOME.build(c.id)),
+            keyboards.button(t._("🔓 Unlink this chat"), callbacks.UNLINK.build()),
+        ]
+    )
     return shown.text, InlineKeyboardMarkup(rows)
 
 

@@ -11,6 +11,7 @@ from handlers.common import identify, show
 from handlers.customer import screens as customer_screens
 from handlers.home import commands, views
 from handlers.language import reader, translator
+from handlers.portal import screens as portal_screens
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -27,7 +28,7 @@ async def start(update: Update, context: BotContext) -> None:
     else:
         identity = await identify(update, context)
         if identity.role == Role.CUSTOMER:
-            await customer_screens.show_status(update, context)
+            await portal_screens.show_home(update, context)
         else:
             await show(update, *views.menu_for(identity, user.first_name, user.id, r))
     chat = update.effective_chat

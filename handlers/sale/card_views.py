@@ -13,6 +13,7 @@ from bot.i18n import Translator
 from bot.services.customer_links import LinkChange
 from bot.services.customers import CustomerPage, CustomerView, Filter
 from handlers import pages
+from handlers.portal import callbacks as portal_buttons
 from handlers.reader import Reader
 from handlers.sale import callbacks
 from handlers.sale.views import Screen
@@ -78,7 +79,12 @@ def listing(
             for f, label in _filter_labels(t).items()
         ]
     )
-    rows.append([keyboards.button(t._("⬅️ Menu"), keyboards.MENU)])
+    rows.append(
+        [
+            keyboards.button(t._("⏸ Pausing"), portal_buttons.POLICY_OWN.build()),
+            keyboards.button(t._("⬅️ Menu"), keyboards.MENU),
+        ]
+    )
     # A page is a fixed number of customers: the longest lines are cut if it must fit.
     return pages.fit(lines), InlineKeyboardMarkup(rows)
 

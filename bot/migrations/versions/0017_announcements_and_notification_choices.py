@@ -1,7 +1,7 @@
 """announcements, and the customers' choice of notices
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-11-24 14:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

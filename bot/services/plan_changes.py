@@ -1,0 +1,206 @@
+"""A customer asks to change package; their reseller approves or declines.
+
+The customer picks among the active plans (not the one they have); the reseller gets the
+request with what the new plan costs them and the difference from the current one, and
+one-tap Approve or Decline. Approving is a sale on the new plan (``sales.sell``: hold,
+panel, post) keyed by the request, so a second tap charges nothing more; declining takes
+a reason. The customer is told either way, through the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from bot.db import Database
+from bot.services import ledger, price_lists, sales
+from bot.services.alerts import Kind
+from bot.services.customers import CustomerError, CustomerView, PlanView, _load, _own, _plan
+from bot.services.outbox import Outgoing, enqueue
+from bot.services.panel_provider import Panels
+from bot.services.portal import owned
+from bot.services.provisioning import Provider
+from bot.services.resellers import require_by_telegram_id
+from models import ChangeStatus, Customer, CustomerStatus, Plan, PlanChangeRequest, Reseller
+
+REQUESTED_KIND = Kind.PLAN_CHANGE_REQUEST
+DECIDED_KIND = Kind.PLAN_CHANGE_DECIDED
+DECLINE_REASONS = ("not_offered", "contact_me", "later")
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    customer: CustomerView
+    plan: PlanView
+    status: ChangeStatus
+
+
+@dataclass(frozen=True)
+class Approved:
+    request_id: int
+    sale: sales.SaleResult
+
+
+async def offered(db: Database, chat_id: int, customer_id: int) -> list[PlanView]:
+    """The plans the customer may change to: the active ones but their own."""
+    async with db.transaction() as session:
+        customer = await owned(session, chat_id, customer_id)
+        rows = await session.scalars(
+            select(Plan)
+            .where(Plan.active.is_(True), Plan.id != customer.plan.id)
+            .order_by(Plan.position, Plan.id)
+        )
+        return [_plan(p) for p in rows]
+
+
+async def request_change(
+    db: Database, *, chat_id: int, customer_id: int, plan_id: int, now: dt.datetime
+) -> ChangeRequest:
+    """Record the request and queue the reseller's notice; one pending at a time."""
+    async with db.transaction() as session:
+        customer = await owned(session, chat_id, customer_id, lock=True)
+        if customer.status == CustomerStatus.CANCELLED:
+            raise CustomerError("The subscription was cancelled.", "cancelled")
+        if customer.status == CustomerStatus.PAUSED:
+            # A sale on a paused subscription would leave the pause and the panel at odds.
+            raise CustomerError("Resume the subscription first.", "resume_first")
+        plan = await session.get(Plan, plan_id, populate_existing=True)
+        if plan is None or not plan.active or plan.id == customer.plan.id:
+            raise CustomerError("That plan is not available.", "plan_unavailable")
+        if await session.scalar(
+            select(PlanChangeRequest.id).where(
+                PlanChangeRequest.customer_id == customer.id,
+                PlanChangeRequest.status == ChangeStatus.PENDING,
+            )
+        ):
+            raise CustomerError("A change is already waiting for your reseller.", "change_pending")
+        row = PlanChangeRequest(
+            customer_id=customer.id,
+            from_plan_id=customer.plan.id,
+            plan_id=plan.id,
+            status=ChangeStatus.PENDING,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        reseller = await session.get(Reseller, customer.reseller_id)
+        assert reseller is not None
+        # What the reseller pays (their price list): shown to them, never to the customer.
+        price = await price_lists.price_for(session, reseller.id, _plan(plan))
+        current = await price_lists.price_for(session, reseller.id, customer.plan)
+        new = _plan(plan)
+        notice = Outgoing(
+            key=f"plan-change:{row.id}",
+            chat_id=reseller.telegram_id,
+            kind=REQUESTED_KIND,
+            payload={
+                "request_id": row.id,
+                "username": customer.username,
+                "from_plan": customer.plan.name,
+                "plan": new.name,
+                "days": new.days,
+                "price": price,
+                "difference": price - current,
+            },
+        )
+        await enqueue(session, [notice], now)
+        return ChangeRequest(row.id, customer, _plan(plan), ChangeStatus.PENDING)
+
+
+async def _pending_of(db: Database, telegram_id: int, request_id: int) -> ChangeRequest:
+    """The reseller's own request (anyone else's looks missing), whatever its status."""
+    async with db.transaction() as session:
+        reseller = await require_by_telegram_id(session, telegram_id)
+        row = await session.get(PlanChangeRequest, request_id, populate_existing=True)
+        if row is None:
+            raise CustomerError("No such request.", "no_such_request")
+        try:
+            customer = await _own(session, reseller, row.customer_id)
+        except CustomerError:
+            raise CustomerError("No such request.", "no_such_request") from None
+        plan = await session.get(Plan, row.plan_id)
+        assert plan is not None
+        return ChangeRequest(row.id, customer, _plan(plan), ChangeStatus(row.status))
+
+
+async def _decide(
+    db: Database,
+    request: ChangeRequest,
+    status: ChangeStatus,
+    now: dt.datetime,
+    reason: str | None = None,
+) -> bool:
+    """Pending -> ``status``, and the customer told; False if it had been decided."""
+    async with db.transaction() as session:
+        moved = await session.execute(
+            update(PlanChangeRequest)
+            .where(
+                PlanChangeRequest.id == request.id,
+                PlanChangeRequest.status == ChangeStatus.PENDING,
+            )
+            .values(status=status, reason=reason, decided_at=now)
+        )
+        if ledger.rowcount(moved) != 1:
+            return False
+        customer = await _load(session, request.customer.id)
+        assert customer is not None
+        chat_id = await session.scalar(select(Customer.chat_id).where(Customer.id == customer.id))
+        if chat_id is not None:
+            notice = Outgoing(
+                key=f"plan-change-decided:{request.id}",
+                chat_id=chat_id,
+                kind=DECIDED_KIND,
+                payload={
+                    "username": customer.username,
+                    "plan": request.plan.name,
+                    "approved": status == ChangeStatus.APPROVED,
+                    "reason": reason or "",
+                    "expires_at": customer.expires_at.isoformat(),
+                },
+            )
+            await enqueue(session, [notice], now)
+        return True
+
+
+async def approve(
+    db: Database,
+    provider: Provider,
+    panels: Panels | None,
+    *,
+    telegram_id: int,
+    request_id: int,
+    now: dt.datetime,
+    provider_seconds: float,
+) -> Approved:
+    """Sell the new plan to the customer (keyed by the request: a second tap charges
+    nothing more), then mark the request approved and tell the customer."""
+    request = await _pending_of(db, telegram_id, request_id)
+    if request.status == ChangeStatus.DECLINED:
+        raise CustomerError("This request was declined.", "change_decided")
+    result = await sales.sell(
+        db,
+        provider,
+        telegram_id=telegram_id,
+        plan_id=request.plan.id,
+        key=f"plan-change:{request.id}",
+        now=now,
+        provider_seconds=provider_seconds,
+        customer_id=request.customer.id,
+        panels=panels,
+    )
+    await _decide(db, request, ChangeStatus.APPROVED, now)
+    return Approved(request.id, result)
+
+
+async def decline(
+    db: Database, *, telegram_id: int, request_id: int, reason: str, now: dt.datetime
+) -> ChangeRequest:
+    if reason not in DECLINE_REASONS:
+        raise CustomerError("Pick one of the reasons.", "reason_invalid")
+    request = await _pending_of(db, telegram_id, request_id)
+    if not await _decide(db, request, ChangeStatus.DECLINED, now, reason):
+        raise CustomerError("This request was already answered.", "change_decided")
+    return request
