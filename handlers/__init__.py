@@ -7,6 +7,7 @@ import datetime as dt
 from bot.context import BotApplication
 from handlers import (
     admin,
+    charts,
     customer,
     downline,
     exports,
@@ -67,4 +68,5 @@ def register(app: BotApplication) -> None:
     downline.register(app)
     payments.register(app)
     exports.register(app)
+    charts.register(app)
     home.register_fallbacks(app)
