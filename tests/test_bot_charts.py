@@ -3,23 +3,24 @@ for last month's sales chart from the admin menu and gets a picture whose captio
 ledger's figures, then the same numbers as a table, once; a reseller opens its charts from
 its balance and /charts, a parent with or without its sub-resellers; a forged button for
 another reseller's data or an admin chart is refused and draws nothing; /charts is in the
-command menus and /help."""
+command menus and /help; ``python -m bot chart`` prints what the chat shows."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 
+import pytest
 from PIL import Image
 
-from bot import keyboards
+from bot import cli, keyboards
 from bot.context import BotApplication
 from bot.db import Database
 from bot.services.charts_data import Chart, Step, Window
 from handlers.charts import callbacks as buttons
 from handlers.charts.callbacks import Drawing, Whose
 from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, world
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, database_from_url
 from tests.fake_bot_api import Event, FakeBotAPI, User, visible_text
 from tests.helpers import say, tap
 
@@ -152,3 +153,35 @@ async def test_charts_is_in_the_command_menus_and_help(
     for commands in fake_api.command_menus.values():
         names = [c["command"] for c in commands]
         assert len(names) == len(set(names)), names
+
+
+async def test_the_chats_table_matches_python_m_bot_chart(
+    bot: BotApplication,
+    db: Database,
+    fake_api: FakeBotAPI,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await world(db)
+    _at_now(bot)
+    boss = fake_api.user(ADMIN_ID, "Boss")
+    shown = await say(fake_api, boss, "/charts")
+    monthly = Drawing(Chart.CREDITS, Window.LAST_MONTH, Step.WEEK, EVERYONE)
+    await fake_api.answer(await fake_api.tap(boss, shown, buttons.PICTURE.build(monthly)))
+    photo, _ = await _photo(fake_api, boss)
+    table = await tap(fake_api, boss, photo, buttons.TABLE.build(monthly))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setattr("bot.db.Database.from_url", staticmethod(database_from_url))
+    args = ["chart", "credits", "--period", "lm", "--step", "w", "--today", "2026-11-15"]
+    assert await asyncio.to_thread(cli.main, args) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(visible_text(photo.text, "HTML") + "\n\n")
+    assert printed.endswith(visible_text(table.text, "HTML") + "\n")
+    rows = [line.split() for line in printed.splitlines()]
+    assert ["10-26", "0.00", "10.00", "50.00"] in rows  # the week from Monday 10-26
+    assert ["Total", "220.00", "40.00", "50.00"] in rows
+    args = ["chart", "balance", "--reseller", "4242"]
+    assert await asyncio.to_thread(cli.main, args) == 1
+    assert "no reseller" in capsys.readouterr().err

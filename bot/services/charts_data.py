@@ -1,10 +1,11 @@
 """The figures behind each chart: which charts there are, who may see which, the periods
 and steps they cover, and the series themselves (plain integers; no words, no pictures).
 
-Who may see what: the owners and staff admins with the ``reports`` permission every chart
-about everyone (or about the reseller they name); a reseller its own sales, customers,
-expiries and balance, with its subtree's if it asks and a sub-reseller's if it names one,
-never anyone else's and never the admin charts (``scope``, the same rule as the exports).
+Who may see what: the owners and staff admins with the ``reports`` permission (and the
+operator's shell) every chart about everyone or about the reseller they name; a reseller
+its own sales, customers, expiries and balance, with its subtree's if it asks and a
+sub-reseller's if it names one, never anyone else's and never the admin charts
+(``scope``, the same rule as the exports).
 """
 
 from __future__ import annotations
@@ -97,13 +98,14 @@ async def scope(
     db: Database,
     chart: Chart,
     *,
-    asker: int,
+    asker: int | None,
     owner_ids: Collection[int],
     reseller: int | None = None,
     subtree: bool = True,
 ) -> Audience:
-    """Whose figures ``asker`` may see in ``chart``: about ``reseller`` (a Telegram id) or
-    everyone they may see, with the subtree below it or not; refused otherwise."""
+    """Whose figures ``asker`` (a Telegram id; None: the operator's shell) may see in
+    ``chart``: about ``reseller`` (a Telegram id) or everyone they may see, with the
+    subtree below it or not; refused otherwise."""
     try:
         found = await exports.scope(
             db, Kind.HISTORY, asker=asker, owner_ids=owner_ids, reseller=reseller
