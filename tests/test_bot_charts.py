@@ -17,6 +17,7 @@ from bot import cli, keyboards
 from bot.context import BotApplication
 from bot.db import Database
 from bot.services.charts_data import Chart, Step, Window
+from handlers.admin import callbacks as admin_callbacks
 from handlers.charts import callbacks as buttons
 from handlers.charts.callbacks import Drawing, Whose
 from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, world
@@ -185,3 +186,26 @@ async def test_the_chats_table_matches_python_m_bot_chart(
     args = ["chart", "balance", "--reseller", "4242"]
     assert await asyncio.to_thread(cli.main, args) == 1
     assert "no reseller" in capsys.readouterr().err
+
+
+async def test_an_admin_sees_one_resellers_balance_from_its_card(
+    bot: BotApplication, db: Database, fake_api: FakeBotAPI
+) -> None:
+    await world(db)
+    _at_now(bot)
+    boss = fake_api.user(ADMIN_ID, "Boss")
+    menu = await say(fake_api, boss, "/start")
+    await fake_api.answer(await fake_api.tap(boss, menu, admin_callbacks.CARD.build(ECHO)))
+    card = await fake_api.next_event(boss.id)
+    echos = Whose(ECHO, True)
+    which = await tap(fake_api, boss, card, buttons.MENU.build(echos))
+    assert "Charts: Echo" in which.text
+    assert buttons.PICK.build(Chart.CREDITS, echos) not in [d for _, d in which.buttons]
+    prompt = await tap(fake_api, boss, which, buttons.PICK.build(Chart.BALANCE, echos))
+    october = Drawing(Chart.BALANCE, Window.LAST_MONTH, Step.DAY, echos)
+    await fake_api.answer(await fake_api.tap(boss, prompt, buttons.PICTURE.build(october)))
+    photo, _ = await _photo(fake_api, boss)
+    assert photo.text.split("\n")[1:] == [
+        "At the end: -10.00 credits",  # e.one sold on credit on 10-28
+        "At the start: 0.00 credits",
+    ]

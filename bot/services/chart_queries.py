@@ -101,32 +101,34 @@ def _between(
 async def sales(
     db: Database, where: Audience, period: Period, earlier: Period, step: Step, zone: ZoneInfo
 ) -> Sums:
-    """Completed activations and renewals, by the day they completed, and their amount."""
-    span = Period(earlier.first, period.last)
-    query = select(
+    """Completed activations and renewals, by the day they completed, and their amount;
+    the period before summed by the database."""
+    done = [SubscriptionOrder.status == OrderStatus.COMPLETED,
+            _of(SubscriptionOrder.reseller_id, where)]  # fmt: skip
+    rows_now = select(
         SubscriptionOrder.completed_at, SubscriptionOrder.kind, SubscriptionOrder.price
-    ).where(
-        SubscriptionOrder.status == OrderStatus.COMPLETED,
-        _of(SubscriptionOrder.reseller_id, where),
-        *_between(SubscriptionOrder.completed_at, span, zone),
+    ).where(*done, *_between(SubscriptionOrder.completed_at, period, zone))
+    rows_then = (
+        select(SubscriptionOrder.kind, func.count(), func.sum(SubscriptionOrder.price))
+        .where(*done, *_between(SubscriptionOrder.completed_at, earlier, zone))
+        .group_by(SubscriptionOrder.kind)
     )
     async with db.transaction() as session:
-        rows = (await session.execute(query)).all()
+        rows = (await session.execute(rows_now)).all()
+        totals = (await session.execute(rows_then)).all()
     keys = ("activations", "renewals", "amount")
-    width = len(buckets(period, step))
-    now_values = [[0] * width for _ in keys]
-    then = [0, 0, 0]
-    here, there = _indexer(period, step, zone), _indexer(earlier, Step.DAY, zone)
+    now_values = [[0] * len(buckets(period, step)) for _ in keys]
+    here = _indexer(period, step, zone)
     for completed_at, kind, price in rows:
         assert completed_at is not None  # a completed order has its time
-        which = 0 if kind == OrderKind.ACTIVATION else 1
         n = here(completed_at)
         if n is not None:
-            now_values[which][n] += 1
+            now_values[0 if kind == OrderKind.ACTIVATION else 1][n] += 1
             now_values[2][n] += int(price)
-        elif there(completed_at) is not None:
-            then[which] += 1
-            then[2] += int(price)
+    then = [0, 0, 0]
+    for kind, count, amount in totals:
+        then[0 if kind == OrderKind.ACTIVATION else 1] += int(count)
+        then[2] += int(amount or 0)
     return keys, tuple(tuple(v) for v in now_values), tuple(then)
 
 
@@ -137,58 +139,63 @@ async def _system_accounts(session: AsyncSession) -> dict[str, int]:
     return {str(code): int(account) for code, account in rows.all()}
 
 
-async def _reseller_accounts(session: AsyncSession, where: Audience) -> dict[int, int]:
-    """Balance by account, of the resellers in ``where``."""
-    rows = await session.execute(
-        select(LedgerAccount.id, LedgerAccount.balance).where(
-            LedgerAccount.kind == AccountKind.RESELLER, _of(LedgerAccount.reseller_id, where)
-        )
+async def _reseller_accounts(
+    session: AsyncSession, where: Audience, *, owing_only: bool = False
+) -> dict[int, int]:
+    """Balance by account, of the resellers in ``where`` (only those who may owe: a
+    collection limit above zero)."""
+    query = select(LedgerAccount.id, LedgerAccount.balance).where(
+        LedgerAccount.kind == AccountKind.RESELLER, _of(LedgerAccount.reseller_id, where)
     )
+    if owing_only:
+        query = query.where(LedgerAccount.credit_limit > 0)
+    rows = await session.execute(query)
     return {int(account): int(balance) for account, balance in rows.all()}
 
 
 async def credits(
     db: Database, where: Audience, period: Period, earlier: Period, step: Step, zone: ZoneInfo
 ) -> Sums:
-    """Credits issued to resellers (top-ups and added credit), spent on sales, and expired."""
-    span = Period(earlier.first, period.last)
+    """Credits issued to resellers (top-ups and added credit), spent on sales, and expired;
+    the period before summed by the database."""
+    spending = {OrderKind.ACTIVATION.value, OrderKind.RENEWAL.value}
     async with db.transaction() as session:
         system = await _system_accounts(session)
         resellers = await _reseller_accounts(session, where)
         issuance, sold = system[SystemAccount.ISSUANCE], system[SystemAccount.SALES]
         expired = system[SystemAccount.EXPIRED]
-        rows = (
-            await session.execute(
-                select(
-                    Transfer.created_at, Transfer.from_account_id, Transfer.to_account_id,
-                    Transfer.amount, Transfer.kind,
-                ).where(
-                    or_(Transfer.from_account_id == issuance,
-                        Transfer.to_account_id.in_([sold, expired])),
-                    *_between(Transfer.created_at, span, zone),
-                )
-            )
-        ).all()  # fmt: skip
-    keys = ("issued", "spent", "expired")
-    width = len(buckets(period, step))
-    now_values = [[0] * width for _ in keys]
-    then = [0, 0, 0]
-    here, there = _indexer(period, step, zone), _indexer(earlier, Step.DAY, zone)
-    spending = {OrderKind.ACTIVATION.value, OrderKind.RENEWAL.value}
-    for created_at, source, target, amount, kind in rows:
+        moving = or_(Transfer.from_account_id == issuance,
+                     Transfer.to_account_id.in_([sold, expired]))  # fmt: skip
+        sides = (Transfer.from_account_id, Transfer.to_account_id, Transfer.kind)
+        rows = (await session.execute(
+            select(Transfer.created_at, *sides, Transfer.amount)
+            .where(moving, *_between(Transfer.created_at, period, zone))
+        )).all()  # fmt: skip
+        totals = (await session.execute(
+            select(*sides, func.sum(Transfer.amount))
+            .where(moving, *_between(Transfer.created_at, earlier, zone))
+            .group_by(*sides)
+        )).all()  # fmt: skip
+
+    def which(source: int, target: int, kind: str) -> int | None:
         if source == issuance and target in resellers:
-            which = 0
-        elif target == sold and source in resellers and kind in spending:
-            which = 1
-        elif target == expired and source in resellers:
-            which = 2
-        else:
-            continue
-        n = here(created_at)
-        if n is not None:
-            now_values[which][n] += int(amount)
-        elif there(created_at) is not None:
-            then[which] += int(amount)
+            return 0
+        if target == sold and source in resellers and kind in spending:
+            return 1
+        return 2 if target == expired and source in resellers else None
+
+    keys = ("issued", "spent", "expired")
+    now_values = [[0] * len(buckets(period, step)) for _ in keys]
+    here = _indexer(period, step, zone)
+    for created_at, source, target, kind, amount in rows:
+        k, n = which(source, target, kind), here(created_at)
+        if k is not None and n is not None:
+            now_values[k][n] += int(amount)
+    then = [0, 0, 0]
+    for source, target, kind, amount in totals:
+        k = which(source, target, kind)
+        if k is not None:
+            then[k] += int(amount)
     return keys, tuple(tuple(v) for v in now_values), tuple(then)
 
 
@@ -253,20 +260,22 @@ async def levels(
     zone: ZoneInfo,
 ) -> tuple[int, tuple[int, ...]]:
     """``account``'s balance (None: what the resellers in ``where`` owe, summed) just
-    before ``period`` and at the end of each step: today's balances walked back."""
+    before ``period`` and at the end of each step: today's balances walked back.
+
+    Debt counts the resellers that may owe now (postpaid, a collection limit above zero);
+    a prepaid balance never goes below zero."""
     start, _ = period.bounds(zone)
     async with db.transaction() as session:
-        balances = await _reseller_accounts(session, where)
+        balances = await _reseller_accounts(session, where, owing_only=account is None)
         if account is not None:
             balances = {account: balances.get(account, 0)}
+        accounts = sorted(balances)
         query = select(
             Transfer.created_at, Transfer.from_account_id, Transfer.to_account_id, Transfer.amount
-        ).where(Transfer.created_at >= start)
-        if where.reseller_ids is not None or account is not None:
-            accounts = sorted(balances)
-            query = query.where(
-                or_(Transfer.from_account_id.in_(accounts), Transfer.to_account_id.in_(accounts))
-            )
+        ).where(
+            Transfer.created_at >= start,
+            or_(Transfer.from_account_id.in_(accounts), Transfer.to_account_id.in_(accounts)),
+        )
         rows = (await session.execute(query.order_by(Transfer.created_at, Transfer.id))).all()
     moves = [
         (moment, int(a), int(b), int(amount))

@@ -93,19 +93,35 @@ async def pick(update: Update, context: BotContext) -> None:
         await _show(update, context, *views.period_prompt(chart, whose, r))
 
 
-def _first_time(update: Update, context: BotContext) -> bool:
-    """Whether this button of this message is tapped for the first time (remembered)."""
+Tapped = tuple[int, int, str]
+
+
+def _tapped(update: Update) -> Tapped | None:
+    """Which button of which message: a second tap on it finds the first."""
     query = update.callback_query
     if query is None or query.message is None:
+        return None
+    return query.message.chat.id, query.message.message_id, query.data or ""
+
+
+def _first_time(update: Update, context: BotContext) -> bool:
+    """Whether this button of this message is tapped for the first time (remembered)."""
+    tapped = _tapped(update)
+    if tapped is None:
         return False
-    sent: OrderedDict[tuple[int, int, str], None] = context.bot_data.setdefault(SENT, OrderedDict())
-    tapped = (query.message.chat.id, query.message.message_id, query.data or "")
+    sent: OrderedDict[Tapped, None] = context.bot_data.setdefault(SENT, OrderedDict())
     if tapped in sent:
         return False
     sent[tapped] = None
     while len(sent) > SENT_KEPT:
         sent.popitem(last=False)
     return True
+
+
+def _forget(update: Update, context: BotContext) -> None:
+    tapped = _tapped(update)
+    if tapped is not None:
+        context.bot_data.get(SENT, OrderedDict()).pop(tapped, None)
 
 
 async def _data(
@@ -137,6 +153,7 @@ async def picture(update: Update, context: BotContext) -> None:
         png = await asyncio.to_thread(charts.render, picture_views.figure(data, r))
     except Exception:
         log.exception("chart %s could not be drawn", drawing.chart.value)
+        _forget(update, context)  # the same button may try again
         await context.bot.send_message(chat.id, views.failed(r.t))
         return
     await context.bot.send_photo(

@@ -25,9 +25,11 @@ from bot.services.statements import Period
 from handlers.charts import callbacks as buttons
 from handlers.charts.callbacks import Drawing, Whose
 from handlers.downline.views import _state as customer_state
+from handlers.pages import truncate
 from handlers.reader import Reader
 
 Screen = tuple[str, InlineKeyboardMarkup]
+CAPTION = 1024
 
 
 def chart_title(chart: Chart, t: Translator) -> str:
@@ -245,10 +247,10 @@ def figures(data: ChartData, r: Reader) -> list[str]:
 
 
 def caption(data: ChartData, r: Reader) -> str:
-    lines = figures(data, r)
-    if data.chart in PERIODIC and not any(s.total for s in data.series) and not lines:
-        lines = [nothing(r.t)]
-    return "\n".join([heading(data, r), *lines])
+    """The picture's caption, within Telegram's 1024 characters (a long income list is
+    cut; the table has it whole)."""
+    lines = figures(data, r) or [nothing(r.t)]
+    return truncate("\n".join([heading(data, r), *lines]), CAPTION)
 
 
 def nothing(t: Translator) -> str:
