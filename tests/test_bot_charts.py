@@ -102,7 +102,8 @@ async def test_a_parent_sees_its_charts_with_or_without_its_sub_resellers(
     states = Drawing(Chart.STATES, Window.NEXT_30, Step.DAY, EVERYONE)
     await fake_api.answer(await fake_api.tap(alpha, which, buttons.PICTURE.build(states)))
     photo, _ = await _photo(fake_api, alpha)
-    assert "Customers: 4" in photo.text  # a.one, a.two, a.three and Bravo's b.one
+    # a.one, a.two, a.three and Bravo's b.one
+    assert photo.text.split("\n")[1:] == ["Customers: 4", "active: 1", "expired: 3"]
     only_me = await tap(fake_api, alpha, which, buttons.MENU.build(alone))
     mine = Drawing(Chart.STATES, Window.NEXT_30, Step.DAY, alone)
     await fake_api.answer(await fake_api.tap(alpha, only_me, buttons.PICTURE.build(mine)))

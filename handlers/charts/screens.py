@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 
 from bot.adapters import charts
@@ -53,15 +53,17 @@ async def _scope(
         return None
 
 
-async def _show(update: Update, context: BotContext, text: str, keyboard: object) -> None:
+async def _show(
+    update: Update, context: BotContext, text: str, keyboard: InlineKeyboardMarkup
+) -> None:
     """In place on a text message; under a picture (which cannot become text), anew."""
     query = update.callback_query
     message = query.message if query is not None else None
     if query is not None and message is not None and getattr(message, "text", None) is None:
         await answer(query)
-        await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)  # type: ignore[arg-type]
+        await context.bot.send_message(message.chat.id, text, reply_markup=keyboard)
         return
-    await show(update, text, keyboard)  # type: ignore[arg-type]
+    await show(update, text, keyboard)
 
 
 async def _menu(update: Update, context: BotContext, whose: Whose) -> None:

@@ -241,7 +241,13 @@ def figures(data: ChartData, r: Reader) -> list[str]:
             t._("Next 7 days: {value}", value=r.number(sum(counts[:7]))),
         ]
     if data.chart == Chart.STATES:
-        return [t._("Customers: {value}", value=r.number(data.series[0].total))]
+        found = data.series[0]
+        each = [
+            t._("{name}: {value}", name=customer_state(str(state), t), value=r.number(n))
+            for state, n in zip(data.buckets, found.values, strict=True)
+            if n
+        ]
+        return [t._("Customers: {value}", value=r.number(found.total)), *each]
     before = data.previous or tuple(None for _ in data.series)  # type: ignore[misc]
     return [_line(s.key, s.total, b, data, r) for s, b in zip(data.series, before, strict=True)]
 
