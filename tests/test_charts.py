@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.db import Database
-from bot.services import charts_data
+from bot.services import chart_queries, charts_data
 from bot.services.charts_data import Audience, Chart, ChartData, ChartError, Step, Window
 from bot.services.statements import Period
 from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, world
@@ -177,3 +177,17 @@ def test_windows_and_the_periods_before_them() -> None:
 
 def test_an_audience_without_resellers_sees_everyone() -> None:
     assert Audience(None, True, None).reseller_ids is None
+
+
+def test_a_moment_falls_in_the_bucket_of_its_local_day() -> None:
+    tehran = ZoneInfo("Asia/Tehran")  # UTC+3:30
+    daily = chart_queries._indexer(OCTOBER, Step.DAY, tehran)
+    utc = dt.UTC
+    assert daily(dt.datetime(2026, 9, 30, 20, tzinfo=utc)) is None  # 23:30 on 09-30 there
+    assert daily(dt.datetime(2026, 9, 30, 21, tzinfo=utc)) == 0  # 00:30 on 10-01
+    assert daily(dt.datetime(2026, 10, 5, 21, tzinfo=utc)) == 5  # 10-06 there
+    assert daily(dt.datetime(2026, 10, 31, 20, 29, tzinfo=utc)) == 30
+    assert daily(dt.datetime(2026, 10, 31, 20, 30, tzinfo=utc)) is None  # 11-01 there
+    weekly = chart_queries._indexer(OCTOBER, Step.WEEK, tehran)
+    assert weekly(dt.datetime(2026, 10, 4, 12, tzinfo=utc)) == 0  # Sunday: the cut first week
+    assert weekly(dt.datetime(2026, 10, 4, 21, tzinfo=utc)) == 1  # Monday 10-05 there

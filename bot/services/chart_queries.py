@@ -6,14 +6,16 @@ same on SQLite and PostgreSQL, and one query per chart rather than one per bucke
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -74,14 +76,18 @@ def buckets(period: Period, step: Step) -> tuple[dt.date, ...]:
 
 
 def _indexer(period: Period, step: Step, zone: ZoneInfo) -> Callable[[dt.datetime], int | None]:
-    """A moment's bucket in ``period``, or None outside it."""
-    index = {first: n for n, first in enumerate(buckets(period, step))}
+    """A moment's bucket in ``period``, or None outside it: found among the instants each
+    bucket starts at (local midnight, in UTC), a bisection rather than a time zone
+    conversion per row."""
+    firsts = buckets(period, step)
+    edges = [dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) for d in firsts]
+    end = period.bounds(zone)[1]
 
     def of(moment: dt.datetime) -> int | None:
-        day = moment.astimezone(zone).date()
-        if not period.first <= day <= period.last:
+        if moment >= end:
             return None
-        return index[max(_start(day, step), period.first)]
+        n = bisect_right(edges, moment) - 1
+        return n if n >= 0 else None
 
     return of
 
@@ -119,12 +125,16 @@ async def sales(
     keys = ("activations", "renewals", "amount")
     now_values = [[0] * len(buckets(period, step)) for _ in keys]
     here = _indexer(period, step, zone)
-    for completed_at, kind, price in rows:
-        assert completed_at is not None  # a completed order has its time
-        n = here(completed_at)
-        if n is not None:
-            now_values[0 if kind == OrderKind.ACTIVATION else 1][n] += 1
-            now_values[2][n] += int(price)
+
+    def fold() -> None:
+        for completed_at, kind, price in rows:
+            assert completed_at is not None  # a completed order has its time
+            n = here(completed_at)
+            if n is not None:
+                now_values[0 if kind == OrderKind.ACTIVATION else 1][n] += 1
+                now_values[2][n] += int(price)
+
+    await asyncio.to_thread(fold)  # CPU work for a long period: off the event loop
     then = [0, 0, 0]
     for kind, count, amount in totals:
         then[0 if kind == OrderKind.ACTIVATION else 1] += int(count)
@@ -187,10 +197,14 @@ async def credits(
     keys = ("issued", "spent", "expired")
     now_values = [[0] * len(buckets(period, step)) for _ in keys]
     here = _indexer(period, step, zone)
-    for created_at, source, target, kind, amount in rows:
-        k, n = which(source, target, kind), here(created_at)
-        if k is not None and n is not None:
-            now_values[k][n] += int(amount)
+
+    def fold() -> None:
+        for created_at, source, target, kind, amount in rows:
+            k, n = which(source, target, kind), here(created_at)
+            if k is not None and n is not None:
+                now_values[k][n] += int(amount)
+
+    await asyncio.to_thread(fold)  # CPU work for a long period: off the event loop
     then = [0, 0, 0]
     for source, target, kind, amount in totals:
         k = which(source, target, kind)
@@ -277,6 +291,20 @@ async def levels(
             or_(Transfer.from_account_id.in_(accounts), Transfer.to_account_id.in_(accounts)),
         )
         rows = (await session.execute(query.order_by(Transfer.created_at, Transfer.id))).all()
+    # Bucketing a long period's movements is CPU work: off the event loop.
+    return await asyncio.to_thread(_walk, balances, rows, account, period, step, zone)
+
+
+def _walk(
+    balances: dict[int, int],
+    rows: Sequence[Row[dt.datetime, int, int, int]],
+    account: int | None,
+    period: Period,
+    step: Step,
+    zone: ZoneInfo,
+) -> tuple[int, tuple[int, ...]]:
+    """Today's ``balances`` walked back over ``rows`` (the movements since the period's
+    start, in order) to the start, then forward, noting the value at each step's end."""
     moves = [
         (moment, int(a), int(b), int(amount))
         for moment, a, b, amount in rows
