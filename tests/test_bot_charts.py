@@ -134,6 +134,9 @@ async def test_a_forged_chart_button_is_refused_and_draws_nothing(
     for data in forged:
         answer = await fake_api.answer(await fake_api.tap(echo, shown, data))
         assert answer.get("text") == "You may not see that chart.", data
+    nonsense = Drawing(Chart.SALES, Window.NEXT_30, Step.DAY, EVERYONE)  # no such button
+    tapped = await fake_api.tap(echo, shown, buttons.PICTURE.build(nonsense))
+    assert (await fake_api.answer(tapped)).get("text") == "That button is no longer valid."
     stranger = fake_api.user(4242, "Eve")
     await say(fake_api, stranger, "/charts")
     tapped = await fake_api.tap(stranger, shown, buttons.MENU.build(EVERYONE))

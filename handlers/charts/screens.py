@@ -19,7 +19,15 @@ from telegram.constants import ChatAction
 from bot.adapters import charts
 from bot.context import BotContext
 from bot.services import charts_data
-from bot.services.charts_data import ADMIN_CHARTS, RESELLER_CHARTS, Audience, Chart, ChartError
+from bot.services.charts_data import (
+    ADMIN_CHARTS,
+    PERIODIC,
+    RESELLER_CHARTS,
+    Audience,
+    Chart,
+    ChartError,
+    Window,
+)
 from handlers.charts import callbacks as buttons
 from handlers.charts import picture_views, views
 from handlers.charts.callbacks import Drawing, Whose
@@ -133,6 +141,9 @@ async def _data(
     query = update.callback_query
     where = await _scope(update, context, r, drawing.chart, drawing.whose)
     if query is None or where is None:
+        return None
+    if (drawing.chart in PERIODIC) == (drawing.window == Window.NEXT_30):
+        await refuse(update, views.stale(r.t))  # no button names that period for that chart
         return None
     if not _first_time(update, context):
         await answer(query, views.already_sent(r.t), alert=True)

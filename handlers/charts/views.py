@@ -4,14 +4,14 @@ charts, their series and buckets, the caption under each picture, and the refusa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.charts_data import (
-    LEVELS,
     OVER_TIME,
     PERIODIC,
     Chart,
@@ -174,7 +174,7 @@ def amount(value: int, key: str, data: ChartData, r: Reader, bucket: int | None 
     if key in ("activations", "renewals", "orders", "customers"):
         return r.number(value)
     if data.chart == Chart.INCOME and bucket is not None:
-        return r.t.amount(value, data.currencies[bucket])
+        return r.t.amount(value, escape(data.currencies[bucket]))
     return r.money(value)
 
 
@@ -208,48 +208,71 @@ def heading(data: ChartData, r: Reader) -> str:
     return f"📊 <b>{title}</b>, {period_text(data.period, r)}"
 
 
-def figures(data: ChartData, r: Reader) -> list[str]:
-    """The key figures, one line each: the caption's body and the picture's notes."""
+def _levels(data: ChartData, r: Reader) -> list[str]:
+    values = data.series[0].values
+    return [
+        r.t._("At the end: {value}", value=r.money(values[-1] if values else 0)),
+        r.t._("At the start: {value}", value=r.money(data.opening or 0)),
+    ]
+
+
+def _ranking(data: ChartData, r: Reader) -> list[str]:
     t = r.t
-    if data.chart in LEVELS:
-        series = data.series[0]
-        end = series.values[-1] if series.values else 0
-        return [
-            t._("At the end: {value}", value=r.money(end)),
-            t._("At the start: {value}", value=r.money(data.opening or 0)),
-        ]
-    if data.chart == Chart.TOP:
-        amounts, orders = data.find("amount"), data.find("orders")
-        lines = [
-            t._("{name}: {value}", name=r.name(str(name)), value=r.money(total))
-            for name, total in zip(data.buckets[:3], amounts.values, strict=False)
-        ]
-        total = t.n_("{n} sale", "{n} sales", orders.total)
-        return [t._("Together: {value}, {count}", value=r.money(amounts.total), count=total),
-                *lines]  # fmt: skip
-    if data.chart == Chart.INCOME:
-        return [
-            t._("{name}: {value}", name=r.name(str(name)), value=t.amount(value, currency))
-            for name, currency, value in zip(
-                data.buckets, data.currencies, data.find("amount").values, strict=True
-            )
-        ]
-    if data.chart == Chart.EXPIRIES:
-        counts = data.series[0].values
-        return [
-            t._("Next 30 days: {value}", value=r.number(sum(counts))),
-            t._("Next 7 days: {value}", value=r.number(sum(counts[:7]))),
-        ]
-    if data.chart == Chart.STATES:
-        found = data.series[0]
-        each = [
-            t._("{name}: {value}", name=customer_state(str(state), t), value=r.number(n))
-            for state, n in zip(data.buckets, found.values, strict=True)
-            if n
-        ]
-        return [t._("Customers: {value}", value=r.number(found.total)), *each]
-    before = data.previous or tuple(None for _ in data.series)  # type: ignore[misc]
+    amounts, orders = data.find("amount"), data.find("orders")
+    count = t.n_("{n} sale", "{n} sales", orders.total)
+    first_three = [
+        t._("{name}: {value}", name=r.name(str(name)), value=r.money(total))
+        for name, total in zip(data.buckets[:3], amounts.values, strict=False)
+    ]
+    together = t._("Together: {value}, {count}", value=r.money(amounts.total), count=count)
+    return [together, *first_three]
+
+
+def _income(data: ChartData, r: Reader) -> list[str]:
+    paid = data.find("amount").values
+    return [
+        r.t._("{name}: {value}", name=r.name(str(name)), value=amount(value, "amount", data, r, n))
+        for n, (name, value) in enumerate(zip(data.buckets, paid, strict=True))
+    ]
+
+
+def _expiries(data: ChartData, r: Reader) -> list[str]:
+    counts = data.series[0].values
+    return [
+        r.t._("Next 30 days: {value}", value=r.number(sum(counts))),
+        r.t._("Next 7 days: {value}", value=r.number(sum(counts[:7]))),
+    ]
+
+
+def _states(data: ChartData, r: Reader) -> list[str]:
+    t, found = r.t, data.series[0]
+    each = [
+        t._("{name}: {value}", name=customer_state(str(state), t), value=r.number(n))
+        for state, n in zip(data.buckets, found.values, strict=True)
+        if n
+    ]
+    return [t._("Customers: {value}", value=r.number(found.total)), *each]
+
+
+def _sums(data: ChartData, r: Reader) -> list[str]:
+    before: Sequence[int | None] = data.previous or [None] * len(data.series)
     return [_line(s.key, s.total, b, data, r) for s, b in zip(data.series, before, strict=True)]
+
+
+_FIGURES: dict[Chart, Callable[[ChartData, Reader], list[str]]] = {
+    Chart.DEBT: _levels,
+    Chart.BALANCE: _levels,
+    Chart.TOP: _ranking,
+    Chart.INCOME: _income,
+    Chart.EXPIRIES: _expiries,
+    Chart.STATES: _states,
+}
+
+
+def figures(data: ChartData, r: Reader) -> list[str]:
+    """The key figures, one line each: the caption's body and the picture's notes (the
+    totals against the period before, or what the chart is about)."""
+    return _FIGURES.get(data.chart, _sums)(data, r)
 
 
 def caption(data: ChartData, r: Reader) -> str:
@@ -267,6 +290,10 @@ def refusal(exc: ChartError, t: Translator) -> str:
     if exc.code == "no_reseller":
         return t._("That reseller is not registered.")
     return t._("You may not see that chart.")
+
+
+def stale(t: Translator) -> str:
+    return t._("That button is no longer valid.")
 
 
 def already_sent(t: Translator) -> str:
