@@ -8,7 +8,16 @@ from html import escape
 
 from bot.adapters.charts import Figure, Plot, Shape
 from bot.services.charts_data import LEVELS, Chart, ChartData
-from handlers.charts.views import amount, bucket_label, chart_title, figures, nothing, period_text
+from handlers.charts.views import (
+    amount,
+    bare_amount,
+    bucket_label,
+    chart_title,
+    figures,
+    nothing,
+    period_text,
+    table_heading,
+)
 from handlers.charts.views import series_name as name_of
 from handlers.pages import plain
 from handlers.reader import Reader
@@ -22,7 +31,7 @@ def _counting(r: Reader) -> Callable[[float], str]:
 
 
 def _money(r: Reader) -> Callable[[float], str]:
-    return lambda value: r.t.amount(round(value * 100), "").strip()
+    return lambda value: bare_amount(round(value * 100), r)
 
 
 def figure(data: ChartData, r: Reader) -> Figure:
@@ -64,7 +73,7 @@ def _cell(value: int, key: str, data: ChartData, r: Reader, bucket: int | None) 
     an income with its own currency."""
     if key in COUNTS or data.chart == Chart.INCOME:
         return plain(amount(value, key, data, r, bucket))
-    return plain(r.t.amount(value, "")).strip()
+    return bare_amount(value, r)
 
 
 def table(data: ChartData, r: Reader) -> list[str]:
@@ -85,7 +94,7 @@ def table(data: ChartData, r: Reader) -> list[str]:
         padded = (c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))
         return "  ".join([first.ljust(widths[0]), *padded])
 
-    head = plain(f"📋 {chart_title(data.chart, t)}, {period_text(data.period, r)}")
+    head = plain(table_heading(data, r))
     if any(s.key not in COUNTS for s in data.series) and data.chart != Chart.INCOME:
         head += "\n" + plain(t._("Amounts in {currency}", currency=r.currency))
     lines = [line(["", *header]), *(line(row) for row in rows)]

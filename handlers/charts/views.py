@@ -4,6 +4,7 @@ charts, their series and buckets, the caption under each picture, and the refusa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -205,7 +206,18 @@ def heading(data: ChartData, r: Reader) -> str:
     title = chart_title(data.chart, r.t)
     if data.chart == Chart.STATES:
         return f"📊 <b>{title}</b>"
-    return f"📊 <b>{title}</b>, {period_text(data.period, r)}"
+    return r.t._("📊 <b>{what}</b>, {period}", what=title, period=period_text(data.period, r))
+
+
+def table_heading(data: ChartData, r: Reader) -> str:
+    what = chart_title(data.chart, r.t)
+    return r.t._("📋 {what}, {period}", what=what, period=period_text(data.period, r))
+
+
+def bare_amount(hundredths: int, r: Reader) -> str:
+    """An amount with two decimals in the reader's digits, without currency or direction
+    marks: for a table's column and a chart's axis, whose heading names the currency."""
+    return re.sub("[\u2066-\u2069]", "", r.t.amount(hundredths, "")).strip()
 
 
 def _levels(data: ChartData, r: Reader) -> list[str]:
