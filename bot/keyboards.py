@@ -38,6 +38,7 @@ SALE_CUSTOMERS = "cu:l:all:0"
 TRANSFER_NEW = "xf:new"  # handlers/transfer/callbacks.py parses it
 EXPORT = "ex:m:0"  # the export screen (handlers/exports/callbacks.py parses it)
 ANNOUNCE = "an:new"  # compose an announcement (handlers/announce/callbacks.py parses it)
+CHARTS = "ch:m:0:1"  # the charts, subtree included (handlers/charts/callbacks.py parses it)
 
 
 def data(*parts: object) -> str:
@@ -85,7 +86,8 @@ def admin_menu(
         + allowed(Permission.REPORTS, button(t._("🧮 Ledger audit"), ADMIN_AUDIT)),
         allowed(Permission.REPORTS, button(t._("💸 Who owes"), ADMIN_DEBTORS, 0))
         + allowed(Permission.REPORTS, button(t._("📜 Action log"), ADMIN_LOG)),
-        allowed(Permission.REPORTS, button(t._("📤 Export"), EXPORT)),
+        allowed(Permission.REPORTS, button(t._("📤 Export"), EXPORT))
+        + allowed(Permission.REPORTS, button(t._("📊 Charts"), CHARTS)),
         allowed(Permission.CATALOGUE, button(t._("🗂 Catalogue"), ADMIN_CATALOGUE)),
         allowed(Permission.RESELLERS, button(t._("📣 Announce"), ANNOUNCE)),
         [button(t._("👮 Staff"), ADMIN_STAFF, 0)] if owner else [],
@@ -99,7 +101,8 @@ def balance_actions(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("➕ Top up"), TOPUP_NEW), button(t._("🧾 My top-ups"), TOPUP_LIST)],
-            [button(t._("📤 Export"), EXPORT), button(t._("⬅️ Menu"), MENU)],
+            [button(t._("📤 Export"), EXPORT), button(t._("📊 Charts"), CHARTS)],
+            [button(t._("⬅️ Menu"), MENU)],
         ]
     )
 

@@ -8,6 +8,7 @@ from bot.context import BotApplication
 from handlers import (
     admin,
     announce,
+    charts,
     customer,
     downline,
     exports,
@@ -73,4 +74,5 @@ def register(app: BotApplication) -> None:
     payments.register(app)
     exports.register(app)
     announce.register(app)
+    charts.register(app)
     home.register_fallbacks(app)

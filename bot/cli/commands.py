@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.cli import (
     backup_commands,
+    chart_command,
     export_command,
     log_command,
     panel_commands,
@@ -406,4 +407,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     **price_list_commands.COMMANDS,
     **backup_commands.COMMANDS,
     **export_command.COMMANDS,
+    **chart_command.COMMANDS,
 }

@@ -24,6 +24,8 @@ from handlers.admin import callbacks, cash_views, reseller_views
 from handlers.admin import credit_callbacks as credit_buttons
 from handlers.admin import reseller_callbacks as buttons
 from handlers.admin import transfer_callbacks as transfer_buttons
+from handlers.charts import callbacks as chart_buttons
+from handlers.charts.callbacks import Whose
 from handlers.downline import admin_views as downline_views
 from handlers.exports import callbacks as export_buttons
 from handlers.portal import callbacks as portal_buttons
@@ -86,7 +88,10 @@ def card(row: ResellerCard, r: Reader, note: str = "") -> Screen:
         [keyboards.button(t._("➕➖ Credits"), credit_buttons.OPEN.build(tid))],  # noqa: RUF001
         [keyboards.button(t._("💸 Transfers"), transfer_buttons.SCREEN.build(tid, 0))],
         *cash_views.card_buttons(who, t),  # cash received (postpaid), statement
-        [keyboards.button(t._("📤 Export"), export_buttons.MENU.build(tid))],
+        [
+            keyboards.button(t._("📤 Export"), export_buttons.MENU.build(tid)),
+            keyboards.button(t._("📊 Charts"), chart_buttons.MENU.build(Whose(tid, True))),
+        ],
         [keyboards.button(t._("👥 Customers"), buttons.CUSTOMERS.build(tid, 0))],
         [
             keyboards.button(

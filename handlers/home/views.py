@@ -126,6 +126,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
         BotCommand("announce", t._("Send an announcement")),
+        BotCommand("charts", t._("Charts of your sales, customers and balance")),
         *(downline if parent else []),
         BotCommand("paysupport", t._("Help with a payment in Stars")),
         BotCommand("cancel", t._("Leave the current step")),
@@ -140,6 +141,7 @@ def _admin(t: Translator, permissions: Collection[Permission]) -> list[BotComman
         (Permission.REPORTS, BotCommand("audit", t._("Check every balance against the ledger"))),
         (Permission.REPORTS, BotCommand("log", t._("The action log: who did what"))),
         (Permission.REPORTS, BotCommand("debtors", t._("Postpaid resellers who owe"))),
+        (Permission.REPORTS, BotCommand("charts", t._("Charts of sales, credits and customers"))),
         (
             Permission.CATALOGUE,
             BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
@@ -168,7 +170,9 @@ def commands_for(
     if role == Role.STRANGER:
         return _everyone(t)
     if role == Role.ADMIN:
-        return [*_everyone(t), *_admin(t, permissions), *_seller(t, parent=parent)]
+        admin = [*_everyone(t), *_admin(t, permissions)]
+        listed = {command.command for command in admin}  # /charts is in both lists
+        return [*admin, *(c for c in _seller(t, parent=parent) if c.command not in listed)]
     return [*_everyone(t), *_seller(t, parent=parent)]
 
 
