@@ -27,6 +27,7 @@ ADMIN_CATALOGUE = "cat:menu"  # handlers/admin/catalogue_callbacks.py parses it
 ADMIN_STAFF = "adm:staff"
 ADMIN_LOG = "alg:0:::::"  # the action log's first page, unfiltered (action_log_callbacks)
 TOPUP_NEW = "tu:new"
+SELF_PAY = "sp:menu"  # a reseller's customer prices in Stars (handlers.payments)
 TOPUP_LIST = "tu:list"
 TOPUP_PENDING = "tu:pending"
 TOPUP_CANCEL_FLOW = "tu:cancel"
@@ -94,6 +95,7 @@ def balance_actions(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("➕ Top up"), TOPUP_NEW), button(t._("🧾 My top-ups"), TOPUP_LIST)],
+            [button(t._("⭐ Customers pay in Stars"), SELF_PAY)],
             [button(t._("📤 Export"), EXPORT), button(t._("⬅️ Menu"), MENU)],
         ]
     )

@@ -49,6 +49,7 @@ def register(app: BotApplication) -> None:
                 pricelists.form(),
                 *downline.flows(),
                 payments.refund_flow(),
+                payments.self_pay_flow(),
                 exports.form(),
             ],
             timeout=dt.timedelta(minutes=minutes),

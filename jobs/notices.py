@@ -22,8 +22,10 @@ from bot.services.alerts import Kind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
 from handlers.customer import callbacks as customer_buttons
+from handlers.customer import views as customer_views
 from handlers.downline import views as downline_views
 from handlers.payments import admin_views as payment_views
+from handlers.payments import renewal_views
 from handlers.reader import Reader
 from handlers.sale import callbacks as sale_buttons
 from handlers.topup import callbacks as topup_buttons
@@ -92,7 +94,10 @@ def _expiry_reminder(p: dict[str, Any], r: Reader) -> Notice:
             **values,
         )
     renew = keyboards.button(t._("🔁 Request renewal"), customer_buttons.RENEWAL_REQUEST.build())
-    return text, InlineKeyboardMarkup([[renew]])
+    rows = [[renew]]
+    if p.get("stars"):  # the reseller lets its customers pay their renewal in Stars
+        rows.insert(0, [customer_views.pay_button(int(p["stars"]), r)])
+    return text, InlineKeyboardMarkup(rows)
 
 
 def _digest(p: dict[str, Any], r: Reader) -> Notice:
@@ -314,6 +319,9 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
+    Kind.SELF_PAY_RENEWED: renewal_views.renewed_notice,
+    Kind.SELF_PAY_REFUNDED: renewal_views.refunded_notice,
+    Kind.SELF_PAY_REFUND_FAILED: renewal_views.refund_failed_notice,
 }
 
 

@@ -23,6 +23,7 @@ from models.persistence import ConversationState, UserData
 from models.plan import Plan
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
+from models.self_pay import SelfPayPrice
 from models.staff import StaffAdmin
 from models.stars import MethodKind, StarPayment, StarPurpose, StarState
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -59,6 +60,7 @@ __all__ = [
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",
+    "SelfPayPrice",
     "StaffAdmin",
     "StarPayment",
     "StarPurpose",

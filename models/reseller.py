@@ -3,7 +3,16 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -53,4 +62,6 @@ class Reseller(Base):
     # What it pays for a plan; NULL: the plans' base prices. ``use_alter``: price lists
     # may be owned by a reseller, so the two tables refer to each other.
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id", use_alter=True))
+    # Its customers may pay their own renewal in Stars (at the prices in self_pay_prices).
+    self_pay_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,6 +28,7 @@ from models import (
     Reseller,
     ResellerAlertState,
     ResellerStatus,
+    SelfPayPrice,
     TopUpRequest,
     TopUpStatus,
 )
@@ -70,6 +71,9 @@ class Kind(StrEnum):
     STARS_TELEGRAM_REFUND = "stars_telegram_refund"  # the admins: Telegram reported a refund
     STARS_RECONCILE = "stars_reconcile"  # the admins: Stars payments and the ledger disagree
     PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
+    SELF_PAY_RENEWED = "self_pay_renewed"  # the reseller: a customer paid and renewed in Stars
+    SELF_PAY_REFUNDED = "self_pay_refunded"  # reseller and admins: such a renewal failed, refunded
+    SELF_PAY_REFUND_FAILED = "self_pay_refund_failed"  # the admins: ... and the refund failed
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,19 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                         Customer.username,
                         Plan.id,
                         Plan.name,
+                        SelfPayPrice.stars,
                     )
                     .join(Plan, Plan.id == Customer.plan_id)
+                    # The Stars price, where the reseller lets customers pay their renewal.
+                    .join(Reseller, Reseller.id == Customer.reseller_id)
+                    .outerjoin(
+                        SelfPayPrice,
+                        (SelfPayPrice.reseller_id == Customer.reseller_id)
+                        & (SelfPayPrice.plan_id == Customer.plan_id)
+                        & Reseller.self_pay_enabled.is_(True)
+                        & (Reseller.status == ResellerStatus.ACTIVE)
+                        & Plan.active.is_(True),
+                    )
                     .where(
                         Customer.id > last_id,
                         Customer.chat_id.is_not(None),
@@ -230,7 +245,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                 return queued
             last_id = rows[-1][0]
             messages = []
-            for customer_id, chat_id, expires_at, username, plan_id, plan_name in rows:
+            for customer_id, chat_id, expires_at, username, plan_id, plan_name, stars in rows:
                 offset = reminder_due(
                     expires_at, now, settings.reminder_offsets_days, settings.zone
                 )
@@ -248,6 +263,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                             "plan_id": plan_id,
                             "expires_at": expires_at.isoformat(),
                             "days": offset,
+                            "stars": stars,
                         },
                     )
                 )

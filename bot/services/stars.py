@@ -88,6 +88,9 @@ class Payment:
     refunded_at: dt.datetime | None
     refund_reason: str | None
     refund_shortfall: int
+    payer_telegram_id: int = 0
+    customer_id: int | None = None  # a renewal's customer and plan
+    plan_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,9 @@ def _payment(row: StarPayment, reseller: Reseller, account_id: int) -> Payment:
         refunded_at=row.refunded_at,
         refund_reason=row.refund_reason,
         refund_shortfall=row.refund_shortfall,
+        payer_telegram_id=row.payer_telegram_id,
+        customer_id=row.customer_id,
+        plan_id=row.plan_id,
     )
 
 

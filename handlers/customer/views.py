@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.adapters.panels.base import GIB, UserState
@@ -54,6 +54,12 @@ def refusal(code: str, r: Reader) -> str:
     if code == "not_linked":
         return not_linked(r)
     return t._("That did not work. Please try again later.")
+
+
+def pay_button(stars: int, r: Reader) -> InlineKeyboardButton:
+    """⭐ Pay and renew, where the reseller lets its customers pay their renewal in Stars."""
+    label = r.t.n_("⭐ Pay and renew ({n} Star)", "⭐ Pay and renew ({n} Stars)", stars)
+    return keyboards.button(label, callbacks.PAY_RENEWAL.build())
 
 
 # --- the status --------------------------------------------------------------------------
@@ -129,6 +135,7 @@ def status(
     *,
     linked: bool = False,
     live: Live | None = None,
+    pay_stars: int | None = None,
 ) -> Screen:
     """The subscription, its live state on the panel (if it is on one) and one page of its
     history, newest first, within Telegram's limit. ``linked``: greet a chat just linked."""
@@ -167,6 +174,8 @@ def status(
 
     shown = pages.paginate(items, page, header=header, max_items=HISTORY_PAGE_ITEMS)
     rows = [[keyboards.button(t._("🔁 Request renewal"), callbacks.RENEWAL_REQUEST.build())]]
+    if pay_stars is not None:
+        rows.insert(0, [pay_button(pay_stars, r)])
     nav = []
     if shown.page > 0:
         nav.append(keyboards.button(t._("◀️ Newer"), callbacks.STATUS.build(shown.page - 1)))

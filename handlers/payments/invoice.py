@@ -13,12 +13,12 @@ from telegram import LabeledPrice, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
-from bot.services import star_payments, star_refunds, stars
+from bot.services import star_payments, star_refunds, star_renewals, stars
 from bot.services.stars import Payment, Refusal, StarsError
 from handlers import flow
 from handlers.common import answer, now
 from handlers.language import translator
-from handlers.payments import callbacks, views
+from handlers.payments import callbacks, renewal, views
 from handlers.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,9 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     if query is None:
         return
+    if star_renewals.is_renewal(query.invoice_payload):
+        await renewal.pre_checkout(update, context)
+        return
     r = await _reader(update, context)
     try:
         checked = await asyncio.wait_for(
@@ -143,6 +146,9 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     if message is None or message.successful_payment is None or message.from_user is None:
         return
     paid = message.successful_payment
+    if star_renewals.is_renewal(paid.invoice_payload):
+        await renewal.successful_payment(update, context)
+        return
     r = await _reader(update, context)
     try:
         done = await star_payments.record_payment(

@@ -1,0 +1,74 @@
+"""Customers paying their own renewal in Stars: prices per reseller and plan
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-24 14:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "self_pay_prices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reseller_id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("stars", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("stars > 0", name=op.f("ck_self_pay_prices_stars_positive")),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_self_pay_prices_plan_id_plans")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reseller_id"], ["resellers.id"], name=op.f("fk_self_pay_prices_reseller_id_resellers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_self_pay_prices")),
+        sa.UniqueConstraint("reseller_id", "plan_id", name="uq_self_pay_prices_reseller_plan"),
+    )
+    # Added in place: resellers are referred to by most tables, so never recreated.
+    op.add_column(
+        "resellers",
+        sa.Column("self_pay_enabled", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    # star_payments is referred to by nothing: on SQLite the batch recreates it to change
+    # its purpose check and add the references.
+    with op.batch_alter_table("star_payments", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_star_payments_purpose"), type_="check")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_star_payments_purpose"), "purpose IN ('topup', 'renewal')"
+        )
+        batch_op.add_column(sa.Column("customer_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("plan_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_star_payments_customer_id_customers"), "customers",
+            ["customer_id"], ["id"],
+        )  # fmt: skip
+        batch_op.create_foreign_key(
+            batch_op.f("fk_star_payments_plan_id_plans"), "plans", ["plan_id"], ["id"]
+        )
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM star_payments WHERE purpose = 'renewal'")
+    with op.batch_alter_table("star_payments", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_star_payments_plan_id_plans"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_star_payments_customer_id_customers"), type_="foreignkey"
+        )
+        batch_op.drop_column("plan_id")
+        batch_op.drop_column("customer_id")
+        batch_op.drop_constraint(batch_op.f("ck_star_payments_purpose"), type_="check")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_star_payments_purpose"), "purpose IN ('topup')"
+        )
+    op.drop_column("resellers", "self_pay_enabled")
+    op.drop_table("self_pay_prices")
