@@ -15,11 +15,15 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+import jobs
 from bot.adapters.panels.base import GIB
+from bot.context import BotApplication
 from bot.db import Database
 from bot.services import customer_links, ledger, panels, plans, self_pay, star_methods
+from bot.services.panel_provider import Panels
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
+from jobs import stars as stars_job
 from models import (
     Customer,
     EntryKind,
@@ -45,6 +49,8 @@ class Shop:
     harness: MarzbanHarness
     alice: User
     john: User
+    app: BotApplication
+    settings: Settings
 
 
 @pytest.fixture
@@ -75,8 +81,11 @@ async def shop(
         update={"secret_key": SecretStr(KEY), "jobs_enabled": True,
                 "outbox_interval_seconds": 0.5},
     )  # fmt: skip
-    async with running_bot(configured, db):
-        yield Shop(fake_api, db, marzban, fake_api.user(ALICE, "Alice"), fake_api.user(JOHN))
+    async with running_bot(configured, db) as app:
+        yield Shop(
+            fake_api, db, marzban, fake_api.user(ALICE, "Alice"), fake_api.user(JOHN), app,
+            configured,
+        )  # fmt: skip
 
 
 async def _tap(shop: Shop, user: User, event: Event, data: str) -> dict[str, Any]:
@@ -249,4 +258,48 @@ async def test_a_renewal_the_panel_refuses_is_refunded_automatically(shop: Shop)
     assert "paid 10 Stars for a renewal that could not be done" in told.text
     group = await shop.api.next_event(ADMIN_CHAT_ID)
     assert "was refunded automatically" in group.text and "<b>Alice</b>" in group.text
+    await assert_audit_ok(shop.db)
+
+
+async def test_a_renewal_the_panel_never_answers_is_refunded_once_reconciliation_releases_it(
+    shop: Shop,
+) -> None:
+    first = await _sell_and_link(shop)
+    await _offer_prices(shop, 10)
+    _, invoice = await _invoice(shop)
+    shop.harness.fail_next(500, times=3)  # the renewal, and asking the panel about it
+    message = await shop.api.pay(shop.john, invoice)
+    waiting = await shop.api.next_event(JOHN)
+    assert "The renewal is being confirmed with the provider" in waiting.text
+    balance = await _balance(shop.db)
+    assert (balance.balance, balance.held) == (6_000, 1_000)  # revenue in, the price held
+    # Nothing to refund while the order is in flight.
+    assert await stars_job.refund_released_renewals(
+        shop.db, shop.app.bot, admin_chat_id=ADMIN_CHAT_ID, now=now()
+    ) == 0  # fmt: skip
+
+    later = now() + dt.timedelta(hours=1)
+    panels_ = shop.app.bot_data["panels"]
+    assert isinstance(panels_, Panels)
+    done = await jobs.run_reconciliation(shop.db, panels_, shop.settings, later)
+    assert done.voided == 1  # the panel, asked, never extended john
+    assert await stars_job.refund_released_renewals(
+        shop.db, shop.app.bot, admin_chat_id=ADMIN_CHAT_ID, now=now()
+    ) == 1  # fmt: skip
+    told = await shop.api.next_event(JOHN)  # through the outbox
+    assert "so your 10 Stars were refunded" in told.text
+    group = await shop.api.next_event(ADMIN_CHAT_ID)
+    assert "could not be done (the provider refused or failed)" in group.text
+    balance = await _balance(shop.db)
+    assert (balance.balance, balance.held) == (4_000, 0)
+    assert (await _customer(shop.db)).expires_at == first.expires_at
+    refunds = [tx for tx in shop.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1
+    # Again, and the payment delivered again: nothing more.
+    assert await stars_job.refund_released_renewals(
+        shop.db, shop.app.bot, admin_chat_id=ADMIN_CHAT_ID, now=now()
+    ) == 0  # fmt: skip
+    await shop.api.deliver_again(message)
+    await asyncio.sleep(1.0)
+    assert len([tx for tx in shop.api.star_transactions if "receiver" in tx]) == 1
     await assert_audit_ok(shop.db)

@@ -185,9 +185,15 @@ async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, o
 
 
 async def finish_refund(
-    db: Database, *, payment_id: int, admin_chat_id: int | None, now: dt.datetime
+    db: Database,
+    *,
+    payment_id: int,
+    admin_chat_id: int | None,
+    now: dt.datetime,
+    tell_payer: bool = False,
 ) -> Payment:
-    """Telegram gave the Stars back: ``refunded``, logged; the reseller and admins told."""
+    """Telegram gave the Stars back: ``refunded``, logged; the reseller and admins told
+    (and the customer, ``tell_payer``, when it is not there to be answered)."""
     async with db.transaction() as session:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUNDED:
@@ -208,6 +214,8 @@ async def finish_refund(
         chats = [(payment.reseller_telegram_id, "reseller")]
         if admin_chat_id is not None:
             chats.append((admin_chat_id, "admins"))
+        if tell_payer:
+            chats.append((payment.payer_telegram_id, "customer"))
         await enqueue(
             session,
             [

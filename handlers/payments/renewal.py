@@ -151,9 +151,11 @@ async def refund_renewal(
     *,
     admin_chat_id: int | None,
     now: dt.datetime,
+    tell_payer: bool = False,
 ) -> Payment:
     """The revenue back, then the Stars back (refundStarPayment); the outcome recorded.
-    Also the job's, for renewals reconciliation released."""
+    Also the job's, for renewals reconciliation released (``tell_payer``: the customer
+    hears through the outbox)."""
     pending = await star_renewal_outcome.begin_refund(
         db, payment_id=payment_id, reason=reason, now=now
     )
@@ -170,5 +172,5 @@ async def refund_renewal(
                 now=now,
             )  # fmt: skip
     return await star_renewal_outcome.finish_refund(
-        db, payment_id=pending.id, admin_chat_id=admin_chat_id, now=now
+        db, payment_id=pending.id, admin_chat_id=admin_chat_id, now=now, tell_payer=tell_payer
     )

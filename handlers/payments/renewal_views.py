@@ -154,11 +154,13 @@ def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
 
 
 def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
-    """To the reseller (``p["telegram_id"]`` is its chat) or to the admin group."""
+    """To the reseller, the admin group, or the customer (``p["audience"]``)."""
     t = r.t
     reason = _reason(str(p["reason"]).removeprefix("renewal not done: "), t)
     values = {"username": r.name(p["username"]), "stars": stars_amount(r, int(p["stars"])),
               "reason": reason}  # fmt: skip
+    if p.get("audience") == "customer":
+        return refunded_to_customer(int(p["stars"]), r), None
     if p.get("audience") == "admins":
         text = t._(
             "⚠️ A renewal of <code>{username}</code> (a customer of <b>{name}</b>, "
