@@ -9,7 +9,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli import backup_commands, export_command, price_list_commands, stars_commands
+from bot.cli import (
+    backup_commands,
+    export_command,
+    price_list_commands,
+    self_pay_command,
+    stars_commands,
+)
 from bot.money import AmountError, parse_amount
 from bot.services.roles import Permission
 from models import PanelKind, TxType
@@ -275,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     price_list_commands.add_parser(commands)
     backup_commands.add_parser(commands)
     export_command.add_parser(commands)
+    self_pay_command.add_parser(commands)
     return parser
 
 

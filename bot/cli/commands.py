@@ -20,6 +20,7 @@ from bot.cli import (
     log_command,
     panel_commands,
     price_list_commands,
+    self_pay_command,
     staff_commands,
     stars_commands,
 )
@@ -406,4 +407,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     **price_list_commands.COMMANDS,
     **backup_commands.COMMANDS,
     **export_command.COMMANDS,
+    **self_pay_command.COMMANDS,
 }
