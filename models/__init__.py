@@ -23,7 +23,7 @@ from models.persistence import ConversationState, UserData
 from models.plan import Plan
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
-from models.self_pay import SelfPayPrice
+from models.self_pay import SelfPayPrice, StarSubscription, SubscriptionState
 from models.staff import StaffAdmin
 from models.stars import MethodKind, StarPayment, StarPurpose, StarState
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -65,7 +65,9 @@ __all__ = [
     "StarPayment",
     "StarPurpose",
     "StarState",
+    "StarSubscription",
     "SubscriptionOrder",
+    "SubscriptionState",
     "SystemAccount",
     "TopUpRequest",
     "TopUpStatus",

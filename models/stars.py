@@ -65,6 +65,8 @@ class StarPayment(Base):
     # A renewal: the customer it renews and the plan it was priced for.
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # A subscription's charge: each period's payment is a row of its own.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("star_subscriptions.id"))
     stars: Mapped[int] = mapped_column(BigInteger)
     # Hundredths of a credit granted for the payment.
     credits: Mapped[int] = mapped_column(BigInteger)

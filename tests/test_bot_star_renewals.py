@@ -303,3 +303,52 @@ async def test_a_renewal_the_panel_never_answers_is_refunded_once_reconciliation
     await asyncio.sleep(1.0)
     assert len([tx for tx in shop.api.star_transactions if "receiver" in tx]) == 1
     await assert_audit_ok(shop.db)
+
+
+async def test_a_stars_subscription_renews_each_period_once_until_the_customer_stops_it(
+    shop: Shop,
+) -> None:
+    api, john = shop.api, shop.john
+    first = await _sell_and_link(shop)
+    await _offer_prices(shop, 10)
+    offer, _ = await _invoice(shop)
+    await _tap(shop, john, offer, offer.button("Renew every 30 days"))
+    terms = await api.next_event(JOHN)
+    assert "<b>10 Stars</b> now, then every 30 days" in terms.text
+    link = list(api.invoice_links)[-1]
+    assert int(api.invoice_links[link]["subscription_period"]) == 2_592_000
+    assert ("⭐ Subscribe (10 Stars)", link) in [
+        (b["text"], b.get("url")) for row in terms.message["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]  # fmt: skip
+
+    await api.subscribe(john, link)
+    period_1 = first.expires_at + dt.timedelta(days=30)
+    assert f"renewed until <b>{period_1:%Y-%m-%d}</b>" in (await api.next_event(JOHN)).text
+    second = await api.next_period(john, link)
+    assert second is not None
+    period_2 = period_1 + dt.timedelta(days=30)
+    assert f"renewed until <b>{period_2:%Y-%m-%d}</b>" in (await api.next_event(JOHN)).text
+    await api.deliver_again(second)  # the same charge again: renews nothing more
+    await asyncio.sleep(1.0)
+    assert api.unread(JOHN) == []
+    assert (await _customer(shop.db)).expires_at == period_2
+    # 40.00 after the activation; each period +20.00 revenue -10.00 renewal.
+    assert (await _balance(shop.db)).balance == 6_000
+
+    await api.send(john, "/status")
+    status = await api.next_event(JOHN)
+    assert "Renewed automatically with Telegram Stars (10 Stars every 30 days)" in status.text
+    await _tap(shop, john, status, status.button("Stop automatic renewal"))
+    stopped = await api.next_event(JOHN)
+    assert "Automatic renewal stopped" in stopped.text
+    assert next(iter(api.subscriptions.values()))["canceled"] is True
+    assert await api.next_period(john, link) is None  # Telegram charges no more
+    assert (await _customer(shop.db)).expires_at == period_2
+    revenue = (
+        select(func.count()).select_from(Transfer).where(Transfer.kind == EntryKind.STARS_REVENUE)
+    )
+    assert await _count(shop.db, revenue) == 2
+    await api.send(john, "/status")
+    assert "Renewed automatically" not in (await api.next_event(JOHN)).text
+    await assert_audit_ok(shop.db)

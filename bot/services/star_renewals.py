@@ -39,6 +39,7 @@ from models import (
 )
 
 PAYLOAD_PREFIX = "sr:"  # a renewal's invoice payload; a top-up's begins "st:"
+SUBSCRIPTION_DAYS = 30
 
 
 def is_renewal(payload: str) -> bool:
@@ -69,6 +70,11 @@ class Offer:
     stars: int
     expires_at: dt.datetime  # the expiry after the renewal, if paid now
 
+    @property
+    def subscribable(self) -> bool:
+        """Telegram's Stars subscriptions have one period, 30 days: so must the plan."""
+        return self.days == SUBSCRIPTION_DAYS
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -82,7 +88,7 @@ class Recorded:
     replayed: bool  # the same charge reported again: nothing was credited this time
 
 
-async def _offer(
+async def current_offer(
     session: AsyncSession, chat_id: int, now: dt.datetime
 ) -> tuple[Offer | None, Refusal | None, int]:
     """The offer for the subscription linked to ``chat_id`` (or why none), and the rate."""
@@ -128,14 +134,14 @@ async def _offer(
 async def offer_for_chat(db: Database, chat_id: int, now: dt.datetime) -> Offer | None:
     """The renewal the customer in ``chat_id`` may pay itself, or None."""
     async with db.transaction() as session:
-        return (await _offer(session, chat_id, now))[0]
+        return (await current_offer(session, chat_id, now))[0]
 
 
 async def create_invoice(db: Database, *, chat_id: int, now: dt.datetime) -> tuple[Offer, Payment]:
     """A renewal invoice (state invoiced) for the customer in ``chat_id``, at today's price."""
 
     async def _create(session: AsyncSession) -> tuple[Offer, Payment]:
-        offer, refusal, rate = await _offer(session, chat_id, now)
+        offer, refusal, rate = await current_offer(session, chat_id, now)
         if offer is None:
             assert refusal is not None
             raise StarsError(refusal.value, "This renewal cannot be paid now.")
@@ -181,7 +187,7 @@ async def check_pre_checkout(
             return Checked(Refusal.UNKNOWN)
         if found.state != StarState.INVOICED:
             return Checked(Refusal.ALREADY_PAID, found)
-        offer, refusal, _ = await _offer(session, telegram_id, now)
+        offer, refusal, _ = await current_offer(session, telegram_id, now)
         if offer is None or offer.customer_id != found.customer_id:
             return Checked(refusal or Refusal.NOT_LINKED, found)
         if (
@@ -231,22 +237,7 @@ async def record_payment(
                 f"Invoice #{found.id} is for {found.stars} XTR, paid {total_amount} {currency}.",
                 payment_id=found.id,
             )
-        customer = await session.get(Customer, found.customer_id)
-        name = customer.username if customer else "?"
-        movement = await ledger.grant(
-            session,
-            account_id=found.account_id,
-            amount=found.credits,
-            kind=EntryKind.STARS_REVENUE,
-            tx_type=TxType.PURCHASE,
-            actor=f"tg:{found.payer_telegram_id}",
-            key=charge_key("stars-revenue", charge_id),
-            now=now,
-            comment=f"Renewal of {name} paid by the customer with {found.stars} Stars"[
-                : ledger.MAX_COMMENT
-            ],
-            related=f"stars:{found.id}",
-        )
+        transfer_id = await credit_revenue(session, found, charge_id, now)
         moved = await session.execute(
             update(StarPayment)
             .where(StarPayment.id == found.id, StarPayment.state == found.state)
@@ -254,7 +245,7 @@ async def record_payment(
                 state=StarState.PAID,
                 telegram_payment_charge_id=charge_id,
                 provider_payment_charge_id=provider_charge_id,
-                grant_transfer_id=movement.transfer_id,
+                grant_transfer_id=transfer_id,
                 paid_at=now,
             )
         )
@@ -262,3 +253,26 @@ async def record_payment(
         return Recorded(await require(session, found.id), replayed=False)
 
     return await db.run(_record)
+
+
+async def credit_revenue(
+    session: AsyncSession, payment: Payment, charge_id: str, now: dt.datetime
+) -> int:
+    """The payment's Stars credited to its reseller at the invoice's rate, once per charge."""
+    customer = await session.get(Customer, payment.customer_id)
+    name = customer.username if customer else "?"
+    movement = await ledger.grant(
+        session,
+        account_id=payment.account_id,
+        amount=payment.credits,
+        kind=EntryKind.STARS_REVENUE,
+        tx_type=TxType.PURCHASE,
+        actor=f"tg:{payment.payer_telegram_id}",
+        key=charge_key("stars-revenue", charge_id),
+        now=now,
+        comment=f"Renewal of {name} paid by the customer with {payment.stars} Stars"[
+            : ledger.MAX_COMMENT
+        ],
+        related=f"stars:{payment.id}",
+    )
+    return movement.transfer_id

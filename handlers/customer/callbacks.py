@@ -55,6 +55,9 @@ STATUS = Paged("st")
 RENEWAL_REQUEST = Plain("rr")
 # Pay the renewal in Stars (on the status and the reminder, where the reseller offers it).
 PAY_RENEWAL = Plain("pay")
+# ... every 30 days by a Stars subscription (on the pay screen), and stopping it (status).
+SUBSCRIBE = Plain("sub")
+UNSUBSCRIBE = Plain("unsub")
 # Unlink this chat: the question, then its confirmation.
 UNLINK = Plain("ul")
 UNLINK_CONFIRM = Plain("ul:y")

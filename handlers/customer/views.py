@@ -62,6 +62,16 @@ def pay_button(stars: int, r: Reader) -> InlineKeyboardButton:
     return keyboards.button(label, callbacks.PAY_RENEWAL.build())
 
 
+def auto_renewal_line(stars: int, until: dt.datetime | None, r: Reader) -> str:
+    """A Stars subscription renewing the customer every 30 days."""
+    t = r.t
+    every = t.n_("{n} Star every 30 days", "{n} Stars every 30 days", stars)
+    if until is None:
+        return t._("🔁 Renewed automatically with Telegram Stars ({every}).", every=every)
+    return t._("🔁 Renewed automatically with Telegram Stars ({every}); paid until {date}.",
+               every=every, date=r.date(until))  # fmt: skip
+
+
 # --- the status --------------------------------------------------------------------------
 
 
@@ -136,6 +146,7 @@ def status(
     linked: bool = False,
     live: Live | None = None,
     pay_stars: int | None = None,
+    auto_renewal: tuple[int, dt.datetime | None] | None = None,
 ) -> Screen:
     """The subscription, its live state on the panel (if it is on one) and one page of its
     history, newest first, within Telegram's limit. ``linked``: greet a chat just linked."""
@@ -158,6 +169,7 @@ def status(
             plan,
             state,
             *(live_lines(live, r) if live is not None else []),
+            *([auto_renewal_line(*auto_renewal, r)] if auto_renewal else []),
         ]
     )
     items = [_history_line(item, r) for item in view.history]
@@ -174,7 +186,10 @@ def status(
 
     shown = pages.paginate(items, page, header=header, max_items=HISTORY_PAGE_ITEMS)
     rows = [[keyboards.button(t._("🔁 Request renewal"), callbacks.RENEWAL_REQUEST.build())]]
-    if pay_stars is not None:
+    if auto_renewal is not None:
+        stop = keyboards.button(t._("✖️ Stop automatic renewal"), callbacks.UNSUBSCRIBE.build())
+        rows.insert(0, [stop])
+    elif pay_stars is not None:
         rows.insert(0, [pay_button(pay_stars, r)])
     nav = []
     if shown.page > 0:

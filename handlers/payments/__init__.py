@@ -3,6 +3,7 @@
 ``invoice``   the invoice, its pre-checkout, the successful and refunded payments
 ``refund``    an admin's refund: the reason, the confirmation (a flow)
 ``renewal``   a customer paying its own renewal (⭐ Pay and renew) and its automatic refund
+``subscription`` the same every 30 days by a Stars subscription, and stopping it
 ``selfpay``   /selfpay: a reseller's customer prices in Stars (a flow for the price)
 ``support``   /paysupport
 ``listing``   /stars: the admins' list of payments, with Refund
@@ -23,7 +24,16 @@ from telegram.ext import (
 from bot.context import BotApplication
 from handlers import flow
 from handlers.customer import callbacks as customer_buttons
-from handlers.payments import callbacks, invoice, listing, refund, renewal, selfpay, support
+from handlers.payments import (
+    callbacks,
+    invoice,
+    listing,
+    refund,
+    renewal,
+    selfpay,
+    subscription,
+    support,
+)
 
 
 def refund_flow() -> flow.Flow:
@@ -52,6 +62,8 @@ def register(app: BotApplication) -> None:
     for codec, callback in (
         (callbacks.CANCEL_INVOICE, invoice.cancel_invoice),
         (customer_buttons.PAY_RENEWAL, renewal.pay_and_renew),
+        (customer_buttons.SUBSCRIBE, subscription.subscribe),
+        (customer_buttons.UNSUBSCRIBE, subscription.unsubscribe),
         (callbacks.SELF_PAY, selfpay.show_settings),
         (callbacks.SELF_PAY_ON, selfpay.toggle),
         (callbacks.SELF_PAY_OFF, selfpay.toggle),

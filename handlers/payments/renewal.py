@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import cast
 
-from telegram import Bot, LabeledPrice, Update
+from telegram import Bot, LabeledPrice, Message, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.context import BotContext
@@ -112,6 +112,14 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         log.error("a renewal paid in Stars could not be recorded: %s", exc)
         await message.reply_text(payment_unmatched(r.t))
         return
+    await run_renewal(message, context, recorded, r)
+
+
+async def run_renewal(
+    message: Message, context: BotContext, recorded: star_renewals.Recorded, r: Reader
+) -> None:
+    """A recorded payment (a single one, or a subscription's charge): the renewal, or the
+    refund; the customer told (once, however often the payment is delivered)."""
     renewal = await star_renewal_outcome.renew(
         context.db, cast(Provider, context.bot_data["provider"]),
         payment_id=recorded.payment.id, now=now(context),

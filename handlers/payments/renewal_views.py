@@ -39,8 +39,11 @@ def offer_screen(offer: Offer, r: Reader, problem: str | None = None) -> Screen:
     )
     if problem:
         text = t._("⚠️ {problem}", problem=problem) + "\n\n" + text
-    back = keyboards.button(t._("⬅️ Back"), customer_buttons.STATUS.build())
-    return text, InlineKeyboardMarkup([[back]])
+    rows = [[keyboards.button(t._("⬅️ Back"), customer_buttons.STATUS.build())]]
+    if offer.subscribable:
+        every = keyboards.button(t._("🔁 Renew every 30 days"), customer_buttons.SUBSCRIBE.build())
+        rows.insert(0, [every])
+    return text, InlineKeyboardMarkup(rows)
 
 
 def invoice_title(t: Translator) -> str:

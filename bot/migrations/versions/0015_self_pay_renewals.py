@@ -1,4 +1,5 @@
-"""Customers paying their own renewal in Stars: prices per reseller and plan
+"""Customers paying their own renewal in Stars: prices per reseller and plan, Stars
+subscriptions
 
 Revision ID: 0015
 Revises: 0014
@@ -34,6 +35,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_self_pay_prices")),
         sa.UniqueConstraint("reseller_id", "plan_id", name="uq_self_pay_prices_reseller_plan"),
     )
+    op.create_table(
+        "star_subscriptions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reseller_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("method_id", sa.Integer(), nullable=False),
+        sa.Column("stars", sa.BigInteger(), nullable=False),
+        sa.Column("rate", sa.BigInteger(), nullable=False),
+        sa.Column("payload", sa.String(length=128), nullable=False),
+        sa.Column("payer_telegram_id", sa.BigInteger(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("first_charge_id", sa.String(length=255), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("rate > 0", name=op.f("ck_star_subscriptions_rate_positive")),
+        sa.CheckConstraint("stars > 0", name=op.f("ck_star_subscriptions_stars_positive")),
+        sa.CheckConstraint(
+            "state IN ('pending', 'active', 'cancelled')", name=op.f("ck_star_subscriptions_state")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"],
+            name=op.f("fk_star_subscriptions_customer_id_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["method_id"], ["payment_methods.id"],
+            name=op.f("fk_star_subscriptions_method_id_payment_methods"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_star_subscriptions_plan_id_plans")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reseller_id"], ["resellers.id"],
+            name=op.f("fk_star_subscriptions_reseller_id_resellers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_star_subscriptions")),
+        sa.UniqueConstraint("payload", name=op.f("uq_star_subscriptions_payload")),
+    )  # fmt: skip
+    op.create_index(
+        "ix_star_subscriptions_customer_state",
+        "star_subscriptions",
+        ["customer_id", "state"],
+        unique=False,
+    )
     # Added in place: resellers are referred to by most tables, so never recreated.
     op.add_column(
         "resellers",
@@ -48,6 +94,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("customer_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("plan_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("subscription_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_star_payments_customer_id_customers"), "customers",
             ["customer_id"], ["id"],
@@ -55,11 +102,19 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_star_payments_plan_id_plans"), "plans", ["plan_id"], ["id"]
         )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_star_payments_subscription_id_star_subscriptions"),
+            "star_subscriptions", ["subscription_id"], ["id"],
+        )  # fmt: skip
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM star_payments WHERE purpose = 'renewal'")
     with op.batch_alter_table("star_payments", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_star_payments_subscription_id_star_subscriptions"), type_="foreignkey"
+        )
+        batch_op.drop_column("subscription_id")
         batch_op.drop_constraint(batch_op.f("fk_star_payments_plan_id_plans"), type_="foreignkey")
         batch_op.drop_constraint(
             batch_op.f("fk_star_payments_customer_id_customers"), type_="foreignkey"
@@ -71,4 +126,6 @@ def downgrade() -> None:
             batch_op.f("ck_star_payments_purpose"), "purpose IN ('topup')"
         )
     op.drop_column("resellers", "self_pay_enabled")
+    op.drop_index("ix_star_subscriptions_customer_state", table_name="star_subscriptions")
+    op.drop_table("star_subscriptions")
     op.drop_table("self_pay_prices")
