@@ -50,6 +50,7 @@ def register(app: BotApplication) -> None:
                 *downline.flows(),
                 payments.refund_flow(),
                 payments.self_pay_flow(),
+                payments.rate_flow(),
                 exports.form(),
             ],
             timeout=dt.timedelta(minutes=minutes),

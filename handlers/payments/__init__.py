@@ -5,6 +5,7 @@
 ``renewal``   a customer paying its own renewal (⭐ Pay and renew) and its automatic refund
 ``subscription`` the same every 30 days by a Stars subscription, and stopping it
 ``selfpay``   /selfpay: a reseller's customer prices in Stars (a flow for the price)
+``rate``      an admin's Stars rate and bounds, from the catalogue's card (a flow)
 ``support``   /paysupport
 ``listing``   /stars: the admins' list of payments, with Refund
 ``callbacks`` one codec per button family
@@ -28,6 +29,7 @@ from handlers.payments import (
     callbacks,
     invoice,
     listing,
+    rate,
     refund,
     renewal,
     selfpay,
@@ -42,6 +44,10 @@ def refund_flow() -> flow.Flow:
 
 def self_pay_flow() -> flow.Flow:
     return selfpay.price_flow()
+
+
+def rate_flow() -> flow.Flow:
+    return rate.rate_flow()
 
 
 def register_payments(app: BotApplication) -> None:

@@ -70,3 +70,8 @@ SELF_PAY = Plain(keyboards.SELF_PAY)
 SELF_PAY_ON = Plain("sp:on")
 SELF_PAY_OFF = Plain("sp:off")
 SELF_PAY_PRICE = ByPayment("sp:p")  # the plan's id
+
+# An admin's Stars rate and bounds (on the catalogue's card of a Stars method).
+STARS_RATE = ByPayment("st:rate")  # the method's id
+STARS_RATE_CONFIRM = Confirmed("st:rok")
+STARS_RATE_CANCEL = ByPayment("st:rno")

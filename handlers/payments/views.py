@@ -52,7 +52,7 @@ def stars_method_line(method: StarsMethod, r: Reader) -> str:
         text += t._(", from {amount}", amount=r.money(method.min_credits))
     if method.max_credits is not None:
         text += t._(", up to {amount}", amount=r.money(method.max_credits))
-    return text + "\n" + t._("(Rate and bounds: python -m bot payment-method stars)")
+    return text
 
 
 def invoice_title(t: Translator) -> str:
