@@ -51,6 +51,7 @@ def register(app: BotApplication) -> None:
                 payments.refund_flow(),
                 payments.self_pay_flow(),
                 payments.rate_flow(),
+                payments.code_flow(),
                 exports.form(),
             ],
             timeout=dt.timedelta(minutes=minutes),

@@ -4,6 +4,7 @@ from models.admin import AdminAction
 from models.base import Base, UTCDateTime
 from models.credit_transfer import CreditTransfer, TransferKind
 from models.customer import Customer, CustomerStatus, OrderKind, OrderStatus, SubscriptionOrder
+from models.discount import DiscountCode, DiscountTarget
 from models.language import ChatLanguage
 from models.ledger import (
     AccountKind,
@@ -39,6 +40,8 @@ __all__ = [
     "CreditTransfer",
     "Customer",
     "CustomerStatus",
+    "DiscountCode",
+    "DiscountTarget",
     "EntryKind",
     "Hold",
     "HoldAllocation",

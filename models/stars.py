@@ -68,6 +68,9 @@ class StarPayment(Base):
     # A subscription's charge: each period's payment is a row of its own.
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("star_subscriptions.id"))
     stars: Mapped[int] = mapped_column(BigInteger)
+    # A discount code entered at the invoice, and the Stars it took off ``stars``.
+    discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))
+    discount_stars: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Hundredths of a credit granted for the payment.
     credits: Mapped[int] = mapped_column(BigInteger)
     # The rate of the invoice: hundredths of a credit per Star.

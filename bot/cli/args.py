@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.cli import (
     backup_commands,
+    discount_command,
     export_command,
     price_list_commands,
     self_pay_command,
@@ -282,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_commands.add_parser(commands)
     export_command.add_parser(commands)
     self_pay_command.add_parser(commands)
+    discount_command.add_parser(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.cli import (
     backup_commands,
+    discount_command,
     export_command,
     log_command,
     panel_commands,
@@ -408,4 +409,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     **backup_commands.COMMANDS,
     **export_command.COMMANDS,
     **self_pay_command.COMMANDS,
+    **discount_command.COMMANDS,
 }

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import ledger
+from bot.services.discounts import still_valid
 from bot.services.ledger import rowcount
 from bot.services.sales import new_expiry
 from bot.services.self_pay import renewal_rate
@@ -56,6 +57,7 @@ class Refusal(StrEnum):
     NOT_OFFERED = "not_offered"  # self-service off, no price, no rate, customer paused...
     PLAN_UNAVAILABLE = "plan_unavailable"
     CHANGED = "changed"  # the price changed since the invoice
+    CODE_INVALID = "code_invalid"  # its discount code is used up or expired meanwhile
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ async def check_pre_checkout(
         found = await by_payload(session, payload)
         if found is None or found.payer_telegram_id != telegram_id:
             return Checked(Refusal.UNKNOWN)
+        if found.state == StarState.CANCELLED:  # replaced (a discount code entered, say)
+            return Checked(Refusal.UNKNOWN, found)
         if found.state != StarState.INVOICED:
             return Checked(Refusal.ALREADY_PAID, found)
         offer, refusal, _ = await current_offer(session, telegram_id, now)
@@ -192,11 +196,13 @@ async def check_pre_checkout(
             return Checked(refusal or Refusal.NOT_LINKED, found)
         if (
             offer.plan_id != found.plan_id
-            or offer.stars != found.stars
+            or offer.stars != found.stars + found.discount_stars  # the price before a code
             or currency != CURRENCY
             or total_amount != found.stars
         ):
             return Checked(Refusal.CHANGED, found)
+        if not await still_valid(session, found, now):
+            return Checked(Refusal.CODE_INVALID, found)
         return Checked(None, found)
 
 

@@ -6,6 +6,7 @@
 ``subscription`` the same every 30 days by a Stars subscription, and stopping it
 ``selfpay``   /selfpay: a reseller's customer prices in Stars (a flow for the price)
 ``rate``      an admin's Stars rate and bounds, from the catalogue's card (a flow)
+``discount``  a discount code at an invoice (a flow); /discounts for the admins
 ``support``   /paysupport
 ``listing``   /stars: the admins' list of payments, with Refund
 ``callbacks`` one codec per button family
@@ -27,6 +28,7 @@ from handlers import flow
 from handlers.customer import callbacks as customer_buttons
 from handlers.payments import (
     callbacks,
+    discount,
     invoice,
     listing,
     rate,
@@ -50,6 +52,10 @@ def rate_flow() -> flow.Flow:
     return rate.rate_flow()
 
 
+def code_flow() -> flow.Flow:
+    return discount.code_flow()
+
+
 def register_payments(app: BotApplication) -> None:
     """The payment updates, ahead of every flow and catch-all: a payment is handled
     whatever the payer is in the middle of."""
@@ -65,6 +71,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("paysupport", support.ask_for_help))
     app.add_handler(CommandHandler("stars", listing.latest_payments))
     app.add_handler(CommandHandler("selfpay", selfpay.show_settings, filters=private))
+    app.add_handler(CommandHandler("discounts", discount.discounts_command))
     for codec, callback in (
         (callbacks.CANCEL_INVOICE, invoice.cancel_invoice),
         (customer_buttons.PAY_RENEWAL, renewal.pay_and_renew),

@@ -75,3 +75,7 @@ SELF_PAY_PRICE = ByPayment("sp:p")  # the plan's id
 STARS_RATE = ByPayment("st:rate")  # the method's id
 STARS_RATE_CONFIRM = Confirmed("st:rok")
 STARS_RATE_CANCEL = ByPayment("st:rno")
+
+# A discount code entered at an open invoice (a top-up's or a customer renewal's).
+CODE = ByPayment("st:code")
+CODE_CANCEL = ByPayment("st:cx")

@@ -121,6 +121,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
                 telegram_id=query.from_user.id,
                 total_amount=query.total_amount,
                 currency=query.currency,
+                now=now(context),
             ),
             PRE_CHECKOUT_SECONDS,
         )

@@ -45,7 +45,20 @@ async def send_offer(
         )
     except StarsError as exc:
         return views.cannot_invoice(exc, r.t)
-    text, keyboard = views.offer_screen(offer, r, problem)
+    await send_renewal_invoice(context, chat_id, offer, payment, r, problem)
+    return None
+
+
+async def send_renewal_invoice(
+    context: BotContext,
+    chat_id: int,
+    offer: star_renewals.Offer,
+    payment: Payment,
+    r: Reader,
+    problem: str | None = None,
+) -> None:
+    """The offer screen (what is paid for, any discount) and the invoice below it."""
+    text, keyboard = views.offer_screen(offer, payment, r, problem)
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
     await context.bot.send_invoice(
         chat_id,
@@ -56,7 +69,6 @@ async def send_offer(
         prices=[LabeledPrice(views.price_label(r.t), payment.stars)],
         provider_token=None,  # Stars: see invoice.send_invoice
     )
-    return None
 
 
 async def pay_and_renew(update: Update, context: BotContext) -> None:

@@ -11,15 +11,21 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.star_renewals import Offer, Refusal
-from bot.services.stars import StarsError
+from bot.services.stars import Payment, StarsError
 from handlers.customer import callbacks as customer_buttons
-from handlers.payments.views import DESCRIPTION_LIMIT, TITLE_LIMIT, stars_amount
+from handlers.payments.views import (
+    DESCRIPTION_LIMIT,
+    TITLE_LIMIT,
+    code_button,
+    discount_line,
+    stars_amount,
+)
 from handlers.reader import Reader
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
 
-def offer_screen(offer: Offer, r: Reader, problem: str | None = None) -> Screen:
+def offer_screen(offer: Offer, payment: Payment, r: Reader, problem: str | None = None) -> Screen:
     """What is paid for, stated before the invoice that follows it."""
     t = r.t
     text = t.n_(
@@ -35,12 +41,17 @@ def offer_screen(offer: Offer, r: Reader, problem: str | None = None) -> Screen:
         username=r.name(offer.username),
         plan=r.name(offer.plan_name),
         date=r.date(offer.expires_at),
-        stars=stars_amount(r, offer.stars),
+        stars=stars_amount(r, payment.stars),
     )
+    if payment.discount_stars:
+        text += "\n" + discount_line(payment, r)
     if problem:
         text = t._("⚠️ {problem}", problem=problem) + "\n\n" + text
-    rows = [[keyboards.button(t._("⬅️ Back"), customer_buttons.STATUS.build())]]
-    if offer.subscribable:
+    rows = [
+        [code_button(payment, r)],
+        [keyboards.button(t._("⬅️ Back"), customer_buttons.STATUS.build())],
+    ]
+    if offer.subscribable and not payment.discount_stars:
         every = keyboards.button(t._("🔁 Renew every 30 days"), customer_buttons.SUBSCRIBE.build())
         rows.insert(0, [every])
     return text, InlineKeyboardMarkup(rows)
@@ -84,6 +95,9 @@ def refusal(refusal: Refusal | str, t: Translator) -> str:
     if refusal == Refusal.CHANGED:
         return t._("The price changed since this invoice; nothing was charged. "
                    "A new invoice follows.")  # fmt: skip
+    if refusal == Refusal.CODE_INVALID:
+        return t._("The discount code is no longer valid (used up or expired); nothing was "
+                   "charged. Open /status for a new invoice.")  # fmt: skip
     return t._("This invoice is no longer valid. Open /status for a new one.")
 
 
