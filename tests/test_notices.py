@@ -461,6 +461,14 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         lambda t: _money(t, 50_000),
     ),
     (
+        Kind.STARS_REFUNDED,
+        {"payment_id": 3, "request_id": None, "name": "Alice", "telegram_id": 1001,
+         "stars": 10, "credits": 2_000, "removed": 2_000, "balance": 1_000},
+        "↩️ A customer's renewal paid with Stars (payment #3) was refunded: 10 Stars returned "
+        "to the customer, 20.00 credits removed from your balance. Balance: 10.00 credits.",
+        lambda t: _money(t, 2_000),
+    ),
+    (
         Kind.SELF_PAY_RENEWED,
         {"payment_id": 3, "username": "john", "plan": "VPN", "expires_at": ISO, "stars": 10,
          "revenue": 2_000, "charged": 1_000, "balance": 5_000},
