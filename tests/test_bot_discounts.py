@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.services import discounts, star_methods
+from bot.services import discounts, star_methods, wallet
 from bot.services.discounts import NewCode
-from models import DiscountTarget, StarPayment, StarState
+from models import DiscountTarget, StarPayment, StarState, TxType
 from tests import test_bot_star_renewals as renewals
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import Event
-from tests.helpers import now, setup_topups
+from tests.helpers import assert_audit_ok, key, now, setup_topups
 from tests.test_bot_star_renewals import (
     JOHN,
     Shop,
@@ -148,3 +148,35 @@ async def test_admins_add_codes_and_read_their_uses_in_chat(shop: Shop) -> None:
     await api.send(shop.alice, "/discounts add MINE 50% topup")
     assert "SUMMER" not in (await api.next_event(shop.alice.id)).text  # refused
     assert [d.code for d in await discounts.report(shop.db)] == ["SUMMER"]
+
+
+async def test_a_renewal_the_reseller_cannot_afford_even_with_the_revenue_is_refunded(
+    shop: Shop,
+) -> None:
+    """A 60% code leaves 4 Stars (8.00 credits of revenue) for a 10.00 renewal, and Alice
+    has nothing left: the renewal is refused, the revenue taken back, john refunded."""
+    await _sell_and_link(shop)
+    await _offer_prices(shop, 10)
+    await wallet.remove_credit(
+        shop.db, telegram_id=shop.alice.id, amount=4_000, tx_type=TxType.ADJUSTMENT,
+        actor="test", key=key(), now=now(),
+    )  # fmt: skip
+    await discounts.create(
+        shop.db, NewCode("BIG", DiscountTarget.RENEWAL, percent_off=60), actor="t", now=now()
+    )
+    offer, _ = await _invoice(shop)
+    await _enter_code(shop, offer, "BIG")
+    await shop.api.next_event(JOHN)  # the new screen
+    invoice = await shop.api.next_event(JOHN)
+    assert invoice.message["invoice"]["total_amount"] == 4
+    await shop.api.pay(shop.john, invoice)
+    assert "so your 4 Stars were refunded" in (await shop.api.next_event(JOHN)).text
+    told = await shop.api.next_event(shop.alice.id)
+    assert "could not be done (not enough credit)" in told.text
+    balance = await _balance(shop.db)
+    assert (balance.balance, balance.held) == (0, 0)
+    refunds = [tx for tx in shop.api.star_transactions if "receiver" in tx]
+    assert [tx["amount"] for tx in refunds] == [4]
+    (code,) = await discounts.report(shop.db)
+    assert code.uses == 0  # a refunded payment gives its use back
+    await assert_audit_ok(shop.db)
