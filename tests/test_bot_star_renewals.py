@@ -19,7 +19,15 @@ import jobs
 from bot.adapters.panels.base import GIB
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import customer_links, ledger, panels, plans, self_pay, star_methods
+from bot.services import (
+    customer_links,
+    ledger,
+    panels,
+    plans,
+    resellers,
+    self_pay,
+    star_methods,
+)
 from bot.services.panel_provider import Panels
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
@@ -28,6 +36,7 @@ from models import (
     Customer,
     EntryKind,
     OrderStatus,
+    ResellerStatus,
     StarPayment,
     StarState,
     SubscriptionOrder,
@@ -352,3 +361,29 @@ async def test_a_stars_subscription_renews_each_period_once_until_the_customer_s
     await api.send(john, "/status")
     assert "Renewed automatically" not in (await api.next_event(JOHN)).text
     await assert_audit_ok(shop.db)
+
+
+async def test_pre_checkout_is_refused_once_the_reseller_is_suspended_or_the_chat_unlinked(
+    shop: Shop,
+) -> None:
+    await _sell_and_link(shop)
+    await _offer_prices(shop, 10)
+    _, invoice = await _invoice(shop)
+    await resellers.set_status(
+        shop.db, telegram_id=ALICE, status=ResellerStatus.SUSPENDED, actor="test", now=now(),
+        reason="unpaid",
+    )  # fmt: skip
+    answered = await shop.api.pre_checkout(shop.john, invoice)
+    assert answered["ok"] is False
+    assert "Your reseller cannot renew subscriptions right now" in answered["error_message"]
+    await resellers.set_status(
+        shop.db, telegram_id=ALICE, status=ResellerStatus.ACTIVE, actor="test", now=now(),
+        reason="paid",
+    )  # fmt: skip
+    await customer_links.unlink_chat(shop.db, JOHN, now=now())
+    answered = await shop.api.pre_checkout(shop.john, invoice)
+    assert answered["ok"] is False
+    assert "no longer linked to the subscription" in answered["error_message"]
+    assert await _count(shop.db, select(func.count()).select_from(StarPayment).where(
+        StarPayment.state == StarState.PAID
+    )) == 0  # fmt: skip
