@@ -111,7 +111,6 @@ async def got_price(update: Update, context: BotContext) -> int | str:
 
 async def back(update: Update, context: BotContext) -> object:
     """⬅️ Back on the prompt: the screen again, the price unchanged."""
-    flow.end(context, DRAFT)
     await show_settings(update, context)
     return flow.end(context, DRAFT)
 
