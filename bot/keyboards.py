@@ -28,6 +28,7 @@ ADMIN_STAFF = "adm:staff"
 ADMIN_REPORTS = "adm:rpt"  # the scheduled reports (handlers/admin/report_callbacks.py)
 ADMIN_LOG = "alg:0:::::"  # the action log's first page, unfiltered (action_log_callbacks)
 TOPUP_NEW = "tu:new"
+SELF_PAY = "sp:menu"  # a reseller's customer prices in Stars (handlers.payments)
 TOPUP_LIST = "tu:list"
 TOPUP_PENDING = "tu:pending"
 TOPUP_CANCEL_FLOW = "tu:cancel"
@@ -101,6 +102,7 @@ def balance_actions(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [button(t._("➕ Top up"), TOPUP_NEW), button(t._("🧾 My top-ups"), TOPUP_LIST)],
+            [button(t._("⭐ Customers pay in Stars"), SELF_PAY)],
             [button(t._("📤 Export"), EXPORT), button(t._("📊 Charts"), CHARTS)],
             [button(t._("⬅️ Menu"), MENU)],
         ]

@@ -112,8 +112,13 @@ async def panel_check_job(context: BotContext) -> None:
 
 
 async def reconcile_job(context: BotContext) -> None:
+    """Sales left in flight; then customers' Stars renewals whose sale was released."""
     panels = cast(Panels, context.bot_data["panels"])
     await run_reconciliation(context.db, panels, context.settings, _clock(context))
+    await stars.refund_released_renewals(
+        context.db, context.bot, admin_chat_id=context.settings.admin_chat_id,
+        now=_clock(context),
+    )  # fmt: skip
 
 
 async def stars_job(context: BotContext) -> None:

@@ -21,8 +21,10 @@ from bot.i18n import Translator
 from bot.services.alerts import Kind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
+from handlers.customer import views as customer_views
 from handlers.downline import views as downline_views
 from handlers.payments import admin_views as payment_views
+from handlers.payments import renewal_views
 from handlers.portal import callbacks as portal_buttons
 from handlers.portal import notice_views as portal_notices
 from handlers.reader import Reader
@@ -96,7 +98,10 @@ def _expiry_reminder(p: dict[str, Any], r: Reader) -> Notice:
     # For this subscription: a chat may have several (the portal checks it is the chat's).
     request = portal_buttons.RENEWAL.build(p["customer_id"])
     renew = keyboards.button(t._("🔁 Request renewal"), request)
-    return text, InlineKeyboardMarkup([[renew]])
+    rows = [[renew]]
+    if p.get("stars"):  # the reseller lets its customers pay their renewal in Stars
+        rows.insert(0, [customer_views.pay_button(int(p["stars"]), r)])
+    return text, InlineKeyboardMarkup(rows)
 
 
 def _digest(p: dict[str, Any], r: Reader) -> Notice:
@@ -319,6 +324,9 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
     Kind.SUMMARY: report_views.summary_notice,
+    Kind.SELF_PAY_RENEWED: renewal_views.renewed_notice,
+    Kind.SELF_PAY_REFUNDED: renewal_views.refunded_notice,
+    Kind.SELF_PAY_REFUND_FAILED: renewal_views.refund_failed_notice,
 }
 VIEWS.update(portal_notices.VIEWS)
 

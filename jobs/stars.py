@@ -13,8 +13,9 @@ import logging
 from telegram import Bot, TransactionPartnerUser
 
 from bot.db import Database
-from bot.services import star_reconcile
+from bot.services import star_reconcile, star_renewal_outcome
 from bot.services.star_reconcile import Differences, TelegramTransaction
+from handlers.payments.renewal import refund_renewal
 
 log = logging.getLogger(__name__)
 PAGE = 100  # Telegram's largest page
@@ -61,3 +62,20 @@ async def run_star_reconciliation(
         log.warning("Stars reconciliation: %s differences", len(found.items))
         await star_reconcile.queue_report(db, found, chat_id=admin_chat_id, now=now)
     return found
+
+
+async def refund_released_renewals(
+    db: Database, bot: Bot, *, admin_chat_id: int | None, now: dt.datetime
+) -> int:
+    """Customers' paid renewals whose order reconciliation released (the panel never did
+    it): each refunded once, the customer told through the outbox."""
+    refunded = 0
+    for payment_id in await star_renewal_outcome.failed_renewals(db):
+        done = await refund_renewal(
+            db, bot, payment_id, "panel_failed", admin_chat_id=admin_chat_id, now=now,
+            tell_payer=True,
+        )  # fmt: skip
+        refunded += done.refunded_at is not None
+    if refunded:
+        log.warning("refunded %s renewals paid in Stars that the panel never did", refunded)
+    return refunded

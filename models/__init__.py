@@ -12,6 +12,7 @@ from models.customer import (
     ReminderChoice,
     SubscriptionOrder,
 )
+from models.discount import DiscountCode, DiscountTarget
 from models.job_run import JobRun, ReportSwitch
 from models.language import ChatLanguage
 from models.ledger import (
@@ -33,6 +34,7 @@ from models.plan import Plan
 from models.portal import ChangeStatus, CustomerPause, PlanChangeRequest
 from models.price_list import PriceList, PriceListEntry
 from models.reseller import Billing, Reseller, ResellerStatus
+from models.self_pay import SelfPayPrice, StarSubscription, SubscriptionState
 from models.staff import StaffAdmin
 from models.stars import MethodKind, StarPayment, StarPurpose, StarState
 from models.topup import PaymentMethod, PriceTier, ProofKind, TopUpRequest, TopUpStatus
@@ -52,6 +54,8 @@ __all__ = [
     "Customer",
     "CustomerPause",
     "CustomerStatus",
+    "DiscountCode",
+    "DiscountTarget",
     "EntryKind",
     "Hold",
     "HoldAllocation",
@@ -77,11 +81,14 @@ __all__ = [
     "Reseller",
     "ResellerAlertState",
     "ResellerStatus",
+    "SelfPayPrice",
     "StaffAdmin",
     "StarPayment",
     "StarPurpose",
     "StarState",
+    "StarSubscription",
     "SubscriptionOrder",
+    "SubscriptionState",
     "SystemAccount",
     "TopUpRequest",
     "TopUpStatus",

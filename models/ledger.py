@@ -43,6 +43,7 @@ class EntryKind(StrEnum):
     ADJUSTMENT = "adjustment"
     EXPIRY = "expiry"
     CASH_RECEIVED = "cash_received"
+    STARS_REVENUE = "stars_revenue"  # a customer's renewal paid in Stars, credited to its reseller
 
 
 class TxType(StrEnum):

@@ -3,7 +3,16 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -55,4 +64,6 @@ class Reseller(Base):
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id", use_alter=True))
     # Days a year each of its customers may pause their subscription (0: no pausing).
     max_pause_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its customers may pay their own renewal in Stars (at the prices in self_pay_prices).
+    self_pay_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,7 @@
 """Telegram Stars payments: what was invoiced, paid and refunded.
 
-A payment has a ``purpose`` (today only ``topup``: a reseller buying credits) so that
-other uses (a customer paying a renewal) can share the table and its rules.
+A payment has a ``purpose``: ``topup`` (a reseller buying credits) or ``renewal`` (a
+customer paying its own renewal; the Stars become revenue credited to its reseller).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class MethodKind(StrEnum):
 
 class StarPurpose(StrEnum):
     TOPUP = "topup"
+    RENEWAL = "renewal"
 
 
 class StarState(StrEnum):
@@ -46,7 +47,7 @@ class StarPayment(Base):
         CheckConstraint("credits > 0", name="credits_positive"),
         CheckConstraint("rate > 0", name="rate_positive"),
         CheckConstraint("refund_shortfall >= 0", name="shortfall_not_negative"),
-        CheckConstraint("purpose IN ('topup')", name="purpose"),
+        CheckConstraint("purpose IN ('topup', 'renewal')", name="purpose"),
         CheckConstraint(
             "state IN ('invoiced', 'paid', 'refund_pending', 'refunded', 'cancelled')",
             name="state",
@@ -61,7 +62,15 @@ class StarPayment(Base):
     method_id: Mapped[int] = mapped_column(ForeignKey("payment_methods.id"))
     # The top-up request the payment became (approved) once paid.
     topup_request_id: Mapped[int | None] = mapped_column(ForeignKey("topup_requests.id"))
+    # A renewal: the customer it renews and the plan it was priced for.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # A subscription's charge: each period's payment is a row of its own.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("star_subscriptions.id"))
     stars: Mapped[int] = mapped_column(BigInteger)
+    # A discount code entered at the invoice, and the Stars it took off ``stars``.
+    discount_code_id: Mapped[int | None] = mapped_column(ForeignKey("discount_codes.id"))
+    discount_stars: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Hundredths of a credit granted for the payment.
     credits: Mapped[int] = mapped_column(BigInteger)
     # The rate of the invoice: hundredths of a credit per Star.

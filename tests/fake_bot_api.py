@@ -291,6 +291,9 @@ class FakeBotAPI:
         self.star_transactions: list[dict[str, Any]] = []  # StarTransaction objects
         self._charge_ids = itertools.count(1)
         self._invoice_payloads: dict[tuple[int, int], str] = {}
+        self.invoice_links: dict[str, dict[str, Any]] = {}  # createInvoiceLink's, by link
+        # Stars subscriptions paid through a link: the payer, first charge id, period end.
+        self.subscriptions: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -906,9 +909,30 @@ class FakeBotAPI:
         return self._invoice_payloads[(chat_id, message_id)]
 
     async def _m_createinvoicelink(self, params: dict[str, Any]) -> Any:
-        self._check_invoice(params)
+        invoice = self._check_invoice(params)
+        if params.get("subscription_period") is not None:
+            # Telegram allows one period, 30 days, and at most 10000 Stars a period.
+            if _int(params["subscription_period"]) != SUBSCRIPTION_PERIOD:
+                raise bad_request("SUBSCRIPTION_PERIOD_INVALID")
+            if invoice["total_amount"] > 10_000:
+                raise bad_request("SUBSCRIPTION_PRICE_INVALID")
         self.invoices.append(params)
-        return f"https://t.me/$invoice{len(self.invoices)}"
+        link = f"https://t.me/$invoice{len(self.invoices)}"
+        self.invoice_links[link] = {**params, "invoice": invoice}
+        return link
+
+    async def _m_edituserstarsubscription(self, params: dict[str, Any]) -> Any:
+        charge_id = str(params.get("telegram_payment_charge_id") or "")
+        user_id = _int(params.get("user_id"))
+        found = next(
+            (s for s in self.subscriptions.values()
+             if s["first_charge_id"] == charge_id and s["user_id"] == user_id),
+            None,
+        )  # fmt: skip
+        if found is None:
+            raise bad_request("CHARGE_ID_INVALID")
+        found["canceled"] = params.get("is_canceled") in (True, "true", "True", "1")
+        return True
 
     async def _m_answerprecheckoutquery(self, params: dict[str, Any]) -> Any:
         query_id = str(params.get("pre_checkout_query_id"))
@@ -965,15 +989,23 @@ class FakeBotAPI:
         """``user`` taps Pay on ``invoice``: the pre-checkout query, and the bot's answer
         (it must come within Telegram's 10 seconds)."""
         details = invoice.message["invoice"]
+        return await self._pre_checkout(
+            user, details["currency"], total_amount or details["total_amount"],
+            self.invoice_payload(invoice),
+        )  # fmt: skip
+
+    async def _pre_checkout(
+        self, user: User, currency: str, total_amount: int, payload: str
+    ) -> dict[str, Any]:
         query_id = f"pcq{next(self._callback_ids)}"
         await self._push(
             {
                 "pre_checkout_query": {
                     "id": query_id,
                     "from": user.as_dict(),
-                    "currency": details["currency"],
-                    "total_amount": total_amount or details["total_amount"],
-                    "invoice_payload": self.invoice_payload(invoice),
+                    "currency": currency,
+                    "total_amount": total_amount,
+                    "invoice_payload": payload,
                 }
             }
         )
@@ -1012,6 +1044,53 @@ class FakeBotAPI:
         await self._push({"message": message})
         return message
 
+    async def _charge_subscription(self, user: User, link: str, *, first: bool) -> dict[str, Any]:
+        params = self.invoice_links[link]
+        amount, payload = params["invoice"]["total_amount"], str(params["payload"])
+        period = SUBSCRIPTION_PERIOD
+        charge_id = f"stxFAKE{next(self._charge_ids):06d}sub"
+        self.star_transactions.append(
+            {
+                "id": charge_id, "amount": amount, "date": int(time.time()),
+                "source": {"type": "user", "transaction_type": "invoice_payment",
+                           "user": user.as_dict(), "invoice_payload": payload,
+                           "subscription_period": period},
+            }
+        )  # fmt: skip
+        state = self.subscriptions.setdefault(
+            link, {"user_id": user.id, "first_charge_id": charge_id, "canceled": False,
+                   "until": int(time.time())},
+        )  # fmt: skip
+        state["until"] = max(state["until"], int(time.time())) + period
+        payment = {"currency": "XTR", "total_amount": amount, "invoice_payload": payload,
+                   "telegram_payment_charge_id": charge_id,
+                   "provider_payment_charge_id": f"prov{charge_id}",
+                   "subscription_expiration_date": state["until"], "is_recurring": True,
+                   **({"is_first_recurring": True} if first else {})}  # fmt: skip
+        message = self._user_message(user, None, successful_payment=payment)
+        await self._push({"message": message})
+        return message
+
+    async def subscribe(self, user: User, link: str) -> dict[str, Any]:
+        """``user`` opens a subscription's invoice link and pays: the pre-checkout (which
+        must be answered ok), then the first charge (``is_first_recurring``)."""
+        params = self.invoice_links[link]
+        assert _int(params.get("subscription_period")) == SUBSCRIPTION_PERIOD, params
+        answered = await self._pre_checkout(
+            user, "XTR", params["invoice"]["total_amount"], str(params["payload"])
+        )
+        if not answered["ok"]:
+            raise AssertionError(f"the bot refused the subscription: {answered}")
+        return await self._charge_subscription(user, link, first=True)
+
+    async def next_period(self, user: User, link: str) -> dict[str, Any] | None:
+        """A period later Telegram charges the subscription again (no pre-checkout); not
+        once the bot cancelled it (None then)."""
+        state = self.subscriptions[link]
+        if state["canceled"]:
+            return None
+        return await self._charge_subscription(user, link, first=False)
+
     async def deliver_again(self, message: dict[str, Any]) -> None:
         """The same message delivered once more (Telegram may repeat an update)."""
         await self._push({"message": json.loads(json.dumps(message))})
@@ -1028,6 +1107,9 @@ class FakeBotAPI:
         message = self._user_message(user, None, refunded_payment=refunded)
         await self._push({"message": message})
         return message
+
+
+SUBSCRIPTION_PERIOD = 2_592_000  # 30 days, the only period Telegram accepts
 
 
 def _int(value: Any) -> int | None:

@@ -501,6 +501,40 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         "▶️ Your pause is over: <code>john</code> is on again and runs until 2031-03-14.",
         _day,
     ),
+    (
+        Kind.STARS_REFUNDED,
+        {"payment_id": 3, "request_id": None, "name": "Alice", "telegram_id": 1001,
+         "stars": 10, "credits": 2_000, "removed": 2_000, "balance": 1_000},
+        "↩️ A customer's renewal paid with Stars (payment #3) was refunded: 10 Stars returned "
+        "to the customer, 20.00 credits removed from your balance. Balance: 10.00 credits.",
+        lambda t: _money(t, 2_000),
+    ),
+    (
+        Kind.SELF_PAY_RENEWED,
+        {"payment_id": 3, "username": "john", "plan": "VPN", "expires_at": ISO, "stars": 10,
+         "revenue": 2_000, "charged": 1_000, "balance": 5_000},
+        "⭐ <code>john</code> paid 10 Stars and is renewed until 2031-03-14 (VPN).\n"
+        "Revenue: +20.00 credits · Renewal: −10.00 credits · Your margin: 10.00 credits\n"
+        "Balance: <b>50.00 credits</b>",
+        lambda t: _money(t, 2_000),
+    ),
+    (
+        Kind.SELF_PAY_REFUNDED,
+        {"payment_id": 3, "name": "Alice", "telegram_id": 1001, "username": "john",
+         "stars": 10, "reason": "renewal not done: insufficient_credit", "audience": "admins"},
+        "⚠️ A renewal of <code>john</code> (a customer of <b>Alice</b>, <code>1001</code>) "
+        "paid with 10 Stars could not be done (not enough credit). Payment #3 was refunded "
+        "automatically.",
+        lambda t: t._("not enough credit"),
+    ),
+    (
+        Kind.SELF_PAY_REFUND_FAILED,
+        {"payment_id": 3, "name": "Alice", "telegram_id": 1001, "username": "john",
+         "stars": 10, "reason": "renewal not done: sale_failed", "error": "CHARGE_NOT_FOUND"},
+        "⛔ The automatic refund of Stars payment #3 (10 Stars, a renewal of <code>john</code>, "
+        "a customer of <b>Alice</b>) failed: CHARGE_NOT_FOUND. Refund it from /stars.",
+        lambda t: "CHARGE_NOT_FOUND",
+    ),
 ]  # fmt: skip
 
 

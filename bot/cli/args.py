@@ -12,8 +12,10 @@ from typing import Any
 from bot.cli import (
     backup_commands,
     chart_command,
+    discount_command,
     export_command,
     price_list_commands,
+    self_pay_command,
     stars_commands,
 )
 from bot.money import AmountError, parse_amount
@@ -282,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup_commands.add_parser(commands)
     export_command.add_parser(commands)
     chart_command.add_parser(commands)
+    self_pay_command.add_parser(commands)
+    discount_command.add_parser(commands)
     return parser
 
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from bot.cli import (
     backup_commands,
     chart_command,
+    discount_command,
     export_command,
     log_command,
     panel_commands,
     price_list_commands,
+    self_pay_command,
     staff_commands,
     stars_commands,
 )
@@ -408,4 +410,6 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     **backup_commands.COMMANDS,
     **export_command.COMMANDS,
     **chart_command.COMMANDS,
+    **self_pay_command.COMMANDS,
+    **discount_command.COMMANDS,
 }

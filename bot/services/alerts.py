@@ -29,6 +29,7 @@ from models import (
     Reseller,
     ResellerAlertState,
     ResellerStatus,
+    SelfPayPrice,
     TopUpRequest,
     TopUpStatus,
 )
@@ -77,6 +78,9 @@ class Kind(StrEnum):
     PLAN_CHANGE_REQUEST = "plan_change_request"  # the reseller: approve or decline a change
     PLAN_CHANGE_DECIDED = "plan_change_decided"  # the customer: approved or declined, and why
     SUBSCRIPTION_RESUMED = "subscription_resumed"  # the customer: a pause ended by itself
+    SELF_PAY_RENEWED = "self_pay_renewed"  # the reseller: a customer paid and renewed in Stars
+    SELF_PAY_REFUNDED = "self_pay_refunded"  # reseller and admins: such a renewal failed, refunded
+    SELF_PAY_REFUND_FAILED = "self_pay_refund_failed"  # the admins: ... and the refund failed
 
 
 @dataclass(frozen=True)
@@ -220,8 +224,19 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                         Plan.id,
                         Plan.name,
                         Customer.reminders,
+                        SelfPayPrice.stars,
                     )
                     .join(Plan, Plan.id == Customer.plan_id)
+                    # The Stars price, where the reseller lets customers pay their renewal.
+                    .join(Reseller, Reseller.id == Customer.reseller_id)
+                    .outerjoin(
+                        SelfPayPrice,
+                        (SelfPayPrice.reseller_id == Customer.reseller_id)
+                        & (SelfPayPrice.plan_id == Customer.plan_id)
+                        & Reseller.self_pay_enabled.is_(True)
+                        & (Reseller.status == ResellerStatus.ACTIVE)
+                        & Plan.active.is_(True),
+                    )
                     .where(
                         Customer.id > last_id,
                         Customer.chat_id.is_not(None),
@@ -238,7 +253,8 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                 return queued
             last_id = rows[-1][0]
             messages = []
-            for customer_id, chat_id, expires_at, username, plan_id, plan_name, choice in rows:
+            for row in rows:
+                customer_id, chat_id, expires_at, username, plan_id, plan_name, choice, stars = row
                 # A customer who asked for fewer reminders still gets the last one.
                 offsets = settings.reminder_offsets_days
                 if choice == ReminderChoice.LAST:
@@ -258,6 +274,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                             "plan_id": plan_id,
                             "expires_at": expires_at.isoformat(),
                             "days": offset,
+                            "stars": stars,
                         },
                     )
                 )

@@ -54,6 +54,7 @@ class Refusal(StrEnum):
     ALREADY_PAID = "already_paid"
     SUSPENDED = "suspended"
     CHANGED = "changed"  # the rate, the amount or the method changed: a fresh invoice
+    CODE_INVALID = "code_invalid"  # its discount code is used up or expired meanwhile
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ class Payment:
     refunded_at: dt.datetime | None
     refund_reason: str | None
     refund_shortfall: int
+    payer_telegram_id: int = 0
+    customer_id: int | None = None  # a renewal's customer and plan
+    plan_id: int | None = None
+    discount_code_id: int | None = None  # a code entered at the invoice
+    discount_stars: int = 0  # ... and the Stars it took off
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,11 @@ def _payment(row: StarPayment, reseller: Reseller, account_id: int) -> Payment:
         refunded_at=row.refunded_at,
         refund_reason=row.refund_reason,
         refund_shortfall=row.refund_shortfall,
+        payer_telegram_id=row.payer_telegram_id,
+        customer_id=row.customer_id,
+        plan_id=row.plan_id,
+        discount_code_id=row.discount_code_id,
+        discount_stars=row.discount_stars,
     )
 
 
@@ -264,7 +275,13 @@ async def cancel_invoice(
 
 
 async def check_pre_checkout(
-    db: Database, *, payload: str, telegram_id: int, total_amount: int, currency: str
+    db: Database,
+    *,
+    payload: str,
+    telegram_id: int,
+    total_amount: int,
+    currency: str,
+    now: dt.datetime | None = None,
 ) -> Checked:
     """Whether Telegram may take this payment: one quick read, well within 10 seconds."""
     async with db.transaction() as session:
@@ -288,6 +305,11 @@ async def check_pre_checkout(
             or total_amount != found.stars
         ):
             return Checked(Refusal.CHANGED, found)
+        # Imported here: discounts builds on this module.
+        from bot.services.discounts import still_valid
+
+        if not await still_valid(session, found, now or dt.datetime.now(dt.UTC)):
+            return Checked(Refusal.CODE_INVALID, found)
         return Checked(None, found)
 
 

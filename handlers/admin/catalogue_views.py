@@ -31,6 +31,7 @@ from handlers.admin.catalogue_callbacks import (
     Field,
     Kind,
 )
+from handlers.payments import callbacks as payment_buttons
 from handlers.payments import views as payment_views
 from handlers.pricelists import callbacks as price_list_buttons
 from handlers.pricelists.callbacks import Scope
@@ -287,6 +288,11 @@ def method(
             ),
         ],
         _button(t._("👁 Preview"), METHOD_PREVIEW.build(Kind.METHOD, m.id)),
+        *(
+            [_button(t._("⭐ Rate and bounds"), payment_buttons.STARS_RATE.build(m.id))]
+            if stars
+            else []
+        ),
         toggle,
         back_to(Kind.METHOD, t),
     ]

@@ -53,6 +53,11 @@ class Paged:
 STATUS = Paged("st")
 # Ask the reseller to renew (on the status and on the expiry reminder, built by jobs).
 RENEWAL_REQUEST = Plain("rr")
+# Pay the renewal in Stars (on the status and the reminder, where the reseller offers it).
+PAY_RENEWAL = Plain("pay")
+# ... every 30 days by a Stars subscription (on the pay screen), and stopping it (status).
+SUBSCRIBE = Plain("sub")
+UNSUBSCRIBE = Plain("unsub")
 # Unlink this chat: the question, then its confirmation.
 UNLINK = Plain("ul")
 UNLINK_CONFIRM = Plain("ul:y")

@@ -11,7 +11,7 @@ from typing import cast
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import customer_links, customers
+from bot.services import customer_links, customers, star_renewals, star_subscriptions
 from bot.services.customers import CustomerError
 from bot.services.live_status import LiveStatus
 from bot.services.panel_provider import Panels
@@ -64,7 +64,14 @@ async def show_status(
         await refuse(update, views.not_linked(r))
         return
     live = await live_status(context).of(view.customer.id)
-    await show(update, *views.status(view, now(context), r, page, linked=linked, live=live))
+    offer = await star_renewals.offer_for_chat(context.db, chat.id, now(context))
+    auto = await star_subscriptions.active_for_chat(context.db, chat.id)
+    screen = views.status(
+        view, now(context), r, page, linked=linked, live=live,
+        pay_stars=offer.stars if offer else None,
+        auto_renewal=(auto.stars, auto.expires_at) if auto else None,
+    )  # fmt: skip
+    await show(update, *screen)
 
 
 def live_status(context: BotContext) -> LiveStatus:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.adapters.panels.base import GIB, UserState
@@ -55,6 +55,22 @@ def refusal(code: str, r: Reader) -> str:
     if code == "not_linked":
         return not_linked(r)
     return t._("That did not work. Please try again later.")
+
+
+def pay_button(stars: int, r: Reader) -> InlineKeyboardButton:
+    """⭐ Pay and renew, where the reseller lets its customers pay their renewal in Stars."""
+    label = r.t.n_("⭐ Pay and renew ({n} Star)", "⭐ Pay and renew ({n} Stars)", stars)
+    return keyboards.button(label, callbacks.PAY_RENEWAL.build())
+
+
+def auto_renewal_line(stars: int, until: dt.datetime | None, r: Reader) -> str:
+    """A Stars subscription renewing the customer every 30 days."""
+    t = r.t
+    every = t.n_("{n} Star every 30 days", "{n} Stars every 30 days", stars)
+    if until is None:
+        return t._("🔁 Renewed automatically with Telegram Stars ({every}).", every=every)
+    return t._("🔁 Renewed automatically with Telegram Stars ({every}); paid until {date}.",
+               every=every, date=r.date(until))  # fmt: skip
 
 
 # --- the status --------------------------------------------------------------------------
@@ -130,6 +146,8 @@ def status(
     *,
     linked: bool = False,
     live: Live | None = None,
+    pay_stars: int | None = None,
+    auto_renewal: tuple[int, dt.datetime | None] | None = None,
 ) -> Screen:
     """The subscription, its live state on the panel (if it is on one) and one page of its
     history, newest first, within Telegram's limit. ``linked``: greet a chat just linked."""
@@ -152,6 +170,7 @@ def status(
             plan,
             state,
             *(live_lines(live, r) if live is not None else []),
+            *([auto_renewal_line(*auto_renewal, r)] if auto_renewal else []),
         ]
     )
     items = [_history_line(item, r) for item in view.history]
@@ -168,6 +187,11 @@ def status(
 
     shown = pages.paginate(items, page, header=header, max_items=HISTORY_PAGE_ITEMS)
     rows = [[keyboards.button(t._("🔁 Request renewal"), callbacks.RENEWAL_REQUEST.build())]]
+    if auto_renewal is not None:
+        stop = keyboards.button(t._("✖️ Stop automatic renewal"), callbacks.UNSUBSCRIBE.build())
+        rows.insert(0, [stop])
+    elif pay_stars is not None:
+        rows.insert(0, [pay_button(pay_stars, r)])
     nav = []
     if shown.page > 0:
         nav.append(keyboards.button(t._("◀️ Newer"), callbacks.STATUS.build(shown.page - 1)))

@@ -2,6 +2,11 @@
 
 ``invoice``   the invoice, its pre-checkout, the successful and refunded payments
 ``refund``    an admin's refund: the reason, the confirmation (a flow)
+``renewal``   a customer paying its own renewal (⭐ Pay and renew) and its automatic refund
+``subscription`` the same every 30 days by a Stars subscription, and stopping it
+``selfpay``   /selfpay: a reseller's customer prices in Stars (a flow for the price)
+``rate``      an admin's Stars rate and bounds, from the catalogue's card (a flow)
+``discount``  a discount code at an invoice (a flow); /discounts for the admins
 ``support``   /paysupport
 ``listing``   /stars: the admins' list of payments, with Refund
 ``callbacks`` one codec per button family
@@ -20,11 +25,35 @@ from telegram.ext import (
 
 from bot.context import BotApplication
 from handlers import flow
-from handlers.payments import callbacks, invoice, listing, refund, support
+from handlers.customer import callbacks as customer_buttons
+from handlers.payments import (
+    callbacks,
+    discount,
+    invoice,
+    listing,
+    rate,
+    refund,
+    renewal,
+    selfpay,
+    subscription,
+    support,
+)
 
 
 def refund_flow() -> flow.Flow:
     return refund.refund_flow()
+
+
+def self_pay_flow() -> flow.Flow:
+    return selfpay.price_flow()
+
+
+def rate_flow() -> flow.Flow:
+    return rate.rate_flow()
+
+
+def code_flow() -> flow.Flow:
+    return discount.code_flow()
 
 
 def register_payments(app: BotApplication) -> None:
@@ -36,9 +65,20 @@ def register_payments(app: BotApplication) -> None:
 
 
 def register(app: BotApplication) -> None:
-    """/paysupport, /stars (the admins' list) and the invoice's Cancel button."""
+    """/paysupport, /stars (the admins' list), the invoice's Cancel button, a customer's
+    ⭐ Pay and renew, and a reseller's /selfpay screen."""
+    private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("paysupport", support.ask_for_help))
     app.add_handler(CommandHandler("stars", listing.latest_payments))
-    app.add_handler(
-        CallbackQueryHandler(invoice.cancel_invoice, pattern=callbacks.CANCEL_INVOICE.pattern())
-    )
+    app.add_handler(CommandHandler("selfpay", selfpay.show_settings, filters=private))
+    app.add_handler(CommandHandler("discounts", discount.discounts_command))
+    for codec, callback in (
+        (callbacks.CANCEL_INVOICE, invoice.cancel_invoice),
+        (customer_buttons.PAY_RENEWAL, renewal.pay_and_renew),
+        (customer_buttons.SUBSCRIBE, subscription.subscribe),
+        (customer_buttons.UNSUBSCRIBE, subscription.unsubscribe),
+        (callbacks.SELF_PAY, selfpay.show_settings),
+        (callbacks.SELF_PAY_ON, selfpay.toggle),
+        (callbacks.SELF_PAY_OFF, selfpay.toggle),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=codec.pattern()))

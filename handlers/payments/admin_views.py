@@ -171,7 +171,18 @@ def paid_notice(p: dict[str, Any], r: Reader) -> Notice:
 
 
 def refunded_notice(p: dict[str, Any], r: Reader) -> Notice:
-    """The reseller: a Stars top-up was refunded, its credits removed."""
+    """The reseller: a Stars top-up (or a customer's renewal paid in Stars: no top-up
+    request) was refunded, its credits removed."""
+    if p.get("request_id") is None:
+        text = r.t._(
+            "↩️ A customer's renewal paid with Stars (payment #{id}) was refunded: {stars} "
+            "returned to the customer, {removed} removed from your balance. Balance: {balance}.",
+            id=p["payment_id"],
+            stars=_stars(r, int(p["stars"])),
+            removed=r.money(int(p["removed"])),
+            balance=r.money(int(p["balance"])),
+        )
+        return text, None
     text = r.t._(
         "↩️ Your Stars top-up #{request} was refunded: {stars} returned, {removed} "
         "removed from your balance. Balance: {balance}.",

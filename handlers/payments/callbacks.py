@@ -13,8 +13,21 @@ from bot.context import BotContext
 
 
 @dataclass(frozen=True)
+class Plain:
+    """``<data>``: a button with no value."""
+
+    data: str
+
+    def build(self) -> str:
+        return self.data
+
+    def pattern(self) -> str:
+        return rf"^{self.data}$"
+
+
+@dataclass(frozen=True)
 class ByPayment:
-    """``<prefix>:<payment id>``."""
+    """``<prefix>:<payment id>`` (or another row's id)."""
 
     prefix: str
 
@@ -51,3 +64,18 @@ CANCEL_INVOICE = ByPayment("st:x")  # the reseller withdraws an unpaid invoice
 REFUND = ByPayment("st:rf")  # an admin starts a refund (asks for the reason)
 REFUND_CONFIRM = Confirmed("st:ok")  # ... and confirms it
 REFUND_CANCEL = ByPayment("st:no")  # ... or leaves it
+
+# A reseller's self-service renewals: the screen, on/off, a plan's price (asks for it).
+SELF_PAY = Plain(keyboards.SELF_PAY)
+SELF_PAY_ON = Plain("sp:on")
+SELF_PAY_OFF = Plain("sp:off")
+SELF_PAY_PRICE = ByPayment("sp:p")  # the plan's id
+
+# An admin's Stars rate and bounds (on the catalogue's card of a Stars method).
+STARS_RATE = ByPayment("st:rate")  # the method's id
+STARS_RATE_CONFIRM = Confirmed("st:rok")
+STARS_RATE_CANCEL = ByPayment("st:rno")
+
+# A discount code entered at an open invoice (a top-up's or a customer renewal's).
+CODE = ByPayment("st:code")
+CODE_CANCEL = ByPayment("st:cx")

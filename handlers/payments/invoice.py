@@ -13,12 +13,18 @@ from telegram import LabeledPrice, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
-from bot.services import star_payments, star_refunds, stars
+from bot.services import (
+    star_payments,
+    star_refunds,
+    star_renewals,
+    star_subscriptions,
+    stars,
+)
 from bot.services.stars import Payment, Refusal, StarsError
 from handlers import flow
 from handlers.common import answer, now
 from handlers.language import translator
-from handlers.payments import callbacks, views
+from handlers.payments import callbacks, renewal, subscription, views
 from handlers.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,12 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     if query is None:
         return
+    if star_renewals.is_renewal(query.invoice_payload):
+        await renewal.pre_checkout(update, context)
+        return
+    if star_subscriptions.is_subscription(query.invoice_payload):
+        await subscription.pre_checkout(update, context)
+        return
     r = await _reader(update, context)
     try:
         checked = await asyncio.wait_for(
@@ -109,6 +121,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
                 telegram_id=query.from_user.id,
                 total_amount=query.total_amount,
                 currency=query.currency,
+                now=now(context),
             ),
             PRE_CHECKOUT_SECONDS,
         )
@@ -143,6 +156,12 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     if message is None or message.successful_payment is None or message.from_user is None:
         return
     paid = message.successful_payment
+    if star_renewals.is_renewal(paid.invoice_payload):
+        await renewal.successful_payment(update, context)
+        return
+    if star_subscriptions.is_subscription(paid.invoice_payload):
+        await subscription.successful_payment(update, context)
+        return
     r = await _reader(update, context)
     try:
         done = await star_payments.record_payment(

@@ -3,7 +3,7 @@ shown and a reader to text (and keyboard), in the reader's language."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
@@ -36,12 +36,27 @@ def invoice_screen(payment: Payment, r: Reader, problem: str | None = None) -> S
         rate=r.money(payment.rate),
         stars=_stars(r, payment.stars),
     )
+    if payment.discount_stars:
+        text += "\n" + discount_line(payment, r)
     if problem:
         text = t._("⚠️ {problem}", problem=problem) + "\n\n" + text
     cancel = keyboards.button(
         t._("✖️ Cancel the invoice"), callbacks.CANCEL_INVOICE.build(payment.id)
     )
-    return text, InlineKeyboardMarkup([[cancel]])
+    return text, InlineKeyboardMarkup([[code_button(payment, r)], [cancel]])
+
+
+def discount_line(payment: Payment, r: Reader) -> str:
+    """A discount code's Stars off, stated before paying."""
+    return r.t._(
+        "🏷 Discount code: −{off} (instead of {before}).",
+        off=_stars(r, payment.discount_stars),
+        before=_stars(r, payment.stars + payment.discount_stars),
+    )
+
+
+def code_button(payment: Payment, r: Reader) -> InlineKeyboardButton:
+    return keyboards.button(r.t._("🏷 I have a discount code"), callbacks.CODE.build(payment.id))
 
 
 def stars_method_line(method: StarsMethod, r: Reader) -> str:
@@ -52,7 +67,7 @@ def stars_method_line(method: StarsMethod, r: Reader) -> str:
         text += t._(", from {amount}", amount=r.money(method.min_credits))
     if method.max_credits is not None:
         text += t._(", up to {amount}", amount=r.money(method.max_credits))
-    return text + "\n" + t._("(Rate and bounds: python -m bot payment-method stars)")
+    return text
 
 
 def invoice_title(t: Translator) -> str:
@@ -83,6 +98,9 @@ def pre_checkout_refusal(refusal: Refusal, t: Translator) -> str:
         return t._("Your reseller account is suspended. Contact an admin.")
     if refusal == Refusal.CHANGED:
         return t._("The rate or the amount changed since this invoice. A new one follows.")
+    if refusal == Refusal.CODE_INVALID:
+        return t._("The discount code is no longer valid (used up or expired). "
+                   "Start a new top-up with /topup.")  # fmt: skip
     return t._("This invoice is no longer valid. Start a new top-up with /topup.")
 
 

@@ -33,6 +33,7 @@ def kind_label(kind: str, t: Translator) -> str:
         EntryKind.ADJUSTMENT: t._("Adjustment"),
         EntryKind.EXPIRY: t._("Expired credits"),
         EntryKind.CASH_RECEIVED: t._("Cash received"),
+        EntryKind.STARS_REVENUE: t._("A customer's renewal paid in Stars"),
     }
     return labels.get(kind, kind)
 

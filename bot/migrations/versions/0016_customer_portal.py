@@ -2,7 +2,7 @@
 subscriptions per chat (customers.chat_id no longer unique), the resellers' pause allowance
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-24 14:07:40.061626
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,280 @@
+"""What becomes of a customer's paid renewal: renewed, waiting for the panel, or refunded.
+
+The renewal runs through ``sales.sell`` keyed by the payment (``stars-renewal:<id>``), so
+a repeated update or a retry after a crash finds the same order and charges once. When it
+cannot be done (refused by the panel, the reseller suspended, not enough credit even with
+the revenue, the plan withdrawn) the customer is refunded:
+
+- ``begin_refund``: the revenue credit is taken back (as much as is still there) and the
+  payment becomes ``refund_pending``, in one transaction;
+- then the caller asks Telegram (``refundStarPayment``), outside any transaction;
+- ``finish_refund`` (``refunded``, logged, the reseller and the admins told) or
+  ``refund_failed`` (still pending, the admins told, to refund by hand from /stars).
+
+A panel that did not answer leaves the order to reconciliation; ``failed_renewals`` finds
+the paid renewals whose order it then released, for the job to refund.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.services import admin_log, ledger, sales
+from bot.services.alerts import Kind
+from bot.services.customers import CustomerError
+from bot.services.ledger import LedgerError
+from bot.services.outbox import Outgoing, enqueue
+from bot.services.panel_provider import Panels
+from bot.services.provisioning import Provider
+from bot.services.stars import Payment, StarsError, require
+from models import (
+    Customer,
+    LedgerAccount,
+    OrderStatus,
+    StarPayment,
+    StarPurpose,
+    StarState,
+    SubscriptionOrder,
+    TxType,
+)
+
+MAX_ERROR = 255
+
+
+class Outcome(StrEnum):
+    RENEWED = "renewed"
+    IN_DOUBT = "in_doubt"  # the panel did not answer: reconciliation settles it
+    REFUND = "refund"  # cannot be done: the caller refunds (begin_refund, Telegram, finish)
+    NOTHING = "nothing"  # not a paid renewal (already refunded, say)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    outcome: Outcome
+    payment: Payment
+    result: sales.SaleResult | None = None
+    reason: str = ""  # why it cannot be done: the sale's error code
+
+
+ORDER_KEY = "stars-renewal:"
+
+
+def order_key(payment_id: int) -> str:
+    return f"{ORDER_KEY}{payment_id}"
+
+
+async def renew(
+    db: Database,
+    provider: Provider,
+    *,
+    payment_id: int,
+    now: dt.datetime,
+    provider_seconds: float,
+    panels: Panels | None,
+) -> Renewal:
+    """Run the paid renewal once (the reseller is charged the plan's price) and tell the
+    reseller; or say it must be refunded, or that the panel's answer is awaited."""
+    payment = await _payment(db, payment_id)
+    if payment.state != StarState.PAID or payment.purpose != StarPurpose.RENEWAL:
+        return Renewal(Outcome.NOTHING, payment)
+    assert payment.customer_id is not None and payment.plan_id is not None
+    try:
+        result = await sales.sell(
+            db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
+            key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
+            customer_id=payment.customer_id, panels=panels,
+        )  # fmt: skip
+    except (sales.SaleInDoubt, sales.SaleInProgress):
+        return Renewal(Outcome.IN_DOUBT, payment)
+    except (CustomerError, LedgerError) as exc:
+        return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))
+    if not result.replayed:
+        async with db.transaction() as session:
+            await enqueue(session, [_renewed_notice(payment, result)], now)
+    return Renewal(Outcome.RENEWED, payment, result)
+
+
+def _renewed_notice(payment: Payment, result: sales.SaleResult) -> Outgoing:
+    return Outgoing(
+        key=f"{Kind.SELF_PAY_RENEWED}:{payment.id}",
+        chat_id=payment.reseller_telegram_id,
+        kind=Kind.SELF_PAY_RENEWED,
+        payload={
+            "payment_id": payment.id,
+            "username": result.customer.username,
+            "plan": result.customer.plan.name,
+            "expires_at": result.customer.expires_at.isoformat(),
+            "stars": payment.stars,
+            "revenue": payment.credits,
+            "charged": result.price,
+            "balance": result.balance.balance,
+        },
+    )
+
+
+async def _payment(db: Database, payment_id: int) -> Payment:
+    async with db.transaction() as session:
+        return await require(session, payment_id)
+
+
+async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.datetime) -> Payment:
+    """Take the revenue back (what is still there) and mark the payment ``refund_pending``.
+
+    A payment already pending is returned as it is, for the caller to ask Telegram again.
+    """
+
+    async def _begin(session: AsyncSession) -> Payment:
+        payment = await require(session, payment_id, lock=True)
+        if payment.state == StarState.REFUND_PENDING:
+            return payment
+        if payment.state != StarState.PAID:
+            raise StarsError("not_refundable", f"Stars payment #{payment.id} is not paid.")
+        await session.execute(
+            select(LedgerAccount.id).where(LedgerAccount.id == payment.account_id).with_for_update()
+        )
+        balance = await ledger.balance(session, payment.account_id)
+        take = min(payment.credits, max(balance.spendable, 0))
+        transfer_id = None
+        if take > 0:
+            movement = await ledger.remove(
+                session,
+                account_id=payment.account_id,
+                amount=take,
+                tx_type=TxType.PURCHASE,
+                actor="system",
+                key=f"stars-refund:{payment.id}:auto",
+                comment=f"Renewal paid with Stars #{payment.id} not done: revenue taken back",
+                related=f"stars:{payment.id}",
+            )
+            transfer_id = movement.transfer_id
+        await session.execute(
+            update(StarPayment)
+            .where(StarPayment.id == payment.id)
+            .values(
+                state=StarState.REFUND_PENDING,
+                refund_attempts=StarPayment.refund_attempts + 1,
+                refund_reason=f"renewal not done: {reason}"[:255],
+                refund_actor="system",
+                refund_transfer_id=transfer_id,
+                refund_shortfall=payment.credits - take,
+            )
+        )
+        return await require(session, payment.id)
+
+    return await db.run(_begin)
+
+
+async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, object]:
+    username = await session.scalar(
+        select(Customer.username).where(Customer.id == payment.customer_id)
+    )
+    return {
+        "payment_id": payment.id,
+        "name": payment.reseller_name,
+        "telegram_id": payment.reseller_telegram_id,
+        "username": username or "",
+        "stars": payment.stars,
+        "reason": payment.refund_reason or "",
+    }
+
+
+async def finish_refund(
+    db: Database,
+    *,
+    payment_id: int,
+    admin_chat_id: int | None,
+    now: dt.datetime,
+    tell_payer: bool = False,
+) -> Payment:
+    """Telegram gave the Stars back: ``refunded``, logged; the reseller and admins told
+    (and the customer, ``tell_payer``, when it is not there to be answered)."""
+    async with db.transaction() as session:
+        payment = await require(session, payment_id, lock=True)
+        if payment.state == StarState.REFUNDED:
+            return payment
+        await session.execute(
+            update(StarPayment)
+            .where(StarPayment.id == payment.id, StarPayment.state == StarState.REFUND_PENDING)
+            .values(state=StarState.REFUNDED, refunded_at=now, refund_error=None)
+        )
+        done = await require(session, payment.id)
+        await admin_log.record(
+            session, actor="system", action="stars_refunded", now=now,
+            reseller_id=payment.reseller_id, reason=done.refund_reason,
+            before={"payment_id": payment.id, "state": payment.state.value},
+            after={"payment_id": payment.id, "state": done.state.value, "stars": done.stars},
+        )  # fmt: skip
+        values = await _notice_values(session, done)
+        chats = [(payment.reseller_telegram_id, "reseller")]
+        if admin_chat_id is not None:
+            chats.append((admin_chat_id, "admins"))
+        if tell_payer:
+            chats.append((payment.payer_telegram_id, "customer"))
+        await enqueue(
+            session,
+            [
+                Outgoing(
+                    key=f"{Kind.SELF_PAY_REFUNDED}:{payment.id}:{audience}",
+                    chat_id=chat,
+                    kind=Kind.SELF_PAY_REFUNDED,
+                    payload=values | {"audience": audience},
+                )
+                for chat, audience in chats
+            ],
+            now,
+        )
+        return done
+
+
+async def refund_failed(
+    db: Database, *, payment_id: int, error: str, admin_chat_id: int | None, now: dt.datetime
+) -> Payment:
+    """Telegram did not refund: the payment stays pending and the admins are told (they
+    refund it from /stars, which asks Telegram again)."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(StarPayment)
+            .where(StarPayment.id == payment_id)
+            .values(refund_error=error[:MAX_ERROR])
+        )
+        payment = await require(session, payment_id)
+        if admin_chat_id is not None:
+            values = await _notice_values(session, payment) | {"error": error[:MAX_ERROR]}
+            await enqueue(
+                session,
+                [
+                    Outgoing(
+                        key=f"{Kind.SELF_PAY_REFUND_FAILED}:{payment.id}:{now.isoformat()}",
+                        chat_id=admin_chat_id,
+                        kind=Kind.SELF_PAY_REFUND_FAILED,
+                        payload=values,
+                    )
+                ],
+                now,
+            )
+        return payment
+
+
+async def failed_renewals(db: Database) -> list[int]:
+    """Paid renewals whose order was released (by reconciliation, say): to refund."""
+    async with db.transaction() as session:
+        rows = await session.scalars(
+            select(StarPayment.id)
+            .join(
+                SubscriptionOrder,
+                SubscriptionOrder.idempotency_key
+                == literal(ORDER_KEY) + cast(StarPayment.id, String(20)),
+            )
+            .where(
+                StarPayment.purpose == StarPurpose.RENEWAL,
+                StarPayment.state == StarState.PAID,
+                SubscriptionOrder.status == OrderStatus.FAILED,
+            )
+        )
+        return list(rows)

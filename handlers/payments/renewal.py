@@ -1,0 +1,196 @@
+"""A customer pays its own renewal in Stars: ⭐ Pay and renew, the invoice, the
+pre-checkout, the payment, and the automatic refund when the renewal cannot be done.
+
+Whose subscription it is comes from the chat, looked up on the server. The payment's
+updates reach here through ``invoice`` (one handler for every Stars payment), which
+passes on those whose payload is a renewal's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import cast
+
+from telegram import Bot, LabeledPrice, Message, Update
+from telegram.error import BadRequest, NetworkError, TelegramError
+
+from bot.context import BotContext
+from bot.db import Database
+from bot.services import star_renewal_outcome, star_renewals, stars
+from bot.services.panel_provider import Panels
+from bot.services.provisioning import Provider
+from bot.services.star_renewal_outcome import Outcome
+from bot.services.stars import Payment, StarsError
+from handlers.common import answer, now
+from handlers.language import reader
+from handlers.payments import renewal_views as views
+from handlers.payments.views import payment_unmatched, try_again
+from handlers.reader import Reader
+from models import StarState
+
+log = logging.getLogger(__name__)
+PRE_CHECKOUT_SECONDS = 7  # of the 10 Telegram waits
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
+
+async def send_offer(
+    context: BotContext, chat_id: int, r: Reader, problem: str | None = None
+) -> str | None:
+    """The offer screen and its invoice; or why there is none (nothing sent then)."""
+    try:
+        offer, payment = await star_renewals.create_invoice(
+            context.db, chat_id=chat_id, now=now(context)
+        )
+    except StarsError as exc:
+        return views.cannot_invoice(exc, r.t)
+    await send_renewal_invoice(context, chat_id, offer, payment, r, problem)
+    return None
+
+
+async def send_renewal_invoice(
+    context: BotContext,
+    chat_id: int,
+    offer: star_renewals.Offer,
+    payment: Payment,
+    r: Reader,
+    problem: str | None = None,
+) -> None:
+    """The offer screen (what is paid for, any discount) and the invoice below it."""
+    text, keyboard = views.offer_screen(offer, payment, r, problem)
+    await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+    await context.bot.send_invoice(
+        chat_id,
+        title=views.invoice_title(r.t),
+        description=views.invoice_description(offer, r),
+        payload=payment.payload,
+        currency=stars.CURRENCY,
+        prices=[LabeledPrice(views.price_label(r.t), payment.stars)],
+        provider_token=None,  # Stars: see invoice.send_invoice
+    )
+
+
+async def pay_and_renew(update: Update, context: BotContext) -> None:
+    """⭐ Pay and renew (the status or a reminder): the offer, then the invoice."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    r = await reader(update, context)
+    refused = await send_offer(context, chat.id, r)
+    await answer(query, refused, alert=refused is not None)
+
+
+async def pre_checkout(update: Update, context: BotContext) -> None:
+    """Answer first (Telegram waits 10 seconds); a changed price gets a fresh invoice."""
+    query = update.pre_checkout_query
+    if query is None:
+        return
+    r = await reader(update, context)
+    try:
+        checked = await asyncio.wait_for(
+            star_renewals.check_pre_checkout(
+                context.db, payload=query.invoice_payload, telegram_id=query.from_user.id,
+                total_amount=query.total_amount, currency=query.currency, now=now(context),
+            ),
+            PRE_CHECKOUT_SECONDS,
+        )  # fmt: skip
+    except TimeoutError:
+        log.warning("renewal pre-checkout check took over %s s", PRE_CHECKOUT_SECONDS)
+        await query.answer(ok=False, error_message=try_again(r.t))
+        return
+    if checked.refusal is None:
+        await query.answer(ok=True)
+        return
+    await query.answer(ok=False, error_message=views.refusal(checked.refusal, r.t))
+    if checked.refusal == star_renewals.Refusal.CHANGED:
+        await send_offer(context, query.from_user.id, r, views.refusal(checked.refusal, r.t))
+
+
+async def successful_payment(update: Update, context: BotContext) -> None:
+    """Telegram took the customer's Stars: the revenue, the renewal, or the refund."""
+    message = update.effective_message
+    if message is None or message.successful_payment is None:
+        return
+    paid = message.successful_payment
+    r = await reader(update, context)
+    try:
+        recorded = await star_renewals.record_payment(
+            context.db, charge_id=paid.telegram_payment_charge_id,
+            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
+            total_amount=paid.total_amount, currency=paid.currency, now=now(context),
+        )  # fmt: skip
+    except StarsError as exc:
+        log.error("a renewal paid in Stars could not be recorded: %s", exc)
+        await message.reply_text(payment_unmatched(r.t))
+        return
+    await run_renewal(message, context, recorded, r)
+
+
+async def run_renewal(
+    message: Message, context: BotContext, recorded: star_renewals.Recorded, r: Reader
+) -> None:
+    """A recorded payment (a single one, or a subscription's charge): the renewal, or the
+    refund; the customer told (once, however often the payment is delivered)."""
+    renewal = await star_renewal_outcome.renew(
+        context.db, cast(Provider, context.bot_data["provider"]),
+        payment_id=recorded.payment.id, now=now(context),
+        provider_seconds=context.settings.provisioning_timeout_seconds,
+        panels=cast(Panels | None, context.bot_data.get("panels")),
+    )  # fmt: skip
+    payment = renewal.payment
+    if renewal.outcome == Outcome.RENEWED and renewal.result is not None:
+        if renewal.result.replayed and recorded.replayed:
+            return  # the same update again: said already
+        customer = renewal.result.customer
+        await message.reply_text(
+            views.renewed(payment.stars, customer.username, customer.expires_at, r)
+        )
+    elif renewal.outcome == Outcome.IN_DOUBT:
+        if not recorded.replayed:
+            await message.reply_text(views.in_doubt(payment.stars, r))
+    elif renewal.outcome == Outcome.REFUND:
+        done = await refund_renewal(
+            context.db, context.bot, payment.id, renewal.reason,
+            admin_chat_id=context.settings.admin_chat_id, now=now(context),
+        )  # fmt: skip
+        await message.reply_text(_refund_told(done, r))
+
+
+def _refund_told(payment: Payment, r: Reader) -> str:
+    if payment.state == StarState.REFUNDED:
+        return views.refunded_to_customer(payment.stars, r)
+    return views.refund_pending(payment.stars, r)
+
+
+async def refund_renewal(
+    db: Database,
+    bot: Bot,
+    payment_id: int,
+    reason: str,
+    *,
+    admin_chat_id: int | None,
+    now: dt.datetime,
+    tell_payer: bool = False,
+) -> Payment:
+    """The revenue back, then the Stars back (refundStarPayment); the outcome recorded.
+    Also the job's, for renewals reconciliation released (``tell_payer``: the customer
+    hears through the outbox)."""
+    pending = await star_renewal_outcome.begin_refund(
+        db, payment_id=payment_id, reason=reason, now=now
+    )
+    assert pending.charge_id is not None
+    try:
+        await bot.refund_star_payment(pending.payer_telegram_id, pending.charge_id)
+    except TelegramError as exc:
+        already = isinstance(exc, BadRequest) and ALREADY_REFUNDED in exc.message.upper()
+        if not already:
+            if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+                log.warning("refundStarPayment for payment %s: no answer: %s", pending.id, exc)
+            return await star_renewal_outcome.refund_failed(
+                db, payment_id=pending.id, error=exc.message, admin_chat_id=admin_chat_id,
+                now=now,
+            )  # fmt: skip
+    return await star_renewal_outcome.finish_refund(
+        db, payment_id=pending.id, admin_chat_id=admin_chat_id, now=now, tell_payer=tell_payer
+    )

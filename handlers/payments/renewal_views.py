@@ -1,0 +1,209 @@
+"""What a customer paying its own renewal in Stars sees, and what its reseller and the
+admins are told: pure functions from plain values and a reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+
+from bot import keyboards
+from bot.i18n import Translator
+from bot.services.star_renewals import Offer, Refusal
+from bot.services.stars import Payment, StarsError
+from handlers.customer import callbacks as customer_buttons
+from handlers.payments.views import (
+    DESCRIPTION_LIMIT,
+    TITLE_LIMIT,
+    code_button,
+    discount_line,
+    stars_amount,
+)
+from handlers.reader import Reader
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
+def offer_screen(offer: Offer, payment: Payment, r: Reader, problem: str | None = None) -> Screen:
+    """What is paid for, stated before the invoice that follows it."""
+    t = r.t
+    text = t.n_(
+        "⭐ <b>Pay and renew</b>\n\nSubscription: <code>{username}</code>\n"
+        "Plan: {plan} ({n} day)\nNew expiry: <b>{date}</b>\nTo pay: <b>{stars}</b>\n\n"
+        "Pay the invoice below: the subscription is renewed as soon as Telegram confirms "
+        "the payment. If the renewal cannot be done, your Stars are refunded automatically.",
+        "⭐ <b>Pay and renew</b>\n\nSubscription: <code>{username}</code>\n"
+        "Plan: {plan} ({n} days)\nNew expiry: <b>{date}</b>\nTo pay: <b>{stars}</b>\n\n"
+        "Pay the invoice below: the subscription is renewed as soon as Telegram confirms "
+        "the payment. If the renewal cannot be done, your Stars are refunded automatically.",
+        offer.days,
+        username=r.name(offer.username),
+        plan=r.name(offer.plan_name),
+        date=r.date(offer.expires_at),
+        stars=stars_amount(r, payment.stars),
+    )
+    if payment.discount_stars:
+        text += "\n" + discount_line(payment, r)
+    if problem:
+        text = t._("⚠️ {problem}", problem=problem) + "\n\n" + text
+    rows = [
+        [code_button(payment, r)],
+        [keyboards.button(t._("⬅️ Back"), customer_buttons.STATUS.build())],
+    ]
+    if offer.subscribable and not payment.discount_stars:
+        every = keyboards.button(t._("🔁 Renew every 30 days"), customer_buttons.SUBSCRIBE.build())
+        rows.insert(0, [every])
+    return text, InlineKeyboardMarkup(rows)
+
+
+def invoice_title(t: Translator) -> str:
+    return t._("Subscription renewal")[:TITLE_LIMIT]
+
+
+def invoice_description(offer: Offer, r: Reader) -> str:
+    """Plain text (an invoice takes no HTML)."""
+    text = r.t.n_(
+        "{username}: {plan}, {n} day more.",
+        "{username}: {plan}, {n} days more.",
+        offer.days,
+        username=offer.username,
+        plan=offer.plan_name,
+    )
+    return text[:DESCRIPTION_LIMIT]
+
+
+def price_label(t: Translator) -> str:
+    return t._("Renewal")
+
+
+def refusal(refusal: Refusal | str, t: Translator) -> str:
+    """Why the renewal cannot be paid: plain text (Telegram's payment window shows it too)."""
+    if refusal == Refusal.ALREADY_PAID:
+        return t._("This invoice is already paid.")
+    if refusal == Refusal.NOT_LINKED:
+        return t._("This chat is no longer linked to the subscription; nothing was charged.")
+    if refusal == Refusal.SUSPENDED:
+        return t._("Your reseller cannot renew subscriptions right now; nothing was charged. "
+                   "Please contact them.")  # fmt: skip
+    if refusal == Refusal.PLAN_UNAVAILABLE:
+        return t._("Your plan is no longer available; nothing was charged. "
+                   "Please contact your reseller.")  # fmt: skip
+    if refusal == Refusal.NOT_OFFERED:
+        return t._("Paying your renewal here is not offered now; nothing was charged. "
+                   "Please contact your reseller.")  # fmt: skip
+    if refusal == Refusal.CHANGED:
+        return t._("The price changed since this invoice; nothing was charged. "
+                   "A new invoice follows.")  # fmt: skip
+    if refusal == Refusal.CODE_INVALID:
+        return t._("The discount code is no longer valid (used up or expired); nothing was "
+                   "charged. Open /status for a new invoice.")  # fmt: skip
+    return t._("This invoice is no longer valid. Open /status for a new one.")
+
+
+def cannot_invoice(exc: StarsError, t: Translator) -> str:
+    return refusal(exc.code, t)
+
+
+def renewed(stars: int, username: str, expires_at: dt.datetime, r: Reader) -> str:
+    return r.t._(
+        "✅ Payment received: {stars}. <code>{username}</code> is renewed until <b>{date}</b>.",
+        stars=stars_amount(r, stars),
+        username=r.name(username),
+        date=r.date(expires_at),
+    )
+
+
+def in_doubt(stars: int, r: Reader) -> str:
+    return r.t._(
+        "⏳ Payment received: {stars}. The renewal is being confirmed with the provider; "
+        "check /status in a while. If it cannot be done, your Stars are refunded.",
+        stars=stars_amount(r, stars),
+    )
+
+
+def refunded_to_customer(stars: int, r: Reader) -> str:
+    return r.t._(
+        "⚠️ Your subscription could not be renewed now, so your {stars} were refunded. "
+        "Please contact your reseller.",
+        stars=stars_amount(r, stars),
+    )
+
+
+def refund_pending(stars: int, r: Reader) -> str:
+    return r.t._(
+        "⚠️ Your subscription could not be renewed now. Your {stars} will be refunded by an "
+        "admin; send /paysupport if you have a question.",
+        stars=stars_amount(r, stars),
+    )
+
+
+def _reason(code: str, t: Translator) -> str:
+    """Why a paid renewal could not be done, from the sale's error code."""
+    if code == "insufficient_credit":
+        return t._("not enough credit")
+    if code == "suspended":
+        return t._("the reseller is suspended")
+    if code == "plan_unavailable":
+        return t._("the plan is no longer available")
+    return t._("the provider refused or failed")
+
+
+# --- notices (the outbox): the reseller, the admins ----------------------------------------
+
+
+def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    t = r.t
+    text = t._(
+        "⭐ <code>{username}</code> paid {stars} and is renewed until {date} ({plan}).\n"
+        "Revenue: +{revenue} · Renewal: −{charged} · Your margin: {margin}\n"
+        "Balance: <b>{balance}</b>",
+        username=r.name(p["username"]),
+        stars=stars_amount(r, int(p["stars"])),
+        date=r.date(dt.datetime.fromisoformat(p["expires_at"])),
+        plan=r.name(p["plan"]),
+        revenue=r.money(int(p["revenue"])),
+        charged=r.money(int(p["charged"])),
+        margin=r.money(int(p["revenue"]) - int(p["charged"])),
+        balance=r.money(int(p["balance"])),
+    )
+    return text, None
+
+
+def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
+    """To the reseller, the admin group, or the customer (``p["audience"]``)."""
+    t = r.t
+    reason = _reason(str(p["reason"]).removeprefix("renewal not done: "), t)
+    values = {"username": r.name(p["username"]), "stars": stars_amount(r, int(p["stars"])),
+              "reason": reason}  # fmt: skip
+    if p.get("audience") == "customer":
+        return refunded_to_customer(int(p["stars"]), r), None
+    if p.get("audience") == "admins":
+        text = t._(
+            "⚠️ A renewal of <code>{username}</code> (a customer of <b>{name}</b>, "
+            "<code>{telegram_id}</code>) paid with {stars} could not be done ({reason}). "
+            "Payment #{payment_id} was refunded automatically.",
+            name=r.name(p["name"]), telegram_id=p["telegram_id"], payment_id=p["payment_id"],
+            **values,
+        )  # fmt: skip
+    else:
+        text = t._(
+            "⚠️ <code>{username}</code> paid {stars} for a renewal that could not be done "
+            "({reason}). The Stars were refunded and the revenue taken back.",
+            **values,
+        )
+    return text, None
+
+
+def refund_failed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    text = r.t._(
+        "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a renewal of "
+        "<code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "
+        "Refund it from /stars.",
+        payment_id=p["payment_id"],
+        stars=stars_amount(r, int(p["stars"])),
+        username=r.name(p["username"]),
+        name=r.name(p["name"]),
+        error=r.name(p["error"]),
+    )
+    return text, None

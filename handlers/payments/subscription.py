@@ -1,0 +1,117 @@
+"""A customer's Stars subscription: 🔁 Renew every 30 days (an invoice link with
+``subscription_period``), each period's payment (the renewal once per charge), and
+✖️ Stop automatic renewal (``editUserStarSubscription`` with ``is_canceled``).
+
+The payment updates reach here through ``invoice``, which passes on the subscriptions'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import LabeledPrice, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.services import star_subscriptions, stars
+from bot.services.stars import StarsError
+from handlers.common import answer, now, show
+from handlers.language import reader
+from handlers.payments import renewal, renewal_views
+from handlers.payments import subscription_views as views
+from handlers.payments.views import payment_unmatched, try_again
+
+log = logging.getLogger(__name__)
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    """🔁 Renew every 30 days: the terms and Telegram's subscription link."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    r = await reader(update, context)
+    try:
+        offer, sub = await star_subscriptions.create(context.db, chat_id=chat.id, now=now(context))
+    except StarsError as exc:
+        await answer(query, views.cannot_subscribe(exc, r.t), alert=True)
+        return
+    link = await context.bot.create_invoice_link(
+        title=views.invoice_title(r.t),
+        description=renewal_views.invoice_description(offer, r),
+        payload=sub.payload,
+        currency=stars.CURRENCY,
+        prices=[LabeledPrice(renewal_views.price_label(r.t), sub.stars)],
+        provider_token=None,  # Stars: see invoice.send_invoice
+        subscription_period=star_subscriptions.PERIOD_SECONDS,
+    )
+    await show(update, *views.link_screen(offer, link, r))
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    """✖️ Stop automatic renewal: Telegram stops charging; the period paid stays."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    r = await reader(update, context)
+    try:
+        sub = await star_subscriptions.subscription_to_cancel(context.db, chat_id=chat.id)
+    except StarsError:
+        await answer(query, views.no_subscription(r.t), alert=True)
+        return
+    assert sub.first_charge_id is not None
+    try:
+        await context.bot.edit_user_star_subscription(
+            sub.payer_telegram_id, sub.first_charge_id, is_canceled=True
+        )
+    except TelegramError as exc:
+        log.warning("editUserStarSubscription for subscription %s: %s", sub.id, exc)
+        await answer(query, views.not_stopped(r.t), alert=True)
+        return
+    await star_subscriptions.mark_cancelled(context.db, subscription_id=sub.id, now=now(context))
+    await answer(query)
+    await context.bot.send_message(chat.id, views.stopped(sub.expires_at, r))
+
+
+async def pre_checkout(update: Update, context: BotContext) -> None:
+    """The first payment of a subscription: answered first, as a single renewal's."""
+    query = update.pre_checkout_query
+    if query is None:
+        return
+    r = await reader(update, context)
+    try:
+        checked = await asyncio.wait_for(
+            star_subscriptions.check_pre_checkout(
+                context.db, payload=query.invoice_payload, telegram_id=query.from_user.id,
+                total_amount=query.total_amount, currency=query.currency, now=now(context),
+            ),
+            renewal.PRE_CHECKOUT_SECONDS,
+        )  # fmt: skip
+    except TimeoutError:
+        await query.answer(ok=False, error_message=try_again(r.t))
+        return
+    if checked.refusal is None:
+        await query.answer(ok=True)
+        return
+    await query.answer(ok=False, error_message=renewal_views.refusal(checked.refusal, r.t))
+
+
+async def successful_payment(update: Update, context: BotContext) -> None:
+    """A period's charge (the first, or a recurring one): the renewal once per charge."""
+    message = update.effective_message
+    if message is None or message.successful_payment is None:
+        return
+    paid = message.successful_payment
+    r = await reader(update, context)
+    try:
+        recorded = await star_subscriptions.record_charge(
+            context.db, charge_id=paid.telegram_payment_charge_id,
+            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
+            total_amount=paid.total_amount, currency=paid.currency,
+            expires_at=paid.subscription_expiration_date, now=now(context),
+        )  # fmt: skip
+    except StarsError as exc:
+        log.error("a Stars subscription charge could not be recorded: %s", exc)
+        await message.reply_text(payment_unmatched(r.t))
+        return
+    await renewal.run_renewal(message, context, recorded, r)
