@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -27,10 +28,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and immediate write transactions."""
+def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and immediate write transactions.
+
+    ``schema`` (PostgreSQL) is the search_path of every connection: the tables, the
+    migrations' version table and the jobs' leader lock are all of that schema."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        if schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
     database = parsed.database
@@ -73,8 +79,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, schema: str | None = None) -> Database:
+        return cls(create_engine(url, schema=schema))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -107,10 +113,24 @@ def alembic_config() -> Config:
     return config
 
 
+def advisory_key(purpose: str, database: str, schema: str) -> int:
+    """A signed 64-bit PostgreSQL advisory lock key for one purpose in one database and
+    schema, so that bots in other schemas of the same server never wait on each other."""
+    digest = hashlib.blake2b(f"reseller-bot:{purpose}:{database}:{schema}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` over the given engine."""
+    """Bring the schema to ``revision`` over the given engine.
+
+    On PostgreSQL, instances starting together take turns (a transaction-level advisory
+    lock): the first migrates, the others then find the schema at head."""
 
     def _upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            names = connection.execute(text("SELECT current_database(), current_schema()")).one()
+            key = advisory_key("migrations", names[0], names[1] or "")
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -219,6 +219,8 @@ async def running_bot(
     finally:
         await app.updater.stop()
         await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)  # as run_polling does: the jobs' lock is given up
         await app.shutdown()
 
 
