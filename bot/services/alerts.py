@@ -8,6 +8,7 @@ them at simulated times.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -177,8 +178,13 @@ async def expire_customers(db: Database, now: dt.datetime) -> int:
 
 
 def _day_start(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    local = moment.astimezone(zone)
-    return dt.datetime.combine(local.date(), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return _local_midnight(moment.astimezone(zone).date(), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    # Cached: the reminder job asks this for every linked customer, about a few dates.
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 def reminder_due(
@@ -201,10 +207,14 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
     horizon = now + dt.timedelta(days=max(settings.reminder_offsets_days) + 2)
     queued = 0
     last_id = 0
+    due_by_day: dict[dt.date, int | None] = {}
     while True:
         async with db.transaction() as session:
+            # On the session's connection, as Core: plain rows, without the ORM's loading
+            # machinery, which costs more than the rest of the job per customer.
+            connection = await session.connection()
             rows = (
-                await session.execute(
+                await connection.execute(
                     select(
                         Customer.id,
                         Customer.chat_id,
@@ -231,14 +241,19 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
             last_id = rows[-1][0]
             messages = []
             for customer_id, chat_id, expires_at, username, plan_id, plan_name in rows:
-                offset = reminder_due(
-                    expires_at, now, settings.reminder_offsets_days, settings.zone
-                )
+                # What is due depends on the expiry's local day only: worked out once a day.
+                day = expires_at.astimezone(settings.zone).date()
+                if day not in due_by_day:
+                    due_by_day[day] = reminder_due(
+                        expires_at, now, settings.reminder_offsets_days, settings.zone
+                    )
+                offset = due_by_day[day]
                 if offset is None or chat_id is None:
                     continue
+                expiry = expires_at.isoformat()
                 messages.append(
                     Outgoing(
-                        key=f"remind:{customer_id}:{expires_at.isoformat()}:{offset}",
+                        key=f"remind:{customer_id}:{expiry}:{offset}",
                         chat_id=chat_id,
                         kind=Kind.EXPIRY_REMINDER,
                         payload={
@@ -246,7 +261,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                             "username": username,
                             "plan": plan_name,
                             "plan_id": plan_id,
-                            "expires_at": expires_at.isoformat(),
+                            "expires_at": expiry,
                             "days": offset,
                         },
                     )
