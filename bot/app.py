@@ -17,7 +17,6 @@ from bot import i18n, metrics
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
-from bot.health import HealthServer
 from bot.instance import AlreadyRunning, sole_instance
 from bot.leader import Leadership
 from bot.logs import REDACTED, configure_logging, redact
@@ -104,6 +103,8 @@ async def _post_init(app: BotApplication) -> None:
         await leadership.start()
     settings = cast(Settings, app.bot_data["settings"])
     if settings.health_port is not None:
+        from bot.health import HealthServer  # and Alembic with it: only when asked for
+
         health = app.bot_data["health"] = HealthServer(app, settings, db)
         health.start()
     log.info("bot @%s started", app.bot.username)
@@ -118,7 +119,7 @@ async def _post_stop(app: BotApplication) -> None:
 async def _post_shutdown(app: BotApplication) -> None:
     await _post_stop(app)  # an application stopped without run_polling's post_stop
     health = app.bot_data.pop("health", None)
-    if isinstance(health, HealthServer):
+    if health is not None:
         await health.stop()
     await cast(Panels, app.bot_data["panels"]).aclose()
     await cast(Database, app.bot_data["db"]).dispose()

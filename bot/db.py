@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -108,6 +110,8 @@ class Database:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config  # only when migrating: Alembic weighs about 12 MB
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -131,9 +135,44 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
             names = connection.execute(text("SELECT current_database(), current_schema()")).one()
             key = advisory_key("migrations", names[0], names[1] or "")
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        if revision == "head" and _at_head(connection):
+            return  # every start but the first after an upgrade: Alembic is not loaded
+        from alembic import command
+
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+_REVISION = re.compile(r"^revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision(?::[^=]*)?=(.*)$", re.M)
+
+
+def head_revisions() -> frozenset[str] | None:
+    """The newest migrations, read from the version files' ``revision`` and
+    ``down_revision`` lines; None when a file does not read as expected (then Alembic,
+    which knows, is asked)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("[!_]*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+def _at_head(connection: Connection) -> bool:
+    heads = head_revisions()
+    if heads is None or not inspect(connection).has_table("alembic_version"):
+        return False
+    current = {
+        row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+    }
+    return current == heads

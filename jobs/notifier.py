@@ -55,6 +55,10 @@ async def drain(
     lock stops at once, so only the message in flight may go out twice.
     """
     started = time.monotonic()
+    # Only the last second matters: forget older sends, or the map would grow to one
+    # entry for every chat ever written to (100,000 after a round of reminders).
+    for chat_id in [c for c, at in last_sent.items() if started - at >= PER_CHAT_INTERVAL]:
+        del last_sent[chat_id]
     sent = 0
     blocked: set[int] = set()  # refused with a 403 during this run: the batch is stale
     while time.monotonic() - started < budget_seconds:

@@ -35,7 +35,7 @@ from models import (
 
 DEBT_WARNING_SHARE = 0.8
 DIGEST_EXPIRING_WITHIN = dt.timedelta(days=7)
-REMINDER_BATCH = 5_000
+REMINDER_BATCH = 1_000  # customers read and queued per transaction: bounds the memory
 
 
 class Kind(StrEnum):
