@@ -1,21 +1,31 @@
 """The election of the one instance that runs the jobs, on PostgreSQL (bot/leader.py).
 
 Two electors in one process stand for two instances: each has its own lock connection,
-so the server sees two sessions, as with two processes.
+so the server sees two sessions, as with two processes. And the sender, which asks
+before each message whether it still leads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.context import BotApplication
+from bot.db import Database
 from bot.leader import AdvisoryLockElection, SoleInstance, lock_key
+from bot.services import outbox
+from bot.services.alerts import Kind
+from bot.settings import Settings
+from jobs import notifier
+from models import OutboxMessage, OutboxStatus
 from tests.conftest import _pg_engine
+from tests.fake_bot_api import FakeBotAPI
 
 BEAT = 0.1  # seconds between tries here; 2.5 s in production
 
@@ -131,3 +141,40 @@ async def test_with_sqlite_the_one_instance_always_leads() -> None:
     await sole.start()
     assert sole.is_leader and sole.role == "leader"
     await sole.stop()
+
+
+async def test_the_sender_stops_between_two_messages_once_it_no_longer_leads(
+    bot: BotApplication, db: Database, settings: Settings, fake_api: FakeBotAPI
+) -> None:
+    now = dt.datetime(2031, 3, 10, 12, 0, tzinfo=dt.UTC)
+    chats = [fake_api.user(7000 + i, "Customer").id for i in range(5)]
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session,
+            [
+                outbox.Outgoing(
+                    f"note:{c}", c, Kind.CUSTOMER_UNLINKED, {"username": "u1", "reason": "revoked"}
+                )
+                for c in chats
+            ],
+            now,
+        )
+    asked: list[bool] = []
+
+    def still_leader() -> bool:  # another instance takes over after the second message
+        asked.append(True)
+        return len(asked) <= 2
+
+    sent = await notifier.drain(
+        bot.bot, db, settings, now, budget_seconds=30, last_sent={},
+        catalogs=bot.bot_data["i18n"], still_leader=still_leader,
+    )  # fmt: skip
+    assert sent == 2
+    assert sum(len(fake_api.events(c)) for c in chats) == 2
+    async with db.transaction() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+        )
+    assert pending == 3  # left for the new leader, not marked
