@@ -119,7 +119,7 @@ class AdvisoryLockElection:
                     await self._conn.execute(
                         text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
                     )
-        await self._drop_connection(invalidate=False)
+        await self._drop_connection()
         self._set(False, "stopping")
 
     async def _run(self) -> None:
@@ -140,7 +140,7 @@ class AdvisoryLockElection:
                 )
         except Exception as exc:  # the connection is gone, or the server is down
             was_leading = self._leading
-            await self._drop_connection(invalidate=True)
+            await self._drop_connection()
             if was_leading:
                 self._set(False, f"lost the database connection ({type(exc).__name__})")
             else:
@@ -172,13 +172,14 @@ class AdvisoryLockElection:
         self._conn = conn
         return conn
 
-    async def _drop_connection(self, *, invalidate: bool) -> None:
+    async def _drop_connection(self) -> None:
+        """Close the lock's connection for good (never back to the pool: it may be
+        broken, or its session may still hold the lock)."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
         with contextlib.suppress(Exception):
-            if invalidate:  # never hand a broken connection back to the pool
-                await conn.invalidate()
+            await conn.invalidate()
             await conn.close()
 
     def _set(self, leading: bool, reason: str) -> None:
