@@ -17,8 +17,8 @@ from bot import i18n, metrics
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
-from bot.health import HealthServer
 from bot.instance import AlreadyRunning, sole_instance
+from bot.leader import Leadership
 from bot.logs import REDACTED, configure_logging, redact
 from bot.persistence import DatabasePersistence, DraftCodec, write_through
 from bot.ratelimit import TelegramBudget
@@ -61,6 +61,7 @@ def build_application(
         # conversations' per-user state safe (see bot/updates.py).
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         # Conversation steps and drafts, so a restart mid-flow continues it.
         .persistence(DatabasePersistence(db, DraftCodec(handlers.flow.draft_types())))
@@ -97,16 +98,28 @@ async def _post_init(app: BotApplication) -> None:
     except PanelConfigError as exc:  # sales on panels will say so; the bot still serves
         log.error("panel credentials cannot be read: %s", exc)
     await publish_commands(app)
+    leadership = cast("Leadership | None", app.bot_data.get("leadership"))
+    if leadership is not None:  # the first try is made here: a lone instance leads at once
+        await leadership.start()
     settings = cast(Settings, app.bot_data["settings"])
     if settings.health_port is not None:
+        from bot.health import HealthServer  # and Alembic with it: only when asked for
+
         health = app.bot_data["health"] = HealthServer(app, settings, db)
         health.start()
     log.info("bot @%s started", app.bot.username)
 
 
+async def _post_stop(app: BotApplication) -> None:
+    leadership = cast("Leadership | None", app.bot_data.get("leadership"))
+    if leadership is not None:  # the jobs have stopped: a standby may take over now
+        await leadership.stop()
+
+
 async def _post_shutdown(app: BotApplication) -> None:
+    await _post_stop(app)  # an application stopped without run_polling's post_stop
     health = app.bot_data.pop("health", None)
-    if isinstance(health, HealthServer):
+    if health is not None:
         await health.stop()
     await cast(Panels, app.bot_data["panels"]).aclose()
     await cast(Database, app.bot_data["db"]).dispose()
@@ -140,7 +153,8 @@ def run_bot(settings: Settings) -> int:
 
 
 def _run(settings: Settings, token: str) -> int:
-    app = build_application(settings, Database.from_url(settings.database_url))
+    db = Database.from_url(settings.database_url, schema=settings.database_schema)
+    app = build_application(settings, db)
     try:
         if settings.bot_mode == "webhook":
             install_refusal_log(settings.log_level)

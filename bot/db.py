@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -28,10 +31,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "reseller_bot_read_only"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and immediate write transactions."""
+def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and immediate write transactions.
+
+    ``schema`` (PostgreSQL) is the search_path of every connection: the tables, the
+    migrations' version table and the jobs' leader lock are all of that schema."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        if schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
     database = parsed.database
@@ -79,8 +87,8 @@ class Database:
         )
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, schema: str | None = None) -> Database:
+        return cls(create_engine(url, schema=schema))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -118,15 +126,35 @@ class Database:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config  # only when migrating: Alembic weighs about 12 MB
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
+def advisory_key(purpose: str, database: str, schema: str) -> int:
+    """A signed 64-bit PostgreSQL advisory lock key for one purpose in one database and
+    schema, so that bots in other schemas of the same server never wait on each other."""
+    digest = hashlib.blake2b(f"reseller-bot:{purpose}:{database}:{schema}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` over the given engine."""
+    """Bring the schema to ``revision`` over the given engine.
+
+    On PostgreSQL, instances starting together take turns (a transaction-level advisory
+    lock): the first migrates, the others then find the schema at head."""
 
     def _upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            names = connection.execute(text("SELECT current_database(), current_schema()")).one()
+            key = advisory_key("migrations", names[0], names[1] or "")
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        if revision == "head" and _at_head(connection):
+            return  # every start but the first after an upgrade: Alembic is not loaded
+        from alembic import command
+
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
@@ -159,3 +187,34 @@ def _check_foreign_keys(connection: Connection) -> None:
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
     if broken:
         raise RuntimeError(f"a migration left rows referring to nothing: {broken[:5]}")
+
+
+_REVISION = re.compile(r"^revision(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision(?::[^=]*)?=(.*)$", re.M)
+
+
+def head_revisions() -> frozenset[str] | None:
+    """The newest migrations, read from the version files' ``revision`` and
+    ``down_revision`` lines; None when a file does not read as expected (then Alembic,
+    which knows, is asked)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("[!_]*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+def _at_head(connection: Connection) -> bool:
+    heads = head_revisions()
+    if heads is None or not inspect(connection).has_table("alembic_version"):
+        return False
+    current = {
+        row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+    }
+    return current == heads

@@ -157,7 +157,11 @@ class _Readyz(tornado.web.RequestHandler):
         ready = all(result == OK for result in checks.values())
         self.set_status(200 if ready else 503)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"ready": ready, "checks": checks}))
+        body: dict[str, object] = {"ready": ready, "checks": checks}
+        leadership = self.probes.app.bot_data.get("leadership")
+        if leadership is not None:  # not a check: a standby is as ready as the leader
+            body["jobs"] = leadership.role
+        self.finish(json.dumps(body))
 
 
 class _Metrics(tornado.web.RequestHandler):

@@ -13,6 +13,7 @@ operator configured, a few outcomes), so the number of series stays bounded.
 - Telegram 429s: the rate limiter (bot/ratelimit.py) counts each one.
 - Outbox: the sender counts what it sent; the backlog is read from the database on
   each scrape (bot/health.py).
+- Leadership (bot/leader.py): whether this instance runs the jobs, and each change.
 - Jobs: ``timed_job`` wraps each scheduled job's callback (``jobs.register``).
 """
 
@@ -75,6 +76,10 @@ JOB_SECONDS = Histogram(
 AUDIT_OK = Gauge("bot_ledger_audit_ok", "1 if the last ledger audit found no problem, else 0")
 AUDIT_PROBLEMS = Gauge("bot_ledger_audit_problems", "Problems the last ledger audit found")
 AUDIT_TIMESTAMP = Gauge("bot_ledger_audit_timestamp_seconds", "When the last ledger audit ran")
+JOBS_LEADER = Gauge("bot_jobs_leader", "1 while this instance runs the jobs and the sender")
+LEADERSHIP_CHANGES = Counter(
+    "bot_leadership_changes_total", "Times this instance became leader or standby", ["role"]
+)
 
 # A one-slot list per update (or sale), set by whoever knows the name deeper down. A
 # list rather than a value so a callback run in a task of its own (block=False) still
@@ -223,3 +228,8 @@ def audited(ok: bool, problems: int) -> None:
     AUDIT_OK.set(1 if ok else 0)
     AUDIT_PROBLEMS.set(problems)
     AUDIT_TIMESTAMP.set(time.time())
+
+
+def leadership(role: str) -> None:
+    JOBS_LEADER.set(1 if role == "leader" else 0)
+    LEADERSHIP_CHANGES.labels(role).inc()

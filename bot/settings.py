@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # /readyz asks the Bot API (getMe) at most this often, reusing the answer meanwhile.
     readiness_bot_api_cache_seconds: float = Field(default=30, ge=0, le=3600)
+    # PostgreSQL only: the schema the bot's tables live in (its search_path), to share one
+    # database with other applications or other bots. Unset: the server's default.
+    database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    # Several instances on PostgreSQL: the one holding an advisory lock runs the jobs and
+    # the sender; the others try for it this often. The lock's key is derived from the
+    # database and schema unless set here (any 64-bit integer the same in every instance).
+    leader_retry_seconds: float = Field(default=2.5, gt=0, le=10)
+    leader_lock_key: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -211,6 +219,8 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "health_port",
+        "database_schema",
+        "leader_lock_key",
         mode="before",
     )
     @classmethod

@@ -17,7 +17,7 @@ from bot.db import Database
 from bot.services import alerts, announcements, panel_sync, pauses, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.settings import Settings
-from jobs import backups, broadcast, notifier, reports, stars
+from jobs import backups, broadcast, leading, notifier, reports, stars
 
 Clock = Callable[[], dt.datetime]
 log = logging.getLogger(__name__)
@@ -141,6 +141,7 @@ async def outbox_job(context: BotContext) -> None:
     last_sent = context.bot_data.setdefault("outbox_last_sent", {})
     moment = _clock(context)
     await announcements.queue_due(context.db, moment)
+    leadership = context.bot_data.get("leadership")
     await notifier.drain(
         context.bot,
         context.db,
@@ -149,6 +150,8 @@ async def outbox_job(context: BotContext) -> None:
         budget_seconds=max(1.0, context.settings.outbox_interval_seconds * 0.9),
         last_sent=last_sent,
         catalogs=context.i18n,
+        # Stop between two messages if another instance took over meanwhile.
+        still_leader=(lambda: leadership.is_leader) if leadership is not None else None,
     )
     await broadcast.refresh_progress(
         context.bot, context.db, context.settings, _clock(context), context.i18n
@@ -209,5 +212,10 @@ def register(app: BotApplication) -> None:
             backup_job, interval=backups.CHECK_SECONDS, first=60, name="backup",
             job_kwargs=once,
         )  # fmt: skip
+    db = cast(Database, app.bot_data["db"])
+    # Several instances on PostgreSQL: only the leader's runs do anything.
+    leadership = app.bot_data["leadership"] = leading.leadership_for(db.engine, settings, queue)
     for job in queue.jobs():  # each run counted and timed under the job's name
-        job.callback = metrics.timed_job(job.name or "job", job.callback)
+        job.callback = leading.led_by(
+            leadership, metrics.timed_job(job.name or "job", job.callback)
+        )

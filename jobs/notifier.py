@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -44,13 +45,20 @@ async def drain(
     budget_seconds: float,
     last_sent: dict[int, float],
     catalogs: Catalogs,
+    still_leader: Callable[[], bool] | None = None,
 ) -> int:
     """Send what is due, for at most ``budget_seconds``. Returns how many went out.
 
     Each message is written in its chat's stored language at this moment (the admin
-    group's in the default language); ``catalogs`` are the application's.
+    group's in the default language); ``catalogs`` are the application's. With several
+    instances, ``still_leader`` is asked before each message: one that lost the jobs'
+    lock stops at once, so only the message in flight may go out twice.
     """
     started = time.monotonic()
+    # Only the last second matters: forget older sends, or the map would grow to one
+    # entry for every chat ever written to (100,000 after a round of reminders).
+    for chat_id in [c for c, at in last_sent.items() if started - at >= PER_CHAT_INTERVAL]:
+        del last_sent[chat_id]
     sent = 0
     blocked: set[int] = set()  # refused with a 403 during this run: the batch is stale
     while time.monotonic() - started < budget_seconds:
@@ -65,6 +73,8 @@ async def drain(
                 break
             if message.chat_id in blocked:
                 continue
+            if still_leader is not None and not still_leader():
+                return sent
             wait = PER_CHAT_INTERVAL - (time.monotonic() - last_sent.get(message.chat_id, -1e9))
             if wait > 0:
                 await outbox.postpone(

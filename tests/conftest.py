@@ -153,7 +153,10 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     return f"{PG_URL}#schema={schema}"
 
 
-def database_from_url(url: str) -> Database:
+def database_from_url(url: str, *, schema: str | None = None) -> Database:
+    """Like ``Database.from_url``, for the URLs the fixtures make (``#schema=``)."""
+    if schema is not None:
+        return Database.from_url(url, schema=schema)
     if "#schema=" in url:
         _, schema = url.split("#schema=")
         return Database(_pg_engine(schema))
@@ -219,6 +222,8 @@ async def running_bot(
     finally:
         await app.updater.stop()
         await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)  # as run_polling does: the jobs' lock is given up
         await app.shutdown()
 
 

@@ -267,11 +267,14 @@ async def test_a_job_run_is_counted_and_timed_under_its_name(
     labels = {"job": "alerts", "outcome": "ok"}
     before = REGISTRY.get_sample_value("bot_job_runs_total", labels) or 0.0
     await app.initialize()
+    leadership = app.bot_data["leadership"]
+    await leadership.start()  # alone, it runs the jobs (on PostgreSQL, once elected)
     try:
         assert app.job_queue is not None
         (job,) = app.job_queue.get_jobs_by_name("alerts")
         await job.run(app)
     finally:
+        await leadership.stop()
         await app.shutdown()
     assert REGISTRY.get_sample_value("bot_job_runs_total", labels) == before + 1
     assert (REGISTRY.get_sample_value("bot_job_seconds_count", {"job": "alerts"}) or 0) >= 1

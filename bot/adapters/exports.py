@@ -21,15 +21,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell as SheetCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from bot.money import format_number
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell as SheetCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "0.00"
@@ -89,6 +88,12 @@ class _CsvFile:
 
 class _XlsxFile:
     def __init__(self, path: Path, zone: ZoneInfo, title: str) -> None:
+        # openpyxl is imported on the first XLSX export only: loaded at start-up it
+        # would take about a tenth of the bot's memory for a feature seldom used.
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+
+        self._new_cell = WriteOnlyCell
         self._path, self._zone = path, zone
         self._book = Workbook(write_only=True)
         self._sheet: WriteOnlyWorksheet = self._book.create_sheet(
@@ -99,20 +104,20 @@ class _XlsxFile:
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value
         if isinstance(value, Money):
-            cell = WriteOnlyCell(self._sheet, value.hundredths / 100)
+            cell = self._new_cell(self._sheet, value.hundredths / 100)
             cell.number_format = MONEY_FORMAT
             return cell
         if isinstance(value, dt.datetime):
             local = value.astimezone(self._zone).replace(tzinfo=None, microsecond=0)
-            cell = WriteOnlyCell(self._sheet, local)
+            cell = self._new_cell(self._sheet, local)
             cell.number_format = MOMENT_FORMAT
             return cell
         if isinstance(value, dt.date):
-            cell = WriteOnlyCell(self._sheet, dt.datetime.combine(value, dt.time()))
+            cell = self._new_cell(self._sheet, dt.datetime.combine(value, dt.time()))
             cell.number_format = DAY_FORMAT
             return cell
         # A string starting with "=" would be stored as a formula: never.
-        cell = WriteOnlyCell(self._sheet, safe_text(str(value)))
+        cell = self._new_cell(self._sheet, safe_text(str(value)))
         cell.data_type = "s"
         return cell
 

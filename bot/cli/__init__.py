@@ -38,7 +38,7 @@ __all__ = ["CliError", "build_parser", "main"]
 
 
 async def _run_command(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(settings.database_url, schema=settings.database_schema)
     try:
         if args.command not in NO_UPGRADE:
             await upgrade_schema(db.engine)

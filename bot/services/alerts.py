@@ -8,6 +8,7 @@ them at simulated times.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from models import (
 
 DEBT_WARNING_SHARE = 0.8
 DIGEST_EXPIRING_WITHIN = dt.timedelta(days=7)
-REMINDER_BATCH = 5_000
+REMINDER_BATCH = 1_000  # customers read and queued per transaction: bounds the memory
 
 
 class Kind(StrEnum):
@@ -188,8 +189,13 @@ async def expire_customers(db: Database, now: dt.datetime) -> int:
 
 
 def _day_start(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    local = moment.astimezone(zone)
-    return dt.datetime.combine(local.date(), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return _local_midnight(moment.astimezone(zone).date(), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    # Cached: the reminder job asks this for every linked customer, about a few dates.
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 def reminder_due(
@@ -212,10 +218,14 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
     horizon = now + dt.timedelta(days=max(settings.reminder_offsets_days) + 2)
     queued = 0
     last_id = 0
+    due_by_day: dict[tuple[dt.date, str], int | None] = {}
     while True:
         async with db.transaction() as session:
+            # On the session's connection, as Core: plain rows, without the ORM's loading
+            # machinery, which costs more than the rest of the job per customer.
+            connection = await session.connection()
             rows = (
-                await session.execute(
+                await connection.execute(
                     select(
                         Customer.id,
                         Customer.chat_id,
@@ -255,16 +265,22 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
             messages = []
             for row in rows:
                 customer_id, chat_id, expires_at, username, plan_id, plan_name, choice, stars = row
-                # A customer who asked for fewer reminders still gets the last one.
-                offsets = settings.reminder_offsets_days
-                if choice == ReminderChoice.LAST:
-                    offsets = (min(offsets),)
-                offset = reminder_due(expires_at, now, offsets, settings.zone)
+                # What is due depends on the expiry's local day and the customer's choice
+                # only: worked out once for each. A customer who asked for fewer
+                # reminders still gets the last one.
+                day = expires_at.astimezone(settings.zone).date()
+                if (day, choice) not in due_by_day:
+                    offsets = settings.reminder_offsets_days
+                    if choice == ReminderChoice.LAST:
+                        offsets = (min(offsets),)
+                    due_by_day[day, choice] = reminder_due(expires_at, now, offsets, settings.zone)
+                offset = due_by_day[day, choice]
                 if offset is None or chat_id is None:
                     continue
+                expiry = expires_at.isoformat()
                 messages.append(
                     Outgoing(
-                        key=f"remind:{customer_id}:{expires_at.isoformat()}:{offset}",
+                        key=f"remind:{customer_id}:{expiry}:{offset}",
                         chat_id=chat_id,
                         kind=Kind.EXPIRY_REMINDER,
                         payload={
@@ -272,7 +288,7 @@ async def queue_expiry_reminders(db: Database, now: dt.datetime, settings: Setti
                             "username": username,
                             "plan": plan_name,
                             "plan_id": plan_id,
-                            "expires_at": expires_at.isoformat(),
+                            "expires_at": expiry,
                             "days": offset,
                             "stars": stars,
                         },

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import secrets
 
-import qrcode  # type: ignore[import-untyped]
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
@@ -53,6 +52,8 @@ def panels(context: BotContext) -> Panels | None:
 
 def qr_png(text: str) -> bytes:
     """A QR code of ``text`` as a PNG, made here: the link never goes to a third party."""
+    import qrcode  # type: ignore[import-untyped]  # on first use: it brings Pillow in
+
     image = qrcode.make(text, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
