@@ -109,7 +109,7 @@ async def test_cancelling_with_a_reason_button_tells_the_reseller_and_stops_remi
     # A second tap on Confirm: refused, nothing changes.
     refused = await _forged(s.api, s.carol, confirm, callbacks.CANCEL_CONFIRM.build(cid))
     assert "no longer valid" in refused
-    await drain(s.app, s.db, s.settings, NOW)
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     told = await s.api.next_event(ALICE)
     assert "cancelled IPTV 1 month" in told.text and "Too expensive" in told.text
     # Three days before the expiry the reminder job runs: nothing for the cancelled one.
@@ -144,7 +144,7 @@ async def test_cancelling_in_their_own_words_escapes_them_and_keep_changes_nothi
     await tap(s.api, s.carol, confirm, callbacks.CANCEL_CONFIRM.build(cid))
     found = await _status(s.db, cid)
     assert (found.cancel_reason, found.cancel_note) == ("other", "moving to <b>cable</b>")
-    await drain(s.app, s.db, s.settings, NOW)
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     assert "In their words: moving to &lt;b&gt;cable" in (await s.api.next_event(ALICE)).text
 
 
@@ -158,7 +158,7 @@ async def _request_hd(s: Shop) -> tuple[Event, int]:
     assert [label for label, _ in offered.buttons[:-1]] == ["IPTV HD (30 days)"]
     asked = await tap(s.api, s.carol, offered, callbacks.CHANGE_TO.build(cid, s.plans["hd"]))
     assert "asked to change your package to IPTV HD" in asked.text
-    await drain(s.app, s.db, s.settings, NOW)
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     notice = await s.api.next_event(ALICE)
     assert "asks to change from IPTV 1 month to IPTV HD" in notice.text
     assert "15.00 credits (+5.00" in notice.text  # the reseller's price and the difference
@@ -187,7 +187,7 @@ async def test_a_change_of_package_approved_with_one_tap_is_sold_once(shop: Shop
     # A second tap on Approve (an old copy of the notice): nothing more is charged.
     await s.api.answer(await s.api.tap(s.alice, notice, callbacks.CHANGE_APPROVE.build(request)))
     assert await _available(s.db, ALICE) == before - 1_500
-    await drain(s.app, s.db, s.settings, NOW)
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     assert "Your package is now IPTV HD" in (await s.api.next_event(s.carol.id)).text
 
 
@@ -216,7 +216,7 @@ async def test_a_change_declined_with_a_reason_and_another_resellers_tap_refused
         s.api, s.alice, reasons, callbacks.CHANGE_DECLINE_REASON.build(request, "later")
     )
     assert "no longer valid" in again
-    await drain(s.app, s.db, s.settings, NOW)
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     told = await s.api.next_event(s.carol.id)
     assert "declined the change to IPTV HD: Not now; ask again later" in told.text
 
