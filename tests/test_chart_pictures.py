@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,3 +112,14 @@ async def test_the_table_holds_the_pictures_numbers(db: Database) -> None:
     assert lines[8].split() == ["10-06", "1", "1", "20.00"]
     assert lines[-1].split() == ["Total", "3", "1", "40.00</pre>"]
     assert "Activations: 3 (period before: 1, +200%)" in views.caption(sales, r)
+
+
+def test_the_bot_starts_without_loading_matplotlib() -> None:
+    """matplotlib (tens of megabytes) is loaded on the first chart, not at start-up."""
+    code = (
+        "import sys, bot.app, bot.cli.commands, handlers, jobs\n"
+        "names = ('matplotlib', 'arabic_reshaper', 'bidi')\n"
+        "print(','.join(m for m in names if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -19,8 +19,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import arabic_reshaper
 import matplotlib
@@ -31,6 +29,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure as Canvas
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from bot.adapters.chart_figures import Figure, Plot, Shape
+
+__all__ = ["NATIVE_LAYOUT", "Figure", "Plot", "Shape", "render", "shaped"]
 
 FONT = "DejaVu Sans"
 PALETTE = ("#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f")
@@ -48,33 +50,6 @@ matplotlib.rcParams.update(
     {"font.family": FONT, "font.size": 9, "axes.edgecolor": "#999999",
      "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK}
 )  # fmt: skip
-
-
-class Shape(StrEnum):
-    BARS = "bars"  # side by side per category
-    LINE = "line"
-    LEVEL = "level"  # a line of steps: a balance held until it changes
-    ACROSS = "across"  # horizontal bars, the first category on top (rankings)
-
-
-@dataclass(frozen=True)
-class Plot:
-    name: str
-    values: Sequence[float]
-    shape: Shape = Shape.BARS
-    secondary: bool = False  # on the right-hand axis, with ``Figure.secondary_format``
-
-
-@dataclass(frozen=True)
-class Figure:
-    title: str
-    categories: Sequence[str]
-    plots: Sequence[Plot]
-    value_format: Callable[[float], str] = str
-    secondary_format: Callable[[float], str] | None = None
-    empty: str = ""  # said across the picture when every value is zero
-    rtl: bool = False
-    notes: Sequence[str] = field(default_factory=tuple)  # under the title
 
 
 def shaped(text: str, rtl: bool = False, *, native: bool = NATIVE_LAYOUT) -> str:
