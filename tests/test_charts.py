@@ -10,11 +10,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import literal, select
 
 from bot.db import Database
 from bot.services import chart_queries, charts_data
 from bot.services.charts_data import Audience, Chart, ChartData, ChartError, Step, Window
 from bot.services.statements import Period
+from models.base import UTCDateTime
 from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, world
 from tests.conftest import ADMIN_ID
 
@@ -179,15 +181,33 @@ def test_an_audience_without_resellers_sees_everyone() -> None:
     assert Audience(None, True, None).reseller_ids is None
 
 
-def test_a_moment_falls_in_the_bucket_of_its_local_day() -> None:
-    tehran = ZoneInfo("Asia/Tehran")  # UTC+3:30
-    daily = chart_queries._indexer(OCTOBER, Step.DAY, tehran)
-    utc = dt.UTC
-    assert daily(dt.datetime(2026, 9, 30, 20, tzinfo=utc)) is None  # 23:30 on 09-30 there
-    assert daily(dt.datetime(2026, 9, 30, 21, tzinfo=utc)) == 0  # 00:30 on 10-01
-    assert daily(dt.datetime(2026, 10, 5, 21, tzinfo=utc)) == 5  # 10-06 there
-    assert daily(dt.datetime(2026, 10, 31, 20, 29, tzinfo=utc)) == 30
-    assert daily(dt.datetime(2026, 10, 31, 20, 30, tzinfo=utc)) is None  # 11-01 there
-    weekly = chart_queries._indexer(OCTOBER, Step.WEEK, tehran)
-    assert weekly(dt.datetime(2026, 10, 4, 12, tzinfo=utc)) == 0  # Sunday: the cut first week
-    assert weekly(dt.datetime(2026, 10, 4, 21, tzinfo=utc)) == 1  # Monday 10-05 there
+async def _bucket_of(db: Database, moment: dt.datetime, step: Step, zone: ZoneInfo) -> int:
+    """The bucket of October the database puts ``moment`` in (31: after October)."""
+    at = literal(moment, UTCDateTime)
+    async with db.transaction() as session:
+        found = await session.scalar(select(chart_queries._bucket(at, OCTOBER, step, zone)))
+    assert found is not None
+    return int(found)
+
+
+async def test_a_moment_falls_in_the_bucket_of_its_local_day(db: Database) -> None:
+    tehran, utc = ZoneInfo("Asia/Tehran"), dt.UTC  # UTC+3:30
+
+    async def daily(moment: dt.datetime, zone: ZoneInfo = tehran) -> int:
+        return await _bucket_of(db, moment, Step.DAY, zone)
+
+    assert await daily(dt.datetime(2026, 9, 30, 21, tzinfo=utc)) == 0  # 00:30 on 10-01
+    assert await daily(dt.datetime(2026, 10, 5, 20, 29, tzinfo=utc)) == 4  # 23:59 on 10-05
+    assert await daily(dt.datetime(2026, 10, 5, 20, 30, tzinfo=utc)) == 5  # 10-06 there
+    assert await daily(dt.datetime(2026, 10, 31, 20, 29, tzinfo=utc)) == 30
+    assert await daily(dt.datetime(2026, 10, 31, 20, 30, tzinfo=utc)) == 31  # 11-01 there
+    weekly = await _bucket_of(db, dt.datetime(2026, 10, 4, 12, tzinfo=utc), Step.WEEK, tehran)
+    assert weekly == 0  # Sunday: the cut first week
+    monday = await _bucket_of(db, dt.datetime(2026, 10, 4, 21, tzinfo=utc), Step.WEEK, tehran)
+    assert monday == 1  # Monday 10-05 there
+    # Berlin leaves summer time on 10-25: that day is 25 hours long.
+    berlin = ZoneInfo("Europe/Berlin")
+    assert await daily(dt.datetime(2026, 10, 24, 21, 59, tzinfo=utc), berlin) == 23
+    assert await daily(dt.datetime(2026, 10, 24, 22, tzinfo=utc), berlin) == 24  # 10-25 00:00
+    assert await daily(dt.datetime(2026, 10, 25, 22, 59, tzinfo=utc), berlin) == 24  # 23:59
+    assert await daily(dt.datetime(2026, 10, 25, 23, tzinfo=utc), berlin) == 25  # 10-26 00:00
