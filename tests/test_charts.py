@@ -10,15 +10,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import literal, select
+from sqlalchemy import literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import chart_queries, charts_data
+from bot.services import chart_queries, charts_data, ledger
 from bot.services.charts_data import Audience, Chart, ChartData, ChartError, Step, Window
 from bot.services.statements import Period
+from models import EntryKind, Reseller, SystemAccount, Transfer, TxType
 from models.base import UTCDateTime
-from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, world
+from tests.chart_ledger import ALPHA, BRAVO, ECHO, NOW, day, world
 from tests.conftest import ADMIN_ID
+from tests.helpers import key
 
 UTC = ZoneInfo("UTC")
 OCTOBER = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
@@ -101,6 +104,37 @@ async def test_credits_issued_spent_and_expired(db: Database) -> None:
     assert _on(data, "spent") == {_d(10, 6): 2_000, _d(10, 10): 1_000, _d(10, 28): 1_000}
     assert _on(data, "expired") == {_d(10, 26): 5_000}
     assert data.previous == (20_000, 1_000, 0)
+
+
+async def test_credits_spent_are_net_of_refunds_and_parents_margins(db: Database) -> None:
+    """What the sales account kept, as the daily summary counts it: a refund comes back
+    to the reseller, a parent's margin on its sub-reseller's sale to the parent."""
+    await world(db)
+    async with db.transaction() as session:
+        sold = await ledger.system_account_id(session, SystemAccount.SALES)
+        for who, amount, kind, when in (
+            (ALPHA, 200, EntryKind.MARGIN, day(10, 10)),  # on Bravo's sale of b.one
+            (ECHO, 500, EntryKind.REFUND, day(10, 28)),
+        ):
+            target = await _account(session, who)
+            await ledger.move(session, src=sold, dst=target, amount=amount, kind=kind,
+                              tx_type=TxType.ADJUSTMENT, actor="test", key=key())  # fmt: skip
+            await session.execute(
+                update(Transfer).where(Transfer.created_at > NOW).values(created_at=when)
+            )
+    everyone = await _chart(db, Chart.CREDITS)
+    assert _on(everyone, "spent") == {_d(10, 6): 2_000, _d(10, 10): 800, _d(10, 28): 500}
+    assert everyone.previous == (20_000, 1_000, 0)
+    alpha = await _chart(db, Chart.CREDITS, reseller=ALPHA)
+    assert _on(alpha, "spent") == {_d(10, 6): 2_000, _d(10, 10): -200}  # earned, not spent
+    bravo = await _chart(db, Chart.CREDITS, reseller=BRAVO)
+    assert _on(bravo, "spent") == {_d(10, 10): 1_000}  # the margin went to Alpha
+
+
+async def _account(session: AsyncSession, telegram_id: int) -> int:
+    reseller = await session.scalar(select(Reseller.id).where(Reseller.telegram_id == telegram_id))
+    assert reseller is not None
+    return await ledger.reseller_account_id(session, reseller)
 
 
 async def test_top_resellers_and_income_per_payment_method(db: Database) -> None:

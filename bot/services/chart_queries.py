@@ -27,6 +27,7 @@ from models import (
     AccountKind,
     Customer,
     CustomerStatus,
+    EntryKind,
     LedgerAccount,
     OrderKind,
     OrderStatus,
@@ -179,27 +180,33 @@ async def _reseller_accounts(
 async def credits(
     db: Database, where: Audience, period: Period, earlier: Period, step: Step, zone: ZoneInfo
 ) -> Sums:
-    """Credits issued to resellers (top-ups and added credit), spent on sales, and expired;
-    the period before summed by the database."""
+    """Credits issued to resellers (top-ups and added credit), spent on sales (less
+    refunds and parents' margins), and expired; the period before summed by the database."""
     spending = (OrderKind.ACTIVATION.value, OrderKind.RENEWAL.value)
+    returned = (EntryKind.REFUND.value, EntryKind.MARGIN.value)
     async with db.transaction() as session:
         system = await _system_accounts(session)
         issuance, sold = system[SystemAccount.ISSUANCE], system[SystemAccount.SALES]
         expired = system[SystemAccount.EXPIRED]
-        # Which series a movement adds to; the other side is a reseller's account.
+        # Which series a movement adds to; the other side is a reseller's account. Spent
+        # is what the sales account kept, as in the daily summary: a refund, or a parent's
+        # margin on its sub-reseller's sale, comes off it.
         series = case(
             (Transfer.from_account_id == issuance, 0),
             (and_(Transfer.to_account_id == sold, Transfer.kind.in_(spending)), 1),
+            (and_(Transfer.from_account_id == sold, Transfer.kind.in_(returned)), 1),
             (Transfer.to_account_id == expired, 2),
         ).label("k")
-        moving = [or_(Transfer.from_account_id == issuance,
+        signed = case(
+            (Transfer.from_account_id == sold, -Transfer.amount), else_=Transfer.amount
+        ).label("amount")
+        moving = [or_(Transfer.from_account_id.in_([issuance, sold]),
                       Transfer.to_account_id.in_([sold, expired]))]  # fmt: skip
         if where.reseller_ids is not None:
             ours = sorted(await _reseller_accounts(session, where))
             moving.append(or_(Transfer.from_account_id.in_(ours), Transfer.to_account_id.in_(ours)))
         inner = (
-            select(_bucket(Transfer.created_at, period, step, zone).label("n"), series,
-                   Transfer.amount)
+            select(_bucket(Transfer.created_at, period, step, zone).label("n"), series, signed)
             .where(*moving, *_between(Transfer.created_at, period, zone))
             .subquery()
         )  # fmt: skip
