@@ -9,6 +9,9 @@ import asyncio
 import io
 import subprocess
 import sys
+import threading
+import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -123,3 +126,28 @@ def test_the_bot_starts_without_loading_matplotlib() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+async def test_pictures_asked_at_once_are_drawn_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """matplotlib is not thread-safe, and each drawing holds its canvas's memory: worker
+    threads take turns."""
+    inside, most = 0, 0
+    guard = threading.Lock()
+    draw = charts._draw
+
+    def counting(canvas: Any, figure: Figure) -> None:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)  # long enough for the others to arrive if they may
+        draw(canvas, figure)
+        with guard:
+            inside -= 1
+
+    monkeypatch.setattr(charts, "_draw", counting)
+    ranked = Figure("Top", ["Alpha", "Echo"], [Plot("Amount", [20, 10], Shape.ACROSS)])
+    pictures = await asyncio.gather(*(asyncio.to_thread(_small, ranked) for _ in range(4)))
+    assert len(pictures) == 4 and most == 1

@@ -2,7 +2,9 @@
 in, the picture's bytes out.
 
 Drawn with matplotlib's Agg canvas on a ``Figure`` of its own (never pyplot's global
-state), so ``render`` may run in a worker thread (``asyncio.to_thread``) beside others.
+state), in a worker thread (``asyncio.to_thread``), one drawing at a time: matplotlib is
+not thread-safe (its font and text caches are shared), and each drawing holds its
+canvas's memory.
 
 Right-to-left text (Persian, Arabic): matplotlib built with libraqm (the 3.11 wheels)
 joins the letters and orders the text itself, honouring the isolates that keep an amount
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Callable, Sequence
 
 import arabic_reshaper
@@ -42,6 +45,8 @@ NATIVE_LAYOUT = bool(getattr(ft2font, "__libraqm_version__", ""))
 RLI, PDI = "\u2067", "\u2069"
 # Direction marks (FSI/PDI around an amount, LRM, ...), for the drawing without libraqm.
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+_DRAWING = threading.Lock()  # one picture at a time, whatever the threads asking
 
 matplotlib.use("Agg")
 # One style for every chart, set once here: an rc_context per drawing would change the
@@ -136,9 +141,10 @@ def _draw(canvas: Canvas, figure: Figure) -> None:
 
 def render(figure: Figure, *, width: float = 8.0, height: float = 4.5, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (``width`` by ``height`` inches at ``dpi``)."""
-    canvas = Canvas(figsize=(width, height), dpi=dpi, layout="tight")
-    FigureCanvasAgg(canvas)
-    _draw(canvas, figure)
-    out = io.BytesIO()
-    canvas.savefig(out, format="png", dpi=dpi, facecolor="white")
+    with _DRAWING:
+        canvas = Canvas(figsize=(width, height), dpi=dpi, layout="tight")
+        FigureCanvasAgg(canvas)
+        _draw(canvas, figure)
+        out = io.BytesIO()
+        canvas.savefig(out, format="png", dpi=dpi, facecolor="white")
     return out.getvalue()
