@@ -206,6 +206,14 @@ def test_windows_and_the_periods_before_them() -> None:
         assert before(which, period) == earlier
     march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert before(Window.LAST_MONTH, march) == Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    # A whole month is compared with the whole month before, however long either is.
+    february = Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert before(Window.LAST_MONTH, february) == Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    april = Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    assert before(Window.LAST_MONTH, april) == Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    # This month so far is compared with as many days of the month before.
+    so_far = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 30))
+    assert before(Window.THIS_MONTH, so_far) == february
     # Tehran is past midnight when UTC is not: its today is a day later.
     late = dt.datetime(2026, 11, 15, 21, tzinfo=dt.UTC)
     assert window(Window.DAYS_7, late, ZoneInfo("Asia/Tehran")).last == _d(11, 16)

@@ -147,8 +147,11 @@ def _months_back(first: dt.date, months: int) -> dt.date:
 
 
 def before(which: Window, period: Period) -> Period:
-    """The period just before, as long: the month before for the month windows."""
-    if which in (Window.THIS_MONTH, Window.LAST_MONTH):
+    """The period just before, as long: the month before for the month windows (the
+    whole of it for last month; as many of its days, at most, for this month so far)."""
+    if which == Window.LAST_MONTH:
+        return Period(_months_back(period.first, 1), period.first - dt.timedelta(days=1))
+    if which == Window.THIS_MONTH:
         first = _months_back(period.first, 1)
         days = (period.last - period.first).days
         last_of_month = period.first - dt.timedelta(days=1)
