@@ -14,7 +14,15 @@ from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import chart_queries, charts_data, ledger
+from bot.services import (
+    chart_queries,
+    charts_data,
+    ledger,
+    star_methods,
+    star_payments,
+    star_refunds,
+    stars,
+)
 from bot.services.charts_data import Audience, Chart, ChartData, ChartError, Step, Window
 from bot.services.statements import Period
 from models import EntryKind, Reseller, SystemAccount, Transfer, TxType
@@ -149,6 +157,31 @@ async def test_top_resellers_and_income_per_payment_method(db: Database) -> None
     assert income.find("amount").values == (5_000, 2_000)
     this_month = await _chart(db, Chart.INCOME, Window.THIS_MONTH)
     assert this_month.buckets == ()
+
+
+async def test_income_leaves_out_a_stars_payment_refunded_to_its_payer(db: Database) -> None:
+    await world(db)
+    method = await star_methods.configure(db, code="stars", name="Telegram Stars", rate=200,
+                                          now=day(10, 1))  # fmt: skip
+    paid = []
+    for n, credits in enumerate((5_000, 2_000)):
+        invoice = await stars.create_invoice(
+            db, telegram_id=ALPHA, method_id=method.id, credits=credits, min_credits=1_000,
+            max_credits=10_000_000, now=day(10, 19),
+        )  # fmt: skip
+        paid.append(await star_payments.record_payment(
+            db, charge_id=f"stxCHARGE{n}", provider_charge_id=None, payload=invoice.payload,
+            telegram_id=ALPHA, total_amount=invoice.stars, currency="XTR", admin_chat_id=None,
+            now=day(10, 20),
+        ))  # fmt: skip
+    refunded = paid[1].payment.id
+    await star_refunds.begin_refund(db, payment_id=refunded, admin_id=ADMIN_ID, reason="asked",
+                                    now=day(10, 21))  # fmt: skip
+    await star_refunds.finish_refund(db, payment_id=refunded, admin_id=ADMIN_ID, now=day(10, 21))
+    income = await _chart(db, Chart.INCOME)
+    assert income.buckets == ("USDT TRC20", "Telegram Stars", "Bank transfer")
+    assert income.currencies == ("USD", "XTR", "USD")
+    assert income.find("amount").values == (5_000, 2_500, 2_000)  # 25 Stars kept, 10 given back
 
 
 async def test_debt_over_time_is_walked_back_from_today(db: Database) -> None:

@@ -16,7 +16,18 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -33,6 +44,8 @@ from models import (
     OrderStatus,
     PaymentMethod,
     Reseller,
+    StarPayment,
+    StarState,
     SubscriptionOrder,
     SystemAccount,
     TopUpRequest,
@@ -265,13 +278,18 @@ async def income(
     db: Database, where: Audience, period: Period, zone: ZoneInfo
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """Approved top-ups (Stars payments among them) by the day they were approved, per
-    payment method and currency: names, currencies, totals in hundredths (most first)."""
+    payment method and currency: names, currencies, totals in hundredths (most first).
+    A Stars payment refunded to its payer is left out: that money was given back."""
     total = func.sum(TopUpRequest.total_price)
+    refunded = exists().where(
+        StarPayment.topup_request_id == TopUpRequest.id, StarPayment.state == StarState.REFUNDED
+    )
     query = (
         select(PaymentMethod.name, TopUpRequest.price_currency, total)
         .join(PaymentMethod, PaymentMethod.id == TopUpRequest.method_id)
         .where(
             TopUpRequest.status == TopUpStatus.APPROVED,
+            ~refunded,
             _of(TopUpRequest.reseller_id, where),
             *_between(TopUpRequest.decided_at, period, zone),
         )
