@@ -260,7 +260,7 @@ async def _bucket_of(db: Database, moment: dt.datetime, step: Step, zone: ZoneIn
     """The bucket of October the database puts ``moment`` in (31: after October)."""
     at = literal(moment, UTCDateTime)
     async with db.transaction() as session:
-        found = await session.scalar(select(chart_queries._bucket(at, OCTOBER, step, zone)))
+        found = await session.scalar(select(chart_queries.bucket_number(at, OCTOBER, step, zone)))
     assert found is not None
     return int(found)
 

@@ -10,7 +10,6 @@ time zone arithmetic in either.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -97,7 +96,7 @@ def _edges(period: Period, step: Step, zone: ZoneInfo) -> list[dt.datetime]:
     return [*starts, period.bounds(zone)[1]]
 
 
-def _bucket(
+def bucket_number(
     column: InstrumentedAttribute[Any] | ColumnElement[Any],
     period: Period,
     step: Step,
@@ -139,7 +138,7 @@ async def sales(
             _of(SubscriptionOrder.reseller_id, where)]  # fmt: skip
     inner = (
         select(
-            _bucket(SubscriptionOrder.completed_at, period, step, zone).label("n"),
+            bucket_number(SubscriptionOrder.completed_at, period, step, zone).label("n"),
             SubscriptionOrder.kind,
             SubscriptionOrder.price,
         )
@@ -176,7 +175,7 @@ async def _system_accounts(session: AsyncSession) -> dict[str, int]:
     return {str(code): int(account) for code, account in rows.all()}
 
 
-async def _reseller_accounts(
+async def reseller_balances(
     session: AsyncSession, where: Audience, *, owing_only: bool = False
 ) -> dict[int, int]:
     """Balance by account, of the resellers in ``where`` (only those who may owe: a
@@ -216,10 +215,11 @@ async def credits(
         moving = [or_(Transfer.from_account_id.in_([issuance, sold]),
                       Transfer.to_account_id.in_([sold, expired]))]  # fmt: skip
         if where.reseller_ids is not None:
-            ours = sorted(await _reseller_accounts(session, where))
+            ours = sorted(await reseller_balances(session, where))
             moving.append(or_(Transfer.from_account_id.in_(ours), Transfer.to_account_id.in_(ours)))
+        n = bucket_number(Transfer.created_at, period, step, zone).label("n")
         inner = (
-            select(_bucket(Transfer.created_at, period, step, zone).label("n"), series, signed)
+            select(n, series, signed)
             .where(*moving, *_between(Transfer.created_at, period, zone))
             .subquery()
         )  # fmt: skip
@@ -305,80 +305,6 @@ async def income(
     )
 
 
-async def levels(
-    db: Database,
-    where: Audience,
-    account: int | None,
-    period: Period,
-    step: Step,
-    zone: ZoneInfo,
-) -> tuple[int, tuple[int, ...]]:
-    """``account``'s balance (None: what the resellers in ``where`` owe, summed) just
-    before ``period`` and at the end of each step: today's balances walked back.
-
-    Debt counts the resellers that may owe now (postpaid, a collection limit above zero);
-    a prepaid balance never goes below zero."""
-    start, _ = period.bounds(zone)
-    async with db.transaction() as session:
-        balances = await _reseller_accounts(session, where, owing_only=account is None)
-        if account is not None:
-            balances = {account: balances.get(account, 0)}
-        accounts = sorted(balances)
-        sides = (Transfer.from_account_id, Transfer.to_account_id)
-        touching = or_(*(side.in_(accounts) for side in sides))
-        inner = (
-            select(_bucket(Transfer.created_at, period, step, zone).label("n"), *sides,
-                   Transfer.amount)
-            .where(Transfer.created_at >= start, touching)
-            .subquery()
-        )  # fmt: skip
-        grouped = (inner.c.n, inner.c.from_account_id, inner.c.to_account_id)
-        moves = (await session.execute(
-            select(*grouped, func.sum(inner.c.amount)).group_by(*grouped).order_by(inner.c.n)
-        )).all()  # fmt: skip
-    return _walk(balances, [tuple(int(v) for v in row) for row in moves], account, period, step)
-
-
-Move = tuple[int, ...]  # bucket (the number of buckets: after the period), from, to, amount
-
-
-def _walk(
-    balances: dict[int, int],
-    moves: Sequence[Move],
-    account: int | None,
-    period: Period,
-    step: Step,
-) -> tuple[int, tuple[int, ...]]:
-    """Today's ``balances`` walked back over ``moves`` (the movements since the period's
-    start, summed per bucket, in order) to the start, then forward, noting the value at
-    each step's end. Within a step the order does not matter: only its end is shown."""
-    for _, source, target, amount in moves:  # back to the period's start
-        if source in balances:
-            balances[source] += amount
-        if target in balances:
-            balances[target] -= amount
-
-    def owed(balance: int) -> int:
-        return max(0, -balance)
-
-    fold: Callable[[int], int] = (lambda b: b) if account is not None else owed
-    opening = value = sum(fold(b) for b in balances.values())
-    ends = [0] * len(buckets(period, step))
-    done = 0  # the steps before this one are over
-    for n, source, target, amount in moves:
-        if n >= len(ends):
-            break  # after the period (the moves come in bucket order)
-        while done < n:
-            ends[done], done = value, done + 1
-        for side, change in ((source, -amount), (target, amount)):
-            if side in balances:
-                value += fold(balances[side] + change) - fold(balances[side])
-                balances[side] += change
-    while done < len(ends):
-        ends[done], done = value, done + 1
-    return opening, tuple(ends)
-
-
 async def states(db: Database, where: Audience) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """How many customers are in each state, every state listed."""
     query = (
@@ -397,7 +323,7 @@ async def expiries(
 ) -> tuple[int, ...]:
     """Active customers whose subscription ends on each day of ``period``."""
     inner = (
-        select(_bucket(Customer.expires_at, period, Step.DAY, zone).label("n"))
+        select(bucket_number(Customer.expires_at, period, Step.DAY, zone).label("n"))
         .where(
             Customer.status == CustomerStatus.ACTIVE,
             _of(Customer.reseller_id, where),

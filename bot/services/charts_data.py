@@ -17,7 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.db import Database
-from bot.services import chart_queries, exports
+from bot.services import chart_levels, chart_queries, exports
 from bot.services.admin_log import ActionError
 from bot.services.chart_queries import Audience
 from bot.services.exports import ExportError, Kind
@@ -200,7 +200,7 @@ async def build(
     days = chart_queries.buckets(period, step)
     if chart in LEVELS:
         account = where.reseller.account_id if chart == Chart.BALANCE and where.reseller else None
-        opening, values = await chart_queries.levels(db, where, account, period, step, zone)
+        opening, values = await chart_levels.levels(db, where, account, period, step, zone)
         key = "balance" if chart == Chart.BALANCE else "debt"
         return ChartData(chart, period, step, days, (Series(key, values),), opening=opening)
     sums = chart_queries.sales if chart == Chart.SALES else chart_queries.credits
