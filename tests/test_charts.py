@@ -104,6 +104,15 @@ async def test_a_parent_sees_its_subtree_or_itself_and_a_child_only_itself(db: D
         await _chart(db, Chart.SALES, asker=4242)  # a stranger
 
 
+async def test_an_admin_naming_a_parent_sees_its_subtree_or_it_alone(db: Database) -> None:
+    """As the parent sees itself: the reseller's card and the shell name one reseller."""
+    await world(db)
+    tree = await _chart(db, Chart.SALES, reseller=ALPHA)
+    assert [s.total for s in tree.series] == [2, 1, 3_000]  # a.two, b.one; a.one renewed
+    alone = await _chart(db, Chart.SALES, reseller=ALPHA, subtree=False)
+    assert [s.total for s in alone.series] == [1, 1, 2_000]
+
+
 async def test_credits_issued_spent_and_expired(db: Database) -> None:
     await world(db)
     data = await _chart(db, Chart.CREDITS)
@@ -133,7 +142,9 @@ async def test_credits_spent_are_net_of_refunds_and_parents_margins(db: Database
     everyone = await _chart(db, Chart.CREDITS)
     assert _on(everyone, "spent") == {_d(10, 6): 2_000, _d(10, 10): 800, _d(10, 28): 500}
     assert everyone.previous == (20_000, 1_000, 0)
-    alpha = await _chart(db, Chart.CREDITS, reseller=ALPHA)
+    tree = await _chart(db, Chart.CREDITS, reseller=ALPHA)
+    assert _on(tree, "spent") == {_d(10, 6): 2_000, _d(10, 10): 800}
+    alpha = await _chart(db, Chart.CREDITS, reseller=ALPHA, subtree=False)
     assert _on(alpha, "spent") == {_d(10, 6): 2_000, _d(10, 10): -200}  # earned, not spent
     bravo = await _chart(db, Chart.CREDITS, reseller=BRAVO)
     assert _on(bravo, "spent") == {_d(10, 10): 1_000}  # the margin went to Alpha

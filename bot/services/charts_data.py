@@ -20,6 +20,7 @@ from bot.db import Database
 from bot.services import chart_levels, chart_queries, exports
 from bot.services.admin_log import ActionError
 from bot.services.chart_queries import Audience
+from bot.services.downline import subtree_ids
 from bot.services.exports import ExportError, Kind
 from bot.services.statements import Period
 
@@ -119,7 +120,12 @@ async def scope(
         if chart == Chart.BALANCE:
             raise ChartError("no_reseller", "the balance chart is about one reseller")
         return Audience(None, True, None)
-    ids = found.reseller_ids if subtree else frozenset({target.id})
+    if not subtree:
+        return Audience(frozenset({target.id}), found.admin, target)
+    ids = found.reseller_ids
+    if found.admin:  # an export names the reseller alone; a chart counts as it would see
+        async with db.transaction() as session:
+            ids = frozenset({target.id, *await subtree_ids(session, target.id)})
     return Audience(ids, found.admin, target)
 
 
