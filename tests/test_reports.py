@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.services import (
     backup_schedule,
     job_runs,
+    outbox,
     report_schedule,
     report_switches,
     statements,
@@ -142,6 +143,34 @@ async def test_statements_go_to_every_reseller_once_a_month(db: Database) -> Non
     assert await report_schedule.queue_statements(db, first + dt.timedelta(days=3), PLAN) == 0
     ids = (known.alice.id, known.bob.id, known.carol.id)
     assert await _keys(db) == [f"report:statements:{i}:2031-03" for i in ids]
+
+
+async def test_a_report_kept_from_a_blocked_chat_goes_out_once_it_is_reachable(
+    db: Database,
+) -> None:
+    """Alice blocked the bot before the 1st and is back on the 3rd; the admin group was
+    out of reach at the summary's time and is back an hour later."""
+    known = await report_ledger.build(db)
+    first = dt.datetime(2031, 4, 1, 10, 0, tzinfo=dt.UTC)
+    for chat in (known.alice.telegram_id, PLAN.admin_chat_id):
+        assert chat is not None
+        await outbox.mark_unreachable(db, chat, "Forbidden: bot was blocked by the user", first)
+    assert await report_schedule.queue_statements(db, first, PLAN) == 2  # Bob and Carol
+    assert await report_schedule.queue_summaries(db, first, PLAN) == 0
+    await outbox.mark_reachable(db, known.alice.telegram_id)
+    third = first + dt.timedelta(days=2)
+    assert await report_schedule.queue_statements(db, third, PLAN) == 1
+    assert await report_schedule.queue_statements(db, third, PLAN) == 0
+    assert PLAN.admin_chat_id is not None
+    await outbox.mark_reachable(db, PLAN.admin_chat_id)
+    an_hour_later = first + dt.timedelta(hours=1)
+    assert await report_schedule.queue_summaries(db, an_hour_later, PLAN) == 1
+    assert await report_schedule.queue_summaries(db, an_hour_later, PLAN) == 0
+    ids = (known.bob.id, known.carol.id, known.alice.id)
+    assert await _keys(db) == [
+        *(f"report:statements:{i}:2031-03" for i in ids),
+        "report:daily:-1:2031-03-31..2031-03-31",
+    ]
 
 
 async def test_the_backup_schedule_keeps_its_history_in_job_runs(db: Database) -> None:
