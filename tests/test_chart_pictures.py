@@ -117,11 +117,12 @@ async def test_the_table_holds_the_pictures_numbers(db: Database) -> None:
     assert "Activations: 3 (period before: 1, +200%)" in views.caption(sales, r)
 
 
-def test_the_bot_starts_without_loading_matplotlib() -> None:
-    """matplotlib (tens of megabytes) is loaded on the first chart, not at start-up."""
+def test_the_bot_starts_without_loading_matplotlib_or_openpyxl() -> None:
+    """matplotlib and openpyxl (with numpy, tens of megabytes) are loaded on the first
+    chart or spreadsheet, not at start-up."""
     code = (
         "import sys, bot.app, bot.cli.commands, handlers, jobs\n"
-        "names = ('matplotlib', 'arabic_reshaper', 'bidi')\n"
+        "names = ('matplotlib', 'arabic_reshaper', 'bidi', 'openpyxl', 'numpy')\n"
         "print(','.join(m for m in names if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -21,15 +21,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell as SheetCell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from bot.money import format_number
+
+if TYPE_CHECKING:  # openpyxl (and numpy, which it loads) only when a spreadsheet is written
+    from openpyxl.cell.cell import Cell as SheetCell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "0.00"
@@ -89,30 +87,32 @@ class _CsvFile:
 
 class _XlsxFile:
     def __init__(self, path: Path, zone: ZoneInfo, title: str) -> None:
-        self._path, self._zone = path, zone
+        # Loaded here, in the worker thread, not when the bot starts (tens of megabytes).
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+
+        self._path, self._zone, self._new = path, zone, WriteOnlyCell
         self._book = Workbook(write_only=True)
-        self._sheet: WriteOnlyWorksheet = self._book.create_sheet(
-            safe_text(title)[:SHEET_TITLE_LIMIT] or "Sheet"
-        )
+        self._sheet = self._book.create_sheet(safe_text(title)[:SHEET_TITLE_LIMIT] or "Sheet")
 
     def _cell(self, value: Cell) -> SheetCell | int | None:
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value
         if isinstance(value, Money):
-            cell = WriteOnlyCell(self._sheet, value.hundredths / 100)
+            cell = self._new(self._sheet, value.hundredths / 100)
             cell.number_format = MONEY_FORMAT
             return cell
         if isinstance(value, dt.datetime):
             local = value.astimezone(self._zone).replace(tzinfo=None, microsecond=0)
-            cell = WriteOnlyCell(self._sheet, local)
+            cell = self._new(self._sheet, local)
             cell.number_format = MOMENT_FORMAT
             return cell
         if isinstance(value, dt.date):
-            cell = WriteOnlyCell(self._sheet, dt.datetime.combine(value, dt.time()))
+            cell = self._new(self._sheet, dt.datetime.combine(value, dt.time()))
             cell.number_format = DAY_FORMAT
             return cell
         # A string starting with "=" would be stored as a formula: never.
-        cell = WriteOnlyCell(self._sheet, safe_text(str(value)))
+        cell = self._new(self._sheet, safe_text(str(value)))
         cell.data_type = "s"
         return cell
 
