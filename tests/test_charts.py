@@ -18,12 +18,14 @@ from bot.services import (
     chart_queries,
     charts_data,
     ledger,
+    roles,
     star_methods,
     star_payments,
     star_refunds,
     stars,
 )
 from bot.services.charts_data import Audience, Chart, ChartData, ChartError, Step, Window
+from bot.services.roles import Permission
 from bot.services.statements import Period
 from models import EntryKind, Reseller, SystemAccount, Transfer, TxType
 from models.base import UTCDateTime
@@ -111,6 +113,21 @@ async def test_an_admin_naming_a_parent_sees_its_subtree_or_it_alone(db: Databas
     assert [s.total for s in tree.series] == [2, 1, 3_000]  # a.two, b.one; a.one renewed
     alone = await _chart(db, Chart.SALES, reseller=ALPHA, subtree=False)
     assert [s.total for s in alone.series] == [1, 1, 2_000]
+
+
+async def test_staff_see_the_admin_charts_only_with_the_reports_permission(db: Database) -> None:
+    await world(db)
+    for staff_id, allowed in ((5001, Permission.TOPUPS), (5002, Permission.REPORTS)):
+        await roles.add_staff(db, telegram_id=staff_id, name="Sam", permissions=[allowed],
+                              owner_ids={ADMIN_ID}, actor="test", now=NOW)  # fmt: skip
+    for chart in (Chart.SALES, Chart.CREDITS):
+        with pytest.raises(ChartError) as refused:
+            await _chart(db, chart, asker=5001)
+        assert refused.value.code == "not_allowed"
+        with pytest.raises(ChartError):
+            await _chart(db, chart, asker=5001, reseller=ALPHA)
+    reports = await _chart(db, Chart.SALES, asker=5002)
+    assert [s.total for s in reports.series] == [3, 1, 4_000]
 
 
 async def test_credits_issued_spent_and_expired(db: Database) -> None:
