@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.db import Database
 from bot.services import (
@@ -17,6 +17,10 @@ from bot.services import (
     outbox,
     report_schedule,
     report_switches,
+    star_methods,
+    star_payments,
+    star_refunds,
+    stars,
     statements,
     summaries,
 )
@@ -25,8 +29,9 @@ from bot.services.backup import BackupMade
 from bot.services.report_schedule import Every, Schedule
 from bot.services.statements import Period
 from bot.services.summaries import TopReseller
-from models import OutboxMessage
+from models import OutboxMessage, Transfer
 from tests import report_ledger
+from tests.helpers import make_reseller
 from tests.report_ledger import ALICE_MARCH, BOB_MARCH, DAY, DAY_FIGURES
 
 UTC = ZoneInfo("UTC")
@@ -54,6 +59,31 @@ async def test_a_weeks_summary_takes_in_the_day_before(db: Database) -> None:
     found = await summaries.summary(db, week, UTC, now=NEXT_MORNING)
     assert (found.topups, found.topups_amount, found.issued) == (3, 17_800, 19_800)
     assert found.spent == DAY_FIGURES["spent"]
+
+
+async def test_a_stars_top_up_whose_refund_telegram_refused_is_one_top_up(db: Database) -> None:
+    """The credits taken back for the refund and given back when Telegram refused it are
+    the same top-up, not a second one."""
+    alice = await make_reseller(db, 1001, name="Alice")
+    method = await star_methods.configure(db, code="stars", name="Telegram Stars", rate=200,
+                                          now=report_ledger.NOON)  # fmt: skip
+    invoice = await stars.create_invoice(
+        db, telegram_id=alice.telegram_id, method_id=method.id, credits=5_000,
+        min_credits=1_000, max_credits=10_000_000, now=report_ledger.NOON,
+    )  # fmt: skip
+    paid = await star_payments.record_payment(
+        db, charge_id="stxCHARGE1", provider_charge_id=None, payload=invoice.payload,
+        telegram_id=alice.telegram_id, total_amount=invoice.stars, currency="XTR",
+        admin_chat_id=None, now=report_ledger.NOON,
+    )  # fmt: skip
+    await star_refunds.begin_refund(db, payment_id=paid.payment.id, admin_id=900, reason="r",
+                                    now=report_ledger.NOON)  # fmt: skip
+    await star_refunds.undo_refund(db, payment_id=paid.payment.id, error="CHARGE_NOT_FOUND",
+                                   now=report_ledger.NOON)  # fmt: skip
+    async with db.transaction() as session:
+        await session.execute(update(Transfer).values(created_at=report_ledger.NOON))
+    found = await summaries.summary(db, Period(DAY, DAY), UTC, now=NEXT_MORNING)
+    assert (found.topups, found.topups_amount) == (1, 5_000)
 
 
 async def test_an_empty_period_is_all_zeros(db: Database) -> None:
