@@ -1,14 +1,14 @@
 """Benchmark: the charts over a year of 100,000 ledger movements, read and drawn.
 
-    .venv/bin/python -m tests.bench_charts [--rows 100000] [--database-url URL]
+    .venv/bin/python -m tests.bench_charts [--rows 100000] [--step d|w|m] [--database-url URL]
 
 A script, not a test. It fills a database with one postpaid reseller and ``--rows``
 movements spread over the last 365 days (credit granted and credit spent on activations,
-in turn, written directly), then, as an admin asking for the last 12 months per month,
-reads each ledger chart's series and draws it (100 dpi, 8 by 4.5 inches), and prints the
-time of each and the process's peak memory (RSS). SQLite lives in a temporary folder; for
-PostgreSQL, --database-url names a server, where a temporary database is created and
-dropped.
+in turn, written directly), then, as an admin asking for the last 12 months per month
+(or per ``--step``), reads each ledger chart's series and draws it (100 dpi, 8 by 4.5
+inches), and prints the time of each and the process's peak memory (RSS). SQLite lives
+in a temporary folder; for PostgreSQL, --database-url names a server, where a temporary
+database is created and dropped.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ async def main(args: argparse.Namespace) -> None:
             began = time.perf_counter()
             where = await charts_data.scope(db, chart, asker=None, owner_ids=(), reseller=asker)
             data = await charts_data.build(
-                db, chart, where, Window.MONTHS_12, Step.MONTH, NOW, zone
+                db, chart, where, Window.MONTHS_12, Step(args.step), NOW, zone
             )
             read = time.perf_counter() - began
             began = time.perf_counter()
@@ -96,5 +96,6 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--step", choices=[s.value for s in Step], default=Step.MONTH.value)
     parser.add_argument("--database-url", help="PostgreSQL server (a temporary database)")
     asyncio.run(main(parser.parse_args()))

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,3 +115,40 @@ async def test_the_table_holds_the_pictures_numbers(db: Database) -> None:
     assert lines[8].split() == ["10-06", "1", "1", "20.00"]
     assert lines[-1].split() == ["Total", "3", "1", "40.00</pre>"]
     assert "Activations: 3 (period before: 1, +200%)" in views.caption(sales, r)
+
+
+def test_the_bot_starts_without_loading_matplotlib_or_openpyxl() -> None:
+    """matplotlib and openpyxl (with numpy, tens of megabytes) are loaded on the first
+    chart or spreadsheet, not at start-up."""
+    code = (
+        "import sys, bot.app, bot.cli.commands, handlers, jobs\n"
+        "names = ('matplotlib', 'arabic_reshaper', 'bidi', 'openpyxl', 'numpy')\n"
+        "print(','.join(m for m in names if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+async def test_pictures_asked_at_once_are_drawn_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """matplotlib is not thread-safe, and each drawing holds its canvas's memory: worker
+    threads take turns."""
+    inside, most = 0, 0
+    guard = threading.Lock()
+    draw = charts._draw
+
+    def counting(canvas: Any, figure: Figure) -> None:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)  # long enough for the others to arrive if they may
+        draw(canvas, figure)
+        with guard:
+            inside -= 1
+
+    monkeypatch.setattr(charts, "_draw", counting)
+    ranked = Figure("Top", ["Alpha", "Echo"], [Plot("Amount", [20, 10], Shape.ACROSS)])
+    pictures = await asyncio.gather(*(asyncio.to_thread(_small, ranked) for _ in range(4)))
+    assert len(pictures) == 4 and most == 1

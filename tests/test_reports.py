@@ -8,14 +8,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.db import Database
 from bot.services import (
     backup_schedule,
     job_runs,
+    outbox,
     report_schedule,
     report_switches,
+    star_methods,
+    star_payments,
+    star_refunds,
+    stars,
     statements,
     summaries,
 )
@@ -24,8 +29,9 @@ from bot.services.backup import BackupMade
 from bot.services.report_schedule import Every, Schedule
 from bot.services.statements import Period
 from bot.services.summaries import TopReseller
-from models import OutboxMessage
+from models import OutboxMessage, Transfer
 from tests import report_ledger
+from tests.helpers import make_reseller
 from tests.report_ledger import ALICE_MARCH, BOB_MARCH, DAY, DAY_FIGURES
 
 UTC = ZoneInfo("UTC")
@@ -53,6 +59,31 @@ async def test_a_weeks_summary_takes_in_the_day_before(db: Database) -> None:
     found = await summaries.summary(db, week, UTC, now=NEXT_MORNING)
     assert (found.topups, found.topups_amount, found.issued) == (3, 17_800, 19_800)
     assert found.spent == DAY_FIGURES["spent"]
+
+
+async def test_a_stars_top_up_whose_refund_telegram_refused_is_one_top_up(db: Database) -> None:
+    """The credits taken back for the refund and given back when Telegram refused it are
+    the same top-up, not a second one."""
+    alice = await make_reseller(db, 1001, name="Alice")
+    method = await star_methods.configure(db, code="stars", name="Telegram Stars", rate=200,
+                                          now=report_ledger.NOON)  # fmt: skip
+    invoice = await stars.create_invoice(
+        db, telegram_id=alice.telegram_id, method_id=method.id, credits=5_000,
+        min_credits=1_000, max_credits=10_000_000, now=report_ledger.NOON,
+    )  # fmt: skip
+    paid = await star_payments.record_payment(
+        db, charge_id="stxCHARGE1", provider_charge_id=None, payload=invoice.payload,
+        telegram_id=alice.telegram_id, total_amount=invoice.stars, currency="XTR",
+        admin_chat_id=None, now=report_ledger.NOON,
+    )  # fmt: skip
+    await star_refunds.begin_refund(db, payment_id=paid.payment.id, admin_id=900, reason="r",
+                                    now=report_ledger.NOON)  # fmt: skip
+    await star_refunds.undo_refund(db, payment_id=paid.payment.id, error="CHARGE_NOT_FOUND",
+                                   now=report_ledger.NOON)  # fmt: skip
+    async with db.transaction() as session:
+        await session.execute(update(Transfer).values(created_at=report_ledger.NOON))
+    found = await summaries.summary(db, Period(DAY, DAY), UTC, now=NEXT_MORNING)
+    assert (found.topups, found.topups_amount) == (1, 5_000)
 
 
 async def test_an_empty_period_is_all_zeros(db: Database) -> None:
@@ -142,6 +173,34 @@ async def test_statements_go_to_every_reseller_once_a_month(db: Database) -> Non
     assert await report_schedule.queue_statements(db, first + dt.timedelta(days=3), PLAN) == 0
     ids = (known.alice.id, known.bob.id, known.carol.id)
     assert await _keys(db) == [f"report:statements:{i}:2031-03" for i in ids]
+
+
+async def test_a_report_kept_from_a_blocked_chat_goes_out_once_it_is_reachable(
+    db: Database,
+) -> None:
+    """Alice blocked the bot before the 1st and is back on the 3rd; the admin group was
+    out of reach at the summary's time and is back an hour later."""
+    known = await report_ledger.build(db)
+    first = dt.datetime(2031, 4, 1, 10, 0, tzinfo=dt.UTC)
+    for chat in (known.alice.telegram_id, PLAN.admin_chat_id):
+        assert chat is not None
+        await outbox.mark_unreachable(db, chat, "Forbidden: bot was blocked by the user", first)
+    assert await report_schedule.queue_statements(db, first, PLAN) == 2  # Bob and Carol
+    assert await report_schedule.queue_summaries(db, first, PLAN) == 0
+    await outbox.mark_reachable(db, known.alice.telegram_id)
+    third = first + dt.timedelta(days=2)
+    assert await report_schedule.queue_statements(db, third, PLAN) == 1
+    assert await report_schedule.queue_statements(db, third, PLAN) == 0
+    assert PLAN.admin_chat_id is not None
+    await outbox.mark_reachable(db, PLAN.admin_chat_id)
+    an_hour_later = first + dt.timedelta(hours=1)
+    assert await report_schedule.queue_summaries(db, an_hour_later, PLAN) == 1
+    assert await report_schedule.queue_summaries(db, an_hour_later, PLAN) == 0
+    ids = (known.bob.id, known.carol.id, known.alice.id)
+    assert await _keys(db) == [
+        *(f"report:statements:{i}:2031-03" for i in ids),
+        "report:daily:-1:2031-03-31..2031-03-31",
+    ]
 
 
 async def test_the_backup_schedule_keeps_its_history_in_job_runs(db: Database) -> None:

@@ -2,7 +2,9 @@
 in, the picture's bytes out.
 
 Drawn with matplotlib's Agg canvas on a ``Figure`` of its own (never pyplot's global
-state), so ``render`` may run in a worker thread (``asyncio.to_thread``) beside others.
+state), in a worker thread (``asyncio.to_thread``), one drawing at a time: matplotlib is
+not thread-safe (its font and text caches are shared), and each drawing holds its
+canvas's memory.
 
 Right-to-left text (Persian, Arabic): matplotlib built with libraqm (the 3.11 wheels)
 joins the letters and orders the text itself, honouring the isolates that keep an amount
@@ -18,9 +20,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import arabic_reshaper
 import matplotlib
@@ -32,6 +33,10 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure as Canvas
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from bot.adapters.chart_figures import Figure, Plot, Shape
+
+__all__ = ["NATIVE_LAYOUT", "Figure", "Plot", "Shape", "render", "shaped"]
+
 FONT = "DejaVu Sans"
 PALETTE = ("#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f")
 INK, GRID = "#333333", "#dddddd"
@@ -41,6 +46,8 @@ RLI, PDI = "\u2067", "\u2069"
 # Direction marks (FSI/PDI around an amount, LRM, ...), for the drawing without libraqm.
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
+_DRAWING = threading.Lock()  # one picture at a time, whatever the threads asking
+
 matplotlib.use("Agg")
 # One style for every chart, set once here: an rc_context per drawing would change the
 # shared settings under a drawing in another thread.
@@ -48,33 +55,6 @@ matplotlib.rcParams.update(
     {"font.family": FONT, "font.size": 9, "axes.edgecolor": "#999999",
      "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK}
 )  # fmt: skip
-
-
-class Shape(StrEnum):
-    BARS = "bars"  # side by side per category
-    LINE = "line"
-    LEVEL = "level"  # a line of steps: a balance held until it changes
-    ACROSS = "across"  # horizontal bars, the first category on top (rankings)
-
-
-@dataclass(frozen=True)
-class Plot:
-    name: str
-    values: Sequence[float]
-    shape: Shape = Shape.BARS
-    secondary: bool = False  # on the right-hand axis, with ``Figure.secondary_format``
-
-
-@dataclass(frozen=True)
-class Figure:
-    title: str
-    categories: Sequence[str]
-    plots: Sequence[Plot]
-    value_format: Callable[[float], str] = str
-    secondary_format: Callable[[float], str] | None = None
-    empty: str = ""  # said across the picture when every value is zero
-    rtl: bool = False
-    notes: Sequence[str] = field(default_factory=tuple)  # under the title
 
 
 def shaped(text: str, rtl: bool = False, *, native: bool = NATIVE_LAYOUT) -> str:
@@ -161,9 +141,10 @@ def _draw(canvas: Canvas, figure: Figure) -> None:
 
 def render(figure: Figure, *, width: float = 8.0, height: float = 4.5, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (``width`` by ``height`` inches at ``dpi``)."""
-    canvas = Canvas(figsize=(width, height), dpi=dpi, layout="tight")
-    FigureCanvasAgg(canvas)
-    _draw(canvas, figure)
-    out = io.BytesIO()
-    canvas.savefig(out, format="png", dpi=dpi, facecolor="white")
+    with _DRAWING:
+        canvas = Canvas(figsize=(width, height), dpi=dpi, layout="tight")
+        FigureCanvasAgg(canvas)
+        _draw(canvas, figure)
+        out = io.BytesIO()
+        canvas.savefig(out, format="png", dpi=dpi, facecolor="white")
     return out.getvalue()

@@ -26,9 +26,8 @@ from zoneinfo import ZoneInfo
 
 from bot.money import format_number
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # openpyxl (and numpy, which it loads) only when a spreadsheet is written
     from openpyxl.cell.cell import Cell as SheetCell
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "0.00"
@@ -88,36 +87,32 @@ class _CsvFile:
 
 class _XlsxFile:
     def __init__(self, path: Path, zone: ZoneInfo, title: str) -> None:
-        # openpyxl is imported on the first XLSX export only: loaded at start-up it
-        # would take about a tenth of the bot's memory for a feature seldom used.
+        # Loaded here, in the worker thread, not when the bot starts (tens of megabytes).
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
 
-        self._new_cell = WriteOnlyCell
-        self._path, self._zone = path, zone
+        self._path, self._zone, self._new = path, zone, WriteOnlyCell
         self._book = Workbook(write_only=True)
-        self._sheet: WriteOnlyWorksheet = self._book.create_sheet(
-            safe_text(title)[:SHEET_TITLE_LIMIT] or "Sheet"
-        )
+        self._sheet = self._book.create_sheet(safe_text(title)[:SHEET_TITLE_LIMIT] or "Sheet")
 
     def _cell(self, value: Cell) -> SheetCell | int | None:
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value
         if isinstance(value, Money):
-            cell = self._new_cell(self._sheet, value.hundredths / 100)
+            cell = self._new(self._sheet, value.hundredths / 100)
             cell.number_format = MONEY_FORMAT
             return cell
         if isinstance(value, dt.datetime):
             local = value.astimezone(self._zone).replace(tzinfo=None, microsecond=0)
-            cell = self._new_cell(self._sheet, local)
+            cell = self._new(self._sheet, local)
             cell.number_format = MOMENT_FORMAT
             return cell
         if isinstance(value, dt.date):
-            cell = self._new_cell(self._sheet, dt.datetime.combine(value, dt.time()))
+            cell = self._new(self._sheet, dt.datetime.combine(value, dt.time()))
             cell.number_format = DAY_FORMAT
             return cell
         # A string starting with "=" would be stored as a formula: never.
-        cell = self._new_cell(self._sheet, safe_text(str(value)))
+        cell = self._new(self._sheet, safe_text(str(value)))
         cell.data_type = "s"
         return cell
 

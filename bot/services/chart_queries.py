@@ -1,21 +1,32 @@
 """The reads behind the charts, each one short transaction.
 
-Rows are bucketed here, in Python, by the local day of the business's time zone: the
-same on SQLite and PostgreSQL, and one query per chart rather than one per bucket.
+The database sums the rows per bucket (``GROUP BY``), so a chart reads a few rows per
+bucket however many movements its period holds. A row's bucket is found by comparing its
+time with the instants the buckets start at (local midnights of the business's time zone,
+in UTC), a search written as nested ``CASE``: the same on SQLite and PostgreSQL, with no
+time zone arithmetic in either.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from bisect import bisect_right
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,11 +37,14 @@ from models import (
     AccountKind,
     Customer,
     CustomerStatus,
+    EntryKind,
     LedgerAccount,
     OrderKind,
     OrderStatus,
     PaymentMethod,
     Reseller,
+    StarPayment,
+    StarState,
     SubscriptionOrder,
     SystemAccount,
     TopUpRequest,
@@ -75,21 +89,32 @@ def buckets(period: Period, step: Step) -> tuple[dt.date, ...]:
     return tuple(found)
 
 
-def _indexer(period: Period, step: Step, zone: ZoneInfo) -> Callable[[dt.datetime], int | None]:
-    """A moment's bucket in ``period``, or None outside it: found among the instants each
-    bucket starts at (local midnight, in UTC), a bisection rather than a time zone
-    conversion per row."""
+def _edges(period: Period, step: Step, zone: ZoneInfo) -> list[dt.datetime]:
+    """The instants each bucket of ``period`` starts at, then the period's end."""
     firsts = buckets(period, step)
-    edges = [dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) for d in firsts]
-    end = period.bounds(zone)[1]
+    starts = [dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC) for d in firsts]
+    return [*starts, period.bounds(zone)[1]]
 
-    def of(moment: dt.datetime) -> int | None:
-        if moment >= end:
-            return None
-        n = bisect_right(edges, moment) - 1
-        return n if n >= 0 else None
 
-    return of
+def bucket_number(
+    column: InstrumentedAttribute[Any] | ColumnElement[Any],
+    period: Period,
+    step: Step,
+    zone: ZoneInfo,
+) -> ColumnElement[int]:
+    """The bucket of ``column`` (a moment at or after the period's start): 0 for the first
+    step, ..., the number of buckets for a moment after the period. A bisection over the
+    buckets' starts, so each row is compared a handful of times, not once per bucket."""
+    edges = _edges(period, step, zone)
+
+    def search(low: int, high: int) -> ColumnElement[int]:
+        # The moment is in [edges[low], edges[high + 1]).
+        if low == high:
+            return literal_column(str(low), Integer)
+        middle = (low + high + 1) // 2
+        return case((column < edges[middle], search(low, middle - 1)), else_=search(middle, high))
+
+    return search(0, len(edges) - 1)
 
 
 def _of(column: InstrumentedAttribute[Any], where: Audience) -> ColumnElement[bool]:
@@ -111,9 +136,18 @@ async def sales(
     the period before summed by the database."""
     done = [SubscriptionOrder.status == OrderStatus.COMPLETED,
             _of(SubscriptionOrder.reseller_id, where)]  # fmt: skip
-    rows_now = select(
-        SubscriptionOrder.completed_at, SubscriptionOrder.kind, SubscriptionOrder.price
-    ).where(*done, *_between(SubscriptionOrder.completed_at, period, zone))
+    inner = (
+        select(
+            bucket_number(SubscriptionOrder.completed_at, period, step, zone).label("n"),
+            SubscriptionOrder.kind,
+            SubscriptionOrder.price,
+        )
+        .where(*done, *_between(SubscriptionOrder.completed_at, period, zone))
+        .subquery()
+    )
+    rows_now = select(inner.c.n, inner.c.kind, func.count(), func.sum(inner.c.price)).group_by(
+        inner.c.n, inner.c.kind
+    )
     rows_then = (
         select(SubscriptionOrder.kind, func.count(), func.sum(SubscriptionOrder.price))
         .where(*done, *_between(SubscriptionOrder.completed_at, earlier, zone))
@@ -124,17 +158,9 @@ async def sales(
         totals = (await session.execute(rows_then)).all()
     keys = ("activations", "renewals", "amount")
     now_values = [[0] * len(buckets(period, step)) for _ in keys]
-    here = _indexer(period, step, zone)
-
-    def fold() -> None:
-        for completed_at, kind, price in rows:
-            assert completed_at is not None  # a completed order has its time
-            n = here(completed_at)
-            if n is not None:
-                now_values[0 if kind == OrderKind.ACTIVATION else 1][n] += 1
-                now_values[2][n] += int(price)
-
-    await asyncio.to_thread(fold)  # CPU work for a long period: off the event loop
+    for n, kind, count, amount in rows:
+        now_values[0 if kind == OrderKind.ACTIVATION else 1][n] += int(count)
+        now_values[2][n] += int(amount or 0)
     then = [0, 0, 0]
     for kind, count, amount in totals:
         then[0 if kind == OrderKind.ACTIVATION else 1] += int(count)
@@ -149,7 +175,7 @@ async def _system_accounts(session: AsyncSession) -> dict[str, int]:
     return {str(code): int(account) for code, account in rows.all()}
 
 
-async def _reseller_accounts(
+async def reseller_balances(
     session: AsyncSession, where: Audience, *, owing_only: bool = False
 ) -> dict[int, int]:
     """Balance by account, of the resellers in ``where`` (only those who may owe: a
@@ -166,50 +192,59 @@ async def _reseller_accounts(
 async def credits(
     db: Database, where: Audience, period: Period, earlier: Period, step: Step, zone: ZoneInfo
 ) -> Sums:
-    """Credits issued to resellers (top-ups and added credit), spent on sales, and expired;
-    the period before summed by the database."""
-    spending = {OrderKind.ACTIVATION.value, OrderKind.RENEWAL.value}
+    """Credits issued to resellers (top-ups and added credit), spent on sales (less
+    refunds and parents' margins), and expired; the period before summed by the database."""
+    spending = (OrderKind.ACTIVATION.value, OrderKind.RENEWAL.value)
+    returned = (EntryKind.REFUND.value, EntryKind.MARGIN.value)
     async with db.transaction() as session:
         system = await _system_accounts(session)
-        resellers = await _reseller_accounts(session, where)
         issuance, sold = system[SystemAccount.ISSUANCE], system[SystemAccount.SALES]
         expired = system[SystemAccount.EXPIRED]
-        moving = or_(Transfer.from_account_id == issuance,
-                     Transfer.to_account_id.in_([sold, expired]))  # fmt: skip
-        sides = (Transfer.from_account_id, Transfer.to_account_id, Transfer.kind)
+        # Which series a movement adds to; the other side is a reseller's account. Spent
+        # is what the sales account kept, as in the daily summary: a refund, or a parent's
+        # margin on its sub-reseller's sale, comes off it.
+        series = case(
+            (Transfer.from_account_id == issuance, 0),
+            (and_(Transfer.to_account_id == sold, Transfer.kind.in_(spending)), 1),
+            (and_(Transfer.from_account_id == sold, Transfer.kind.in_(returned)), 1),
+            (Transfer.to_account_id == expired, 2),
+        ).label("k")
+        signed = case(
+            (Transfer.from_account_id == sold, -Transfer.amount), else_=Transfer.amount
+        ).label("amount")
+        moving = [or_(Transfer.from_account_id.in_([issuance, sold]),
+                      Transfer.to_account_id.in_([sold, expired]))]  # fmt: skip
+        if where.reseller_ids is not None:
+            ours = sorted(await reseller_balances(session, where))
+            moving.append(or_(Transfer.from_account_id.in_(ours), Transfer.to_account_id.in_(ours)))
+        n = bucket_number(Transfer.created_at, period, step, zone).label("n")
+        inner = (
+            select(n, series, signed)
+            .where(*moving, *_between(Transfer.created_at, period, zone))
+            .subquery()
+        )  # fmt: skip
         rows = (await session.execute(
-            select(Transfer.created_at, *sides, Transfer.amount)
-            .where(moving, *_between(Transfer.created_at, period, zone))
+            select(inner.c.n, inner.c.k, func.sum(inner.c.amount))
+            .where(inner.c.k.is_not(None))
+            .group_by(inner.c.n, inner.c.k)
         )).all()  # fmt: skip
+        before = (
+            select(series, Transfer.amount)
+            .where(*moving, *_between(Transfer.created_at, earlier, zone))
+            .subquery()
+        )
         totals = (await session.execute(
-            select(*sides, func.sum(Transfer.amount))
-            .where(moving, *_between(Transfer.created_at, earlier, zone))
-            .group_by(*sides)
+            select(before.c.k, func.sum(before.c.amount))
+            .where(before.c.k.is_not(None))
+            .group_by(before.c.k)
         )).all()  # fmt: skip
-
-    def which(source: int, target: int, kind: str) -> int | None:
-        if source == issuance and target in resellers:
-            return 0
-        if target == sold and source in resellers and kind in spending:
-            return 1
-        return 2 if target == expired and source in resellers else None
-
     keys = ("issued", "spent", "expired")
     now_values = [[0] * len(buckets(period, step)) for _ in keys]
-    here = _indexer(period, step, zone)
-
-    def fold() -> None:
-        for created_at, source, target, kind, amount in rows:
-            k, n = which(source, target, kind), here(created_at)
-            if k is not None and n is not None:
-                now_values[k][n] += int(amount)
-
-    await asyncio.to_thread(fold)  # CPU work for a long period: off the event loop
+    for n, k, amount in rows:
+        now_values[k][n] += int(amount)
     then = [0, 0, 0]
-    for source, target, kind, amount in totals:
-        k = which(source, target, kind)
-        if k is not None:
-            then[k] += int(amount)
+    for k, amount in totals:
+        then[k] += int(amount)
     return keys, tuple(tuple(v) for v in now_values), tuple(then)
 
 
@@ -243,13 +278,18 @@ async def income(
     db: Database, where: Audience, period: Period, zone: ZoneInfo
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
     """Approved top-ups (Stars payments among them) by the day they were approved, per
-    payment method and currency: names, currencies, totals in hundredths (most first)."""
+    payment method and currency: names, currencies, totals in hundredths (most first).
+    A Stars payment refunded to its payer is left out: that money was given back."""
     total = func.sum(TopUpRequest.total_price)
+    refunded = exists().where(
+        StarPayment.topup_request_id == TopUpRequest.id, StarPayment.state == StarState.REFUNDED
+    )
     query = (
         select(PaymentMethod.name, TopUpRequest.price_currency, total)
         .join(PaymentMethod, PaymentMethod.id == TopUpRequest.method_id)
         .where(
             TopUpRequest.status == TopUpStatus.APPROVED,
+            ~refunded,
             _of(TopUpRequest.reseller_id, where),
             *_between(TopUpRequest.decided_at, period, zone),
         )
@@ -263,80 +303,6 @@ async def income(
         tuple(str(currency) for _, currency, _ in rows),
         tuple(int(amount) for _, _, amount in rows),
     )
-
-
-async def levels(
-    db: Database,
-    where: Audience,
-    account: int | None,
-    period: Period,
-    step: Step,
-    zone: ZoneInfo,
-) -> tuple[int, tuple[int, ...]]:
-    """``account``'s balance (None: what the resellers in ``where`` owe, summed) just
-    before ``period`` and at the end of each step: today's balances walked back.
-
-    Debt counts the resellers that may owe now (postpaid, a collection limit above zero);
-    a prepaid balance never goes below zero."""
-    start, _ = period.bounds(zone)
-    async with db.transaction() as session:
-        balances = await _reseller_accounts(session, where, owing_only=account is None)
-        if account is not None:
-            balances = {account: balances.get(account, 0)}
-        accounts = sorted(balances)
-        query = select(
-            Transfer.created_at, Transfer.from_account_id, Transfer.to_account_id, Transfer.amount
-        ).where(
-            Transfer.created_at >= start,
-            or_(Transfer.from_account_id.in_(accounts), Transfer.to_account_id.in_(accounts)),
-        )
-        rows = (await session.execute(query.order_by(Transfer.created_at, Transfer.id))).all()
-    # Bucketing a long period's movements is CPU work: off the event loop.
-    return await asyncio.to_thread(_walk, balances, rows, account, period, step, zone)
-
-
-def _walk(
-    balances: dict[int, int],
-    rows: Sequence[Row[dt.datetime, int, int, int]],
-    account: int | None,
-    period: Period,
-    step: Step,
-    zone: ZoneInfo,
-) -> tuple[int, tuple[int, ...]]:
-    """Today's ``balances`` walked back over ``rows`` (the movements since the period's
-    start, in order) to the start, then forward, noting the value at each step's end."""
-    moves = [
-        (moment, int(a), int(b), int(amount))
-        for moment, a, b, amount in rows
-        if a in balances or b in balances
-    ]
-    for _, source, target, amount in moves:  # back to the period's start
-        if source in balances:
-            balances[source] += amount
-        if target in balances:
-            balances[target] -= amount
-
-    def owed(balance: int) -> int:
-        return max(0, -balance)
-
-    fold: Callable[[int], int] = (lambda b: b) if account is not None else owed
-    opening = value = sum(fold(b) for b in balances.values())
-    bucket_of = _indexer(period, step, zone)
-    ends = [0] * len(buckets(period, step))
-    done = 0  # the steps before this one are over
-    for moment, source, target, amount in moves:
-        n = bucket_of(moment)
-        if n is None:
-            continue  # after the period
-        while done < n:
-            ends[done], done = value, done + 1
-        for side, change in ((source, -amount), (target, amount)):
-            if side in balances:
-                value += fold(balances[side] + change) - fold(balances[side])
-                balances[side] += change
-    while done < len(ends):
-        ends[done], done = value, done + 1
-    return opening, tuple(ends)
 
 
 async def states(db: Database, where: Audience) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -356,17 +322,18 @@ async def expiries(
     db: Database, where: Audience, period: Period, zone: ZoneInfo
 ) -> tuple[int, ...]:
     """Active customers whose subscription ends on each day of ``period``."""
-    query = select(Customer.expires_at).where(
-        Customer.status == CustomerStatus.ACTIVE,
-        _of(Customer.reseller_id, where),
-        *_between(Customer.expires_at, period, zone),
+    inner = (
+        select(bucket_number(Customer.expires_at, period, Step.DAY, zone).label("n"))
+        .where(
+            Customer.status == CustomerStatus.ACTIVE,
+            _of(Customer.reseller_id, where),
+            *_between(Customer.expires_at, period, zone),
+        )
+        .subquery()
     )
     async with db.transaction() as session:
-        moments = list(await session.scalars(query))
+        rows = (await session.execute(select(inner.c.n, func.count()).group_by(inner.c.n))).all()
     counts = [0] * len(buckets(period, Step.DAY))
-    day_of = _indexer(period, Step.DAY, zone)
-    for moment in moments:
-        n = day_of(moment)
-        if n is not None:
-            counts[n] += 1
+    for n, count in rows:
+        counts[n] += int(count)
     return tuple(counts)

@@ -17,9 +17,10 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.db import Database
-from bot.services import chart_queries, exports
+from bot.services import chart_levels, chart_queries, exports
 from bot.services.admin_log import ActionError
 from bot.services.chart_queries import Audience
+from bot.services.downline import subtree_ids
 from bot.services.exports import ExportError, Kind
 from bot.services.statements import Period
 
@@ -119,7 +120,12 @@ async def scope(
         if chart == Chart.BALANCE:
             raise ChartError("no_reseller", "the balance chart is about one reseller")
         return Audience(None, True, None)
-    ids = found.reseller_ids if subtree else frozenset({target.id})
+    if not subtree:
+        return Audience(frozenset({target.id}), found.admin, target)
+    ids = found.reseller_ids
+    if found.admin:  # an export names the reseller alone; a chart counts as it would see
+        async with db.transaction() as session:
+            ids = frozenset({target.id, *await subtree_ids(session, target.id)})
     return Audience(ids, found.admin, target)
 
 
@@ -147,8 +153,11 @@ def _months_back(first: dt.date, months: int) -> dt.date:
 
 
 def before(which: Window, period: Period) -> Period:
-    """The period just before, as long: the month before for the month windows."""
-    if which in (Window.THIS_MONTH, Window.LAST_MONTH):
+    """The period just before, as long: the month before for the month windows (the
+    whole of it for last month; as many of its days, at most, for this month so far)."""
+    if which == Window.LAST_MONTH:
+        return Period(_months_back(period.first, 1), period.first - dt.timedelta(days=1))
+    if which == Window.THIS_MONTH:
         first = _months_back(period.first, 1)
         days = (period.last - period.first).days
         last_of_month = period.first - dt.timedelta(days=1)
@@ -197,7 +206,7 @@ async def build(
     days = chart_queries.buckets(period, step)
     if chart in LEVELS:
         account = where.reseller.account_id if chart == Chart.BALANCE and where.reseller else None
-        opening, values = await chart_queries.levels(db, where, account, period, step, zone)
+        opening, values = await chart_levels.levels(db, where, account, period, step, zone)
         key = "balance" if chart == Chart.BALANCE else "debt"
         return ChartData(chart, period, step, days, (Series(key, values),), opening=opening)
     sums = chart_queries.sales if chart == Chart.SALES else chart_queries.credits

@@ -83,7 +83,8 @@ def _name(period: Period) -> str:
 
 
 async def queue_summaries(db: Database, now: dt.datetime, schedule: Schedule) -> int:
-    """Queue the daily and weekly summaries that are due and not yet queued."""
+    """Queue the daily and weekly summaries that are due and not yet queued (a period
+    is done once its message is queued: not while the admin group is out of reach)."""
     chat_id = schedule.admin_chat_id
     if chat_id is None or not schedule.sections:
         return 0
@@ -105,9 +106,10 @@ async def queue_summaries(db: Database, now: dt.datetime, schedule: Schedule) ->
                      **figures.payload()},
         )  # fmt: skip
         async with db.transaction() as session:
-            written = (await enqueue_checked(session, [message], now)).written
-            await job_runs.record(session, job, name, now, {"chat_id": chat_id})
-        queued += written
+            done = await enqueue_checked(session, [message], now)
+            if not done.skipped:  # an unreachable group: tried again on the next pass
+                await job_runs.record(session, job, name, now, {"chat_id": chat_id})
+        queued += done.written
     return queued
 
 
@@ -115,8 +117,11 @@ async def queue_statements(db: Database, now: dt.datetime, schedule: Schedule) -
     """Queue last month's statement for every reseller registered before it ended.
 
     A reseller with no movement still gets one (its balance, unchanged): the statement
-    is also the confirmation of what it holds or owes. The figures and the file are made
-    when the message is sent, from the ledger, which no longer changes for that month.
+    is also the confirmation of what it holds or owes. One who has blocked the bot gets
+    it if it is back before the catch-up ends: until then the month is not recorded as
+    done, and each pass queues what it can (the others' keys are queued already). The
+    figures and the file are made when the message is sent, from the ledger, which no
+    longer changes for that month.
     """
     period = statement_due(now, schedule)
     if period is None:
@@ -126,7 +131,7 @@ async def queue_statements(db: Database, now: dt.datetime, schedule: Schedule) -
         if await job_runs.is_done(session, job, name):
             return 0
     _, end = period.bounds(schedule.zone)
-    queued, after = 0, 0
+    queued, after, waiting = 0, 0, 0
     while True:
         async with db.transaction() as session:
             rows = (
@@ -152,8 +157,10 @@ async def queue_statements(db: Database, now: dt.datetime, schedule: Schedule) -
                 )
                 for reseller_id, telegram_id in rows
             ]
-            queued += (await enqueue_checked(session, messages, now)).written
+            done = await enqueue_checked(session, messages, now)
+        queued, waiting = queued + done.written, waiting + len(done.skipped)
         after = rows[-1][0]
-    async with db.transaction() as session:
-        await job_runs.record(session, job, name, now, {"queued": queued})
+    if not waiting:
+        async with db.transaction() as session:
+            await job_runs.record(session, job, name, now, {"queued": queued})
     return queued

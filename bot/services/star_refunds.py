@@ -35,6 +35,10 @@ from models import EntryKind, LedgerAccount, StarPayment, StarState, TxType
 MAX_REASON = 255
 MAX_ERROR = 255
 
+# The key prefix of the credits given back when Telegram refused a refund: the same
+# top-up restored, not a new one (the summaries count it once).
+RESTORED = "stars-undo"
+
 
 def check_reason(reason: str) -> str:
     """A refund's reason: required, one to 255 characters."""
@@ -209,7 +213,7 @@ async def undo_refund(db: Database, *, payment_id: int, error: str, now: dt.date
             kind=EntryKind.TOPUP,
             tx_type=TxType.PURCHASE,
             actor="telegram",
-            key=f"stars-undo:{payment.id}:{attempt}",
+            key=f"{RESTORED}:{payment.id}:{attempt}",
             now=now,
             comment=f"Stars payment #{payment.id}: refund refused by Telegram, credits restored",
             related=f"stars:{payment.id}",

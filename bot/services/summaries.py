@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, star_refunds
 from bot.services.statements import Period
 from models import (
     Billing,
@@ -109,7 +109,12 @@ async def summary(db: Database, period: Period, zone: ZoneInfo, *, now: dt.datet
         refunds = await _total(
             session, window, Transfer.from_account_id == sales, Transfer.kind == EntryKind.REFUND
         )
-        topups = await _total(session, window, Transfer.kind == EntryKind.TOPUP)
+        topups = await _total(
+            session,
+            window,
+            Transfer.kind == EntryKind.TOPUP,
+            ~Transfer.idempotency_key.startswith(f"{star_refunds.RESTORED}:"),
+        )
         issued = await _total(session, window, Transfer.from_account_id == issuance)
         expired = await _total(session, window, Transfer.to_account_id == expired_account)
         new_customers = await session.scalar(

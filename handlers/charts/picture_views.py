@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from bot.adapters.charts import Figure, Plot, Shape
+from bot.adapters.chart_figures import Figure, Plot, Shape
 from bot.services.charts_data import LEVELS, Chart, ChartData
 from handlers.charts.views import (
     amount,

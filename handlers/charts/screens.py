@@ -16,7 +16,7 @@ from collections import OrderedDict
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 
-from bot.adapters import charts
+from bot.adapters.chart_figures import Figure
 from bot.context import BotContext
 from bot.services import charts_data
 from bot.services.charts_data import (
@@ -153,6 +153,14 @@ async def _data(
                                    drawing.step, now(context), r.zone)  # fmt: skip
 
 
+def _render(figure: Figure) -> bytes:
+    """The picture's PNG, in a worker thread: matplotlib is loaded there on the first
+    chart (not at start-up, and not on the event loop)."""
+    from bot.adapters import charts
+
+    return charts.render(figure)
+
+
 async def picture(update: Update, context: BotContext) -> None:
     """A period (or a chart of what is now) tapped: the picture and its key figures."""
     r = await reader(update, context)
@@ -163,7 +171,7 @@ async def picture(update: Update, context: BotContext) -> None:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     try:
-        png = await asyncio.to_thread(charts.render, picture_views.figure(data, r))
+        png = await asyncio.to_thread(_render, picture_views.figure(data, r))
     except Exception:
         log.exception("chart %s could not be drawn", drawing.chart.value)
         _forget(update, context)  # the same button may try again
