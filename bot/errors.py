@@ -18,7 +18,10 @@ from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 
-SORRY = sorry(Translator(i18n.DEFAULT_LANGUAGE, NullTranslations()))
+# The replies in the source language, as tests and logs compare them.
+_SOURCE = Translator(i18n.DEFAULT_LANGUAGE, NullTranslations())
+SORRY = sorry(_SOURCE)
+STORAGE_UNAVAILABLE = storage_unavailable(_SOURCE)
 
 
 async def on_error(update: object, context: BotContext) -> None:

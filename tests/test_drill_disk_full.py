@@ -13,20 +13,17 @@ from collections.abc import Awaitable, Callable
 from contextlib import closing
 
 import pytest
-from babel.support import NullTranslations
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.db import Database
-from bot.error_views import storage_unavailable
-from bot.i18n import Translator
+from bot.errors import STORAGE_UNAVAILABLE as TRY_LATER
 from bot.settings import Settings
 from models import TopUpRequest
 from tests.conftest import running_bot
 from tests.fake_bot_api import Event, FakeBotAPI, User
 from tests.helpers import assert_audit_ok, make_reseller, setup_topups
 
-TRY_LATER = storage_unavailable(Translator("en", NullTranslations()))
 ROOMY = 1_073_741_823  # SQLite's default max_page_count
 
 

@@ -11,22 +11,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from babel.support import NullTranslations
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.db import Database
-from bot.error_views import storage_unavailable
-from bot.i18n import Translator
+from bot.errors import STORAGE_UNAVAILABLE as TRY_LATER
 from bot.settings import Settings
 from models import TopUpRequest
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, PG_URL, _reset_postgres, running_bot
 from tests.fake_bot_api import Event, FakeBotAPI, User
 from tests.helpers import assert_audit_ok, make_reseller, setup_topups
 from tests.tcp_proxy import TcpProxy
-
-TRY_LATER = storage_unavailable(Translator("en", NullTranslations()))
 
 
 @pytest.fixture
