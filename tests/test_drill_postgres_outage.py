@@ -61,7 +61,6 @@ async def test_requests_during_a_postgres_outage_are_refused_cleanly_and_the_bot
 ) -> None:
     await make_reseller(direct, 1001, name="Alice", credit=1_000)
     await setup_topups(direct)
-    fake_api.group(ADMIN_CHAT_ID, "Admins")
     url = _through(proxy)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
