@@ -13,7 +13,7 @@ from telegram.ext import Application, Defaults
 
 import handlers
 import jobs
-from bot import i18n, metrics
+from bot import i18n, metrics, shutdown
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
@@ -98,6 +98,9 @@ async def _post_init(app: BotApplication) -> None:
     except PanelConfigError as exc:  # sales on panels will say so; the bot still serves
         log.error("panel credentials cannot be read: %s", exc)
     await publish_commands(app)
+    grace = cast("float | None", app.bot_data.get("shutdown_grace_seconds"))
+    if grace is not None:  # python -m bot, not an application driven by tests
+        shutdown.install(app, grace)
     leadership = cast("Leadership | None", app.bot_data.get("leadership"))
     if leadership is not None:  # the first try is made here: a lone instance leads at once
         await leadership.start()
@@ -155,6 +158,7 @@ def run_bot(settings: Settings) -> int:
 def _run(settings: Settings, token: str) -> int:
     db = Database.from_url(settings.database_url, schema=settings.database_schema)
     app = build_application(settings, db)
+    app.bot_data["shutdown_grace_seconds"] = settings.shutdown_grace_seconds
     try:
         if settings.bot_mode == "webhook":
             install_refusal_log(settings.log_level)

@@ -16,7 +16,11 @@ So a reply waits at most for the one notice whose slot has just begun, never for
 of them, and the sender gets exactly the slots replies leave. In a group, notices also
 leave ``GROUP_RESERVE`` of the group's 20 messages a minute to replies. A 429 pauses
 every request until its ``retry_after`` has passed; the request is then tried again, up
-to ``max_retries`` times. The sender keeps its own one message a second per chat.
+to ``max_retries`` times. A reply the Bot API failed with a server error (5xx) or that
+never reached it is also tried again, after a short backoff: it was not delivered, and the
+user is waiting for it. A timeout is not: the message may have gone out. Notices are not
+either: the outbox sender backs off and retries them itself, without holding the timeline.
+The sender keeps its own one message a second per chat.
 
 With paid broadcasts on, a send that would go beyond Telegram's free 30 a second carries
 ``allow_paid_broadcast``: Telegram then accepts up to 1000 a second and charges the bot's
@@ -35,7 +39,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.constants import FloodLimit
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot import metrics
@@ -46,6 +50,7 @@ GROUP_RESERVE = 5  # of a group's messages a minute, kept for replies
 # Telegram's second and ours do not start at the same instant.
 FREE_PER_SECOND = FloodLimit.MESSAGES_PER_SECOND - 3
 PAUSE_MARGIN = 0.1  # seconds added to a 429's retry_after
+SERVER_ERROR_BACKOFF = 0.5  # seconds before a failed reply's first retry, doubled each time
 MAX_GROUP_LIMITERS = 256
 
 # The methods that take allow_paid_broadcast.
@@ -114,6 +119,12 @@ class TelegramBudget(BaseRateLimiter[str]):
                 if attempt >= self._max_retries:
                     raise
                 self._pause(_seconds(exc.retry_after))
+            except NetworkError as exc:
+                if not _undelivered(exc) or chat_id is None or rate_limit_args == BULK:
+                    raise
+                if attempt >= self._max_retries:
+                    raise
+                await asyncio.sleep(SERVER_ERROR_BACKOFF * 2**attempt)
         raise AssertionError("unreachable")
 
     def _now(self) -> float:
@@ -177,6 +188,12 @@ class TelegramBudget(BaseRateLimiter[str]):
         if limiter is None:
             limiter = self._groups[chat_id] = AsyncLimiter(self._group_per_minute, 60)
         return limiter
+
+
+def _undelivered(exc: NetworkError) -> bool:
+    """A server error or a connection that failed: Telegram did not take the message.
+    (A 400 is the request's own fault; after a timeout it may have been delivered.)"""
+    return not isinstance(exc, BadRequest | TimedOut)
 
 
 def _seconds(retry_after: int | dt.timedelta) -> float:

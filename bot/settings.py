@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # how long to wait for it before the sale is abandoned and the held credit released.
     provisioning_provider: str = "local"
     provisioning_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # On SIGTERM/SIGINT, how long updates under way (a sale at its panel) may finish.
+    shutdown_grace_seconds: float = Field(default=8, gt=0, le=600)
     # Fernet key that seals panel credentials in the database (see README, "Panels").
     secret_key: SecretStr | None = None
     # A panel's circuit opens after this many calls in a row without an answer; sales on

@@ -80,7 +80,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across users, sequential per user, at most ``max_concurrent_updates``
     updates handled at once."""
 
-    __slots__ = ("_limit", "_queues", "_running", "_slots")
+    __slots__ = ("_limit", "_queues", "_running", "_slots", "_tasks")
 
     def __init__(self, max_concurrent_updates: int) -> None:
         if max_concurrent_updates < 1:
@@ -92,6 +92,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         # A user's queue exists while one of their updates is being handled; it holds
         # the updates that arrived meanwhile, and is removed when it runs empty.
         self._queues: dict[int, deque[Awaitable[Any]]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()  # handling updates right now
 
     @property
     def limit(self) -> int:
@@ -114,7 +115,23 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     async def shutdown(self) -> None:
         """Nothing to release: the application waits for updates under way."""
 
+    def cancel_under_way(self) -> int:
+        """Cancel the updates still being handled (a shutdown's grace is over); how many."""
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._process(update, coroutine)
+        finally:
+            self._tasks.discard(task)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
         if key is None:
             async with self._slots:
