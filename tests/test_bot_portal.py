@@ -162,7 +162,7 @@ async def _request_hd(s: Shop) -> tuple[Event, int]:
     notice = await s.api.next_event(ALICE)
     assert "asks to change from IPTV 1 month to IPTV HD" in notice.text
     assert "15.00 credits (+5.00" in notice.text  # the reseller's price and the difference
-    approve = [d for _, d in notice.buttons if d.startswith("pc:ok:")]
+    approve = [d for _, d in notice.buttons if d.startswith("pc:oa:")]
     return notice, int(approve[0].split(":")[2])
 
 
@@ -179,13 +179,14 @@ async def test_a_change_of_package_approved_with_one_tap_is_sold_once(shop: Shop
     assert "already asked for a change" in again
     before = await _available(s.db, ALICE)
     expiry = (await _status(s.db, cid)).expires_at
-    done = await tap(s.api, s.alice, notice, callbacks.CHANGE_APPROVE.build(request))
+    done = await tap(s.api, s.alice, notice, callbacks.CHANGE_APPROVE_AT.build(request, 1_500))
     assert "Changed <b>carol</b> to IPTV HD" in done.text
     assert await _available(s.db, ALICE) == before - 1_500
     found = await _status(s.db, cid)
     assert found.plan_id == s.plans["hd"] and found.expires_at == expiry + dt.timedelta(days=30)
     # A second tap on Approve (an old copy of the notice): nothing more is charged.
-    await s.api.answer(await s.api.tap(s.alice, notice, callbacks.CHANGE_APPROVE.build(request)))
+    again = callbacks.CHANGE_APPROVE_AT.build(request, 1_500)
+    await s.api.answer(await s.api.tap(s.alice, notice, again))
     assert await _available(s.db, ALICE) == before - 1_500
     await drain(s.app, s.db, s.settings, NOW)
     assert "Your package is now IPTV HD" in (await s.api.next_event(s.carol.id)).text
@@ -199,7 +200,8 @@ async def test_a_change_declined_with_a_reason_and_another_resellers_tap_refused
     bob = s.api.user(BOB, "Bob")
     menu = await say(s.api, bob, "/start")  # Bob's client forges buttons under his menu
     # Approving answers the tap at once (the panel may be slow), then says why not.
-    await s.api.answer(await s.api.tap(bob, menu, callbacks.CHANGE_APPROVE.build(request)))
+    forged = callbacks.CHANGE_APPROVE_AT.build(request, 1_500)
+    await s.api.answer(await s.api.tap(bob, menu, forged))
     assert "no longer valid" in (await s.api.next_event(BOB)).text
     refused = await _forged(
         s.api, bob, menu, callbacks.CHANGE_DECLINE_REASON.build(request, "later")
@@ -320,3 +322,37 @@ async def test_a_familys_reminder_asks_to_renew_the_subscription_it_is_about(sho
     await drain(s.app, s.db, s.settings, at)
     told = [(await s.api.next_event(ALICE)).text for _ in range(2)]  # the digest, the request
     assert any("<b>cathy</b> asks to renew" in text for text in told), told
+
+
+async def test_approve_after_a_price_rise_charges_nothing_and_shows_the_new_price(
+    shop: Shop,
+) -> None:
+    """The notice said 15.00; the plan costs 20.00 by the time Alice taps Approve: she is
+    charged nothing until she approves the price she is shown."""
+    s, cid = shop, shop.ids["carol"]
+    notice, _ = await _request_hd(s)
+    await plans.edit_plan(s.db, plan_id=s.plans["hd"], actor="t", now=NOW, price=2_000)
+    before = await _available(s.db, ALICE)
+    await s.api.answer(await s.api.tap(s.alice, notice, notice.buttons[0][1]))
+    requoted = await s.api.next_event(ALICE)
+    assert "now costs 20.00 credits" in requoted.text and "nothing was charged" in requoted.text
+    assert await _available(s.db, ALICE) == before
+    assert (await _status(s.db, cid)).plan_id == s.plans["m1"]
+    # Approving what she is now shown sells at that price, once.
+    done = await tap(s.api, s.alice, requoted, requoted.buttons[0][1])
+    assert "Changed <b>carol</b> to IPTV HD" in done.text
+    assert await _available(s.db, ALICE) == before - 2_000
+    await s.api.answer(await s.api.tap(s.alice, requoted, requoted.buttons[0][1]))
+    assert await _available(s.db, ALICE) == before - 2_000
+
+
+async def test_an_older_notices_approve_without_a_price_sells_nothing_and_quotes_it(
+    shop: Shop,
+) -> None:
+    s = shop
+    notice, request = await _request_hd(s)
+    before = await _available(s.db, ALICE)
+    await s.api.answer(await s.api.tap(s.alice, notice, callbacks.CHANGE_APPROVE.build(request)))
+    quoted = await s.api.next_event(ALICE)
+    assert "now costs 15.00 credits" in quoted.text
+    assert await _available(s.db, ALICE) == before

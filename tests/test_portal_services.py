@@ -180,7 +180,7 @@ async def test_change_requests_refuse_a_disabled_plan_a_second_request_and_stran
     with pytest.raises(CustomerError, match="declined"):
         await plan_changes.approve(
             db, LocalProvider(), None, telegram_id=1001, request_id=request.id, now=NOW,
-            provider_seconds=5,
+            provider_seconds=5, expected_price=1_500,
         )  # fmt: skip
 
 
