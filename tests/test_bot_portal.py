@@ -356,3 +356,31 @@ async def test_an_older_notices_approve_without_a_price_sells_nothing_and_quotes
     quoted = await s.api.next_event(ALICE)
     assert "now costs 15.00 credits" in quoted.text
     assert await _available(s.db, ALICE) == before
+
+
+async def test_status_and_unlink_in_a_familys_chat_ask_which_subscription(shop: Shop) -> None:
+    """/status and /unlink name no subscription: with two linked they list them to pick
+    from instead of acting on the first; an older Unlink confirmation unlinks nothing."""
+    from handlers.customer import callbacks as customer_callbacks
+
+    s = shop
+    assert "Linked!" in (await say(s.api, s.carol, f"/start {s.tokens['cathy']}")).text
+    for command in ("/status", "/unlink"):
+        listing = await say(s.api, s.carol, command)
+        assert "Your subscriptions" in listing.text, command
+        assert [d for _, d in listing.buttons] == [
+            callbacks.HOME.build(s.ids["carol"]),
+            callbacks.HOME.build(s.ids["cathy"]),
+        ]
+    old = customer_callbacks.UNLINK_CONFIRM.build()  # under a status shown before
+    home = await tap(s.api, s.carol, listing, callbacks.HOME.build(s.ids["carol"]))
+    await s.api.answer(await s.api.tap(s.carol, home, old))
+    confirm = await s.api.next_event(s.carol.id)
+    assert "Your subscriptions" in confirm.text
+    assert (await _status(s.db, s.ids["carol"])).chat_id == s.carol.id
+    assert (await _status(s.db, s.ids["cathy"])).chat_id == s.carol.id
+    # With one left, /status shows it as before.
+    cathy = await tap(s.api, s.carol, confirm, callbacks.HOME.build(s.ids["cathy"]))
+    ask = await tap(s.api, s.carol, cathy, callbacks.UNLINK.build(s.ids["cathy"]))
+    await tap(s.api, s.carol, ask, callbacks.UNLINK_CONFIRM.build(s.ids["cathy"]))
+    assert "carol" in (await say(s.api, s.carol, "/status")).text
