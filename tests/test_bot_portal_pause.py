@@ -284,3 +284,23 @@ async def test_the_reseller_renewing_a_paused_subscription_keeps_its_frozen_days
     async with p.db.transaction() as session:
         row = await session.scalar(select(CustomerPause).where(CustomerPause.customer_id == cid))
     assert row is not None and row.resumed_at == T0 + 3 * DAY
+
+
+async def test_resuming_while_the_reseller_is_suspended_moves_the_panels_expiry_too(
+    portal: Portal,
+) -> None:
+    """Alice is suspended during Carol's pause: the resume keeps the user disabled (her
+    reactivation enables it) but the panel's expiry moves with the paused time, as ours."""
+    p, cid = portal, portal.ids["carol"]
+    paused = await _pause(p, 7)
+    async with p.db.transaction() as session:
+        await session.execute(
+            update(Reseller).where(Reseller.telegram_id == RESELLER).values(status="suspended")
+        )
+    p.at(T0 + 3 * DAY)
+    await tap(p.api, p.carol, paused, callbacks.RESUME.build(cid))
+    after = await _customer(p.db, cid)
+    assert after.status == CustomerStatus.ACTIVE and after.panel_suspended_at is not None
+    stored = p.harness.stored("carol")
+    assert stored is not None and not stored.enabled
+    assert stored.expires_at == after.expires_at
