@@ -162,7 +162,7 @@ async def _request_hd(s: Shop) -> tuple[Event, int]:
     notice = await s.api.next_event(ALICE)
     assert "asks to change from IPTV 1 month to IPTV HD" in notice.text
     assert "15.00 credits (+5.00" in notice.text  # the reseller's price and the difference
-    approve = [d for _, d in notice.buttons if d.startswith("pc:ok:")]
+    approve = [d for _, d in notice.buttons if d.startswith("pc:oa:")]
     return notice, int(approve[0].split(":")[2])
 
 
@@ -179,13 +179,14 @@ async def test_a_change_of_package_approved_with_one_tap_is_sold_once(shop: Shop
     assert "already asked for a change" in again
     before = await _available(s.db, ALICE)
     expiry = (await _status(s.db, cid)).expires_at
-    done = await tap(s.api, s.alice, notice, callbacks.CHANGE_APPROVE.build(request))
+    done = await tap(s.api, s.alice, notice, callbacks.CHANGE_APPROVE_AT.build(request, 1_500))
     assert "Changed <b>carol</b> to IPTV HD" in done.text
     assert await _available(s.db, ALICE) == before - 1_500
     found = await _status(s.db, cid)
     assert found.plan_id == s.plans["hd"] and found.expires_at == expiry + dt.timedelta(days=30)
     # A second tap on Approve (an old copy of the notice): nothing more is charged.
-    await s.api.answer(await s.api.tap(s.alice, notice, callbacks.CHANGE_APPROVE.build(request)))
+    again = callbacks.CHANGE_APPROVE_AT.build(request, 1_500)
+    await s.api.answer(await s.api.tap(s.alice, notice, again))
     assert await _available(s.db, ALICE) == before - 1_500
     await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     assert "Your package is now IPTV HD" in (await s.api.next_event(s.carol.id)).text
@@ -199,7 +200,8 @@ async def test_a_change_declined_with_a_reason_and_another_resellers_tap_refused
     bob = s.api.user(BOB, "Bob")
     menu = await say(s.api, bob, "/start")  # Bob's client forges buttons under his menu
     # Approving answers the tap at once (the panel may be slow), then says why not.
-    await s.api.answer(await s.api.tap(bob, menu, callbacks.CHANGE_APPROVE.build(request)))
+    forged = callbacks.CHANGE_APPROVE_AT.build(request, 1_500)
+    await s.api.answer(await s.api.tap(bob, menu, forged))
     assert "no longer valid" in (await s.api.next_event(BOB)).text
     refused = await _forged(
         s.api, bob, menu, callbacks.CHANGE_DECLINE_REASON.build(request, "later")
@@ -320,3 +322,65 @@ async def test_a_familys_reminder_asks_to_renew_the_subscription_it_is_about(sho
     await drain(s.app, s.db, s.settings, at)
     told = [(await s.api.next_event(ALICE)).text for _ in range(2)]  # the digest, the request
     assert any("<b>cathy</b> asks to renew" in text for text in told), told
+
+
+async def test_approve_after_a_price_rise_charges_nothing_and_shows_the_new_price(
+    shop: Shop,
+) -> None:
+    """The notice said 15.00; the plan costs 20.00 by the time Alice taps Approve: she is
+    charged nothing until she approves the price she is shown."""
+    s, cid = shop, shop.ids["carol"]
+    notice, _ = await _request_hd(s)
+    await plans.edit_plan(s.db, plan_id=s.plans["hd"], actor="t", now=NOW, price=2_000)
+    before = await _available(s.db, ALICE)
+    await s.api.answer(await s.api.tap(s.alice, notice, notice.buttons[0][1]))
+    requoted = await s.api.next_event(ALICE)
+    assert "now costs 20.00 credits" in requoted.text and "nothing was charged" in requoted.text
+    assert await _available(s.db, ALICE) == before
+    assert (await _status(s.db, cid)).plan_id == s.plans["m1"]
+    # Approving what she is now shown sells at that price, once.
+    done = await tap(s.api, s.alice, requoted, requoted.buttons[0][1])
+    assert "Changed <b>carol</b> to IPTV HD" in done.text
+    assert await _available(s.db, ALICE) == before - 2_000
+    await s.api.answer(await s.api.tap(s.alice, requoted, requoted.buttons[0][1]))
+    assert await _available(s.db, ALICE) == before - 2_000
+
+
+async def test_an_older_notices_approve_without_a_price_sells_nothing_and_quotes_it(
+    shop: Shop,
+) -> None:
+    s = shop
+    notice, request = await _request_hd(s)
+    before = await _available(s.db, ALICE)
+    await s.api.answer(await s.api.tap(s.alice, notice, callbacks.CHANGE_APPROVE.build(request)))
+    quoted = await s.api.next_event(ALICE)
+    assert "now costs 15.00 credits" in quoted.text
+    assert await _available(s.db, ALICE) == before
+
+
+async def test_status_and_unlink_in_a_familys_chat_ask_which_subscription(shop: Shop) -> None:
+    """/status and /unlink name no subscription: with two linked they list them to pick
+    from instead of acting on the first; an older Unlink confirmation unlinks nothing."""
+    from handlers.customer import callbacks as customer_callbacks
+
+    s = shop
+    assert "Linked!" in (await say(s.api, s.carol, f"/start {s.tokens['cathy']}")).text
+    for command in ("/status", "/unlink"):
+        listing = await say(s.api, s.carol, command)
+        assert "Your subscriptions" in listing.text, command
+        assert [d for _, d in listing.buttons] == [
+            callbacks.HOME.build(s.ids["carol"]),
+            callbacks.HOME.build(s.ids["cathy"]),
+        ]
+    old = customer_callbacks.UNLINK_CONFIRM.build()  # under a status shown before
+    home = await tap(s.api, s.carol, listing, callbacks.HOME.build(s.ids["carol"]))
+    await s.api.answer(await s.api.tap(s.carol, home, old))
+    confirm = await s.api.next_event(s.carol.id)
+    assert "Your subscriptions" in confirm.text
+    assert (await _status(s.db, s.ids["carol"])).chat_id == s.carol.id
+    assert (await _status(s.db, s.ids["cathy"])).chat_id == s.carol.id
+    # With one left, /status shows it as before.
+    cathy = await tap(s.api, s.carol, confirm, callbacks.HOME.build(s.ids["cathy"]))
+    ask = await tap(s.api, s.carol, cathy, callbacks.UNLINK.build(s.ids["cathy"]))
+    await tap(s.api, s.carol, ask, callbacks.UNLINK_CONFIRM.build(s.ids["cathy"]))
+    assert "carol" in (await say(s.api, s.carol, "/status")).text

@@ -254,3 +254,53 @@ async def test_a_second_tap_on_pause_pauses_once(portal: Portal) -> None:
     async with p.db.transaction() as session:
         rows = list(await session.scalars(select(CustomerPause)))
     assert len(rows) == 1 and rows[0].until - rows[0].started_at == 3 * DAY
+
+
+async def test_the_reseller_renewing_a_paused_subscription_keeps_its_frozen_days(
+    portal: Portal,
+) -> None:
+    """Paused for 7 days, renewed by Alice after 3: the 3 paused days come back first,
+    then the 30 bought; the panel enables the user and the pause is closed."""
+    p, cid = portal, portal.ids["carol"]
+    before = (await _customer(p.db, cid)).expires_at
+    await _pause(p, 7)
+    assert not p.enabled("carol")
+    plan_id = (await _customer(p.db, cid)).plan_id
+    seller = Panels(p.db, panels.SecretBox(KEY))
+    try:
+        renewed = await sales.sell(
+            p.db, LocalProvider(), telegram_id=RESELLER, plan_id=plan_id,
+            key="renew-paused", now=T0 + 3 * DAY, provider_seconds=5, panels=seller,
+            customer_id=cid,
+        )  # fmt: skip
+    finally:
+        await seller.aclose()
+    after = await _customer(p.db, cid)
+    assert after.status == CustomerStatus.ACTIVE
+    assert after.expires_at == before + 3 * DAY + 30 * DAY == renewed.customer.expires_at
+    assert p.enabled("carol")
+    stored = p.harness.stored("carol")
+    assert stored is not None and stored.expires_at == after.expires_at
+    async with p.db.transaction() as session:
+        row = await session.scalar(select(CustomerPause).where(CustomerPause.customer_id == cid))
+    assert row is not None and row.resumed_at == T0 + 3 * DAY
+
+
+async def test_resuming_while_the_reseller_is_suspended_moves_the_panels_expiry_too(
+    portal: Portal,
+) -> None:
+    """Alice is suspended during Carol's pause: the resume keeps the user disabled (her
+    reactivation enables it) but the panel's expiry moves with the paused time, as ours."""
+    p, cid = portal, portal.ids["carol"]
+    paused = await _pause(p, 7)
+    async with p.db.transaction() as session:
+        await session.execute(
+            update(Reseller).where(Reseller.telegram_id == RESELLER).values(status="suspended")
+        )
+    p.at(T0 + 3 * DAY)
+    await tap(p.api, p.carol, paused, callbacks.RESUME.build(cid))
+    after = await _customer(p.db, cid)
+    assert after.status == CustomerStatus.ACTIVE and after.panel_suspended_at is not None
+    stored = p.harness.stored("carol")
+    assert stored is not None and not stored.enabled
+    assert stored.expires_at == after.expires_at

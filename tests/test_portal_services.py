@@ -180,7 +180,7 @@ async def test_change_requests_refuse_a_disabled_plan_a_second_request_and_stran
     with pytest.raises(CustomerError, match="declined"):
         await plan_changes.approve(
             db, LocalProvider(), None, telegram_id=1001, request_id=request.id, now=NOW,
-            provider_seconds=5,
+            provider_seconds=5, expected_price=1_500,
         )  # fmt: skip
 
 
@@ -191,3 +191,24 @@ async def test_a_paused_subscription_is_resumed_before_its_package_changes(db: D
     with pytest.raises(CustomerError) as refused:
         await plan_changes.request_change(db, chat_id=CHAT, customer_id=cid, plan_id=hd.id, now=NOW)
     assert refused.value.code == "resume_first"
+
+
+async def test_a_change_asked_for_before_cancelling_can_no_longer_be_approved(
+    db: Database,
+) -> None:
+    """Approving would sell (and charge) a renewal of a subscription its customer left."""
+    cid = (await _shop(db, "john"))["john"]
+    hd = await plans.add_plan(db, code="hd", name="HD", days=30, price=1_500)
+    request = await plan_changes.request_change(
+        db, chat_id=CHAT, customer_id=cid, plan_id=hd.id, now=NOW
+    )
+    await cancellation.cancel(db, chat_id=CHAT, customer_id=cid, reason="price", note=None, now=NOW)
+    with pytest.raises(CustomerError) as refused:
+        await plan_changes.approve(
+            db, LocalProvider(), None, telegram_id=1001, request_id=request.id, now=NOW,
+            provider_seconds=5, expected_price=1_500,
+        )  # fmt: skip
+    assert refused.value.code == "change_decided"
+    async with db.transaction() as session:
+        found = await session.get(Customer, cid)
+    assert found is not None and found.status == CustomerStatus.CANCELLED

@@ -19,11 +19,13 @@ from bot.services.customers import CustomerError, CustomerView, _load
 from bot.services.outbox import Outgoing, enqueue
 from bot.services.portal import owned
 from models import (
+    ChangeStatus,
     Customer,
     CustomerPause,
     CustomerStatus,
     OutboxMessage,
     OutboxStatus,
+    PlanChangeRequest,
     Reseller,
 )
 
@@ -70,6 +72,16 @@ async def cancel(
         )
         if ledger.rowcount(moved) != 1:
             raise CustomerError("The subscription is already cancelled.", "already_cancelled")
+        # A change of package still waiting ends too: approving it would sell a renewal of
+        # a subscription its customer left.
+        await session.execute(
+            update(PlanChangeRequest)
+            .where(
+                PlanChangeRequest.customer_id == customer.id,
+                PlanChangeRequest.status == ChangeStatus.PENDING,
+            )
+            .values(status=ChangeStatus.DECLINED, reason="cancelled", decided_at=now)
+        )
         # A pause ends with the subscription: nothing is left to resume.
         await session.execute(
             update(CustomerPause)

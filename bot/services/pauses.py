@@ -206,9 +206,10 @@ async def resume(
         reseller_status = await session.scalar(
             select(Reseller.status).where(Reseller.id == customer.reseller_id)
         )
-    # A suspended reseller's customers stay disabled: marked, reactivation enables it.
+    # A suspended reseller's customers stay disabled: marked, reactivation enables it. The
+    # panel's expiry moves all the same, or the paused days would be lost there.
     held = reseller_status == ResellerStatus.SUSPENDED
-    if where is not None and not held:
+    if where is not None:
         panel_id, external_id = where
         await _call(
             panels,
@@ -216,7 +217,9 @@ async def resume(
             lambda a: a.extend(external_id, expires_at=expires_at, reset_traffic=False),
             seconds,
         )
-        await _call(panels, panel_id, lambda a: a.resume(external_id), seconds)
+        # Some panels enable a user whose expiry moves: disabled again while held.
+        state = (lambda a: a.suspend(external_id)) if held else (lambda a: a.resume(external_id))
+        await _call(panels, panel_id, state, seconds)
     async with db.transaction() as session:
         closed = await session.execute(
             update(CustomerPause)

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import ledger, price_lists, sales
@@ -36,6 +37,16 @@ class ChangeRequest:
     customer: CustomerView
     plan: PlanView
     status: ChangeStatus
+
+
+class ChangeRepriced(CustomerError):
+    """The new plan costs the reseller another price than the one they were shown: nothing
+    was sold; ``params`` is the request quoted again (the notice's payload)."""
+
+    code = "change_repriced"
+
+    def __init__(self, message: str, quote: dict[str, str | int]) -> None:
+        super().__init__(message, self.code, **quote)
 
 
 @dataclass(frozen=True)
@@ -88,26 +99,45 @@ async def request_change(
         await session.flush()
         reseller = await session.get(Reseller, customer.reseller_id)
         assert reseller is not None
-        # What the reseller pays (their price list): shown to them, never to the customer.
-        price = await price_lists.price_for(session, reseller.id, _plan(plan))
-        current = await price_lists.price_for(session, reseller.id, customer.plan)
-        new = _plan(plan)
         notice = Outgoing(
             key=f"plan-change:{row.id}",
             chat_id=reseller.telegram_id,
             kind=REQUESTED_KIND,
-            payload={
-                "request_id": row.id,
-                "username": customer.username,
-                "from_plan": customer.plan.name,
-                "plan": new.name,
-                "days": new.days,
-                "price": price,
-                "difference": price - current,
-            },
+            payload=await _quote(session, row.id, customer, plan),
         )
         await enqueue(session, [notice], now)
         return ChangeRequest(row.id, customer, _plan(plan), ChangeStatus.PENDING)
+
+
+async def _quote(
+    session: AsyncSession, request_id: int, customer: CustomerView, plan: Plan
+) -> dict[str, str | int]:
+    """The request as the reseller is shown it: what the new plan costs them (their price
+    list; never shown to the customer) and the difference from the current one. Approve
+    sells at exactly this price or not at all."""
+    new = _plan(plan)
+    price = await price_lists.price_for(session, customer.reseller_id, new)
+    current = await price_lists.price_for(session, customer.reseller_id, customer.plan)
+    return {
+        "request_id": request_id,
+        "username": customer.username,
+        "from_plan": customer.plan.name,
+        "plan": new.name,
+        "days": new.days,
+        "price": price,
+        "difference": price - current,
+    }
+
+
+async def _repriced(db: Database, request: ChangeRequest) -> ChangeRepriced:
+    async with db.transaction() as session:
+        customer = await _load(session, request.customer.id)
+        plan = await session.get(Plan, request.plan.id, populate_existing=True)
+        assert customer is not None and plan is not None
+        if not plan.active:
+            raise sales.PlanUnavailable("That plan is no longer available.")
+        quote = await _quote(session, request.id, customer, plan)
+    return ChangeRepriced(f"The new plan now costs {quote['price']}.", quote)
 
 
 async def _pending_of(db: Database, telegram_id: int, request_id: int) -> ChangeRequest:
@@ -174,23 +204,32 @@ async def approve(
     request_id: int,
     now: dt.datetime,
     provider_seconds: float,
+    expected_price: int | None,
 ) -> Approved:
-    """Sell the new plan to the customer (keyed by the request: a second tap charges
-    nothing more), then mark the request approved and tell the customer."""
+    """Sell the new plan to the customer at ``expected_price``, the price the reseller was
+    shown (keyed by the request: a second tap charges nothing more), then mark the request
+    approved and tell the customer. At another price (or none shown, an older button) it
+    raises ChangeRepriced with the request quoted again, and nothing is sold."""
     request = await _pending_of(db, telegram_id, request_id)
     if request.status == ChangeStatus.DECLINED:
         raise CustomerError("This request was declined.", "change_decided")
-    result = await sales.sell(
-        db,
-        provider,
-        telegram_id=telegram_id,
-        plan_id=request.plan.id,
-        key=f"plan-change:{request.id}",
-        now=now,
-        provider_seconds=provider_seconds,
-        customer_id=request.customer.id,
-        panels=panels,
-    )
+    if request.status == ChangeStatus.PENDING and expected_price is None:
+        raise await _repriced(db, request)
+    try:
+        result = await sales.sell(
+            db,
+            provider,
+            telegram_id=telegram_id,
+            plan_id=request.plan.id,
+            key=f"plan-change:{request.id}",
+            now=now,
+            provider_seconds=provider_seconds,
+            customer_id=request.customer.id,
+            panels=panels,
+            expected_price=expected_price,
+        )
+    except sales.PriceChanged:
+        raise await _repriced(db, request) from None
     await _decide(db, request, ChangeStatus.APPROVED, now)
     return Approved(request.id, result)
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.db import Database
-from bot.services import downline, ledger, price_lists
+from bot.services import downline, ledger, pauses, price_lists
 from bot.services.customers import (
     CustomerError,
     CustomerView,
@@ -51,6 +51,7 @@ from models import (
     EntryKind,
     OrderKind,
     OrderStatus,
+    Panel,
     Plan,
     ResellerStatus,
     SubscriptionOrder,
@@ -578,6 +579,47 @@ async def _provision(provider: Provider, pending: _Pending, now: dt.datetime) ->
     )
 
 
+async def _resume_if_paused(
+    db: Database,
+    panels: Panels | None,
+    *,
+    telegram_id: int,
+    customer_id: int,
+    key: str,
+    now: dt.datetime,
+    seconds: float,
+) -> None:
+    """A renewal of a paused subscription resumes it first, so its frozen days are given
+    back (and the panel enables the user) before the bought ones are added; renewing over
+    the pause would drop them. A panel that cannot resume it refuses the sale."""
+    async with db.transaction() as session:
+        if await session.scalar(
+            select(SubscriptionOrder.id).where(SubscriptionOrder.idempotency_key == key)
+        ):
+            return  # a repeat: the order answers for itself
+        reseller = await _active_reseller(session, telegram_id)
+        customer = await _own(session, reseller, customer_id)  # the seller's own, or refused
+        if customer.status != CustomerStatus.PAUSED:
+            return
+        panel = await session.scalar(
+            select(Panel.name)
+            .join(Plan, Plan.panel_id == Panel.id)
+            .where(Plan.id == customer.plan.id)
+        )
+    try:
+        await pauses.resume(
+            db, panels, customer_id=customer_id, now=now, seconds=seconds, notify=True
+        )
+    except pauses.PauseError as exc:
+        if exc.code == "not_paused":  # resumed meanwhile
+            return
+        raise SaleFailed(
+            "The panel could not resume the paused subscription; nothing was charged.",
+            "panel_down",
+            panel=panel or "",
+        ) from exc
+
+
 @metrics.observed_sale
 async def sell(
     db: Database,
@@ -617,6 +659,11 @@ async def sell(
             ) from exc
         provider = panels.provider(panel_id)
     kind = OrderKind.ACTIVATION if customer_id is None else OrderKind.RENEWAL
+    if customer_id is not None:
+        await _resume_if_paused(
+            db, panels, telegram_id=telegram_id, customer_id=customer_id, key=key, now=now,
+            seconds=provider_seconds,
+        )  # fmt: skip
     opened = await _open_order(
         db,
         kind=kind,

@@ -11,7 +11,7 @@ from typing import cast
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import customer_links, customers, star_renewals, star_subscriptions
+from bot.services import customer_links, customers, portal, star_renewals, star_subscriptions
 from bot.services.customers import CustomerError
 from bot.services.live_status import LiveStatus
 from bot.services.panel_provider import Panels
@@ -43,6 +43,21 @@ async def link_from_invite(update: Update, context: BotContext, token: str) -> N
         await refuse(update, views.refusal(exc.code, r))
         return
     await show_status(update, context, linked=True, customer_id=customer.id)
+
+
+async def several_listed(update: Update, context: BotContext) -> bool:
+    """True if the chat has several subscriptions and was shown them to pick one: a
+    command or an older button naming none must not act on whichever is first."""
+    from handlers.portal import views as portal_views  # the portal's list of them
+
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    found = await portal.subscriptions(context.db, chat.id)
+    if len(found) < 2:
+        return False
+    await show(update, *portal_views.subscriptions(found, await reader(update, context)))
+    return True
 
 
 async def show_status(
@@ -88,12 +103,14 @@ def live_status(context: BotContext) -> LiveStatus:
 
 
 async def status_command(update: Update, context: BotContext) -> None:
-    await show_status(update, context)
+    if not await several_listed(update, context):
+        await show_status(update, context)
 
 
 async def status_button(update: Update, context: BotContext) -> None:
     """Back to the status, or another page of its history."""
-    await show_status(update, context, page=callbacks.STATUS.page(context))
+    if not await several_listed(update, context):
+        await show_status(update, context, page=callbacks.STATUS.page(context))
 
 
 async def request_renewal(update: Update, context: BotContext) -> None:
@@ -101,6 +118,8 @@ async def request_renewal(update: Update, context: BotContext) -> None:
     query = update.callback_query
     chat = update.effective_chat
     if query is None or chat is None:
+        return
+    if await several_listed(update, context):
         return
     r = await reader(update, context)
     try:
@@ -114,7 +133,7 @@ async def request_renewal(update: Update, context: BotContext) -> None:
 async def ask_unlink(update: Update, context: BotContext) -> None:
     """/unlink or the Unlink button: what it does, and a button to confirm."""
     chat = update.effective_chat
-    if chat is None:
+    if chat is None or await several_listed(update, context):
         return
     r = await reader(update, context)
     view = await customers.status_of(context.db, chat.id)
@@ -126,7 +145,7 @@ async def ask_unlink(update: Update, context: BotContext) -> None:
 
 async def unlink(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
-    if chat is None:
+    if chat is None or await several_listed(update, context):
         return
     r = await reader(update, context)
     try:

@@ -47,6 +47,7 @@ def register(app: context.BotApplication) -> None:
         (callbacks.UNLINK, screens.ask_unlink),
         (callbacks.UNLINK_CONFIRM, screens.unlink),
         (callbacks.CHANGE_APPROVE, reseller.approve),
+        (callbacks.CHANGE_APPROVE_AT, reseller.approve),
         (callbacks.CHANGE_DECLINE, reseller.ask_decline),
         (callbacks.CHANGE_DECLINE_REASON, reseller.decline),
         (callbacks.POLICY_OWN, reseller.policy_command),

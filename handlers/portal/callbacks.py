@@ -65,7 +65,9 @@ CHANGE_TO = _customer("cp", _ID)  # ask the reseller for that plan
 UNLINK = _customer("u")  # "this is not me": the question, then its confirmation
 UNLINK_CONFIRM = _customer("uy")
 
-# The reseller's answer to a change request.
+# The reseller's answer to a change request. Approve carries the price it showed (a sale
+# at any other is refused and quoted again); ``ok``, without it, is an older notice's.
+CHANGE_APPROVE_AT = Codec("pc", "oa", (_ID, _ID))
 CHANGE_APPROVE = Codec("pc", "ok", (_ID,))
 CHANGE_DECLINE = Codec("pc", "no", (_ID,))  # the reasons
 CHANGE_DECLINE_REASON = Codec("pc", "nr", (_ID, _WORD))

@@ -64,15 +64,27 @@ def change_requested(p: dict[str, Any], r: Reader) -> Notice:
         ]
     )
     request_id = int(p["request_id"])
+    approve = callbacks.CHANGE_APPROVE_AT.build(request_id, int(p["price"]))
     keyboard = InlineKeyboardMarkup(
         [
             [
-                keyboards.button(t._("✅ Approve"), callbacks.CHANGE_APPROVE.build(request_id)),
+                keyboards.button(t._("✅ Approve"), approve),
                 keyboards.button(t._("✖️ Decline"), callbacks.CHANGE_DECLINE.build(request_id)),
             ]
         ]
     )
     return text, keyboard
+
+
+def change_repriced(p: dict[str, Any], r: Reader) -> Notice:
+    """Approve at a price that is no longer the plan's: the request again, at the new one."""
+    text, keyboard = change_requested(p, r)
+    warning = r.t._(
+        "⚠️ {plan} now costs {price}; nothing was charged. Approve again at this price, or decline.",
+        plan=r.name(p["plan"]),
+        price=r.money(p["price"]),
+    )
+    return f"{warning}\n\n{text}", keyboard
 
 
 def change_decided(p: dict[str, Any], r: Reader) -> Notice:

@@ -15,7 +15,7 @@ from bot.services.customers import CustomerError
 from bot.services.roles import Permission
 from handlers.common import answer, may, now, refuse, show
 from handlers.language import reader
-from handlers.portal import callbacks, pause_views
+from handlers.portal import callbacks, notice_views, pause_views
 from handlers.portal import cancel_views as cv
 from handlers.portal.screens import panels
 from handlers.reader import Reader
@@ -37,12 +37,20 @@ async def approve(update: Update, context: BotContext) -> None:
         return
     r = await reader(update, context)
     await answer(query)  # at once: the panel may take a while
+    # ``oa``: the id and the price shown; ``ok`` (an older notice): the id alone.
+    values = [int(v) for v in callbacks.CHANGE_APPROVE_AT.parse(context)]
+    request_id, price = values[0], values[1] if len(values) > 1 else None
     try:
         done = await plan_changes.approve(
             context.db, provider(context), panels(context), telegram_id=user.id,
-            request_id=callbacks.CHANGE_APPROVE.first_id(context), now=now(context),
+            request_id=request_id, now=now(context),
             provider_seconds=context.settings.provisioning_timeout_seconds,
+            expected_price=price,
         )  # fmt: skip
+    except plan_changes.ChangeRepriced as exc:
+        text, keyboard = notice_views.change_repriced(dict(exc.params), r)
+        await context.bot.send_message(chat.id, text, reply_markup=keyboard)
+        return
     except CustomerError as exc:
         # A new message, so the request's buttons stay for another try.
         await context.bot.send_message(chat.id, _refusal(exc, r))
