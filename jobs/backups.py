@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from bot.db import Database
 from bot.i18n import Catalogs
+from bot.ratelimit import BULK
 from bot.services import backup, backup_schedule
 from bot.services.backup import BackupError, BackupMade
 from bot.services.backup_crypto import CryptoError
@@ -31,7 +33,7 @@ UPLOAD_SECONDS = 600  # a large file takes a while to upload
 
 
 async def run_backup(
-    bot: Bot, db: Database, settings: Settings, now: dt.datetime, catalogs: Catalogs
+    bot: ExtBot[Any], db: Database, settings: Settings, now: dt.datetime, catalogs: Catalogs
 ) -> BackupMade | None:
     """Make and send a backup if one is due; returns what was sent."""
     chat_id, hours = settings.backup_chat_id, settings.backup_interval_hours
@@ -78,7 +80,7 @@ def _prune(directory: Path, keep: int) -> None:
 
 
 async def _send(
-    bot: Bot, chat_id: int, made: BackupMade, settings: Settings, catalogs: Catalogs
+    bot: ExtBot[Any], chat_id: int, made: BackupMade, settings: Settings, catalogs: Catalogs
 ) -> int | None:
     """Send the file; its message id, or None (logged) when Telegram did not take it."""
     text = backup_views.caption(
@@ -89,6 +91,9 @@ async def _send(
         message = await bot.send_document(
             chat_id, document=made.path, filename=made.path.name, caption=text,
             write_timeout=UPLOAD_SECONDS, read_timeout=UPLOAD_SECONDS,
+            # A background send: it yields to replies, and a failure waits for the
+            # next check instead of being retried at once.
+            rate_limit_args=BULK,
         )  # fmt: skip
     except TelegramError as exc:
         log.error(

@@ -320,8 +320,11 @@ async def test_a_familys_reminder_asks_to_renew_the_subscription_it_is_about(sho
     )
     assert "has been asked" in str(answered.get("text"))
     await drain(s.app, s.db, s.settings, at)
-    told = [(await s.api.next_event(ALICE)).text for _ in range(2)]  # the digest, the request
-    assert any("<b>cathy</b> asks to renew" in text for text in told), told
+    # From the digest's time of day Alice's daily digest comes too: read until the request.
+    told = [(await s.api.next_event(ALICE)).text]
+    while "<b>cathy</b> asks to renew" not in told[-1] and len(told) < 3:
+        told.append((await s.api.next_event(ALICE)).text)
+    assert "<b>cathy</b> asks to renew" in told[-1], told
 
 
 async def test_approve_after_a_price_rise_charges_nothing_and_shows_the_new_price(
