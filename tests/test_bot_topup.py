@@ -487,7 +487,8 @@ async def test_a_502_on_the_group_post_never_keeps_the_approval_from_the_reselle
 ) -> None:
     boss, deputy = admins
     post = await _submit(fake_api, alice)
-    fake_api.fail("editMessageText", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
+    # A Bad Gateway that outlasts the retries a reply gets (the first and three more).
+    fake_api.fail("editMessageText", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID, times=4)
     approve = post.key("✅ Approve")
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 approved."
@@ -515,7 +516,8 @@ async def test_a_502_on_the_photo_caption_never_keeps_the_rejection_from_the_res
     assert post.method == "sendPhoto"
     await _tap(fake_api, boss, post, post.key("❌ Reject"))
     prompt = await fake_api.next_event(ADMIN_CHAT_ID)
-    fake_api.fail("editMessageCaption", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID)
+    # A Bad Gateway that outlasts the retries a reply gets (the first and three more).
+    fake_api.fail("editMessageCaption", 502, "Bad Gateway", chat_id=ADMIN_CHAT_ID, times=4)
     await fake_api.send(boss, "no such payment", chat_id=ADMIN_CHAT_ID, reply_to=prompt)
     closed = await fake_api.next_event(ADMIN_CHAT_ID)
     assert closed.text == "Top-up #1 rejected: no such payment"
