@@ -59,7 +59,7 @@ def audience(p: Past, r: Reader) -> str:
     else:
         words = t._("every customer")
     if p.service and p.audience == Audience.CUSTOMERS:
-        words += t._(" (service notice)")
+        words = t._("{audience} (service notice)", audience=words)
     return words
 
 
