@@ -97,6 +97,10 @@ async def test_past_announcements_are_listed_and_a_scheduled_one_is_cancelled_on
     alert = await refused(fake_api, admin, card, an.CANCEL_SCHEDULED.build(1, 0))
     assert "Only a scheduled announcement can be cancelled" in alert
     assert (await statuses(db))[1] == AnnouncementStatus.SENDING
+    await fake_api.tap(admin, card, an.CARD.build(1, 0))
+    sending = await fake_api.next_event(admin.id)
+    assert "📤 sending" in sending.text and "Reached 2 chats." in sending.text
+    assert "Remaining: 2" in sending.text and an.CANCEL_SCHEDULED.build(1, 0) not in data(sending)
     # Alice sees her own only, and nobody else's even by a forged id.
     hers = await say(fake_api, alice, "/announcements")
     assert "(1, page 1 of 1)" in hers.text and "#3" in hers.text and "#1" not in hers.text

@@ -193,7 +193,7 @@ async def one(db: Database, announcement_id: int, asker: Asker) -> Past:
 
 async def cancel(db: Database, announcement_id: int, asker: Asker) -> Past:
     """Cancel a scheduled announcement, so nothing of it goes out. Cancelling it again
-    changes nothing; one that is sending or sent is refused (Stop is for those)."""
+    changes nothing; one that is sending, sent or stopped is refused (Stop is for those)."""
     async with db.transaction() as session:
         row = await _one(session, announcement_id, asker)
         changed = await session.execute(
@@ -207,6 +207,8 @@ async def cancel(db: Database, announcement_id: int, asker: Asker) -> Past:
         )
         cancelled_now = bool(changed.rowcount)  # type: ignore[attr-defined]
         await session.refresh(row)
-        if not cancelled_now and row.status != AnnouncementStatus.STOPPED:
+        # Cancelled before (a second tap) is no error; stopped while sending is not cancelled.
+        again = row.status == AnnouncementStatus.STOPPED and row.queued_at is None
+        if not (cancelled_now or again):
             raise AnnouncementError(f"#{announcement_id} is {row.status}", "not_scheduled")
         return (await _described(session, [row]))[0]

@@ -112,7 +112,13 @@ def card(p: Past, page: int, r: Reader, note: str = "") -> Screen:
                      else t._("Was due: {when}", when=_when(p, r)))  # fmt: skip
     if p.status != AnnouncementStatus.SCHEDULED and not p.cancelled:
         lines.append(t.n_("Reached {n} chat.", "Reached {n} chats.", p.recipients))
-        lines.append(_counts(p, r))
+        if p.status == AnnouncementStatus.SENDING:
+            c, n = p.counts, r.number
+            lines.append(t._("Sent: {sent} · Failed: {failed} · Blocked: {blocked} · "
+                             "Remaining: {remaining}", sent=n(c.sent), failed=n(c.failed),
+                             blocked=n(c.blocked), remaining=n(c.remaining)))  # fmt: skip
+        else:
+            lines.append(_counts(p, r))
         if p.counts.stopped:
             lines.append(t._("Not sent because of the Stop: {n}", n=r.number(p.counts.stopped)))
     if p.template == Template.MAINTENANCE:
