@@ -53,7 +53,7 @@ async def test_a_customer_turns_promotions_off_and_asks_for_the_last_reminder_on
     [carols] = await _ids(db, 5001)
     carol = fake_api.user(5001, "Carol")
     status = await say(fake_api, carol, "/status")
-    shown = await tap(fake_api, carol, status, cs.NOTICES.build())
+    shown = await tap(fake_api, carol, status, cs.NOTICES_OF.build(carols))
     assert "Notifications for" in shown.text and "<b>all</b>" in shown.text
     assert "<b>on</b>" in shown.text
     shown = await tap(fake_api, carol, shown, cs.NOTICES_SET.build(carols, "p", "off"))

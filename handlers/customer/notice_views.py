@@ -15,9 +15,9 @@ from handlers.reader import Reader
 from models import ReminderChoice
 
 
-def button(t: Translator) -> InlineKeyboardButton:
-    """On the customer's screens: open the choices."""
-    return keyboards.button(t._("🔔 Notifications"), callbacks.NOTICES.build())
+def button(t: Translator, customer_id: int) -> InlineKeyboardButton:
+    """On a subscription's status: open that subscription's choices."""
+    return keyboards.button(t._("🔔 Notifications"), callbacks.NOTICES_OF.build(customer_id))
 
 
 def choices(found: Choices, r: Reader, *, several: bool) -> tuple[str, InlineKeyboardMarkup]:
