@@ -13,6 +13,7 @@ from bot.db import Database
 from bot.services import announcements, roles
 from bot.services.announcement_audience import Audience, Segment
 from bot.services.roles import Permission
+from handlers.admin import callbacks as admin_buttons
 from handlers.announce import callbacks as an
 from models import Announcement, AnnouncementStatus
 from tests.conftest import ADMIN_ID, OTHER_ADMIN_ID
@@ -125,10 +126,14 @@ async def test_announcing_takes_the_announcements_permission_not_resellers(
     owner = fake_api.user(ADMIN_ID, "Owner")
     shown = await say(fake_api, owner, "/announcements")
     assert "None yet" in shown.text
-    await roles.set_permission(
-        db, telegram_id=SAM, permission=Permission.ANNOUNCEMENTS, allowed=True,
-        actor="test", now=T0,
-    )  # fmt: skip
+    # The owner allows it on Sam's card, where it has a toggle of its own.
+    await fake_api.tap(owner, shown, admin_buttons.STAFF_CARD.build(SAM))
+    card = await fake_api.next_event(owner.id)
+    allow = admin_buttons.STAFF_TOGGLE.build(SAM, Permission.ANNOUNCEMENTS, True)
+    card = await tap(fake_api, owner, card, allow)
+    assert "✅ Announcements" in [label for label, _ in card.buttons]
+    view = await roles.staff(db, SAM)
+    assert view is not None and Permission.ANNOUNCEMENTS in view.permissions
     assert "None yet" in (await say(fake_api, sam, "/announcements")).text
     assert "Who should get it?" in (await say(fake_api, sam, "/announce")).text
 

@@ -56,3 +56,6 @@ def test_announcements_are_listed_shown_and_a_scheduled_one_cancelled(
     code, _, err = run("announcements", "show", "x")
     assert code != 0 and "not a positive whole number" in err
     assert run("announcements", "list", "--limit", "1")[1].count("\n") == 1
+    # The permission is granted from the shell like any other.
+    code, out, _ = run("staff", "add", "4242", "--name", "Ann", "--permissions", "announcements")
+    assert code == 0 and "may: announcements" in out
