@@ -90,7 +90,7 @@ def admin_menu(
         allowed(Permission.REPORTS, button(t._("📤 Export"), EXPORT))
         + allowed(Permission.REPORTS, button(t._("📊 Charts"), CHARTS)),
         allowed(Permission.CATALOGUE, button(t._("🗂 Catalogue"), ADMIN_CATALOGUE)),
-        allowed(Permission.RESELLERS, button(t._("📣 Announce"), ANNOUNCE)),
+        allowed(Permission.ANNOUNCEMENTS, button(t._("📣 Announce"), ANNOUNCE)),
         [button(t._("👮 Staff"), ADMIN_STAFF, 0)] if owner else [],
         [button(t._("🗓 Scheduled reports"), ADMIN_REPORTS)] if owner else [],
         [button(t._("🌐 Language"), LANGUAGE), button(t._("❓ Help"), HELP)],

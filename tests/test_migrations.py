@@ -262,3 +262,80 @@ async def test_migration_0016_keeps_every_customer_and_the_orders_that_refer_to_
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
     assert [tuple(r) for r in rows] == [(customer, 555)]
     assert [r.customer_id for r in orders] == [customer]
+
+
+async def test_migration_0021_lets_announcing_staff_keep_it_and_spreads_a_chats_choices(
+    fresh_engine: AsyncEngine,
+) -> None:
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    await upgrade_schema(fresh_engine, "0018")
+    async with fresh_engine.begin() as conn:
+        day = _now(conn)
+        for telegram_id, permissions in ((1, "resellers"), (2, "reports"),
+                                         (3, "credits,resellers,topups")):  # fmt: skip
+            await conn.execute(
+                text(
+                    "INSERT INTO staff_admins (telegram_id, name, permissions, added_by,"
+                    " created_at) VALUES (:t, 'S', :p, 'test', :d)"
+                ),
+                {"t": telegram_id, "p": permissions, "d": day},
+            )
+        account = await _reseller(conn, 1001, 0, 0)
+        reseller = await _id(
+            conn, "SELECT reseller_id FROM ledger_accounts WHERE id = :a", a=account
+        )
+        plan = await _id(
+            conn,
+            "INSERT INTO plans (code, name, days, price, active, created_at,"
+            " reset_traffic_on_renewal, position) VALUES ('m1', 'IPTV', 30, 100, true, :d,"
+            " false, 1) RETURNING id",
+            d=day,
+        )
+        # A family chat (555) whose first subscription chose; one linked later kept the
+        # defaults; a single chat (777) and an unlinked subscription are left as they are.
+        for username, chat, opted_out, reminders in (
+            ("mum", 555, True, "last"), ("son", 555, False, "all"),
+            ("solo", 777, False, "last"), ("loose", None, True, "all"),
+        ):  # fmt: skip
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (reseller_id, username, plan_id, expires_at, status,"
+                    " chat_id, promotions_opt_out, reminders, created_at) VALUES (:r, :u, :p,"
+                    " :d, 'active', :c, :o, :m, :d)"
+                ),
+                {"r": reseller, "u": username, "p": plan, "d": day, "c": chat, "o": opted_out,
+                 "m": reminders},
+            )  # fmt: skip
+
+    async def state() -> tuple[dict[int, str], dict[str, tuple[bool, str]]]:
+        async with fresh_engine.begin() as conn:
+            staff: dict[int, str] = dict(
+                (
+                    await conn.execute(text("SELECT telegram_id, permissions FROM staff_admins"))
+                ).all()
+            )
+            rows = await conn.execute(
+                text("SELECT username, promotions_opt_out, reminders FROM customers")
+            )
+            return staff, {u: (bool(o), m) for u, o, m in rows}
+
+    await upgrade_schema(fresh_engine)
+    staff, choices = await state()
+    assert staff == {1: "announcements,resellers", 2: "reports",
+                     3: "announcements,credits,resellers,topups"}  # fmt: skip
+    assert choices == {"mum": (True, "last"), "son": (True, "last"), "solo": (False, "last"),
+                       "loose": (True, "all")}  # fmt: skip
+
+    def downgrade(connection: object) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    staff, after = await state()
+    assert staff == {1: "resellers", 2: "reports", 3: "credits,resellers,topups"}
+    assert after == choices

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.cli import (
+    announcement_commands,
     backup_commands,
     chart_command,
     discount_command,
@@ -286,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     chart_command.add_parser(commands)
     self_pay_command.add_parser(commands)
     discount_command.add_parser(commands)
+    announcement_commands.add_parser(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.cli import (
+    announcement_commands,
     backup_commands,
     chart_command,
     discount_command,
@@ -412,4 +413,5 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     **chart_command.COMMANDS,
     **self_pay_command.COMMANDS,
     **discount_command.COMMANDS,
+    **announcement_commands.COMMANDS,
 }

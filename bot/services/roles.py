@@ -24,6 +24,7 @@ class Permission(StrEnum):
     RESELLERS = "resellers"  # register, edit, suspend and reactivate resellers
     CATALOGUE = "catalogue"  # plans, price tiers, payment methods, panels
     REPORTS = "reports"  # the audit, the action log, statements
+    ANNOUNCEMENTS = "announcements"  # announce to resellers and customers, see past ones
 
 
 EVERYTHING = frozenset(Permission)

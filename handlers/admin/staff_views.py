@@ -34,6 +34,7 @@ def permission_name(permission: Permission, t: Translator) -> str:
         Permission.RESELLERS: t._("Resellers"),
         Permission.CATALOGUE: t._("Plans and prices"),
         Permission.REPORTS: t._("Reports"),
+        Permission.ANNOUNCEMENTS: t._("Announcements"),
     }
     return names[permission]
 
@@ -45,6 +46,7 @@ def _what_it_allows(permission: Permission, t: Translator) -> str:
         Permission.RESELLERS: t._("register, edit, suspend and reactivate resellers"),
         Permission.CATALOGUE: t._("plans, price tiers, payment methods, panels"),
         Permission.REPORTS: t._("the ledger audit, the action log, statements"),
+        Permission.ANNOUNCEMENTS: t._("announce to resellers and customers"),
     }
     return allows[permission]
 

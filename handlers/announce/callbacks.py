@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot import keyboards
 from bot.context import BotContext
+from handlers.calendar import Calendar
 
 PREFIX = "an"
 
@@ -90,3 +91,48 @@ SEND = Numbered("go")  # the preview's nonce
 SCHEDULE = Numbered("at")  # the preview's nonce: ask for a time
 CANCEL = Plain("x")
 STOP = Numbered("stop")  # the announcement's id, on its progress message
+
+
+@dataclass(frozen=True)
+class Paged:
+    """``an:<family>:<page>``: a page of a list (a forged number past the last shows it)."""
+
+    family: str
+
+    def build(self, page: int) -> str:
+        return keyboards.data(PREFIX, self.family, page)
+
+    def prefix(self) -> str:
+        """What ``keyboards.pager`` puts before a page number."""
+        return f"{PREFIX}:{self.family}"
+
+    def pattern(self) -> str:
+        return f"^{PREFIX}:{self.family}:(\\d{{1,4}})$"
+
+    def parse(self, context: BotContext) -> int:
+        return int(_group(context))
+
+
+@dataclass(frozen=True)
+class OnPage:
+    """``an:<family>:<id>:<page>``: one past announcement, and the list page to go back to."""
+
+    family: str
+
+    def build(self, announcement_id: int, page: int) -> str:
+        return keyboards.data(PREFIX, self.family, announcement_id, page)
+
+    def pattern(self) -> str:
+        return f"^{PREFIX}:{self.family}:(\\d{{1,10}}):(\\d{{1,4}})$"
+
+    def parse(self, context: BotContext) -> tuple[int, int]:
+        return int(_group(context)), int(_group(context, 2))
+
+
+VALUES_PAGE = Paged("vp")  # the value picker's pages (resellers, plans, panels)
+HISTORY = Paged("h")  # past announcements, newest first
+CARD = OnPage("c")  # one of them
+CANCEL_SCHEDULED = OnPage("cx")  # cancel a scheduled one, from its card
+QUICK_TIME = Value("qt")  # a quick time to send at: a word (in1h, tom09, ...)
+CALENDAR = Calendar(PREFIX, "cal")  # another day to send on; its scope is unused (0)
+DAY_HOUR = Value("dh")  # an hour (HHMM) of the day picked on the calendar

@@ -3,7 +3,7 @@
 caption, or the maintenance template), a button, then a preview that shows the message
 as it will arrive and how many chats it reaches, with Send now and Schedule.
 
-Admins (owners, and staff allowed to manage resellers) announce to customers or to
+Admins (owners, and staff allowed to announce) announce to customers or to
 resellers; an active reseller to its own customers only. Who asks is checked at every
 step; a value from a forged button is refused by the service. Send carries the nonce of
 the preview, so a second tap sends nothing twice.
@@ -25,7 +25,7 @@ from bot.services.announcements import AnnouncementError, ButtonKind, Template
 from handlers import flow
 from handlers.announce import callbacks as buttons
 from handlers.announce import progress as progress_screen
-from handlers.announce import views
+from handlers.announce import schedule_views, views, when
 from handlers.announce.draft import (
     AUDIENCE,
     BUTTON,
@@ -45,7 +45,6 @@ from handlers.reader import Reader
 Step = str | int | None
 
 
-MAX_CHOICES = 40  # value buttons on one screen
 NEEDS_BUTTONS = (Segment.RESELLER, Segment.PLAN, Segment.PANEL, Segment.LANGUAGE)
 
 
@@ -53,8 +52,14 @@ def _draft(context: BotContext) -> AnnounceDraft | None:
     return flow.draft(context, DRAFT, AnnounceDraft)
 
 
-async def _show(
-    update: Update, context: BotContext, draft: AnnounceDraft, step: str, problem: str = ""
+async def show_step(
+    update: Update,
+    context: BotContext,
+    draft: AnnounceDraft,
+    step: str,
+    problem: str = "",
+    *,
+    page: int = 0,
 ) -> Step:
     """Show ``step`` on the composer's message, ``problem`` saying what was wrong."""
     author, r = await progress_screen.author(update, context), await reader(update, context)
@@ -70,7 +75,8 @@ async def _show(
     elif step == VALUE:
         segment = Segment(draft.segment)
         if segment in NEEDS_BUTTONS:
-            screen = views.pick_value(await _choices(context, segment, author, r), r, problem)
+            choices = await _choices(context, segment)
+            screen = views.pick_value(choices, page, r, problem)
         else:
             screen = views.ask_days(segment, r, problem)
     elif step == TEXT:
@@ -80,24 +86,26 @@ async def _show(
     elif step == LINK:
         screen = views.ask_link(r, problem)
     elif step == TIME:
-        screen = views.ask_time(r, problem)
+        at, zone = now(context), context.settings.zone
+        draft.day = None
+        screen = schedule_views.ask_time(when.quick_times(at, zone), when.today(at, zone), r,
+                                         problem)  # fmt: skip
     else:
         return await _preview(update, context, draft, author, r, problem)
     await flow.render(context, draft, *screen)
     return step
 
 
-async def _choices(
-    context: BotContext, segment: Segment, author: Author, r: Reader
-) -> list[tuple[str, str]]:
+async def _choices(context: BotContext, segment: Segment) -> list[tuple[str, str]]:
+    """Every value of ``segment``: the picker pages through them."""
     if segment == Segment.LANGUAGE:
         return list(LANGUAGES.items())
     if segment == Segment.PLAN:
-        return [(str(p.id), p.name) for p in await plans.list_plans(context.db)][:MAX_CHOICES]
+        return [(str(p.id), p.name) for p in await plans.list_plans(context.db)]
     if segment == Segment.PANEL:
-        return [(str(p.id), p.name) for p in await panels.list_panels(context.db)][:MAX_CHOICES]
+        return [(str(p.id), p.name) for p in await panels.list_panels(context.db)]
     rows = await resellers.list_resellers(context.db)
-    return [(str(row.reseller.id), row.reseller.name) for row in rows][:MAX_CHOICES]
+    return [(str(row.reseller.id), row.reseller.name) for row in rows]
 
 
 async def _preview(
@@ -146,7 +154,7 @@ async def open_composer(update: Update, context: BotContext) -> Step:
     message_id = query.message.message_id if query and query.message else 0
     draft = AnnounceDraft(chat.id, message_id)
     context.user_data[DRAFT] = draft
-    return await _show(update, context, draft, SEGMENT if author.is_reseller else AUDIENCE)
+    return await show_step(update, context, draft, SEGMENT if author.is_reseller else AUDIENCE)
 
 
 async def chose_audience(update: Update, context: BotContext) -> Step:
@@ -155,11 +163,11 @@ async def chose_audience(update: Update, context: BotContext) -> Step:
         return flow.end(context, DRAFT)
     word = buttons.AUDIENCE.parse(context)
     if word not in set(Audience):
-        return await _show(
+        return await show_step(
             update, context, draft, AUDIENCE, views.refusal("", await reader(update, context))
         )
     draft.audience = Audience(word).value
-    return await _show(update, context, draft, SEGMENT)
+    return await show_step(update, context, draft, SEGMENT)
 
 
 async def chose_segment(update: Update, context: BotContext) -> Step:
@@ -172,11 +180,11 @@ async def chose_segment(update: Update, context: BotContext) -> Step:
         await refuse(update, views.refusal("not_your_customers", await reader(update, context)))
         return None
     if word not in set(Segment):
-        return await _show(
+        return await show_step(
             update, context, draft, SEGMENT, views.refusal("", await reader(update, context))
         )
     draft.segment, draft.value = Segment(word).value, None
-    return await _show(update, context, draft, TEXT if word == Segment.EVERYONE else VALUE)
+    return await show_step(update, context, draft, TEXT if word == Segment.EVERYONE else VALUE)
 
 
 async def _valued(update: Update, context: BotContext, draft: AnnounceDraft, value: str) -> Step:
@@ -194,8 +202,8 @@ async def _valued(update: Update, context: BotContext, draft: AnnounceDraft, val
         if update.callback_query is not None:
             await refuse(update, views.refusal(exc.code, r))
             return None
-        return await _show(update, context, draft, VALUE, views.refusal(exc.code, r))
-    return await _show(update, context, draft, TEXT)
+        return await show_step(update, context, draft, VALUE, views.refusal(exc.code, r))
+    return await show_step(update, context, draft, TEXT)
 
 
 async def chose_value(update: Update, context: BotContext) -> Step:
@@ -203,6 +211,14 @@ async def chose_value(update: Update, context: BotContext) -> Step:
     if draft is None:
         return flow.end(context, DRAFT)
     return await _valued(update, context, draft, buttons.VALUE.parse(context))
+
+
+async def turned_page(update: Update, context: BotContext) -> Step:
+    """Another page of the value picker."""
+    draft = _draft(context)
+    if draft is None:
+        return flow.end(context, DRAFT)
+    return await show_step(update, context, draft, VALUE, page=buttons.VALUES_PAGE.parse(context))
 
 
 async def got_days(update: Update, context: BotContext) -> Step:
@@ -218,7 +234,7 @@ async def chose_maintenance(update: Update, context: BotContext) -> Step:
     if draft is None:
         return flow.end(context, DRAFT)
     draft.template, draft.service, draft.photo_file_id = Template.MAINTENANCE.value, True, None
-    return await _show(update, context, draft, TEXT)
+    return await show_step(update, context, draft, TEXT)
 
 
 async def got_message(update: Update, context: BotContext) -> Step:
@@ -236,10 +252,10 @@ async def got_message(update: Update, context: BotContext) -> Step:
     try:
         announcements.check_message(draft.message(), Audience(draft.audience))
     except AnnouncementError as exc:
-        return await _show(
+        return await show_step(
             update, context, draft, TEXT, views.refusal(exc.code, await reader(update, context))
         )
-    return await _show(update, context, draft, BUTTON)
+    return await show_step(update, context, draft, BUTTON)
 
 
 async def chose_button(update: Update, context: BotContext) -> Step:
@@ -248,10 +264,10 @@ async def chose_button(update: Update, context: BotContext) -> Step:
         return flow.end(context, DRAFT)
     word = buttons.BUTTON.parse(context)
     if word == ButtonKind.URL:
-        return await _show(update, context, draft, LINK)
+        return await show_step(update, context, draft, LINK)
     draft.button_label = draft.button_url = None
     draft.button = ButtonKind.RENEW.value if word == ButtonKind.RENEW else None
-    return await _show(update, context, draft, PREVIEW)
+    return await show_step(update, context, draft, PREVIEW)
 
 
 async def got_link(update: Update, context: BotContext) -> Step:
@@ -261,11 +277,11 @@ async def got_link(update: Update, context: BotContext) -> Step:
     try:
         draft.button_label, draft.button_url = announcements.parse_link(_text(update))
     except AnnouncementError as exc:
-        return await _show(
+        return await show_step(
             update, context, draft, LINK, views.refusal(exc.code, await reader(update, context))
         )
     draft.button = ButtonKind.URL.value
-    return await _show(update, context, draft, PREVIEW)
+    return await show_step(update, context, draft, PREVIEW)
 
 
 async def toggled_service(update: Update, context: BotContext) -> Step:
@@ -273,10 +289,10 @@ async def toggled_service(update: Update, context: BotContext) -> Step:
     if draft is None:
         return flow.end(context, DRAFT)
     draft.service = not draft.service
-    return await _show(update, context, draft, PREVIEW)
+    return await show_step(update, context, draft, PREVIEW)
 
 
-async def _send(
+async def send(
     update: Update, context: BotContext, nonce: str, send_at: dt.datetime | None
 ) -> Step:
     draft, user = _draft(context), update.effective_user
@@ -301,37 +317,9 @@ async def _send(
             await flow.render(context, draft, views.refusal(exc.code, r), back_to_menu(r.t))
             return flow.end(context, DRAFT)
         step = TIME if exc.code == "past" else PREVIEW
-        return await _show(update, context, draft, step, views.refusal(exc.code, r))
+        return await show_step(update, context, draft, step, views.refusal(exc.code, r))
     await flow.render(context, draft, *views.progress(shown, now(context), r))
     return flow.end(context, DRAFT)
-
-
-async def send_now(update: Update, context: BotContext) -> Step:
-    return await _send(update, context, buttons.SEND.parse(context), None)
-
-
-async def ask_time(update: Update, context: BotContext) -> Step:
-    draft = _draft(context)
-    if draft is None:
-        return flow.end(context, DRAFT)
-    if buttons.SCHEDULE.parse(context) != draft.nonce:
-        await refuse(update, views.sent_before(await translator(update, context)))
-        return None
-    return await _show(update, context, draft, TIME)
-
-
-async def got_time(update: Update, context: BotContext) -> Step:
-    draft = _draft(context)
-    if draft is None:
-        return flow.end(context, DRAFT)
-    try:
-        local = dt.datetime.strptime(_text(update).strip(), "%Y-%m-%d %H:%M")
-    except ValueError:
-        return await _show(
-            update, context, draft, TIME, views.refusal("bad_time", await reader(update, context))
-        )
-    send_at = local.replace(tzinfo=context.settings.zone).astimezone(dt.UTC)
-    return await _send(update, context, draft.nonce, send_at)
 
 
 async def buttons_expected(update: Update, context: BotContext) -> Step:
@@ -339,7 +327,7 @@ async def buttons_expected(update: Update, context: BotContext) -> Step:
     draft = _draft(context)
     if draft is None:
         return flow.end(context, DRAFT)
-    return await _show(
+    return await show_step(
         update,
         context,
         draft,

@@ -35,6 +35,7 @@ class AnnounceDraft(flow.FlowMessage):
     button_url: str | None = None
     service: bool = False
     nonce: str = ""  # minted with the preview; Send is keyed by it
+    day: str | None = None  # the day picked on the calendar to send on (yyyy-mm-dd)
 
     def target(self) -> Target:
         return Target(Audience(self.audience), Segment(self.segment), self.value, self.service)

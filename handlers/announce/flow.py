@@ -2,7 +2,8 @@
 
 audience (admins only) -> segment -> value (buttons, or typed days; "everyone" skips it)
 -> text or photo (or the maintenance template's time) -> button (-> link) -> preview
--> Send now, or Schedule -> time. Cancel or /cancel at any step.
+-> Send now, or Schedule -> a quick time, a day on the calendar and its hour, or typed.
+Cancel or /cancel at any step.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from handlers import flow
 from handlers.announce import callbacks as buttons
 from handlers.announce import views
 from handlers.announce.compose import (
-    ask_time,
     buttons_expected,
     chose_audience,
     chose_button,
@@ -28,10 +28,9 @@ from handlers.announce.compose import (
     got_days,
     got_link,
     got_message,
-    got_time,
     open_composer,
-    send_now,
     toggled_service,
+    turned_page,
 )
 from handlers.announce.draft import (
     AUDIENCE,
@@ -43,6 +42,14 @@ from handlers.announce.draft import (
     TEXT,
     TIME,
     VALUE,
+)
+from handlers.announce.schedule import (
+    ask_time,
+    chose_hour,
+    chose_quick,
+    got_time,
+    on_calendar,
+    send_now,
 )
 from handlers.language import translator
 
@@ -81,7 +88,11 @@ def composer() -> flow.Flow:
         states={
             AUDIENCE: [tap(chose_audience, buttons.AUDIENCE), expected],
             SEGMENT: [tap(chose_segment, buttons.SEGMENT), expected],
-            VALUE: [tap(chose_value, buttons.VALUE), MessageHandler(text, got_days)],
+            VALUE: [
+                tap(chose_value, buttons.VALUE),
+                tap(turned_page, buttons.VALUES_PAGE),
+                MessageHandler(text, got_days),
+            ],
             TEXT: [
                 tap(chose_maintenance, buttons.MAINTENANCE),
                 MessageHandler((text | filters.PHOTO) & ~filters.COMMAND, got_message),
@@ -94,7 +105,12 @@ def composer() -> flow.Flow:
                 tap(toggled_service, buttons.SERVICE),
                 expected,
             ],
-            TIME: [MessageHandler(text, got_time)],
+            TIME: [
+                tap(chose_quick, buttons.QUICK_TIME),
+                tap(on_calendar, buttons.CALENDAR),
+                tap(chose_hour, buttons.DAY_HOUR),
+                MessageHandler(text, got_time),
+            ],
         },
         fallbacks=[tap(cancel, buttons.CANCEL)],
         cancel=cancel,

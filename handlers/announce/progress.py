@@ -21,12 +21,12 @@ from handlers.language import reader
 
 
 async def author(update: Update, context: BotContext) -> Author | None:
-    """The asker as an author: an admin allowed to manage resellers, or an active
+    """The asker as an author: an admin allowed to announce, or an active
     reseller (for its own customers); None for anyone else. Read from the database."""
     user = update.effective_user
     if user is None:
         return None
-    if await may(update, context, Permission.RESELLERS):
+    if await may(update, context, Permission.ANNOUNCEMENTS):
         return Author(user.id)
     identity = await identify(update, context)
     if identity.role == Role.RESELLER and identity.reseller is not None:
@@ -39,7 +39,7 @@ async def stop(update: Update, context: BotContext) -> None:
     user, r = update.effective_user, await reader(update, context)
     if user is None:
         return
-    admin = await may(update, context, Permission.RESELLERS)
+    admin = await may(update, context, Permission.ANNOUNCEMENTS)
     try:
         announcement_id = int(buttons.STOP.parse(context))
         shown = await announcements.stop(context.db, announcement_id, asker=user.id, admin=admin)

@@ -12,12 +12,15 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.services.announcement_audience import MAX_DAYS, Audience, Segment
 from bot.services.announcements import ButtonKind, Message, Progress, Template
+from handlers import pages
 from handlers.announce import callbacks as buttons
+from handlers.common import clip
 from handlers.customer import callbacks as customer_buttons
 from handlers.reader import Reader
 from models import AnnouncementStatus
 
 Screen = tuple[str, InlineKeyboardMarkup]
+VALUES_PER_PAGE = 20  # value buttons on one page of the picker
 Copy = tuple[str, InlineKeyboardMarkup | None]
 
 
@@ -27,6 +30,10 @@ def _cancel_row(t: Translator) -> list[InlineKeyboardButton]:
 
 def _with_problem(problem: str, text: str) -> str:
     return f"⚠️ {problem}\n\n{text}" if problem else text
+
+
+def _past_row(t: Translator) -> list[InlineKeyboardButton]:
+    return [keyboards.button(t._("📜 Past announcements"), buttons.HISTORY.build(0))]
 
 
 def _title(t: Translator) -> str:
@@ -42,6 +49,7 @@ def ask_audience(r: Reader, problem: str = "") -> Screen:
     rows = [
         [keyboards.button(t._("👤 Customers"), buttons.AUDIENCE.build(Audience.CUSTOMERS))],
         [keyboards.button(t._("🧑‍💼 Resellers"), buttons.AUDIENCE.build(Audience.RESELLERS))],
+        _past_row(t),
         _cancel_row(t),
     ]
     return _with_problem(problem, text), InlineKeyboardMarkup(rows)
@@ -65,19 +73,40 @@ def ask_segment(audience: Audience, admin: bool, r: Reader, problem: str = "") -
         Segment.LANGUAGE: t._("By language"),
     }
     rows = [[keyboards.button(names[s], buttons.SEGMENT.build(s))] for s in shown]
+    if not admin:  # a reseller's first screen: its past announcements are a tap away
+        rows.append(_past_row(t))
     return _with_problem(problem, text), InlineKeyboardMarkup([*rows, _cancel_row(t)])
 
 
-def pick_value(choices: Sequence[tuple[str, str]], r: Reader, problem: str = "") -> Screen:
-    """A segment's value by button: ``choices`` are (value, label) pairs."""
+def pick_value(
+    choices: Sequence[tuple[str, str]], page: int, r: Reader, problem: str = ""
+) -> Screen:
+    """A segment's value by button: ``choices`` are (value, label) pairs, a page of them
+    at a time (a page number past the last shows the last)."""
     t = r.t
     if not choices:
         text = t._("There is nothing to choose from here. Pick another group.")
-    else:
-        text = t._("Pick one:")
-    rows = [[keyboards.button(label, buttons.VALUE.build(value))] for value, label in choices]
-    return _with_problem(problem, _title(t) + "\n" + text), InlineKeyboardMarkup(
-        [*rows, _cancel_row(t)]
+        return _with_problem(problem, _title(t) + "\n" + text), InlineKeyboardMarkup(
+            [_cancel_row(t)]
+        )
+
+    def header(at: int, count: int) -> str:
+        return _title(t) + "\n" + t._("Pick one (page {page} of {pages}):",
+                                      page=r.number(at + 1), pages=r.number(count))  # fmt: skip
+
+    lines = [f"• {r.name(label)}" for _, label in choices]
+    shown = pages.paginate(lines, page, header=header, max_items=VALUES_PER_PAGE)
+    rows = [
+        [keyboards.button(clip(label, 40), buttons.VALUE.build(value))]
+        for value, label in choices[shown.start : shown.stop]
+    ]
+    nav = []
+    if shown.page > 0:
+        nav.append(keyboards.button(t._("◀️ Previous"), buttons.VALUES_PAGE.build(shown.page - 1)))
+    if shown.page < shown.pages - 1:
+        nav.append(keyboards.button(t._("Next ▶️"), buttons.VALUES_PAGE.build(shown.page + 1)))
+    return _with_problem(problem, shown.text), InlineKeyboardMarkup(
+        [*rows, *([nav] if nav else []), _cancel_row(t)]
     )
 
 
@@ -191,13 +220,6 @@ def preview(
         rows.append([keyboards.button(label, buttons.SERVICE.build())])
     rows.append(_cancel_row(t))
     return _with_problem(problem, "\n".join(lines)), InlineKeyboardMarkup(rows)
-
-
-def ask_time(r: Reader, problem: str = "") -> Screen:
-    t = r.t
-    text = t._("🕒 When should it go out? Send the date and time as "
-               "<code>yyyy-mm-dd hh:mm</code> ({zone}).", zone=r.name(str(r.zone)))  # fmt: skip
-    return _with_problem(problem, text), InlineKeyboardMarkup([_cancel_row(t)])
 
 
 # --- the progress message ----------------------------------------------------------------

@@ -27,7 +27,9 @@ def register(app: BotApplication) -> None:
         (callbacks.UNLINK_CONFIRM, screens.unlink),
         (callbacks.STATUS, screens.status_button),
         (callbacks.NOTICES, notices.open_choices),
-        (callbacks.NOTICES_PROMOTIONS, notices.switch_promotions),
-        (callbacks.NOTICES_REMINDERS, notices.switch_reminders),
+        (callbacks.NOTICES_OF, notices.open_subscription),
+        (callbacks.NOTICES_SET, notices.set_choice),
+        (callbacks.NOTICES_PROMOTIONS, notices.open_choices),
+        (callbacks.NOTICES_REMINDERS, notices.open_choices),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=codec.pattern()))

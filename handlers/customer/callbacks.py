@@ -61,8 +61,53 @@ UNSUBSCRIBE = Plain("unsub")
 # Unlink this chat: the question, then its confirmation.
 UNLINK = Plain("ul")
 UNLINK_CONFIRM = Plain("ul:y")
-# Which notices this chat gets: the screen, then promotions on/off and all reminders or
-# only the last one.
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One of the chat's subscriptions: ``cs:<family>:<customer id>``."""
+
+    family: str
+
+    def build(self, customer_id: int) -> str:
+        return keyboards.data(PREFIX, self.family, customer_id)
+
+    def pattern(self) -> str:
+        return f"^{PREFIX}:{self.family}:(\\d{{1,10}})$"
+
+    def parse(self, context: BotContext) -> int:
+        assert context.matches, "only for handlers routed by this codec's pattern"
+        return int(context.matches[0].group(1))
+
+
+@dataclass(frozen=True)
+class NoticeChoice:
+    """Set one choice of one subscription: ``cs:<family>:<customer id>:<p|r>:<value>``.
+
+    The data says what the tap asks for (promotions on, only the last reminder, ...), not
+    "switch it": a second tap on the same button asks for the same and changes nothing.
+    """
+
+    family: str
+
+    def build(self, customer_id: int, which: str, value: str) -> str:
+        return keyboards.data(PREFIX, self.family, customer_id, which, value)
+
+    def pattern(self) -> str:
+        return f"^{PREFIX}:{self.family}:(\\d{{1,10}}):(p:(?:on|off)|r:(?:all|last))$"
+
+    def parse(self, context: BotContext) -> tuple[int, str, str]:
+        assert context.matches, "only for handlers routed by this codec's pattern"
+        which, value = context.matches[0].group(2).split(":")
+        return int(context.matches[0].group(1)), which, value
+
+
+# Which notices this chat gets: the screen (asking which subscription when there are
+# several), one subscription's choices, and setting one of them.
 NOTICES = Plain("nt")
+NOTICES_OF = Subscription("ntc")
+NOTICES_SET = NoticeChoice("nts")
+# The switches of the screen when choices were the chat's: an older message's buttons
+# open the screen again.
 NOTICES_PROMOTIONS = Plain("nt:p")
 NOTICES_REMINDERS = Plain("nt:r")

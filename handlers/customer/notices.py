@@ -1,6 +1,8 @@
 """The customer's notification choices: /notifications or the status screen's button.
 
-Whose choices they are comes from the chat, looked up on the server.
+Each subscription has its own: a chat linked to several is asked which one first. Whose
+subscriptions they are comes from the chat, looked up on the server; an id from a forged
+button that is not linked to this chat is refused and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,53 +12,56 @@ from telegram import Update
 from bot.context import BotContext
 from bot.services import notice_choices
 from bot.services.customers import CustomerError
-from bot.services.notice_choices import Choices
 from handlers.common import refuse, show
-from handlers.customer import notice_views, views
+from handlers.customer import callbacks, notice_views, views
 from handlers.language import reader
 from models import ReminderChoice
 
 
-async def _show(update: Update, context: BotContext, found: Choices | None) -> None:
-    r = await reader(update, context)
-    if found is None:
-        await refuse(update, views.not_linked(r))
-        return
-    await show(update, *notice_views.choices(found, r))
-
-
 async def open_choices(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
-    if chat is not None:
-        await _show(update, context, await notice_choices.choices_of(context.db, chat.id))
-
-
-async def _switch(update: Update, context: BotContext, *, promotions: bool) -> None:
-    chat = update.effective_chat
+    """One subscription's choices, or the question which one when there are several."""
+    chat, r = update.effective_chat, await reader(update, context)
     if chat is None:
         return
-    found = await notice_choices.choices_of(context.db, chat.id)
-    if found is None:
-        await _show(update, context, None)
+    found = await notice_choices.subscriptions_of(context.db, chat.id)
+    if not found:
+        await refuse(update, views.not_linked(r))
+    elif len(found) == 1:
+        await show(update, *notice_views.choices(found[0], r, several=False))
+    else:
+        await show(update, *notice_views.which(found, r))
+
+
+async def _of(
+    update: Update,
+    context: BotContext,
+    customer_id: int,
+    *,
+    promotions: bool | None = None,
+    reminders: ReminderChoice | None = None,
+) -> None:
+    """Set what was asked (nothing, to open it) of one subscription, then show it."""
+    chat, r = update.effective_chat, await reader(update, context)
+    if chat is None:
         return
     try:
-        if promotions:
-            found = await notice_choices.choose(
-                context.db, chat.id, promotions=not found.promotions
-            )
-        else:
-            other = ReminderChoice.LAST if found.reminders == ReminderChoice.ALL else None
-            found = await notice_choices.choose(
-                context.db, chat.id, reminders=other or ReminderChoice.ALL
-            )
+        found = await notice_choices.choose(
+            context.db, chat.id, customer_id, promotions=promotions, reminders=reminders
+        )
     except CustomerError:
-        found = None
-    await _show(update, context, found)
+        await refuse(update, notice_views.not_here(r))
+        return
+    several = len(await notice_choices.subscriptions_of(context.db, chat.id)) > 1
+    await show(update, *notice_views.choices(found, r, several=several))
 
 
-async def switch_promotions(update: Update, context: BotContext) -> None:
-    await _switch(update, context, promotions=True)
+async def open_subscription(update: Update, context: BotContext) -> None:
+    await _of(update, context, callbacks.NOTICES_OF.parse(context))
 
 
-async def switch_reminders(update: Update, context: BotContext) -> None:
-    await _switch(update, context, promotions=False)
+async def set_choice(update: Update, context: BotContext) -> None:
+    customer_id, which, value = callbacks.NOTICES_SET.parse(context)
+    if which == "p":
+        await _of(update, context, customer_id, promotions=value == "on")
+    else:
+        await _of(update, context, customer_id, reminders=ReminderChoice(value))

@@ -199,7 +199,7 @@ def status(
         nav.append(keyboards.button(t._("Older ▶️"), callbacks.STATUS.build(shown.page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([notice_views.button(t)])
+    rows.append([notice_views.button(t, c.id)])
     rows.append(
         [
             keyboards.button(t._("🏠 All options"), portal_buttons.HOME.build(c.id)),

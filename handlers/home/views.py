@@ -126,6 +126,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
         BotCommand("announce", t._("Send an announcement")),
+        BotCommand("announcements", t._("Past announcements")),
         BotCommand("charts", t._("Charts of your sales, customers and balance")),
         *(downline if parent else []),
         BotCommand("paysupport", t._("Help with a payment in Stars")),
