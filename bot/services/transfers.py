@@ -6,11 +6,15 @@ amount and an optional note; the confirmation screen (``preview``) and the movem
 is within what it may transfer (``transfer_rules.transferable``) and within what its
 daily limit leaves today, in the bot's time zone.
 
-``send`` is one transaction: the ledger's ``TRANSFER`` movement (the credits come out of
-the sender's soonest-expiring grants and become a grant of the receiver's that never
-expires), the ``CreditTransfer`` row beside it, and the receiver's notice in the
-outbox. It is keyed by the nonce of the confirmation screen: a second tap moves nothing
-and returns the first result. Only an admin can undo a transfer (``transfer_admin``).
+``send`` is one transaction: the ledger's ``TRANSFER`` movement, the ``CreditTransfer``
+row beside it, and the receiver's notice in the outbox. The credits keep their expiry:
+they come out of the sender's free grants, soonest-expiring first (never what a pending
+sale holds, never a postpaid sender's collection limit: only credit above zero, which
+grants back), and the receiver gets one grant per expiry they had, expiring when the
+sender's would have (``ledger.move(keep_expiry=True)``), so passing credits to another
+reseller and back never saves them from expiring. It is keyed by the nonce of the
+confirmation screen: a second tap moves nothing and returns the first result. Only an
+admin can undo a transfer (``transfer_admin``).
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ async def send(
             actor=f"tg:{sender.telegram_id}",
             key=key,
             comment=comment,
+            keep_expiry=True,
         )
         row = CreditTransfer(
             kind=TransferKind.TRANSFER,
