@@ -1,8 +1,8 @@
 """Which credits a reseller's balance is made of, so expiring ones go first and on time.
 
-Every credit into a reseller account makes a ``CreditGrant`` (a top-up's may expire; cash,
-refunds and transfers never do). The rule that ties grants to the balance, checked by the
-audit after every change:
+Every credit into a reseller account makes a ``CreditGrant`` (a top-up's may expire; cash
+and refunds never do; a transfer's keep the expiry they had, see below). The rule that
+ties grants to the balance, checked by the audit after every change:
 
     the free remainders of the open grants, plus what pending holds reserve from grants,
     equal the reseller's positive balance; and pending holds reserve as much as that
