@@ -465,7 +465,9 @@ async def test_credits_received_expire_when_the_senders_would_have(
     done = await _tap(fake_api, alice, summary, _send_data(summary))
     assert "✅ Sent 30.00 credits to Bob." in done.text
     await drain(bot, db, settings, now())
-    assert "sent you 30.00 credits" in (await fake_api.next_event(BOB)).text
+    told = await fake_api.next_event(BOB)
+    assert "sent you 30.00 credits" in told.text
+    assert f"20.50 credits of them expire on {soon:%Y-%m-%d}." in told.text
 
     # The 20.50 about to expire went first, and still expire on their day, now Bob's.
     theirs = await _say(fake_api, bob, "/balance")

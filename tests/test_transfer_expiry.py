@@ -7,6 +7,7 @@ up from its own credit, which keeps its own expiry). The audit passes after ever
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.services import alerts, ledger, resellers, transfer_admin, transfers, wallet
 from bot.services.transfer_rules import Sent, TransferError
-from models import Billing, CreditGrant, CreditTransfer, EntryKind, TxType
+from models import Billing, CreditGrant, CreditTransfer, EntryKind, OutboxMessage, TxType
 from tests.helpers import assert_audit_ok, key, make_reseller, now
 
 ALICE, BOB = 1001, 1002
@@ -131,6 +132,10 @@ async def test_the_receiver_gets_the_expiries_of_the_credits_sent_and_they_expir
     ]
     assert await _open(db, BOB) == [(DAY2, 3_000), (DAY10, 5_000), (None, 2_000)]
     assert await _open(db, ALICE) == [(None, 8_000)]
+    async with db.transaction() as session:
+        notice = await session.scalar(select(OutboxMessage.payload))
+    assert notice is not None
+    assert json.loads(notice)["expiring"] == [[DAY2.isoformat(), 3_000], [DAY10.isoformat(), 5_000]]
     await assert_audit_ok(db)
 
     bob = await _account(db, BOB)

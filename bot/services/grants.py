@@ -292,6 +292,16 @@ async def record_parts(
         )
 
 
+async def expiring_parts(session: AsyncSession, transfer_id: int) -> list[Part]:
+    """The parts of what movement ``transfer_id`` brought in that expire, soonest first."""
+    rows = await session.execute(
+        select(CreditGrant.expires_at, CreditGrant.amount)
+        .where(CreditGrant.transfer_id == transfer_id, CreditGrant.expires_at.is_not(None))
+        .order_by(CreditGrant.expires_at, CreditGrant.id)
+    )
+    return [Part(expires_at, amount) for expires_at, amount in rows]
+
+
 async def problems(session: AsyncSession) -> list[str]:
     """Where grants and hold reservations break the rule above, in words."""
     found: list[str] = []

@@ -12,7 +12,8 @@ they come out of the sender's free grants, soonest-expiring first (never what a 
 sale holds, never a postpaid sender's collection limit: only credit above zero, which
 grants back), and the receiver gets one grant per expiry they had, expiring when the
 sender's would have (``ledger.move(keep_expiry=True)``), so passing credits to another
-reseller and back never saves them from expiring. It is keyed by the nonce of the
+reseller and back never saves them from expiring; the receiver's notice says which expire
+when. It is keyed by the nonce of the
 confirmation screen: a second tap moves nothing and returns the first result. Only an
 admin can undo a transfer (``transfer_admin``).
 """
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import grants, ledger
 from bot.services import transfer_rules as rules
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
@@ -188,6 +189,7 @@ async def send(
         session.add(row)
         await session.flush()
         received = await ledger.balance(session, dst)
+        expiring = await grants.expiring_parts(session, movement.transfer_id)
         notice = Outgoing(
             key=f"transfer-received:{row.id}",
             chat_id=target.telegram_id,
@@ -199,6 +201,10 @@ async def send(
                 "note": comment,
                 "balance": received.balance,
                 "available": received.available,
+                # [when (ISO), amount] of the credits received that expire, soonest first.
+                "expiring": [
+                    [p.expires_at.isoformat(), p.amount] for p in expiring if p.expires_at
+                ],
             },
         )
         await enqueue(session, [notice], now)
