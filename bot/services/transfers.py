@@ -13,9 +13,8 @@ sale holds, never a postpaid sender's collection limit: only credit above zero, 
 grants back), and the receiver gets one grant per expiry they had, expiring when the
 sender's would have (``ledger.move(keep_expiry=True)``), so passing credits to another
 reseller and back never saves them from expiring; the receiver's notice says which expire
-when. It is keyed by the nonce of the
-confirmation screen: a second tap moves nothing and returns the first result. Only an
-admin can undo a transfer (``transfer_admin``).
+when. It is keyed by the nonce of the confirmation screen: a second tap moves nothing and
+returns the first result. Only an admin can undo a transfer (``transfer_admin``).
 """
 
 from __future__ import annotations
