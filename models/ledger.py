@@ -145,7 +145,8 @@ class CreditGrant(Base):
     """Credits that came into a reseller's account, tracked so the soonest-expiring are
     spent first and what is left of an expiring one can be removed.
 
-    Every credit into a reseller account makes one (``expires_at`` NULL: never expires).
+    Every credit into a reseller account makes one (``expires_at`` NULL: never expires);
+    credits moved from another reseller make one per expiry they carry.
     ``remaining`` is what is still free; what pending holds reserve from it is in
     ``HoldAllocation``.
     """
@@ -160,8 +161,9 @@ class CreditGrant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     # The movement that brought the credits in; NULL only for the opening grant that
-    # migration 0005 wrote for credit received before every credit had a grant.
-    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    # migration 0005 wrote for credit received before every credit had a grant. A
+    # transfer between resellers makes one grant per expiry of the credits it carried.
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,16 +1,19 @@
 """Transfers in chat: a reseller sends credits to another (recipient, amount, note,
 a confirmation that says it cannot be undone, Send once), both are told and both
-histories show it; an admin allows or forbids transfers, sets a daily limit and
-reverses a transfer while the receiver still has the credits."""
+histories show it; the credits keep their expiry (the receiver's /balance lists the
+expiring ones, and they expire on their day); an admin allows or forbids transfers, sets
+a daily limit and reverses a transfer while the receiver still has the credits."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+import jobs
 from bot.context import BotApplication
 from bot.db import Database
 from bot.services import ledger, resellers, roles, transfer_admin, transfers, wallet
@@ -434,3 +437,53 @@ async def test_a_reseller_forging_the_admins_transfer_buttons_changes_nothing(
         )
     assert allowed == 0
     assert (await _balance(db, BOB)).balance == 4_000
+
+
+async def test_credits_received_expire_when_the_senders_would_have(
+    bot: BotApplication,
+    db: Database,
+    settings: Settings,
+    fake_api: FakeBotAPI,
+    alice: User,
+    bob: User,
+) -> None:
+    soon = now() + dt.timedelta(days=10)
+    await wallet.add_credit(
+        db,
+        telegram_id=ALICE,
+        amount=2_050,
+        tx_type=TxType.PURCHASE,
+        actor="test",
+        key=key(),
+        now=now(),
+        expires_at=soon,
+    )
+    mine = await _say(fake_api, alice, "/balance")
+    assert f"20.50 credits on {soon:%Y-%m-%d}" in mine.text
+
+    summary = await _to_confirm(fake_api, alice, "@bob_sells", "30")
+    done = await _tap(fake_api, alice, summary, _send_data(summary))
+    assert "✅ Sent 30.00 credits to Bob." in done.text
+    await drain(bot, db, settings, now())
+    told = await fake_api.next_event(BOB)
+    assert "sent you 30.00 credits" in told.text
+    assert f"20.50 credits of them expire on {soon:%Y-%m-%d}." in told.text
+
+    # The 20.50 about to expire went first, and still expire on their day, now Bob's.
+    theirs = await _say(fake_api, bob, "/balance")
+    assert "Balance: 30.00 credits" in theirs.text
+    assert f"20.50 credits on {soon:%Y-%m-%d}" in theirs.text
+    mine = await _say(fake_api, alice, "/balance")
+    assert "Balance: 90.50 credits" in mine.text
+    assert "Expiring within 30 days" not in mine.text
+
+    await jobs.run_alerts(db, settings, soon)
+    await drain(bot, db, settings, soon)
+    told = await fake_api.next_event(BOB)
+    assert "⌛ 20.50 credits of your credits expired and were removed." in told.text
+    assert fake_api.unread(ALICE) == []
+    theirs = await _say(fake_api, bob, "/balance")
+    assert "Balance: 9.50 credits" in theirs.text
+    assert "Expiring within 30 days" not in theirs.text
+    assert (await _balance(db, ALICE)).balance == 9_050
+    await assert_audit_ok(db)

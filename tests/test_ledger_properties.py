@@ -2,7 +2,8 @@
 
 Random sequences of grants (some expiring), debits, holds, posts, voids, transfers,
 removals, cash received and expiry runs, with idempotency keys that repeat. After every
-step: balances match a simple model, the audit passes, no account is below its limit.
+step: balances match a simple model, the audit passes, no account is below its limit; a
+transfer takes only credit above zero and never lengthens any credit's life.
 """
 
 from __future__ import annotations
@@ -17,13 +18,22 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import alerts, ledger, wallet
 from bot.services.ledger import HoldNotPending, IdempotencyConflict, InsufficientCredit
-from models import Billing, EntryKind, HoldStatus, Transfer, TxType
+from models import (
+    Billing,
+    CreditGrant,
+    EntryKind,
+    Hold,
+    HoldAllocation,
+    HoldStatus,
+    Transfer,
+    TxType,
+)
 from tests.conftest import _reset_postgres, database_from_url
 from tests.helpers import make_reseller
 
@@ -62,8 +72,10 @@ class Model:
     used: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # key -> first operation
     holds: list[HoldModel] = field(default_factory=list)
 
-    def can_take(self, i: int, amount: int) -> bool:
-        return self.balance[i] - self.held[i] - amount >= -self.limits[i]
+    def can_take(self, i: int, amount: int, *, above_zero: bool = False) -> bool:
+        """A transfer takes only credit above zero, never a collection limit."""
+        floor = 0 if above_zero else -self.limits[i]
+        return self.balance[i] - self.held[i] - amount >= floor
 
 
 class Scenario:
@@ -93,11 +105,12 @@ class Scenario:
             # The same key is the same grant only with the same expiry date, which is
             # relative to the clock here.
             op = (*op, self._expiry(op[3]))
+        lives = await self._by_expiry()
         try:
             async with self.db.transaction() as session:
                 result = await self._call(session, op, k)
         except InsufficientCredit:
-            assert first is None and not m.can_take(i, amount)
+            assert first is None and not m.can_take(i, amount, above_zero=name == "transfer")
             return
         except IdempotencyConflict:
             assert first is not None and first != op
@@ -112,11 +125,47 @@ class Scenario:
         elif name in ("spend", "remove"):
             m.balance[i] -= amount
         elif name == "transfer":
+            await self._check_kept_expiry(lives, amount, owed=max(0, -m.balance[1 - i]))
             m.balance[i] -= amount
             m.balance[1 - i] += amount
         elif name == "hold":
             m.held[i] += amount
             m.holds.append(HoldModel(result.hold_id, i, amount))
+
+    async def _by_expiry(self) -> dict[dt.datetime | None, int]:
+        """Both resellers' open grant credit (free and reserved) by expiry."""
+        async with self.db.transaction() as session:
+            reserved = (
+                select(
+                    HoldAllocation.grant_id.label("grant_id"),
+                    func.sum(HoldAllocation.amount).label("s"),
+                )
+                .join(Hold, Hold.id == HoldAllocation.hold_id)
+                .where(Hold.status == HoldStatus.PENDING)
+                .group_by(HoldAllocation.grant_id)
+                .subquery()
+            )
+            rows = await session.execute(
+                select(
+                    CreditGrant.expires_at,
+                    CreditGrant.remaining + func.coalesce(reserved.c.s, 0),
+                )
+                .outerjoin(reserved, reserved.c.grant_id == CreditGrant.id)
+                .where(CreditGrant.expired_at.is_(None))
+            )
+            found: dict[dt.datetime | None, int] = {}
+            for expires_at, credit in rows:
+                found[expires_at] = found.get(expires_at, 0) + int(credit)
+            return found
+
+    async def _check_kept_expiry(
+        self, before: dict[dt.datetime | None, int], amount: int, owed: int
+    ) -> None:
+        """A transfer never lengthens a credit's life: no expiry gains credit, and all
+        it loses is what paid the receiver's debt."""
+        after = await self._by_expiry()
+        assert all(after.get(e, 0) <= before.get(e, 0) for e in set(before) | set(after))
+        assert sum(before.values()) - sum(after.values()) == min(amount, owed)
 
     def _expiry(self, days: int) -> dt.datetime | None:
         return self.clock + dt.timedelta(days=days) if days else None

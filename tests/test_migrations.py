@@ -1,5 +1,7 @@
 """Migration 0005 brings a database written before every credit had a grant to the
-ledger's rule, on both databases: the audit passes afterwards."""
+ledger's rule, on both databases: the audit passes afterwards. The migrations build the
+tables the models describe; 0016, 0018 and 0022 keep the rows of a populated database
+(0022 also going back down)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.db import Database, create_engine, upgrade_schema
+from bot.db import Database, alembic_config, create_engine, upgrade_schema
 from bot.services import ledger
+from models import EntryKind
 from tests.conftest import PG_URL, _pg_engine
 
 
@@ -339,3 +343,126 @@ async def test_migration_0021_lets_announcing_staff_keep_it_and_spreads_a_chats_
     staff, after = await state()
     assert staff == {1: "resellers", 2: "reports", 3: "credits,resellers,topups"}
     assert after == choices
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Down to ``revision``, as upgrade_schema goes up: on SQLite with foreign keys off
+    (a changed constraint copies the table), checked before it commits."""
+    from alembic import command
+
+    def _down(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync
+        command.downgrade(config, revision)
+        if sync.dialect.name == "sqlite":
+            assert sync.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+
+    def _foreign_keys(sync: Connection, on: bool) -> None:
+        # Outside a transaction, where SQLite lets it switch (as upgrade_schema does).
+        if sync.dialect.name == "sqlite":
+            cursor = sync.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+            cursor.close()
+
+    async with engine.connect() as conn:
+        await conn.run_sync(_foreign_keys, False)
+        try:
+            async with conn.begin():
+                await conn.run_sync(_down)
+        finally:
+            await conn.run_sync(_foreign_keys, True)
+
+
+async def _grants(db: Database) -> list[tuple[int, int, int, int, bool]]:
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text(
+                "SELECT account_id, transfer_id, amount, remaining, expires_at IS NULL"
+                " FROM credit_grants ORDER BY id"
+            )
+        )
+        return [(a, t, n, r, bool(never)) for a, t, n, r, never in rows]
+
+
+async def test_migration_0022_lets_a_transfer_give_one_grant_per_expiry_and_goes_back_down(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade_schema(fresh_engine, "0021")
+    async with fresh_engine.begin() as conn:
+        code = "SELECT id FROM ledger_accounts WHERE code = :c"
+        issuance = await _id(conn, code, c="issuance")
+        sales = await _id(conn, code, c="sales")
+        # Alice: 10.00 expiring and 5.00 that never expire, 2.00 of it held by a sale;
+        # she sent Bob 3.00, which the code of the time gave him as a grant of its own.
+        alice = await _reseller(conn, 1001, balance=1_200, held=200)
+        bob = await _reseller(conn, 1002, balance=300, held=0)
+        later = _now(conn) + dt.timedelta(days=30)
+        grants = []
+        for amount, remaining, expires_at, dst in (
+            (1_000, 500, later, alice),
+            (500, 500, None, alice),
+            (300, 300, None, bob),
+        ):
+            src = alice if dst == bob else issuance
+            movement = await _transfer(conn, src, dst, amount, "transfer")
+            grant = await _id(
+                conn,
+                "INSERT INTO credit_grants (account_id, transfer_id, amount, remaining,"
+                " expires_at, created_at) VALUES (:a, :t, :n, :r, :e, :now) RETURNING id",
+                a=dst, t=movement, n=amount, r=remaining, e=expires_at, now=_now(conn),
+            )  # fmt: skip
+            grants.append(grant)
+        hold = await _id(
+            conn,
+            "INSERT INTO ledger_holds (account_id, to_account_id, amount, status, kind,"
+            " tx_type, actor, idempotency_key, created_at)"
+            " VALUES (:a, :s, 200, 'pending', 'activation', 'purchase', 'test', 'h1', :now)"
+            " RETURNING id",
+            a=alice, s=sales, now=_now(conn),
+        )  # fmt: skip
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_hold_allocations (hold_id, grant_id, amount)"
+                " VALUES (:h, :g, 200)"
+            ),
+            {"h": hold, "g": grants[0]},
+        )  # fmt: skip
+        await conn.execute(
+            text("UPDATE ledger_accounts SET balance = -1500 WHERE id = :i"), {"i": issuance}
+        )
+    before = await _grants(Database(fresh_engine))
+
+    await upgrade_schema(fresh_engine)
+    db = Database(fresh_engine)
+    assert await _grants(db) == before
+    async with db.transaction() as session:
+        # Alice's 10.00 free above the sale: all 5.00 expiring, 2.00 that never expire.
+        moved = await ledger.transfer_between(
+            session, from_account_id=alice, to_account_id=bob, amount=700, actor="t", key="x"
+        )
+        # Bob's sale reserves the 5.00 expiring, his first 3.00 and 1.00 of the new 2.00.
+        await ledger.place_hold(
+            session, account_id=bob, amount=900, kind=EntryKind.ACTIVATION, actor="t", key="h2"
+        )
+    split = [g for g in await _grants(db) if g[1] == moved.transfer_id]
+    assert [(n, r, never) for _, _, n, r, never in split] == [(500, 0, False), (200, 100, True)]
+    async with db.transaction() as session:
+        assert (await ledger.audit(session)).problems == []
+
+    await _downgrade(fresh_engine, "0021")
+    merged = [g for g in await _grants(db) if g[1] == moved.transfer_id]
+    # One grant again, as the code before 0022 expects; it never expires, as one part did not.
+    assert [(n, r, never) for _, _, n, r, never in merged] == [(700, 100, True)]
+    async with db.transaction() as session:
+        assert (await ledger.audit(session)).problems == []
+    with pytest.raises(IntegrityError):
+        async with fresh_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO credit_grants (account_id, transfer_id, amount, remaining,"
+                    " created_at) VALUES (:a, :t, 1, 1, :now)"
+                ),
+                {"a": bob, "t": moved.transfer_id, "now": _now(conn)},
+            )
+    await upgrade_schema(fresh_engine)
+    assert len(await _grants(db)) == len(before) + 1

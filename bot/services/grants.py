@@ -1,8 +1,8 @@
 """Which credits a reseller's balance is made of, so expiring ones go first and on time.
 
-Every credit into a reseller account makes a ``CreditGrant`` (a top-up's may expire; cash,
-refunds and transfers never do). The rule that ties grants to the balance, checked by the
-audit after every change:
+Every credit into a reseller account makes a ``CreditGrant`` (a top-up's may expire; cash
+and refunds never do; a transfer's keep the expiry they had, see below). The rule that
+ties grants to the balance, checked by the audit after every change:
 
     the free remainders of the open grants, plus what pending holds reserve from grants,
     equal the reseller's positive balance; and pending holds reserve as much as that
@@ -11,6 +11,10 @@ audit after every change:
 So a prepaid reseller's grants always add up to exactly what it has, and a hold names the
 grants it will spend. Credit granted to a postpaid reseller who owes first covers the debt;
 only what is left above zero is backed by a grant (and can expire).
+
+Credits moved from one reseller to another keep their expiry (``take_free`` says which
+grants a movement took them from; ``record_parts`` gives the receiver one grant per
+expiry), so passing credits around never lengthens their life.
 
 ``settle`` restores the rule after a movement, in one direction only: it moves free grant
 credit into holds that reserve too little (soonest-expiring grant first, oldest hold first)
@@ -24,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AccountKind, CreditGrant, Hold, HoldAllocation, HoldStatus, LedgerAccount
@@ -32,6 +36,14 @@ from models import AccountKind, CreditGrant, Hold, HoldAllocation, HoldStatus, L
 
 class GrantsOutOfStep(Exception):
     """The grants do not add up to the balance; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Credits of one expiry (None: never) that a movement took from a reseller's grants."""
+
+    expires_at: dt.datetime | None
+    amount: int
 
 
 @dataclass(frozen=True)
@@ -187,6 +199,40 @@ async def _drop_free(session: AsyncSession, grants: list[tuple[int, int]], amoun
             left -= take
 
 
+async def take_free(
+    session: AsyncSession, account_id: int, amount: int, *, first_from: int | None = None
+) -> list[Part]:
+    """Take ``amount`` of the account's free grant credit, as ``settle`` would drop it
+    (soonest-expiring first; what pending holds reserve is not free), but the grants of
+    movement ``first_from`` before any other; return what it took, one part per expiry,
+    soonest first. The caller has debited the balance by ``amount`` without touching
+    what is held or going below zero, so the free credit is there: short of it, the
+    grants are out of step and the transaction is refused."""
+    query = select(CreditGrant.id, CreditGrant.remaining, CreditGrant.expires_at).where(
+        CreditGrant.account_id == account_id,
+        CreditGrant.expired_at.is_(None),
+        CreditGrant.remaining > 0,
+    )
+    if first_from is not None:
+        query = query.order_by(case((CreditGrant.transfer_id == first_from, 0), else_=1))
+    rows = await session.execute(
+        query.order_by(CreditGrant.expires_at.asc().nulls_last(), CreditGrant.id)
+    )
+    taken: dict[dt.datetime | None, int] = {}
+    left = amount
+    for grant_id, remaining, expires_at in rows.all():
+        if left == 0:
+            break
+        take = min(left, remaining)
+        await _take_from_grant(session, grant_id, take)
+        taken[expires_at] = taken.get(expires_at, 0) + take
+        left -= take
+    if left:
+        raise GrantsOutOfStep(f"account {account_id}: {amount} moved but only {amount - left} free")
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return [Part(e, n) for e, n in sorted(taken.items(), key=lambda p: p[0] or never)]
+
+
 async def return_reservations(session: AsyncSession, hold_id: int) -> Returned:
     """A hold was voided: give what it reserved back to its grants. What it reserved from
     a grant that expired meanwhile is returned as due to expire now."""
@@ -230,6 +276,30 @@ async def record_credit(
         )
     )
     await session.flush()
+
+
+async def record_parts(
+    session: AsyncSession, *, account_id: int, transfer_id: int, parts: list[Part]
+) -> None:
+    """Credits moved in from another reseller: one grant per expiry they carried."""
+    for part in parts:
+        await record_credit(
+            session,
+            account_id=account_id,
+            transfer_id=transfer_id,
+            amount=part.amount,
+            expires_at=part.expires_at,
+        )
+
+
+async def expiring_parts(session: AsyncSession, transfer_id: int) -> list[Part]:
+    """The parts of what movement ``transfer_id`` brought in that expire, soonest first."""
+    rows = await session.execute(
+        select(CreditGrant.expires_at, CreditGrant.amount)
+        .where(CreditGrant.transfer_id == transfer_id, CreditGrant.expires_at.is_not(None))
+        .order_by(CreditGrant.expires_at, CreditGrant.id)
+    )
+    return [Part(expires_at, amount) for expires_at, amount in rows]
 
 
 async def problems(session: AsyncSession) -> list[str]:

@@ -11,7 +11,10 @@ Rules (see DESIGN.md, Domain):
 - every movement carries an idempotency key; repeating a key returns the first result;
 - holds reserve credit (``held``) until posted or voided; available = balance - held;
 - every credit in is a grant; grants are spent (and held) soonest-expiring first, and an
-  expired grant's remainder is removed (see ``bot.services.grants`` for the rule).
+  expired grant's remainder is removed (see ``bot.services.grants`` for the rule);
+- credits moved between resellers (``move(keep_expiry=True)``: transfers and their
+  reversals) keep the expiry of the grants they leave, so moving never lengthens a
+  credit's life; such a move takes only free credit above zero, never a collection limit.
 """
 
 from __future__ import annotations
@@ -218,11 +221,14 @@ async def _insufficient(session: AsyncSession, account_id: int, requested: int) 
     raise InsufficientCredit(current.available, requested, current.credit_limit)
 
 
-async def _debit(session: AsyncSession, account_id: int, amount: int, *, from_held: bool) -> None:
+async def _debit(
+    session: AsyncSession, account_id: int, amount: int, *, from_held: bool, above_zero: bool
+) -> None:
     """Take ``amount`` off the balance, in one conditional statement.
 
     ``from_held`` posts a hold: the amount was already reserved, so balance and held
-    drop together and the limit check cannot fail.
+    drop together and the limit check cannot fail. ``above_zero`` takes only unheld
+    credit above zero (what free grants back), never the collection limit.
     """
     account = LedgerAccount
     if from_held:
@@ -230,6 +236,12 @@ async def _debit(session: AsyncSession, account_id: int, amount: int, *, from_he
             update(account)
             .where(account.id == account_id, account.held >= amount)
             .values(balance=account.balance - amount, held=account.held - amount)
+        )
+    elif above_zero:
+        stmt = (
+            update(account)
+            .where(account.id == account_id, account.balance - account.held - amount >= 0)
+            .values(balance=account.balance - amount)
         )
     else:
         stmt = (
@@ -258,18 +270,29 @@ async def _credit(session: AsyncSession, account_id: int, amount: int) -> None:
 
 
 async def _replay(
-    session: AsyncSession, key: str, asked: tuple[object, ...], expires_at: dt.datetime | None
+    session: AsyncSession,
+    key: str,
+    asked: tuple[object, ...],
+    expires_at: dt.datetime | None,
+    *,
+    keep_expiry: bool,
 ) -> Movement | None:
     """The first movement made with ``key``, if it was this same movement; a key reused
-    for anything else (accounts, amount, kind, type, comment, expiry) is refused."""
+    for anything else (accounts, amount, kind, type, comment, expiry) is refused. A
+    movement that kept its credits' expiry has no expiry of its own to compare."""
     found = (
         await session.execute(select(Transfer).where(Transfer.idempotency_key == key))
     ).scalar_one_or_none()
     if found is None:
         return None
-    first_expiry = await session.scalar(
-        select(CreditGrant.expires_at).where(CreditGrant.transfer_id == found.id)
-    )
+    first_expiry = None
+    if not keep_expiry:
+        first_expiry = await session.scalar(
+            select(CreditGrant.expires_at)
+            .where(CreditGrant.transfer_id == found.id)
+            .order_by(CreditGrant.id)
+            .limit(1)
+        )
     first = (
         found.from_account_id,
         found.to_account_id,
@@ -309,22 +332,34 @@ async def move(
     related: str | None = None,
     from_held: bool = False,
     expires_at: dt.datetime | None = None,
+    keep_expiry: bool = False,
+    first_from: int | None = None,
 ) -> Movement:
     """Move ``amount`` from ``src`` to ``dst`` once per ``key``.
 
     Credit into a reseller account becomes a grant (expiring at ``expires_at``, if
     given); afterwards both accounts' grants are settled against their balances.
+
+    ``keep_expiry`` moves credits between two reseller accounts as they are: only
+    ``src``'s free credit above zero, taken from its grants as ``grants.take_free`` says
+    (those of movement ``first_from`` first), becomes one grant of ``dst``'s per expiry.
     """
     _validate(amount, comment, key)
     if src == dst:
         raise InvalidEntry("cannot move credits from an account to itself")
-    replay = await _replay(session, key, (src, dst, amount, kind, tx_type, comment), expires_at)
+    if keep_expiry:
+        if expires_at is not None or from_held:
+            raise InvalidEntry("credits that keep their expiry take no new one, nor a hold")
+        await _require_reseller_account(session, src)
+        await _require_reseller_account(session, dst)
+    asked = (src, dst, amount, kind, tx_type, comment)
+    replay = await _replay(session, key, asked, expires_at, keep_expiry=keep_expiry)
     if replay is not None:
         return replay
     # Touch the two rows in id order so opposite movements cannot deadlock.
     for account_id in sorted((src, dst)):
         if account_id == src:
-            await _debit(session, src, amount, from_held=from_held)
+            await _debit(session, src, amount, from_held=from_held, above_zero=keep_expiry)
         else:
             await _credit(session, dst, amount)
     transfer = Transfer(
@@ -347,7 +382,10 @@ async def move(
             )
         )
     )
-    if dst in resellers:
+    if keep_expiry:
+        parts = await grants.take_free(session, src, amount, first_from=first_from)
+        await grants.record_parts(session, account_id=dst, transfer_id=transfer.id, parts=parts)
+    elif dst in resellers:
         await grants.record_credit(
             session,
             account_id=dst,
@@ -488,9 +526,8 @@ async def transfer_between(
     key: str,
     comment: str | None = None,
 ) -> Movement:
-    """Move credits from one reseller to another (e.g. a parent to a sub-reseller)."""
-    await _require_reseller_account(session, from_account_id)
-    await _require_reseller_account(session, to_account_id)
+    """Move credits from one reseller to another: what the sender has above zero and
+    unheld, keeping their expiry (``move(keep_expiry=True)``)."""
     return await move(
         session,
         src=from_account_id,
@@ -501,6 +538,7 @@ async def transfer_between(
         actor=actor,
         key=key,
         comment=comment,
+        keep_expiry=True,
     )
 
 

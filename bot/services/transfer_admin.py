@@ -5,8 +5,18 @@ Transfers are reversible (allocations to sub-resellers are not): a reversal is a
 ledger movement from the receiver back to the sender (``TRANSFER_REVERSAL``) and a
 ``CreditTransfer`` row naming the transfer it undoes; the database keeps at most one per
 transfer, so it is made once however often it is tapped. It is refused when the receiver
-no longer has the credits (above zero and unheld). Every change is in the action log,
-with the values before and after, in its own transaction; a reversal tells both sides.
+no longer has the credits (above zero and unheld).
+
+The credits go back with their expiry. They come first from what is left free of the
+grants the transfer gave the receiver, so the sender gets them back expiring when they
+did before. What the receiver spent or lost to expiry meanwhile is made up from its other
+free credit, soonest-expiring first, and that part keeps the expiry it had with the
+receiver: a credit keeps its expiry wherever it goes. Giving it the transfer's expiry
+instead would either lengthen the life of the receiver's shorter-lived credit (what
+expiry forbids) or, once that expiry has passed, destroy credit the receiver still had.
+
+Every change is in the action log, with the values before and after, in its own
+transaction; a reversal tells both sides.
 """
 
 from __future__ import annotations
@@ -212,6 +222,9 @@ async def reverse(
         item = _sent_by(await _transfer(session, transfer_id) if locked else None, telegram_id)
         if item.reversed_by is not None:
             raise TransferError("already_reversed", "it was reversed before", id=item.reversed_by)
+        given = await session.scalar(
+            select(CreditTransfer.ledger_transfer_id).where(CreditTransfer.id == item.id)
+        )
         src = await rules.account_of(session, item.recipient.reseller_id)
         dst = await rules.account_of(session, item.sender.reseller_id)
         await ledger.lock_accounts(session, src, dst)
@@ -233,6 +246,8 @@ async def reverse(
             key=f"xfer-reversal:{item.id}",
             comment=why,
             related=f"transfer:{item.id}",
+            keep_expiry=True,
+            first_from=given,
         )
         row = CreditTransfer(
             kind=TransferKind.REVERSAL,

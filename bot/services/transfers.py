@@ -6,11 +6,15 @@ amount and an optional note; the confirmation screen (``preview``) and the movem
 is within what it may transfer (``transfer_rules.transferable``) and within what its
 daily limit leaves today, in the bot's time zone.
 
-``send`` is one transaction: the ledger's ``TRANSFER`` movement (the credits come out of
-the sender's soonest-expiring grants and become a grant of the receiver's that never
-expires), the ``CreditTransfer`` row beside it, and the receiver's notice in the
-outbox. It is keyed by the nonce of the confirmation screen: a second tap moves nothing
-and returns the first result. Only an admin can undo a transfer (``transfer_admin``).
+``send`` is one transaction: the ledger's ``TRANSFER`` movement, the ``CreditTransfer``
+row beside it, and the receiver's notice in the outbox. The credits keep their expiry:
+they come out of the sender's free grants, soonest-expiring first (never what a pending
+sale holds, never a postpaid sender's collection limit: only credit above zero, which
+grants back), and the receiver gets one grant per expiry they had, expiring when the
+sender's would have (``ledger.move(keep_expiry=True)``), so passing credits to another
+reseller and back never saves them from expiring; the receiver's notice says which expire
+when. It is keyed by the nonce of the confirmation screen: a second tap moves nothing and
+returns the first result. Only an admin can undo a transfer (``transfer_admin``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import grants, ledger
 from bot.services import transfer_rules as rules
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
@@ -168,6 +172,7 @@ async def send(
             actor=f"tg:{sender.telegram_id}",
             key=key,
             comment=comment,
+            keep_expiry=True,
         )
         row = CreditTransfer(
             kind=TransferKind.TRANSFER,
@@ -183,6 +188,7 @@ async def send(
         session.add(row)
         await session.flush()
         received = await ledger.balance(session, dst)
+        expiring = await grants.expiring_parts(session, movement.transfer_id)
         notice = Outgoing(
             key=f"transfer-received:{row.id}",
             chat_id=target.telegram_id,
@@ -194,6 +200,10 @@ async def send(
                 "note": comment,
                 "balance": received.balance,
                 "available": received.available,
+                # [when (ISO), amount] of the credits received that expire, soonest first.
+                "expiring": [
+                    [p.expires_at.isoformat(), p.amount] for p in expiring if p.expires_at
+                ],
             },
         )
         await enqueue(session, [notice], now)

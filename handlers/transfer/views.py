@@ -3,6 +3,7 @@ transfer reads in a credit history. Pure functions of the services' views and th
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from typing import Any
 
@@ -234,6 +235,15 @@ def received_notice(p: dict[str, Any], r: Reader) -> Notice:
     ]
     if p.get("note"):
         lines.append(t._("Note: {note}", note=escape(str(p["note"]))))
+    # Transferred credits keep their expiry (older notices have no such list).
+    for when, amount in p.get("expiring") or ():
+        lines.append(
+            t._(
+                "{amount} of them expire on {day}.",
+                amount=r.money(int(amount)),
+                day=r.date(dt.datetime.fromisoformat(when)),
+            )
+        )
     lines.append(
         t._(
             "Your balance: {balance} (available {available}).",
