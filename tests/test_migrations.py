@@ -326,7 +326,7 @@ async def test_migration_0021_lets_announcing_staff_keep_it_and_spreads_a_chats_
             )
             return staff, {u: (bool(o), m) for u, o, m in rows}
 
-    await upgrade_schema(fresh_engine)
+    await upgrade_schema(fresh_engine, "0021")
     staff, choices = await state()
     assert staff == {1: "announcements,resellers", 2: "reports",
                      3: "announcements,credits,resellers,topups"}  # fmt: skip
