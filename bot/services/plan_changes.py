@@ -227,6 +227,7 @@ async def approve(
             customer_id=request.customer.id,
             panels=panels,
             expected_price=expected_price,
+            refuse_cancelled=True,  # a Cancel landing since the request was read
         )
     except sales.PriceChanged:
         raise await _repriced(db, request) from None

@@ -61,7 +61,8 @@ CANCEL_REASON = _customer("cr", _WORD)
 CANCEL_CONFIRM = _customer("cy")
 CANCEL_KEEP = Codec("pt", "cn")  # keep it: leave the cancelling
 CHANGE = _customer("ch")  # the plans one may change to
-CHANGE_TO = _customer("cp", _ID)  # ask the reseller for that plan
+CHANGE_TO = _customer("cp", _ID)  # that plan: paid in Stars, or asked of the reseller
+CHANGE_PAY = _customer("cs", _ID)  # the invoice for changing to that plan, in Stars
 UNLINK = _customer("u")  # "this is not me": the question, then its confirmation
 UNLINK_CONFIRM = _customer("uy")
 

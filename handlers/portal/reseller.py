@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import pauses, plan_changes
+from bot.services import pauses, plan_changes, sales
 from bot.services.customers import CustomerError
 from bot.services.roles import Permission
 from handlers.common import answer, may, now, refuse, show
@@ -26,6 +26,8 @@ from handlers.sale.selling import provider
 def _refusal(exc: CustomerError, r: Reader) -> str:
     if exc.code in ("no_such_request", "change_decided"):
         return cv.stale(r)
+    if exc.code == sales.CustomerCancelled.code:
+        return cv.customer_cancelled(exc.params, r)
     # A sale's refusals (credit, panel, plan) in the words the sale uses.
     return sale_views.error(exc.code, exc.params, r)
 
