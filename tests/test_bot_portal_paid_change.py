@@ -93,13 +93,12 @@ def test_the_days_left_cost_the_difference_per_day_rounded_up_and_never_a_credit
     assert extra_for_days_left(30, plan_stars=10, current_stars=10, **same) == 0
     # 90 days for 24 Stars is cheaper per day than 30 for 10: nothing added, nothing off.
     assert (
-        extra_for_days_left(29, plan_stars=24, plan_days=90, current_stars=10, current_days=30)
-        == 0
+        extra_for_days_left(29, plan_stars=24, plan_days=90, current_stars=10, current_days=30) == 0
     )
 
 
 async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
-    shop: Shop,
+    shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
     first = await _sell_and_link(s)
@@ -168,7 +167,7 @@ async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
 
 
 async def test_pre_checkout_after_a_price_change_is_refused_and_a_new_invoice_follows(
-    shop: Shop,
+    shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
     first = await _sell_and_link(s)
@@ -205,7 +204,7 @@ async def test_pre_checkout_after_a_price_change_is_refused_and_a_new_invoice_fo
 
 
 async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back(
-    shop: Shop,
+    shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
     first = await _sell_and_link(s)
@@ -236,7 +235,9 @@ async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back
     await assert_audit_ok(s.db)
 
 
-async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(shop: Shop) -> None:
+async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
+    shop: Shop,  # noqa: F811
+) -> None:
     s = shop
     first = await _sell_and_link(s)
     ids = await _plans(s)
@@ -255,7 +256,9 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(shop
     assert s.api.unread(eve.id) == []
     # John: a plan id that does not exist, and his own plan.
     for plan in (999_999, ids["1m"]):
-        assert "not available" in await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id, plan))
+        assert "not available" in await _alert(
+            s, screen, callbacks.CHANGE_PAY.build(first.id, plan)
+        )
     # A subscription id that is not his.
     assert await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id + 1, ids["plus"]))
     assert await _payments(s) == []
@@ -273,7 +276,9 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(shop
     assert await _payments(s) == []
 
 
-async def test_with_self_service_off_the_change_is_a_request_as_before(shop: Shop) -> None:
+async def test_with_self_service_off_the_change_is_a_request_as_before(
+    shop: Shop,  # noqa: F811
+) -> None:
     s = shop
     first = await _sell_and_link(s)
     ids = await _plans(s)

@@ -32,6 +32,7 @@ from bot.services.customers import CustomerError
 from bot.services.ledger import LedgerError
 from bot.services.outbox import Outgoing, enqueue
 from bot.services.panel_provider import Panels
+from bot.services.portal import ORDER_KEY, PAID_BY_CUSTOMER
 from bot.services.provisioning import Provider
 from bot.services.stars import Payment, StarsError, require
 from models import (
@@ -62,10 +63,6 @@ class Renewal:
     payment: Payment
     result: sales.SaleResult | None = None
     reason: str = ""  # why it cannot be done: the sale's error code
-
-
-ORDER_KEY = "stars-renewal:"  # a paid change's order too: the key is the payment's
-PAID_BY_CUSTOMER = (StarPurpose.RENEWAL, StarPurpose.PLAN_CHANGE)
 
 
 def order_key(payment_id: int) -> str:

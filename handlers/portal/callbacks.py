@@ -72,6 +72,7 @@ CHANGE_APPROVE_AT = Codec("pc", "oa", (_ID, _ID))
 CHANGE_APPROVE = Codec("pc", "ok", (_ID,))
 CHANGE_DECLINE = Codec("pc", "no", (_ID,))  # the reasons
 CHANGE_DECLINE_REASON = Codec("pc", "nr", (_ID, _WORD))
+CHANGE_DECLINE_OTHER = Codec("pc", "nt", (_ID,))  # type the reason (a flow)
 
 # How many days a year a reseller's customers may pause: the reseller's own (no id), or
 # an admin's look at one reseller's; then the choice.

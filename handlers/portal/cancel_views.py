@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerView, PlanView
-from bot.services.plan_changes import DECLINE_REASONS, Approved, ChangeRequest
+from bot.services.plan_changes import DECLINE_REASONS, MAX_NOTE, Approved, ChangeRequest
 from handlers.payments.views import stars_amount
 from handlers.portal import callbacks
 from handlers.portal.views import back, back_only
@@ -160,7 +160,36 @@ def decline_reasons(request_id: int, r: Reader) -> InlineKeyboardMarkup:
         ]
         for code in DECLINE_REASONS
     ]
+    other = r.t._("✏️ Other reason…")
+    rows.append([keyboards.button(other, callbacks.CHANGE_DECLINE_OTHER.build(request_id))])
     return InlineKeyboardMarkup(rows)
+
+
+def ask_note(request: ChangeRequest, r: Reader, problem: str | None = None) -> Screen:
+    t = r.t
+    text = "\n".join(
+        [
+            *([problem, ""] if problem else []),
+            t._(
+                "Decline the change of <code>{username}</code> to {plan}: type the reason "
+                "(at most {limit} characters). The customer reads it as you write it.",
+                username=r.name(request.customer.username),
+                plan=r.name(request.plan.name),
+                limit=r.number(MAX_NOTE),
+            ),
+        ]
+    )
+    back = keyboards.button(t._("⬅️ Back"), callbacks.CHANGE_DECLINE.build(request.id))
+    return text, InlineKeyboardMarkup([[back]])
+
+
+def note_timed_out(r: Reader) -> str:
+    return r.t._("⏱ Typing the reason timed out; the request still waits for your answer.")
+
+
+def note_replaced(t: Translator) -> str:
+    return t._("⏹ Declining stopped: you started something else. The request still waits "
+               "for your answer.")  # fmt: skip
 
 
 def decline_reason(code: str, r: Reader) -> str:

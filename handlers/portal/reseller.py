@@ -23,7 +23,7 @@ from handlers.sale import views as sale_views
 from handlers.sale.selling import provider
 
 
-def _refusal(exc: CustomerError, r: Reader) -> str:
+def refusal_of(exc: CustomerError, r: Reader) -> str:
     if exc.code in ("no_such_request", "change_decided"):
         return cv.stale(r)
     if exc.code == sales.CustomerCancelled.code:
@@ -55,7 +55,7 @@ async def approve(update: Update, context: BotContext) -> None:
         return
     except CustomerError as exc:
         # A new message, so the request's buttons stay for another try.
-        await context.bot.send_message(chat.id, _refusal(exc, r))
+        await context.bot.send_message(chat.id, refusal_of(exc, r))
         return
     await query.edit_message_text(cv.approved(done, r))
 
@@ -82,7 +82,7 @@ async def decline(update: Update, context: BotContext) -> None:
             now=now(context),
         )  # fmt: skip
     except CustomerError as exc:
-        await refuse(update, _refusal(exc, r))
+        await refuse(update, refusal_of(exc, r))
         return
     await show(update, cv.declined(request, r))
 
