@@ -163,7 +163,22 @@ async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
     # The old invoice's button again: the plan is now the customer's own.
     stale = await _alert(s, pay_screen, pay)
     assert "not available" in stale
+    # Payments: what John paid, and Alice's Stars price list for what she did; never
+    # what either cost her (10.00 and 15.00 credits).
+    lines = await _payment_lines(s, first.id)
+    assert "change of package: VPN Plus, 30 days" in lines[0]
+    assert lines[0].endswith(" · you paid 20 Stars")
+    assert "activation: VPN 1 month" in lines[1] and lines[1].endswith(" · price list: 10 Stars")
     await assert_audit_ok(s.db)
+
+
+async def _payment_lines(s: Shop, cid: int) -> list[str]:
+    await s.api.send(s.john, "/start")
+    home = await s.api.next_event(JOHN)
+    shown = await tap(s.api, s.john, home, callbacks.PAYMENTS.build(cid, 0))
+    assert "credits" not in shown.text and "10.00" not in shown.text
+    assert "15.00" not in shown.text
+    return [line for line in shown.text.split("\n") if line.startswith("• ")]
 
 
 async def test_pre_checkout_after_a_price_change_is_refused_and_a_new_invoice_follows(
@@ -230,8 +245,14 @@ async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back
     assert payment.state == StarState.REFUNDED
     assert payment.refund_reason is not None
     assert payment.refund_reason.startswith("plan_change not done")
-    assert "could not be done" in (await s.api.next_event(ALICE)).text
-    assert "refunded automatically" in (await s.api.next_event(ADMIN_CHAT_ID)).text
+    told = await s.api.next_event(ALICE)
+    assert "paid 20 Stars for a change of package that could not be made" in told.text
+    group = await s.api.next_event(ADMIN_CHAT_ID)
+    assert "A change of package of <code>john</code>" in group.text
+    assert "was refunded automatically" in group.text
+    lines = await _payment_lines(s, first.id)
+    assert "paid 20 Stars for VPN Plus: not done, refunded" in lines[0]
+    assert "activation: VPN 1 month" in lines[1] and len(lines) == 2
     await assert_audit_ok(s.db)
 
 

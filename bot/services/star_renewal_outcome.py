@@ -198,6 +198,7 @@ async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, o
         "username": username or "",
         "stars": payment.stars,
         "reason": payment.refund_reason or "",
+        "purpose": payment.purpose.value,  # a renewal's or a change of package's
     }
 
 

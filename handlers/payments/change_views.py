@@ -153,3 +153,35 @@ def changed_notice(p: dict[str, Any], r: Reader) -> str:
             ),
         ]
     )
+
+
+def refunded_notice(p: dict[str, Any], values: dict[str, str], r: Reader) -> str:
+    """A paid change that could not be made, to its reseller or the admins (``values``:
+    the username, Stars and reason in the reader's words)."""
+    t = r.t
+    if p.get("audience") == "admins":
+        return t._(
+            "⚠️ A change of package of <code>{username}</code> (a customer of <b>{name}</b>, "
+            "<code>{telegram_id}</code>) paid with {stars} could not be made ({reason}). "
+            "Payment #{payment_id} was refunded automatically.",
+            name=r.name(p["name"]), telegram_id=p["telegram_id"], payment_id=p["payment_id"],
+            **values,
+        )  # fmt: skip
+    return t._(
+        "⚠️ <code>{username}</code> paid {stars} for a change of package that could not be "
+        "made ({reason}). The Stars were refunded and the revenue taken back.",
+        **values,
+    )
+
+
+def refund_failed_notice(p: dict[str, Any], r: Reader) -> str:
+    return r.t._(
+        "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a change of package "
+        "of <code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "
+        "Refund it from /stars.",
+        payment_id=p["payment_id"],
+        stars=stars_amount(r, int(p["stars"])),
+        username=r.name(p["username"]),
+        name=r.name(p["name"]),
+        error=r.name(p["error"]),
+    )

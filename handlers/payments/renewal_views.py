@@ -22,6 +22,7 @@ from handlers.payments.views import (
     stars_amount,
 )
 from handlers.reader import Reader
+from models import StarPurpose
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
@@ -181,8 +182,13 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
     reason = _reason(str(p["reason"]).rpartition(" not done: ")[2], t)
     values = {"username": r.name(p["username"]), "stars": stars_amount(r, int(p["stars"])),
               "reason": reason}  # fmt: skip
+    change = p.get("purpose") == StarPurpose.PLAN_CHANGE
     if p.get("audience") == "customer":
+        if change:
+            return change_views.refunded(int(p["stars"]), r, done=True), None
         return refunded_to_customer(int(p["stars"]), r), None
+    if change:
+        return change_views.refunded_notice(p, values, r), None
     if p.get("audience") == "admins":
         text = t._(
             "⚠️ A renewal of <code>{username}</code> (a customer of <b>{name}</b>, "
@@ -201,6 +207,8 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
 
 
 def refund_failed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    if p.get("purpose") == StarPurpose.PLAN_CHANGE:
+        return change_views.refund_failed_notice(p, r), None
     text = r.t._(
         "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a renewal of "
         "<code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "
