@@ -10,14 +10,16 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.adapters.panels.base import GIB
-from bot.services import cancellation, plans, self_pay
+from bot.services import cancellation, plans, self_pay, star_renewals
 from bot.services.star_changes import extra_for_days_left
 from handlers.portal import callbacks
 from models import (
     ChangeStatus,
+    CustomerStatus,
     EntryKind,
     OrderStatus,
     PlanChangeRequest,
@@ -313,3 +315,44 @@ async def test_with_self_service_off_the_change_is_a_request_as_before(
     asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
     assert "asked to change your package to VPN Plus" in asked.text
     assert await _payments(s) == []
+
+
+async def test_a_customer_cancelled_between_pre_checkout_and_payment_is_refunded(
+    shop: Shop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    original = star_renewals.record_payment
+
+    async def cancelled_meanwhile(db: Any, **kwargs: Any) -> Any:
+        # Telegram took the Stars; the customer's Cancel lands before the change runs.
+        recorded = await original(db, **kwargs)
+        await cancellation.cancel(
+            db, chat_id=JOHN, customer_id=first.id, reason="price", note=None, now=now()
+        )
+        return recorded
+
+    monkeypatch.setattr(star_renewals, "record_payment", cancelled_meanwhile)
+    await s.api.pay(s.john, invoice)
+    reply = await s.api.next_event(JOHN)
+    assert "could not be changed now, so your 20 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["1m"] and found.expires_at == first.expires_at
+    assert found.status == CustomerStatus.CANCELLED
+    assert (await _balance(s.db)).balance == 4_000  # the revenue taken back
+    [payment] = await _payments(s)
+    assert payment.state == StarState.REFUNDED
+    assert payment.refund_reason == "plan_change not done: customer_cancelled"
+    assert "Your customer <b>john</b> cancelled" in (await s.api.next_event(ALICE)).text
+    told = await s.api.next_event(ALICE)
+    assert "(the subscription was cancelled)" in told.text
+    await assert_audit_ok(s.db)
