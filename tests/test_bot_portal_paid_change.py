@@ -296,6 +296,9 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
     assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]
     refused = await _alert(s, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
     assert "already asked for a change" in refused
+    # A pay button from before the request: no invoice either.
+    refused = await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    assert "cannot be paid here now" in refused
     assert await _payments(s) == []
 
 

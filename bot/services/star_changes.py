@@ -109,6 +109,10 @@ async def quote(
         return Refusal.PLAN_UNAVAILABLE
     if customer.status not in (CustomerStatus.ACTIVE, CustomerStatus.EXPIRED):
         return Refusal.NOT_OFFERED  # cancelled, or paused (resume first, as a request)
+    if await _pending_request(session, customer.id):
+        # One change at a time: a paid one beside a request the reseller may still
+        # approve would sell the customer two.
+        return Refusal.NOT_OFFERED
     plan_stars = await _stars_price(session, reseller.id, plan.id)
     current_stars = await _stars_price(session, reseller.id, current.id)
     if (
@@ -167,8 +171,6 @@ async def offers(
     already waiting). Another chat's subscription is refused (``not_linked``)."""
     async with db.transaction() as session:
         customer = await _customer(session, chat_id, customer_id)
-        if await _pending_request(session, customer.id):
-            return {}
         found = [await quote(session, customer, plan_id, now) for plan_id in plan_ids]
         return {o.plan_id: o for o in found if isinstance(o, ChangeOffer)}
 
