@@ -8,12 +8,9 @@ updates reach here through ``invoice``, which passes on those whose payload is a
 
 from __future__ import annotations
 
-import datetime as dt
-
-from telegram import LabeledPrice, SuccessfulPayment, Update
+from telegram import LabeledPrice, Update
 
 from bot.context import BotContext
-from bot.db import Database
 from bot.services import star_changes, star_renewals, stars
 from bot.services.stars import StarsError
 from handlers.common import answer, now
@@ -80,15 +77,6 @@ async def _reoffer(
         await context.bot.send_message(chat_id, refused)
 
 
-async def _record(db: Database, paid: SuccessfulPayment, at: dt.datetime) -> star_renewals.Recorded:
-    return await star_renewals.record_payment(
-        db, charge_id=paid.telegram_payment_charge_id,
-        provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
-        total_amount=paid.total_amount, currency=paid.currency, now=at,
-        purpose=StarPurpose.PLAN_CHANGE,
-    )  # fmt: skip
-
-
 async def pre_checkout(update: Update, context: BotContext) -> None:
     await renewal.answer_pre_checkout(
         update, context, star_changes.check_pre_checkout, _reoffer, views.refusal
@@ -96,4 +84,4 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
 
 
 async def successful_payment(update: Update, context: BotContext) -> None:
-    await renewal.take_payment(update, context, _record)
+    await renewal.take_payment(update, context, renewal.record_as(StarPurpose.PLAN_CHANGE))

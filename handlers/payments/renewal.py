@@ -147,12 +147,19 @@ async def _reoffer(
     await send_offer(context, chat_id, r, views.refusal(star_renewals.Refusal.CHANGED, r.t))
 
 
-async def _record(db: Database, paid: SuccessfulPayment, at: dt.datetime) -> star_renewals.Recorded:
-    return await star_renewals.record_payment(
-        db, charge_id=paid.telegram_payment_charge_id,
-        provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
-        total_amount=paid.total_amount, currency=paid.currency, now=at,
-    )  # fmt: skip
+def record_as(purpose: StarPurpose) -> Record:
+    """Recording a single payment of ``purpose`` (a renewal, a change of package)."""
+
+    async def _record(
+        db: Database, paid: SuccessfulPayment, at: dt.datetime
+    ) -> star_renewals.Recorded:
+        return await star_renewals.record_payment(
+            db, charge_id=paid.telegram_payment_charge_id,
+            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
+            total_amount=paid.total_amount, currency=paid.currency, now=at, purpose=purpose,
+        )  # fmt: skip
+
+    return _record
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:
@@ -160,7 +167,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
 
 
 async def successful_payment(update: Update, context: BotContext) -> None:
-    await take_payment(update, context, _record)
+    await take_payment(update, context, record_as(StarPurpose.RENEWAL))
 
 
 async def run_renewal(
