@@ -58,6 +58,7 @@ def register(app: BotApplication) -> None:
                 exports.form(),
                 announce.composer(),
                 portal.cancel_flow(),
+                portal.decline_flow(),
             ],
             timeout=dt.timedelta(minutes=minutes),
             start=home.start,

@@ -52,5 +52,7 @@ class PlanChangeRequest(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     status: Mapped[str] = mapped_column(String(16), default=ChangeStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(String(255))
+    # The reseller's own words when declining for another reason (``reason`` is "other").
+    note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,7 +1,8 @@
 """Telegram Stars payments: what was invoiced, paid and refunded.
 
-A payment has a ``purpose``: ``topup`` (a reseller buying credits) or ``renewal`` (a
-customer paying its own renewal; the Stars become revenue credited to its reseller).
+A payment has a ``purpose``: ``topup`` (a reseller buying credits), ``renewal`` (a
+customer paying its own renewal; the Stars become revenue credited to its reseller) or
+``plan_change`` (a customer paying its own change of package, credited the same way).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class MethodKind(StrEnum):
 class StarPurpose(StrEnum):
     TOPUP = "topup"
     RENEWAL = "renewal"
+    PLAN_CHANGE = "plan_change"
 
 
 class StarState(StrEnum):
@@ -47,7 +49,7 @@ class StarPayment(Base):
         CheckConstraint("credits > 0", name="credits_positive"),
         CheckConstraint("rate > 0", name="rate_positive"),
         CheckConstraint("refund_shortfall >= 0", name="shortfall_not_negative"),
-        CheckConstraint("purpose IN ('topup', 'renewal')", name="purpose"),
+        CheckConstraint("purpose IN ('topup', 'renewal', 'plan_change')", name="purpose"),
         CheckConstraint(
             "state IN ('invoiced', 'paid', 'refund_pending', 'refunded', 'cancelled')",
             name="state",
@@ -62,7 +64,7 @@ class StarPayment(Base):
     method_id: Mapped[int] = mapped_column(ForeignKey("payment_methods.id"))
     # The top-up request the payment became (approved) once paid.
     topup_request_id: Mapped[int | None] = mapped_column(ForeignKey("topup_requests.id"))
-    # A renewal: the customer it renews and the plan it was priced for.
+    # A renewal or a change: the customer, and the plan it was priced for (the new one).
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     # A subscription's charge: each period's payment is a row of its own.

@@ -3,8 +3,9 @@
 The customer picks among the active plans (not the one they have); the reseller gets the
 request with what the new plan costs them and the difference from the current one, and
 one-tap Approve or Decline. Approving is a sale on the new plan (``sales.sell``: hold,
-panel, post) keyed by the request, so a second tap charges nothing more; declining takes
-a reason. The customer is told either way, through the outbox.
+panel, post) keyed by the request, so a second tap charges nothing more, refused if the
+customer cancelled meanwhile; declining takes a reason, picked or typed. The customer is
+told either way, through the outbox.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.services.alerts import Kind
 from bot.services.customers import CustomerError, CustomerView, PlanView, _load, _own, _plan
 from bot.services.outbox import Outgoing, enqueue
 from bot.services.panel_provider import Panels
-from bot.services.portal import owned
+from bot.services.portal import CHANGE_ORDER_KEY, owned
 from bot.services.provisioning import Provider
 from bot.services.resellers import require_by_telegram_id
 from models import ChangeStatus, Customer, CustomerStatus, Plan, PlanChangeRequest, Reseller
@@ -29,6 +30,8 @@ from models import ChangeStatus, Customer, CustomerStatus, Plan, PlanChangeReque
 REQUESTED_KIND = Kind.PLAN_CHANGE_REQUEST
 DECIDED_KIND = Kind.PLAN_CHANGE_DECIDED
 DECLINE_REASONS = ("not_offered", "contact_me", "later")
+OTHER = "other"  # declined in the reseller's own words (``note``)
+MAX_NOTE = 200  # what the customer reads in one notice line
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ async def _decide(
     status: ChangeStatus,
     now: dt.datetime,
     reason: str | None = None,
+    note: str | None = None,
 ) -> bool:
     """Pending -> ``status``, and the customer told; False if it had been decided."""
     async with db.transaction() as session:
@@ -171,7 +175,7 @@ async def _decide(
                 PlanChangeRequest.id == request.id,
                 PlanChangeRequest.status == ChangeStatus.PENDING,
             )
-            .values(status=status, reason=reason, decided_at=now)
+            .values(status=status, reason=reason, note=note, decided_at=now)
         )
         if ledger.rowcount(moved) != 1:
             return False
@@ -188,6 +192,7 @@ async def _decide(
                     "plan": request.plan.name,
                     "approved": status == ChangeStatus.APPROVED,
                     "reason": reason or "",
+                    "note": note or "",
                     "expires_at": customer.expires_at.isoformat(),
                 },
             )
@@ -221,12 +226,13 @@ async def approve(
             provider,
             telegram_id=telegram_id,
             plan_id=request.plan.id,
-            key=f"plan-change:{request.id}",
+            key=f"{CHANGE_ORDER_KEY}{request.id}",
             now=now,
             provider_seconds=provider_seconds,
             customer_id=request.customer.id,
             panels=panels,
             expected_price=expected_price,
+            refuse_cancelled=True,  # a Cancel landing since the request was read
         )
     except sales.PriceChanged:
         raise await _repriced(db, request) from None
@@ -234,12 +240,43 @@ async def approve(
     return Approved(request.id, result)
 
 
+async def waiting(db: Database, *, telegram_id: int, request_id: int) -> ChangeRequest:
+    """The reseller's own request, still waiting for an answer (to type a reason for)."""
+    request = await _pending_of(db, telegram_id, request_id)
+    if request.status != ChangeStatus.PENDING:
+        raise CustomerError("This request was already answered.", "change_decided")
+    return request
+
+
+def check_note(text: str) -> str:
+    """The reseller's own reason: one to MAX_NOTE characters, spaces tidied."""
+    note = " ".join(text.split())
+    if not note:
+        raise CustomerError("Write a few words, or pick a reason.", "note_empty")
+    if len(note) > MAX_NOTE:
+        raise CustomerError(
+            f"At most {MAX_NOTE} characters, please.", "note_too_long", limit=MAX_NOTE
+        )
+    return note
+
+
 async def decline(
-    db: Database, *, telegram_id: int, request_id: int, reason: str, now: dt.datetime
+    db: Database,
+    *,
+    telegram_id: int,
+    request_id: int,
+    reason: str,
+    now: dt.datetime,
+    note: str | None = None,
 ) -> ChangeRequest:
-    if reason not in DECLINE_REASONS:
+    """Decline with one of DECLINE_REASONS, or OTHER and the reseller's ``note``."""
+    if reason == OTHER:
+        note = check_note(note or "")
+    elif reason in DECLINE_REASONS:
+        note = None
+    else:
         raise CustomerError("Pick one of the reasons.", "reason_invalid")
     request = await _pending_of(db, telegram_id, request_id)
-    if not await _decide(db, request, ChangeStatus.DECLINED, now, reason):
+    if not await _decide(db, request, ChangeStatus.DECLINED, now, reason, note):
         raise CustomerError("This request was already answered.", "change_decided")
     return request

@@ -10,22 +10,34 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services.customers import (
-    NOT_LINKED,
-    CustomerError,
-    CustomerView,
-    HistoryItem,
-    _load,
-    history_of,
+from bot.services.customers import NOT_LINKED, CustomerError, CustomerView, _load
+from models import (
+    Customer,
+    CustomerPause,
+    CustomerStatus,
+    OrderStatus,
+    Plan,
+    Reseller,
+    SelfPayPrice,
+    StarPayment,
+    StarPurpose,
+    StarState,
+    SubscriptionOrder,
 )
-from models import Customer, CustomerPause, CustomerStatus, Reseller
 
 YEAR = dt.timedelta(days=365)
+# The keys of the orders a change of package makes: the reseller's Approve (a request's)
+# and a customer's payment in Stars (a payment's, as a paid renewal's).
+CHANGE_ORDER_KEY = "plan-change:"
+ORDER_KEY = "stars-renewal:"
+PAID_BY_CUSTOMER = (StarPurpose.RENEWAL, StarPurpose.PLAN_CHANGE)  # Stars a customer pays
+_TAKEN = (StarState.PAID, StarState.REFUND_PENDING, StarState.REFUNDED)
 DAY = dt.timedelta(days=1)
 
 
@@ -66,10 +78,33 @@ class Subscription:
         return self.customer.status == CustomerStatus.PAUSED
 
 
+class Entry(StrEnum):
+    ACTIVATION = "activation"
+    RENEWAL = "renewal"
+    CHANGE = "change"  # a change of package (approved by the reseller, or paid in Stars)
+    REFUNDED = "refunded"  # Stars paid for what could not be done, given back
+
+
+@dataclass(frozen=True)
+class PaymentItem:
+    """One line of the customer's payments: what was done, and the customer's own amount
+    (the Stars they paid, or the reseller's Stars price list for it); never what it cost
+    the reseller."""
+
+    entry: Entry
+    plan_name: str
+    days: int
+    at: dt.datetime
+    expires_after: dt.datetime | None
+    paid_stars: int | None = None  # the customer paid it in Stars
+    list_stars: int | None = None  # the reseller did it: their Stars price for the plan
+    refund_pending: bool = False
+
+
 @dataclass(frozen=True)
 class Payments:
     customer: CustomerView
-    history: list[HistoryItem]
+    history: list[PaymentItem]
 
 
 def whole_days(span: dt.timedelta) -> int:
@@ -158,8 +193,68 @@ async def subscription(
 
 
 async def payments(db: Database, chat_id: int, customer_id: int) -> Payments:
-    """The subscription's activations and renewals, newest first (dates and plans: what
-    the reseller paid for them is theirs, never shown here)."""
+    """The subscription's activations, renewals, changes and refunded payments, newest
+    first, each with the customer's own amount where there is one."""
     async with db.transaction() as session:
         customer = await owned(session, chat_id, customer_id)
-        return Payments(customer, await history_of(session, customer.id))
+        return Payments(customer, await _payment_items(session, customer))
+
+
+async def _payment_items(session: AsyncSession, customer: CustomerView) -> list[PaymentItem]:
+    paid = {
+        f"{ORDER_KEY}{p.id}": p
+        for p in await session.scalars(
+            select(StarPayment).where(
+                StarPayment.customer_id == customer.id,
+                StarPayment.purpose.in_(PAID_BY_CUSTOMER),
+                StarPayment.state.in_(_TAKEN),
+            )
+        )
+    }
+    enabled = await session.scalar(
+        select(Reseller.self_pay_enabled).where(Reseller.id == customer.reseller_id)
+    )
+    price_list: dict[int, int] = {}
+    if enabled:
+        rows = await session.execute(
+            select(SelfPayPrice.plan_id, SelfPayPrice.stars).where(
+                SelfPayPrice.reseller_id == customer.reseller_id
+            )
+        )
+        price_list = {plan_id: stars for plan_id, stars in rows}
+    orders = await session.execute(
+        select(SubscriptionOrder, Plan.name)
+        .join(Plan, Plan.id == SubscriptionOrder.plan_id)
+        .where(
+            SubscriptionOrder.customer_id == customer.id,
+            SubscriptionOrder.status == OrderStatus.COMPLETED,
+        )
+        .order_by(SubscriptionOrder.id.desc())  # the newest first where the times are equal
+    )
+    items = []
+    for order, name in orders:
+        payment = paid.pop(order.idempotency_key, None)
+        change = order.idempotency_key.startswith(CHANGE_ORDER_KEY) or (
+            payment is not None and payment.purpose == StarPurpose.PLAN_CHANGE
+        )
+        entry = Entry.CHANGE if change else Entry(order.kind)
+        item = PaymentItem(
+            entry, name, order.days, order.completed_at or order.created_at,
+            order.expires_after,
+            paid_stars=payment.stars if payment else None,
+            list_stars=None if payment else price_list.get(order.plan_id),
+        )  # fmt: skip
+        items.append(item)
+    # Paid, but not done (or not yet): the Stars back, or on their way back.
+    for payment in paid.values():
+        if payment.state == StarState.PAID or payment.plan_id is None:
+            continue  # being done now: its line comes with the order
+        plan = await session.get(Plan, payment.plan_id)
+        assert plan is not None
+        item = PaymentItem(
+            Entry.REFUNDED, plan.name, plan.days, payment.paid_at or payment.created_at,
+            None, paid_stars=payment.stars,
+            refund_pending=payment.state == StarState.REFUND_PENDING,
+        )  # fmt: skip
+        items.append(item)
+    return sorted(items, key=lambda i: i.at, reverse=True)  # stable: equal times keep order

@@ -85,6 +85,13 @@ class SaleInProgress(CustomerError):
     code = "sale_in_progress"
 
 
+class CustomerCancelled(CustomerError):
+    """The customer cancelled the subscription: a sale that must not revive it (a change
+    of package) is refused, and nothing is held."""
+
+    code = "customer_cancelled"
+
+
 class AlreadySettled(Exception):
     """The order was settled by someone else (the sale or reconciliation) meanwhile."""
 
@@ -279,6 +286,7 @@ async def _open_order(
     customer_id: int | None,
     now: dt.datetime,
     expected_price: int | None,
+    refuse_cancelled: bool = False,
 ) -> SaleResult | _Pending:
     async def _open(session: AsyncSession) -> SaleResult | _Pending:
         replay = await _replay(session, key)
@@ -297,6 +305,10 @@ async def _open_order(
         if customer_id is not None:
             customer = await _own(session, reseller, customer_id)
             name = customer.username
+            if refuse_cancelled and await _cancelled(session, customer_id):
+                raise CustomerCancelled(
+                    f"{name} cancelled the subscription. Nothing was charged.", username=name
+                )
         assert name is not None
         if kind == OrderKind.ACTIVATION and await session.scalar(
             select(Customer.id).where(Customer.username == name)
@@ -356,6 +368,15 @@ async def _open_order(
         )  # fmt: skip
 
     return await db.run(_open)
+
+
+async def _cancelled(session: AsyncSession, customer_id: int) -> bool:
+    """Read under a row lock, in the order's transaction: a Cancel committed before it is
+    seen, and one still running waits for the order (cancelling does not end a sale)."""
+    status = await session.scalar(
+        select(Customer.status).where(Customer.id == customer_id).with_for_update()
+    )
+    return status == CustomerStatus.CANCELLED
 
 
 async def _fail_order(
@@ -634,11 +655,14 @@ async def sell(
     customer_id: int | None = None,
     panels: Panels | None = None,
     expected_price: int | None = None,
+    refuse_cancelled: bool = False,
 ) -> SaleResult:
     """Activate ``username`` or renew ``customer_id`` on a plan, once per ``key``.
 
     ``expected_price``: the price the seller was shown; if the plan's price is another
-    now, PriceChanged is raised and nothing is held.
+    now, PriceChanged is raised and nothing is held. ``refuse_cancelled``: a cancelled
+    customer is refused (CustomerCancelled) in the transaction that would hold the price,
+    for sales the customer asked for (a change of package) rather than the reseller.
 
     A plan on a panel provisions there (through ``panels``); any other on ``provider``.
     Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, SaleFailed
@@ -674,6 +698,7 @@ async def sell(
         customer_id=customer_id,
         now=now,
         expected_price=expected_price,
+        refuse_cancelled=refuse_cancelled,
     )
     if isinstance(opened, SaleResult):
         return opened

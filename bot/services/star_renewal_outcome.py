@@ -1,4 +1,5 @@
-"""What becomes of a customer's paid renewal: renewed, waiting for the panel, or refunded.
+"""What becomes of a customer's paid renewal or change of package: done, waiting for the
+panel, or refunded.
 
 The renewal runs through ``sales.sell`` keyed by the payment (``stars-renewal:<id>``), so
 a repeated update or a retry after a crash finds the same order and charges once. When it
@@ -31,12 +32,14 @@ from bot.services.customers import CustomerError
 from bot.services.ledger import LedgerError
 from bot.services.outbox import Outgoing, enqueue
 from bot.services.panel_provider import Panels
+from bot.services.portal import ORDER_KEY, PAID_BY_CUSTOMER
 from bot.services.provisioning import Provider
 from bot.services.stars import Payment, StarsError, require
 from models import (
     Customer,
     LedgerAccount,
     OrderStatus,
+    Plan,
     StarPayment,
     StarPurpose,
     StarState,
@@ -62,9 +65,6 @@ class Renewal:
     reason: str = ""  # why it cannot be done: the sale's error code
 
 
-ORDER_KEY = "stars-renewal:"
-
-
 def order_key(payment_id: int) -> str:
     return f"{ORDER_KEY}{payment_id}"
 
@@ -79,16 +79,21 @@ async def renew(
     panels: Panels | None,
 ) -> Renewal:
     """Run the paid renewal once (the reseller is charged the plan's price) and tell the
-    reseller; or say it must be refunded, or that the panel's answer is awaited."""
+    reseller; or say it must be refunded, or that the panel's answer is awaited.
+
+    A paid change of package is the same sale on the new plan (as the reseller's Approve
+    sells it), refused for a subscription cancelled since the payment."""
     payment = await _payment(db, payment_id)
-    if payment.state != StarState.PAID or payment.purpose != StarPurpose.RENEWAL:
+    if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
     assert payment.customer_id is not None and payment.plan_id is not None
+    change = payment.purpose == StarPurpose.PLAN_CHANGE
+    from_plan = await _plan_name(db, payment.customer_id) if change else ""
     try:
         result = await sales.sell(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
-            customer_id=payment.customer_id, panels=panels,
+            customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
         )  # fmt: skip
     except (sales.SaleInDoubt, sales.SaleInProgress):
         return Renewal(Outcome.IN_DOUBT, payment)
@@ -96,11 +101,21 @@ async def renew(
         return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))
     if not result.replayed:
         async with db.transaction() as session:
-            await enqueue(session, [_renewed_notice(payment, result)], now)
+            await enqueue(session, [_renewed_notice(payment, result, from_plan)], now)
     return Renewal(Outcome.RENEWED, payment, result)
 
 
-def _renewed_notice(payment: Payment, result: sales.SaleResult) -> Outgoing:
+async def _plan_name(db: Database, customer_id: int) -> str:
+    async with db.transaction() as session:
+        name = await session.scalar(
+            select(Plan.name)
+            .join(Customer, Customer.plan_id == Plan.id)
+            .where(Customer.id == customer_id)
+        )
+        return name or ""
+
+
+def _renewed_notice(payment: Payment, result: sales.SaleResult, from_plan: str) -> Outgoing:
     return Outgoing(
         key=f"{Kind.SELF_PAY_RENEWED}:{payment.id}",
         chat_id=payment.reseller_telegram_id,
@@ -114,6 +129,7 @@ def _renewed_notice(payment: Payment, result: sales.SaleResult) -> Outgoing:
             "revenue": payment.credits,
             "charged": result.price,
             "balance": result.balance.balance,
+            "from_plan": from_plan,  # a change of package: the plan it left
         },
     )
 
@@ -149,7 +165,8 @@ async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.da
                 tx_type=TxType.PURCHASE,
                 actor="system",
                 key=f"stars-refund:{payment.id}:auto",
-                comment=f"Renewal paid with Stars #{payment.id} not done: revenue taken back",
+                comment=f"{payment.purpose.value.capitalize()} paid with Stars #{payment.id} "
+                "not done: revenue taken back",
                 related=f"stars:{payment.id}",
             )
             transfer_id = movement.transfer_id
@@ -159,7 +176,7 @@ async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.da
             .values(
                 state=StarState.REFUND_PENDING,
                 refund_attempts=StarPayment.refund_attempts + 1,
-                refund_reason=f"renewal not done: {reason}"[:255],
+                refund_reason=f"{payment.purpose.value} not done: {reason}"[:255],
                 refund_actor="system",
                 refund_transfer_id=transfer_id,
                 refund_shortfall=payment.credits - take,
@@ -181,6 +198,7 @@ async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, o
         "username": username or "",
         "stars": payment.stars,
         "reason": payment.refund_reason or "",
+        "purpose": payment.purpose.value,  # a renewal's or a change of package's
     }
 
 
@@ -272,7 +290,7 @@ async def failed_renewals(db: Database) -> list[int]:
                 == literal(ORDER_KEY) + cast(StarPayment.id, String(20)),
             )
             .where(
-                StarPayment.purpose == StarPurpose.RENEWAL,
+                StarPayment.purpose.in_(PAID_BY_CUSTOMER),
                 StarPayment.state == StarState.PAID,
                 SubscriptionOrder.status == OrderStatus.FAILED,
             )

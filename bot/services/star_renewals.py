@@ -40,6 +40,8 @@ from models import (
 )
 
 PAYLOAD_PREFIX = "sr:"  # a renewal's invoice payload; a top-up's begins "st:"
+# What a customer's payment paid for, in the ledger's comments.
+_WHAT = {StarPurpose.RENEWAL: "Renewal", StarPurpose.PLAN_CHANGE: "Change of package"}
 SUBSCRIPTION_DAYS = 30
 
 
@@ -215,8 +217,10 @@ async def record_payment(
     total_amount: int,
     currency: str,
     now: dt.datetime,
+    purpose: StarPurpose = StarPurpose.RENEWAL,
 ) -> Recorded:
     """The payment, once per ``charge_id``: paid, and its revenue credited to the reseller.
+    A change of package paid by the customer (``purpose``) is recorded the same way.
 
     Taken whatever happened since the pre-checkout: Telegram has the customer's Stars, so
     either the renewal is done or the Stars go back (``star_renewal_outcome``).
@@ -229,8 +233,8 @@ async def record_payment(
         if seen is not None:
             return Recorded(await require(session, seen), replayed=True)
         found = await by_payload(session, payload, lock=True)
-        if found is None or found.purpose != StarPurpose.RENEWAL:
-            raise StarsError("unknown_payload", f"No renewal invoice has payload {payload!r}.")
+        if found is None or found.purpose != purpose:
+            raise StarsError("unknown_payload", f"No {purpose} invoice has payload {payload!r}.")
         if found.state not in (StarState.INVOICED, StarState.CANCELLED):
             raise StarsError(
                 "paid_twice",
@@ -276,9 +280,8 @@ async def credit_revenue(
         actor=f"tg:{payment.payer_telegram_id}",
         key=charge_key("stars-revenue", charge_id),
         now=now,
-        comment=f"Renewal of {name} paid by the customer with {payment.stars} Stars"[
-            : ledger.MAX_COMMENT
-        ],
+        comment=f"{_WHAT[payment.purpose]} of {name} paid by the customer with "
+        f"{payment.stars} Stars"[: ledger.MAX_COMMENT],
         related=f"stars:{payment.id}",
     )
     return movement.transfer_id

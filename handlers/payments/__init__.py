@@ -4,6 +4,7 @@
 ``refund``    an admin's refund: the reason, the confirmation (a flow)
 ``renewal``   a customer paying its own renewal (⭐ Pay and renew) and its automatic refund
 ``subscription`` the same every 30 days by a Stars subscription, and stopping it
+``change``    a customer paying its own change of package (⭐ Pay and change)
 ``selfpay``   /selfpay: a reseller's customer prices in Stars (a flow for the price)
 ``rate``      an admin's Stars rate and bounds, from the catalogue's card (a flow)
 ``discount``  a discount code at an invoice (a flow); /discounts for the admins
@@ -28,6 +29,7 @@ from handlers import flow
 from handlers.customer import callbacks as customer_buttons
 from handlers.payments import (
     callbacks,
+    change,
     discount,
     invoice,
     listing,
@@ -38,6 +40,7 @@ from handlers.payments import (
     subscription,
     support,
 )
+from handlers.portal import callbacks as portal_buttons
 
 
 def refund_flow() -> flow.Flow:
@@ -77,6 +80,7 @@ def register(app: BotApplication) -> None:
         (customer_buttons.PAY_RENEWAL, renewal.pay_and_renew),
         (customer_buttons.SUBSCRIBE, subscription.subscribe),
         (customer_buttons.UNSUBSCRIBE, subscription.unsubscribe),
+        (portal_buttons.CHANGE_PAY, change.pay_and_change),
         (callbacks.SELF_PAY, selfpay.show_settings),
         (callbacks.SELF_PAY_ON, selfpay.toggle),
         (callbacks.SELF_PAY_OFF, selfpay.toggle),

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol, cast
 
 from telegram import LabeledPrice, Update
 from telegram.ext import filters
 
 from bot.context import BotContext
 from bot.services import (
+    star_changes,
     star_payments,
     star_refunds,
     star_renewals,
@@ -24,7 +26,7 @@ from bot.services.stars import Payment, Refusal, StarsError
 from handlers import flow
 from handlers.common import answer, now
 from handlers.language import translator
-from handlers.payments import callbacks, renewal, subscription, views
+from handlers.payments import callbacks, change, renewal, subscription, views
 from handlers.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -100,17 +102,36 @@ async def cancel_invoice(update: Update, context: BotContext) -> None:
     await query.edit_message_text(views.invoice_cancelled(t))
 
 
+class _CustomersPayment(Protocol):
+    """A module answering one kind of customer's payment (its payload's prefix says which)."""
+
+    async def pre_checkout(self, update: Update, context: BotContext) -> None: ...
+
+    async def successful_payment(self, update: Update, context: BotContext) -> None: ...
+
+
+def _customers_payment(payload: str) -> _CustomersPayment | None:
+    """The handlers of a customer's payment (a renewal, a subscription's charge, a change
+    of package); None for a reseller's top-up, handled here."""
+    for matches, handlers in (
+        (star_renewals.is_renewal, renewal),
+        (star_subscriptions.is_subscription, subscription),
+        (star_changes.is_change, change),
+    ):
+        if matches(payload):
+            return cast(_CustomersPayment, handlers)
+    return None
+
+
 async def pre_checkout(update: Update, context: BotContext) -> None:
     """Answer Telegram's pre-checkout query: ok, or why not; then, if the rate changed,
     a fresh invoice."""
     query = update.pre_checkout_query
     if query is None:
         return
-    if star_renewals.is_renewal(query.invoice_payload):
-        await renewal.pre_checkout(update, context)
-        return
-    if star_subscriptions.is_subscription(query.invoice_payload):
-        await subscription.pre_checkout(update, context)
+    customers = _customers_payment(query.invoice_payload)
+    if customers is not None:
+        await customers.pre_checkout(update, context)
         return
     r = await _reader(update, context)
     try:
@@ -156,11 +177,9 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     if message is None or message.successful_payment is None or message.from_user is None:
         return
     paid = message.successful_payment
-    if star_renewals.is_renewal(paid.invoice_payload):
-        await renewal.successful_payment(update, context)
-        return
-    if star_subscriptions.is_subscription(paid.invoice_payload):
-        await subscription.successful_payment(update, context)
+    customers = _customers_payment(paid.invoice_payload)
+    if customers is not None:
+        await customers.successful_payment(update, context)
         return
     r = await _reader(update, context)
     try:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import cast
 
-from telegram import Bot, LabeledPrice, Message, Update
+from telegram import Bot, LabeledPrice, Message, SuccessfulPayment, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.context import BotContext
 from bot.db import Database
+from bot.i18n import Translator
 from bot.services import star_renewal_outcome, star_renewals, stars
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import Provider
@@ -25,10 +27,11 @@ from bot.services.star_renewal_outcome import Outcome
 from bot.services.stars import Payment, StarsError
 from handlers.common import answer, now
 from handlers.language import reader
+from handlers.payments import change_views
 from handlers.payments import renewal_views as views
 from handlers.payments.views import payment_unmatched, try_again
 from handlers.reader import Reader
-from models import StarState
+from models import StarPurpose, StarState
 
 log = logging.getLogger(__name__)
 PRE_CHECKOUT_SECONDS = 7  # of the 10 Telegram waits
@@ -81,50 +84,90 @@ async def pay_and_renew(update: Update, context: BotContext) -> None:
     await answer(query, refused, alert=refused is not None)
 
 
-async def pre_checkout(update: Update, context: BotContext) -> None:
-    """Answer first (Telegram waits 10 seconds); a changed price gets a fresh invoice."""
+# A customer's payment check, as the services take it (payload, payer, amount, currency,
+# now), and its recording from Telegram's successful_payment.
+Check = Callable[..., Awaitable[star_renewals.Checked]]
+Record = Callable[[Database, SuccessfulPayment, dt.datetime], Awaitable[star_renewals.Recorded]]
+Reoffer = Callable[[BotContext, star_renewals.Checked, int, Reader], Awaitable[None]]
+
+
+async def answer_pre_checkout(
+    update: Update,
+    context: BotContext,
+    check: Check,
+    reoffer: Reoffer | None = None,
+    words: Callable[[str, Translator], str] = views.refusal,
+) -> None:
+    """A customer's payment (a renewal, a subscription's first, a change of package):
+    answered first (Telegram waits 10 seconds), a refusal in ``words``; a changed price
+    gets ``reoffer``."""
     query = update.pre_checkout_query
     if query is None:
         return
     r = await reader(update, context)
     try:
         checked = await asyncio.wait_for(
-            star_renewals.check_pre_checkout(
+            check(
                 context.db, payload=query.invoice_payload, telegram_id=query.from_user.id,
                 total_amount=query.total_amount, currency=query.currency, now=now(context),
             ),
             PRE_CHECKOUT_SECONDS,
         )  # fmt: skip
     except TimeoutError:
-        log.warning("renewal pre-checkout check took over %s s", PRE_CHECKOUT_SECONDS)
+        log.warning("a customer's pre-checkout check took over %s s", PRE_CHECKOUT_SECONDS)
         await query.answer(ok=False, error_message=try_again(r.t))
         return
     if checked.refusal is None:
         await query.answer(ok=True)
         return
-    await query.answer(ok=False, error_message=views.refusal(checked.refusal, r.t))
-    if checked.refusal == star_renewals.Refusal.CHANGED:
-        await send_offer(context, query.from_user.id, r, views.refusal(checked.refusal, r.t))
+    await query.answer(ok=False, error_message=words(checked.refusal, r.t))
+    if checked.refusal == star_renewals.Refusal.CHANGED and reoffer is not None:
+        await reoffer(context, checked, query.from_user.id, r)
 
 
-async def successful_payment(update: Update, context: BotContext) -> None:
-    """Telegram took the customer's Stars: the revenue, the renewal, or the refund."""
+async def take_payment(update: Update, context: BotContext, record: Record) -> None:
+    """Telegram took a customer's Stars: recorded once, then the renewal or change (or the
+    refund)."""
     message = update.effective_message
     if message is None or message.successful_payment is None:
         return
-    paid = message.successful_payment
     r = await reader(update, context)
     try:
-        recorded = await star_renewals.record_payment(
-            context.db, charge_id=paid.telegram_payment_charge_id,
-            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
-            total_amount=paid.total_amount, currency=paid.currency, now=now(context),
-        )  # fmt: skip
+        recorded = await record(context.db, message.successful_payment, now(context))
     except StarsError as exc:
-        log.error("a renewal paid in Stars could not be recorded: %s", exc)
+        log.error("a customer's payment in Stars could not be recorded: %s", exc)
         await message.reply_text(payment_unmatched(r.t))
         return
     await run_renewal(message, context, recorded, r)
+
+
+async def _reoffer(
+    context: BotContext, checked: star_renewals.Checked, chat_id: int, r: Reader
+) -> None:
+    await send_offer(context, chat_id, r, views.refusal(star_renewals.Refusal.CHANGED, r.t))
+
+
+def record_as(purpose: StarPurpose) -> Record:
+    """Recording a single payment of ``purpose`` (a renewal, a change of package)."""
+
+    async def _record(
+        db: Database, paid: SuccessfulPayment, at: dt.datetime
+    ) -> star_renewals.Recorded:
+        return await star_renewals.record_payment(
+            db, charge_id=paid.telegram_payment_charge_id,
+            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
+            total_amount=paid.total_amount, currency=paid.currency, now=at, purpose=purpose,
+        )  # fmt: skip
+
+    return _record
+
+
+async def pre_checkout(update: Update, context: BotContext) -> None:
+    await answer_pre_checkout(update, context, star_renewals.check_pre_checkout, _reoffer)
+
+
+async def successful_payment(update: Update, context: BotContext) -> None:
+    await take_payment(update, context, record_as(StarPurpose.RENEWAL))
 
 
 async def run_renewal(
@@ -139,16 +182,21 @@ async def run_renewal(
         panels=cast(Panels | None, context.bot_data.get("panels")),
     )  # fmt: skip
     payment = renewal.payment
+    change = payment.purpose == StarPurpose.PLAN_CHANGE
     if renewal.outcome == Outcome.RENEWED and renewal.result is not None:
         if renewal.result.replayed and recorded.replayed:
             return  # the same update again: said already
         customer = renewal.result.customer
-        await message.reply_text(
-            views.renewed(payment.stars, customer.username, customer.expires_at, r)
-        )
+        if change:
+            await message.reply_text(change_views.changed(payment.stars, customer, r))
+        else:
+            await message.reply_text(
+                views.renewed(payment.stars, customer.username, customer.expires_at, r)
+            )
     elif renewal.outcome == Outcome.IN_DOUBT:
         if not recorded.replayed:
-            await message.reply_text(views.in_doubt(payment.stars, r))
+            told = change_views.in_doubt if change else views.in_doubt
+            await message.reply_text(told(payment.stars, r))
     elif renewal.outcome == Outcome.REFUND:
         done = await refund_renewal(
             context.db, context.bot, payment.id, renewal.reason,
@@ -158,7 +206,10 @@ async def run_renewal(
 
 
 def _refund_told(payment: Payment, r: Reader) -> str:
-    if payment.state == StarState.REFUNDED:
+    refunded = payment.state == StarState.REFUNDED
+    if payment.purpose == StarPurpose.PLAN_CHANGE:
+        return change_views.refunded(payment.stars, r, done=refunded)
+    if refunded:
         return views.refunded_to_customer(payment.stars, r)
     return views.refund_pending(payment.stars, r)
 

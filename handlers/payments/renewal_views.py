@@ -13,6 +13,7 @@ from bot.i18n import Translator
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError
 from handlers.customer import callbacks as customer_buttons
+from handlers.payments import change_views
 from handlers.payments.views import (
     DESCRIPTION_LIMIT,
     TITLE_LIMIT,
@@ -21,6 +22,7 @@ from handlers.payments.views import (
     stars_amount,
 )
 from handlers.reader import Reader
+from models import StarPurpose
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
@@ -146,6 +148,8 @@ def _reason(code: str, t: Translator) -> str:
         return t._("the reseller is suspended")
     if code == "plan_unavailable":
         return t._("the plan is no longer available")
+    if code == "customer_cancelled":
+        return t._("the subscription was cancelled")
     return t._("the provider refused or failed")
 
 
@@ -153,6 +157,8 @@ def _reason(code: str, t: Translator) -> str:
 
 
 def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    if p.get("from_plan"):  # a change of package the customer paid
+        return change_views.changed_notice(p, r), None
     t = r.t
     text = t._(
         "⭐ <code>{username}</code> paid {stars} and is renewed until {date} ({plan}).\n"
@@ -173,11 +179,16 @@ def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
 def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
     """To the reseller, the admin group, or the customer (``p["audience"]``)."""
     t = r.t
-    reason = _reason(str(p["reason"]).removeprefix("renewal not done: "), t)
+    reason = _reason(str(p["reason"]).rpartition(" not done: ")[2], t)
     values = {"username": r.name(p["username"]), "stars": stars_amount(r, int(p["stars"])),
               "reason": reason}  # fmt: skip
+    change = p.get("purpose") == StarPurpose.PLAN_CHANGE
     if p.get("audience") == "customer":
+        if change:
+            return change_views.refunded(int(p["stars"]), r, done=True), None
         return refunded_to_customer(int(p["stars"]), r), None
+    if change:
+        return change_views.refunded_notice(p, values, r), None
     if p.get("audience") == "admins":
         text = t._(
             "⚠️ A renewal of <code>{username}</code> (a customer of <b>{name}</b>, "
@@ -196,6 +207,8 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
 
 
 def refund_failed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    if p.get("purpose") == StarPurpose.PLAN_CHANGE:
+        return change_views.refund_failed_notice(p, r), None
     text = r.t._(
         "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a renewal of "
         "<code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "

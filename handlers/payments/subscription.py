@@ -7,20 +7,21 @@ The payment updates reach here through ``invoice``, which passes on the subscrip
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import logging
 
-from telegram import LabeledPrice, Update
+from telegram import LabeledPrice, SuccessfulPayment, Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
+from bot.db import Database
 from bot.services import star_subscriptions, stars
+from bot.services.star_renewals import Recorded
 from bot.services.stars import StarsError
 from handlers.common import answer, now, show
 from handlers.language import reader
 from handlers.payments import renewal, renewal_views
 from handlers.payments import subscription_views as views
-from handlers.payments.views import payment_unmatched, try_again
 
 log = logging.getLogger(__name__)
 
@@ -73,45 +74,20 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     await context.bot.send_message(chat.id, views.stopped(sub.expires_at, r))
 
 
+async def _record(db: Database, paid: SuccessfulPayment, at: dt.datetime) -> Recorded:
+    return await star_subscriptions.record_charge(
+        db, charge_id=paid.telegram_payment_charge_id,
+        provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
+        total_amount=paid.total_amount, currency=paid.currency,
+        expires_at=paid.subscription_expiration_date, now=at,
+    )  # fmt: skip
+
+
 async def pre_checkout(update: Update, context: BotContext) -> None:
     """The first payment of a subscription: answered first, as a single renewal's."""
-    query = update.pre_checkout_query
-    if query is None:
-        return
-    r = await reader(update, context)
-    try:
-        checked = await asyncio.wait_for(
-            star_subscriptions.check_pre_checkout(
-                context.db, payload=query.invoice_payload, telegram_id=query.from_user.id,
-                total_amount=query.total_amount, currency=query.currency, now=now(context),
-            ),
-            renewal.PRE_CHECKOUT_SECONDS,
-        )  # fmt: skip
-    except TimeoutError:
-        await query.answer(ok=False, error_message=try_again(r.t))
-        return
-    if checked.refusal is None:
-        await query.answer(ok=True)
-        return
-    await query.answer(ok=False, error_message=renewal_views.refusal(checked.refusal, r.t))
+    await renewal.answer_pre_checkout(update, context, star_subscriptions.check_pre_checkout)
 
 
 async def successful_payment(update: Update, context: BotContext) -> None:
     """A period's charge (the first, or a recurring one): the renewal once per charge."""
-    message = update.effective_message
-    if message is None or message.successful_payment is None:
-        return
-    paid = message.successful_payment
-    r = await reader(update, context)
-    try:
-        recorded = await star_subscriptions.record_charge(
-            context.db, charge_id=paid.telegram_payment_charge_id,
-            provider_charge_id=paid.provider_payment_charge_id, payload=paid.invoice_payload,
-            total_amount=paid.total_amount, currency=paid.currency,
-            expires_at=paid.subscription_expiration_date, now=now(context),
-        )  # fmt: skip
-    except StarsError as exc:
-        log.error("a Stars subscription charge could not be recorded: %s", exc)
-        await message.reply_text(payment_unmatched(r.t))
-        return
-    await renewal.run_renewal(message, context, recorded, r)
+    await renewal.take_payment(update, context, _record)

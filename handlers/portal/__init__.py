@@ -4,7 +4,8 @@ cancel, several subscriptions, "this is not me"; and the reseller's side of it (
 a change of package, the pause allowance).
 
 ``screens``  the customer's screens       ``cancel``   the cancelling flow
-``reseller`` the reseller's answers       ``callbacks`` one codec per button family
+``reseller`` the reseller's answers       ``decline``  declining in one's own words (a flow)
+``callbacks`` one codec per button family
 ``views``, ``pause_views``, ``cancel_views``, ``notice_views``  every text and keyboard
 """
 
@@ -16,7 +17,7 @@ from bot import context
 from handlers import flow
 from handlers.portal import drafts  # noqa: F401  (registers the drafts for persistence)
 
-__all__ = ["cancel_flow", "register"]
+__all__ = ["cancel_flow", "decline_flow", "register"]
 
 
 # The modules are imported when wired, not with the package: the customer's status screen
@@ -25,6 +26,12 @@ def cancel_flow() -> flow.Flow:
     from handlers.portal import cancel
 
     return cancel.cancel_flow()
+
+
+def decline_flow() -> flow.Flow:
+    from handlers.portal import decline
+
+    return decline.decline_flow()
 
 
 def register(app: context.BotApplication) -> None:

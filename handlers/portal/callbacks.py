@@ -61,7 +61,8 @@ CANCEL_REASON = _customer("cr", _WORD)
 CANCEL_CONFIRM = _customer("cy")
 CANCEL_KEEP = Codec("pt", "cn")  # keep it: leave the cancelling
 CHANGE = _customer("ch")  # the plans one may change to
-CHANGE_TO = _customer("cp", _ID)  # ask the reseller for that plan
+CHANGE_TO = _customer("cp", _ID)  # that plan: paid in Stars, or asked of the reseller
+CHANGE_PAY = _customer("cs", _ID)  # the invoice for changing to that plan, in Stars
 UNLINK = _customer("u")  # "this is not me": the question, then its confirmation
 UNLINK_CONFIRM = _customer("uy")
 
@@ -71,6 +72,7 @@ CHANGE_APPROVE_AT = Codec("pc", "oa", (_ID, _ID))
 CHANGE_APPROVE = Codec("pc", "ok", (_ID,))
 CHANGE_DECLINE = Codec("pc", "no", (_ID,))  # the reasons
 CHANGE_DECLINE_REASON = Codec("pc", "nr", (_ID, _WORD))
+CHANGE_DECLINE_OTHER = Codec("pc", "nt", (_ID,))  # type the reason (a flow)
 
 # How many days a year a reseller's customers may pause: the reseller's own (no id), or
 # an admin's look at one reseller's; then the choice.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerView, PlanView
-from bot.services.plan_changes import DECLINE_REASONS, Approved, ChangeRequest
+from bot.services.plan_changes import DECLINE_REASONS, MAX_NOTE, Approved, ChangeRequest
+from handlers.payments.views import stars_amount
 from handlers.portal import callbacks
 from handlers.portal.views import back, back_only
 from handlers.reader import Reader
@@ -97,12 +100,27 @@ def stale(r: Reader) -> str:
 # --- changing package -------------------------------------------------------------------
 
 
-def plans(customer: CustomerView, found: list[PlanView], r: Reader) -> Screen:
-    """The packages one may change to (no prices: what the reseller pays is theirs)."""
+def plans(
+    customer: CustomerView, found: list[PlanView], r: Reader, stars: dict[int, int] | None = None
+) -> Screen:
+    """The packages one may change to: those paid here with their price in Stars (the
+    customer's own price); never what the reseller pays."""
     t = r.t
     cid = customer.id
+    stars = stars or {}
     if not found:
         return t._("There is no other package to change to right now."), back_only(cid, r)
+    how = (
+        t._(
+            "Pick the package you would like: one with a price in ⭐ is paid here and changed "
+            "at once; for the others your reseller confirms the change and the price with you."
+        )
+        if stars
+        else t._(
+            "Pick the package you would like; your reseller confirms the change and "
+            "the price with you."
+        )
+    )
     text = "\n".join(
         [
             t._("🔄 <b>Change package</b>"),
@@ -112,21 +130,15 @@ def plans(customer: CustomerView, found: list[PlanView], r: Reader) -> Screen:
                 customer.plan.days,
                 plan=r.name(customer.plan.name),
             ),
-            t._(
-                "Pick the package you would like; your reseller confirms the change and "
-                "the price with you."
-            ),
+            how,
         ]
     )
-    rows = [
-        [
-            keyboards.button(
-                t.n_("{plan} ({n} day)", "{plan} ({n} days)", p.days, plan=p.name)[:60],
-                callbacks.CHANGE_TO.build(cid, p.id),
-            )
-        ]
-        for p in found
-    ]
+    rows = []
+    for p in found:
+        label = t.n_("{plan} ({n} day)", "{plan} ({n} days)", p.days, plan=p.name)
+        if p.id in stars:
+            label = f"{label} · {stars_amount(r, stars[p.id])}"
+        rows.append([keyboards.button(label[:60], callbacks.CHANGE_TO.build(cid, p.id))])
     return text, InlineKeyboardMarkup([*rows, [back(cid, r)]])
 
 
@@ -148,7 +160,36 @@ def decline_reasons(request_id: int, r: Reader) -> InlineKeyboardMarkup:
         ]
         for code in DECLINE_REASONS
     ]
+    other = r.t._("✏️ Other reason…")
+    rows.append([keyboards.button(other, callbacks.CHANGE_DECLINE_OTHER.build(request_id))])
     return InlineKeyboardMarkup(rows)
+
+
+def ask_note(request: ChangeRequest, r: Reader, problem: str | None = None) -> Screen:
+    t = r.t
+    text = "\n".join(
+        [
+            *([problem, ""] if problem else []),
+            t._(
+                "Decline the change of <code>{username}</code> to {plan}: type the reason "
+                "(at most {limit} characters). The customer reads it as you write it.",
+                username=r.name(request.customer.username),
+                plan=r.name(request.plan.name),
+                limit=r.number(MAX_NOTE),
+            ),
+        ]
+    )
+    back = keyboards.button(t._("⬅️ Back"), callbacks.CHANGE_DECLINE.build(request.id))
+    return text, InlineKeyboardMarkup([[back]])
+
+
+def note_timed_out(r: Reader) -> str:
+    return r.t._("⏱ Typing the reason timed out; the request still waits for your answer.")
+
+
+def note_replaced(t: Translator) -> str:
+    return t._("⏹ Declining stopped: you started something else. The request still waits "
+               "for your answer.")  # fmt: skip
 
 
 def decline_reason(code: str, r: Reader) -> str:
@@ -173,6 +214,14 @@ def approved(done: Approved, r: Reader) -> str:
         plan=r.name(c.plan.name),
         date=r.date(c.expires_at),
         price=r.money(done.sale.price),
+    )
+
+
+def customer_cancelled(params: Mapping[str, object], r: Reader) -> str:
+    return r.t._(
+        "⚠️ {username} cancelled the subscription before the change was made, so nothing "
+        "was charged and the package stays as it was.",
+        username=r.name(str(params.get("username", ""))),
     )
 
 

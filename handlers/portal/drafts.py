@@ -15,3 +15,10 @@ class CancelDraft(flow.FlowMessage):
     customer_id: int = 0
     reason: str = ""
     note: str = ""
+
+
+@dataclass
+class DeclineDraft(flow.FlowMessage):
+    """A reseller typing why they decline a change of package: which request."""
+
+    request_id: int = 0

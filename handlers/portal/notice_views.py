@@ -94,8 +94,14 @@ def change_decided(p: dict[str, Any], r: Reader) -> Notice:
                    plan=r.name(p["plan"]), date=_date(r, p["expires_at"]))  # fmt: skip
     else:
         text = t._("Your reseller declined the change to {plan}: {reason}",
-                   plan=r.name(p["plan"]), reason=decline_reason(p["reason"], r))  # fmt: skip
+                   plan=r.name(p["plan"]), reason=_declined_why(p, r))  # fmt: skip
     return text, None
+
+
+def _declined_why(p: dict[str, Any], r: Reader) -> str:
+    """A picked reason in the reader's words; the reseller's own, escaped, as typed."""
+    note = p.get("note")
+    return r.name(str(note)) if note else decline_reason(p["reason"], r)
 
 
 def resumed(p: dict[str, Any], r: Reader) -> Notice:

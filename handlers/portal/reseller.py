@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import pauses, plan_changes
+from bot.services import pauses, plan_changes, sales
 from bot.services.customers import CustomerError
 from bot.services.roles import Permission
 from handlers.common import answer, may, now, refuse, show
@@ -23,9 +23,11 @@ from handlers.sale import views as sale_views
 from handlers.sale.selling import provider
 
 
-def _refusal(exc: CustomerError, r: Reader) -> str:
+def refusal_of(exc: CustomerError, r: Reader) -> str:
     if exc.code in ("no_such_request", "change_decided"):
         return cv.stale(r)
+    if exc.code == sales.CustomerCancelled.code:
+        return cv.customer_cancelled(exc.params, r)
     # A sale's refusals (credit, panel, plan) in the words the sale uses.
     return sale_views.error(exc.code, exc.params, r)
 
@@ -53,7 +55,7 @@ async def approve(update: Update, context: BotContext) -> None:
         return
     except CustomerError as exc:
         # A new message, so the request's buttons stay for another try.
-        await context.bot.send_message(chat.id, _refusal(exc, r))
+        await context.bot.send_message(chat.id, refusal_of(exc, r))
         return
     await query.edit_message_text(cv.approved(done, r))
 
@@ -80,7 +82,7 @@ async def decline(update: Update, context: BotContext) -> None:
             now=now(context),
         )  # fmt: skip
     except CustomerError as exc:
-        await refuse(update, _refusal(exc, r))
+        await refuse(update, refusal_of(exc, r))
         return
     await show(update, cv.declined(request, r))
 

@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
-from bot.services.customers import CustomerView, HistoryItem
+from bot.services.customers import CustomerView
 from bot.services.live_status import Live
-from bot.services.portal import Payments, Subscription, whole_days
+from bot.services.portal import Entry, PaymentItem, Payments, Subscription, whole_days
 from bot.services.provisioning import SUBSCRIPTION_URL
 from handlers import pages
 from handlers.customer.views import live_lines
+from handlers.payments.views import stars_amount
 from handlers.portal import callbacks
 from handlers.reader import Reader
-from models import CustomerStatus, OrderKind
+from models import CustomerStatus
 
 Screen = tuple[str, InlineKeyboardMarkup]
 PAYMENTS_PAGE_ITEMS = 25
@@ -205,21 +206,40 @@ def qr_caption(r: Reader) -> str:
     return r.t._("Scan this QR code in your app to add the subscription.")
 
 
-def _payment_line(item: HistoryItem, r: Reader) -> str:
+def _payment_line(item: PaymentItem, r: Reader) -> str:
     t = r.t
     values = {"date": r.date(item.at), "plan": r.name(item.plan_name)}
     until = r.date(item.expires_after) if item.expires_after else ""
-    if item.kind == OrderKind.RENEWAL:
-        return t.n_("• {date} renewal: {plan}, {n} day, until {until}",
+    if item.entry == Entry.REFUNDED:
+        stars = stars_amount(r, item.paid_stars or 0)
+        if item.refund_pending:
+            return t._("• {date} paid {stars} for {plan}: not done, refund on its way",
+                       stars=stars, **values)  # fmt: skip
+        return t._("• {date} paid {stars} for {plan}: not done, refunded",
+                   stars=stars, **values)  # fmt: skip
+    if item.entry == Entry.CHANGE:
+        line = t.n_("• {date} change of package: {plan}, {n} day, until {until}",
+                    "• {date} change of package: {plan}, {n} days, until {until}", item.days,
+                    until=until, **values)  # fmt: skip
+    elif item.entry == Entry.RENEWAL:
+        line = t.n_("• {date} renewal: {plan}, {n} day, until {until}",
                     "• {date} renewal: {plan}, {n} days, until {until}", item.days,
                     until=until, **values)  # fmt: skip
-    return t.n_("• {date} activation: {plan}, {n} day, until {until}",
-                "• {date} activation: {plan}, {n} days, until {until}", item.days,
-                until=until, **values)  # fmt: skip
+    else:
+        line = t.n_("• {date} activation: {plan}, {n} day, until {until}",
+                    "• {date} activation: {plan}, {n} days, until {until}", item.days,
+                    until=until, **values)  # fmt: skip
+    if item.paid_stars is not None:
+        return line + t._(" · you paid {stars}", stars=stars_amount(r, item.paid_stars))
+    if item.list_stars is not None:
+        return line + t._(" · price list: {stars}", stars=stars_amount(r, item.list_stars))
+    return line
 
 
 def payments(view: Payments, page: int, r: Reader) -> Screen:
-    """Every activation and renewal, newest first, a page at a time."""
+    """Every activation, renewal and change with the customer's own amount (the Stars
+    they paid, or the reseller's Stars price list), and payments refunded; newest first,
+    a page at a time."""
     t = r.t
     cid = view.customer.id
     if not view.history:

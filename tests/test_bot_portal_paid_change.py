@@ -1,0 +1,361 @@
+"""A customer pays its own change of package in Stars, through the running bot, a fake
+Marzban and the fake Bot API: the price with the days left, the payment (delivered twice),
+a price changed before paying, the panel failing (refunded), forged and stale buttons,
+another chat's subscription, a cheaper plan (asked of the reseller), and self-service off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.adapters.panels.base import GIB
+from bot.services import cancellation, plans, self_pay, star_renewals
+from bot.services.star_changes import extra_for_days_left
+from handlers.portal import callbacks
+from models import (
+    ChangeStatus,
+    CustomerStatus,
+    EntryKind,
+    OrderStatus,
+    PlanChangeRequest,
+    StarPayment,
+    StarPurpose,
+    StarState,
+    SubscriptionOrder,
+    Transfer,
+)
+from tests.conftest import ADMIN_CHAT_ID
+from tests.fake_bot_api import Event
+from tests.helpers import assert_audit_ok, now, tap
+from tests.test_bot_star_renewals import (  # noqa: F401  (the fixtures)
+    ALICE,
+    JOHN,
+    Shop,
+    _balance,
+    _count,
+    _customer,
+    _sell_and_link,
+    marzban,
+    shop,
+)
+
+
+async def _plans(s: Shop) -> dict[str, int]:
+    """VPN Plus (15.00 credits, 30 days) and VPN Lite (8.00) beside VPN 1 month (10.00)."""
+    for code, name, price in (("vpn-plus", "VPN Plus", 1_500), ("vpn-lite", "VPN Lite", 800)):
+        await plans.add_plan(
+            s.db, code=code, name=name, days=30, price=price, panel="de-1",
+            template=s.harness.template(), data_limit_bytes=50 * GIB,
+        )  # fmt: skip
+    found = {p.name: p.id for p in await plans.list_plans(s.db)}
+    return {"1m": found["VPN 1 month"], "plus": found["VPN Plus"], "lite": found["VPN Lite"]}
+
+
+async def _prices(s: Shop, ids: dict[str, int], **stars: int) -> None:
+    await self_pay.set_enabled(s.db, telegram_id=ALICE, enabled=True, actor="t", now=now())
+    for code, amount in stars.items():
+        await self_pay.set_price(
+            s.db, telegram_id=ALICE, plan_id=ids[code], stars=amount, actor="t", now=now()
+        )
+
+
+async def _change_screen(s: Shop, cid: int) -> Event:
+    await s.api.send(s.john, "/start")
+    home = await s.api.next_event(JOHN)
+    return await tap(s.api, s.john, home, callbacks.CHANGE.build(cid))
+
+
+async def _alert(s: Shop, event: Event, data: str) -> str:
+    answered: dict[str, Any] = await s.api.answer(await s.api.tap(s.john, event, data))
+    assert str(answered.get("show_alert")).lower() == "true", answered
+    return str(answered.get("text", ""))
+
+
+async def _payments(s: Shop) -> list[StarPayment]:
+    async with s.db.transaction() as session:
+        return list(
+            await session.scalars(
+                select(StarPayment)
+                .where(StarPayment.purpose == StarPurpose.PLAN_CHANGE)
+                .order_by(StarPayment.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+
+
+def test_the_days_left_cost_the_difference_per_day_rounded_up_and_never_a_credit() -> None:
+    same = {"plan_days": 30, "current_days": 30}
+    assert extra_for_days_left(29, plan_stars=15, current_stars=10, **same) == 5  # 4.83
+    assert extra_for_days_left(0, plan_stars=15, current_stars=10, **same) == 0
+    assert extra_for_days_left(30, plan_stars=10, current_stars=10, **same) == 0
+    # 90 days for 24 Stars is cheaper per day than 30 for 10: nothing added, nothing off.
+    assert (
+        extra_for_days_left(29, plan_stars=24, plan_days=90, current_stars=10, current_days=30) == 0
+    )
+
+
+async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
+    shop: Shop,  # noqa: F811
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15, "lite": 8})
+    assert (await _balance(s.db)).balance == 4_000
+    screen = await _change_screen(s, first.id)
+    labels = [label for label, _ in screen.buttons]
+    # 29 whole days left at (15 - 10) / 30 Stars a day: 4.83, rounded up to 5.
+    assert "VPN Plus (30 days) · 20 Stars" in labels
+    assert "VPN Lite (30 days)" in labels  # cheaper: asked of the reseller, no price
+    assert "credits" not in screen.text and "10.00" not in screen.text
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    expected = first.expires_at + dt.timedelta(days=30)
+    assert "VPN 1 month → <b>VPN Plus</b>" in pay_screen.text
+    assert "New package: 15 Stars" in pay_screen.text
+    assert "Your 29 days left, on the dearer package: +5 Stars" in pay_screen.text
+    assert "To pay: <b>20 Stars</b>" in pay_screen.text
+    assert f"New expiry: <b>{expected:%Y-%m-%d}</b>" in pay_screen.text
+    assert "credits" not in pay_screen.text
+    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    invoice = await s.api.next_event(JOHN)
+    assert invoice.method == "sendInvoice" and invoice.message["invoice"]["total_amount"] == 20
+    assert await _count(s.db, select(func.count()).select_from(PlanChangeRequest)) == 0
+
+    message = await s.api.pay(s.john, invoice)
+    reply = await s.api.next_event(JOHN)
+    assert (
+        f"20 Stars. <code>john</code> is now on VPN Plus, until <b>{expected:%Y-%m-%d}</b>"
+        in reply.text
+    )
+    found = await _customer(s.db)
+    assert found.plan_id == ids["plus"] and found.expires_at == expected
+    stored = s.harness.stored("john")
+    assert stored is not None and stored.expires_at is not None
+    assert abs(stored.expires_at - expected) < dt.timedelta(seconds=2)
+    told = await s.api.next_event(ALICE)
+    assert "<code>john</code> paid 20 Stars and changed from VPN 1 month to VPN Plus" in told.text
+    assert "Revenue: +40.00 credits · New package: −15.00 credits" in told.text
+    # 40.00 after the activation, +40.00 revenue, -15.00 for the new package.
+    assert (await _balance(s.db)).balance == 6_500
+    [paid] = await _payments(s)
+    assert (paid.state, paid.stars, paid.credits) == (StarState.PAID, 20, 4_000)
+
+    await s.api.deliver_again(message)  # Telegram repeats the update: nothing more
+    await asyncio.sleep(1.0)
+    assert s.api.unread(JOHN) == [] and s.api.unread(ALICE) == []
+    assert (await _balance(s.db)).balance == 6_500
+    revenue = (
+        select(func.count()).select_from(Transfer).where(Transfer.kind == EntryKind.STARS_REVENUE)
+    )
+    orders = (
+        select(func.count())
+        .select_from(SubscriptionOrder)
+        .where(
+            SubscriptionOrder.idempotency_key == f"stars-renewal:{paid.id}",
+            SubscriptionOrder.status == OrderStatus.COMPLETED,
+        )
+    )
+    assert await _count(s.db, revenue) == 1 and await _count(s.db, orders) == 1
+    # The old invoice's button again: the plan is now the customer's own.
+    stale = await _alert(s, pay_screen, pay)
+    assert "not available" in stale
+    # Payments: what John paid, and Alice's Stars price list for what she did; never
+    # what either cost her (10.00 and 15.00 credits).
+    lines = await _payment_lines(s, first.id)
+    assert "change of package: VPN Plus, 30 days" in lines[0]
+    assert lines[0].endswith(" · you paid 20 Stars")
+    assert "activation: VPN 1 month" in lines[1] and lines[1].endswith(" · price list: 10 Stars")
+    await assert_audit_ok(s.db)
+
+
+async def _payment_lines(s: Shop, cid: int) -> list[str]:
+    await s.api.send(s.john, "/start")
+    home = await s.api.next_event(JOHN)
+    shown = await tap(s.api, s.john, home, callbacks.PAYMENTS.build(cid, 0))
+    assert "credits" not in shown.text and "10.00" not in shown.text
+    assert "15.00" not in shown.text
+    return [line for line in shown.text.split("\n") if line.startswith("• ")]
+
+
+async def test_pre_checkout_after_a_price_change_is_refused_and_a_new_invoice_follows(
+    shop: Shop,  # noqa: F811
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    await _prices(s, ids, plus=18)  # 18 + 29 * 8 / 30 = 25.7: 26
+    answered = await s.api.pre_checkout(s.john, invoice)
+    assert answered["ok"] is False and "The price changed" in answered["error_message"]
+    fresh = await s.api.next_event(JOHN)
+    assert "The price changed" in fresh.text and "To pay: <b>26 Stars</b>" in fresh.text
+    again = await s.api.next_event(JOHN)
+    assert again.method == "sendInvoice" and again.message["invoice"]["total_amount"] == 26
+    assert (await _balance(s.db)).balance == 4_000 and (await _customer(s.db)).plan_id == ids["1m"]
+    # A forged amount on the new invoice is refused too (and yet another invoice follows).
+    forged = await s.api.pre_checkout(s.john, again, total_amount=1)
+    assert forged["ok"] is False
+    assert "To pay: <b>26 Stars</b>" in (await s.api.next_event(JOHN)).text
+    third = await s.api.next_event(JOHN)
+    assert third.method == "sendInvoice"
+    # Cancelled before paying: refused, nothing taken.
+    await cancellation.cancel(
+        s.db, chat_id=JOHN, customer_id=first.id, reason="price", note=None, now=now()
+    )
+    answered = await s.api.pre_checkout(s.john, third)
+    assert answered["ok"] is False and "cannot be paid here now" in answered["error_message"]
+    assert [p.state for p in await _payments(s)] == [StarState.INVOICED] * 3
+    await assert_audit_ok(s.db)
+
+
+async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back(
+    shop: Shop,  # noqa: F811
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    s.harness.fail_next(500)  # the change: the panel has not changed john
+    await s.api.pay(s.john, invoice)
+    reply = await s.api.next_event(JOHN)
+    assert "package could not be changed now, so your 20 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["1m"] and found.expires_at == first.expires_at
+    balance = await _balance(s.db)
+    assert (balance.balance, balance.held) == (4_000, 0)
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 20
+    [payment] = await _payments(s)
+    assert payment.state == StarState.REFUNDED
+    assert payment.refund_reason is not None
+    assert payment.refund_reason.startswith("plan_change not done")
+    told = await s.api.next_event(ALICE)
+    assert "paid 20 Stars for a change of package that could not be made" in told.text
+    group = await s.api.next_event(ADMIN_CHAT_ID)
+    assert "A change of package of <code>john</code>" in group.text
+    assert "was refunded automatically" in group.text
+    lines = await _payment_lines(s, first.id)
+    assert "paid 20 Stars for VPN Plus: not done, refunded" in lines[0]
+    assert "activation: VPN 1 month" in lines[1] and len(lines) == 2
+    await assert_audit_ok(s.db)
+
+
+async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
+    shop: Shop,  # noqa: F811
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15, "lite": 8})
+    screen = await _change_screen(s, first.id)
+    # Another chat taps John's buttons (forged under its own /start): nothing is shown.
+    eve = s.api.user(6006, "Eve")
+    await s.api.send(eve, "/start")
+    menu = await s.api.next_event(eve.id)
+    for data in (
+        callbacks.CHANGE_PAY.build(first.id, ids["plus"]),
+        callbacks.CHANGE_TO.build(first.id, ids["plus"]),
+    ):
+        answered = await s.api.answer(await s.api.tap(eve, menu, data))
+        assert str(answered.get("show_alert")).lower() == "true", answered
+    assert s.api.unread(eve.id) == []
+    # John: a plan id that does not exist, and his own plan.
+    for plan in (999_999, ids["1m"]):
+        assert "not available" in await _alert(
+            s, screen, callbacks.CHANGE_PAY.build(first.id, plan)
+        )
+    # A subscription id that is not his.
+    assert await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id + 1, ids["plus"]))
+    assert await _payments(s) == []
+    # The cheaper plan goes to the reseller, as without self-service payment.
+    asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["lite"]))
+    assert "asked to change your package to VPN Lite" in asked.text
+    async with s.db.transaction() as session:
+        status = await session.scalar(select(PlanChangeRequest.status))
+    assert status == ChangeStatus.PENDING
+    # While it waits, the dearer plan is not paid here either: one change at a time.
+    screen = await _change_screen(s, first.id)
+    assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]
+    refused = await _alert(s, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "already asked for a change" in refused
+    # A pay button from before the request: no invoice either.
+    refused = await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    assert "cannot be paid here now" in refused
+    assert await _payments(s) == []
+
+
+async def test_with_self_service_off_the_change_is_a_request_as_before(
+    shop: Shop,  # noqa: F811
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    await self_pay.set_enabled(s.db, telegram_id=ALICE, enabled=False, actor="t", now=now())
+    screen = await _change_screen(s, first.id)
+    assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]
+    assert "cannot be paid here" in await _alert(
+        s, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    )
+    asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "asked to change your package to VPN Plus" in asked.text
+    assert await _payments(s) == []
+
+
+async def test_a_customer_cancelled_between_pre_checkout_and_payment_is_refunded(
+    shop: Shop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    original = star_renewals.record_payment
+
+    async def cancelled_meanwhile(db: Any, **kwargs: Any) -> Any:
+        # Telegram took the Stars; the customer's Cancel lands before the change runs.
+        recorded = await original(db, **kwargs)
+        await cancellation.cancel(
+            db, chat_id=JOHN, customer_id=first.id, reason="price", note=None, now=now()
+        )
+        return recorded
+
+    monkeypatch.setattr(star_renewals, "record_payment", cancelled_meanwhile)
+    await s.api.pay(s.john, invoice)
+    reply = await s.api.next_event(JOHN)
+    assert "could not be changed now, so your 20 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["1m"] and found.expires_at == first.expires_at
+    assert found.status == CustomerStatus.CANCELLED
+    assert (await _balance(s.db)).balance == 4_000  # the revenue taken back
+    [payment] = await _payments(s)
+    assert payment.state == StarState.REFUNDED
+    assert payment.refund_reason == "plan_change not done: customer_cancelled"
+    assert "Your customer <b>john</b> cancelled" in (await s.api.next_event(ALICE)).text
+    told = await s.api.next_event(ALICE)
+    assert "(the subscription was cancelled)" in told.text
+    await assert_audit_ok(s.db)
