@@ -8,7 +8,7 @@ choices its first one holds, which is what the chat was shown; from here on each
 subscription's own choices are changed one at a time.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-24 19:50:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
