@@ -78,7 +78,7 @@ async def test_migration_0019_keeps_the_payments_and_goes_back_down(
         async with fresh_engine.begin() as conn:
             await _payment(conn, "plan_change", ids)
 
-    await upgrade_schema(fresh_engine)
+    await upgrade_schema(fresh_engine, "0019")
     async with fresh_engine.begin() as conn:
         assert await _purposes(conn) == ["topup", "renewal"]
         await _payment(conn, "plan_change", ids)
