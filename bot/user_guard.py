@@ -1,0 +1,378 @@
+"""One user's updates one at a time across instances (PostgreSQL), on the latest step.
+
+``bot/updates.py`` orders a user's updates within one instance. With several instances
+behind one webhook, a user's next update may reach another instance while the first
+is still being handled there, and each instance keeps the conversation steps and the
+drafts (``user_data``) in memory, read from the database at start-up only. So, before an
+update of a user is handled, ``UserGuard``:
+
+1. takes a PostgreSQL session-level advisory lock on a key derived from the update's
+   ordering key (``bot.updates.ordering_key``: the user, or the admins' group) and the
+   database and schema the bot works in;
+2. reads that user's conversation step and ``user_data`` back from the database into
+   PTB's in-memory structures, so the update continues from the step another instance
+   may have reached (the persistence writes them through after each update);
+3. lets the update be handled, writes what it changed (already done by the
+   write-through handler; done again here in case a handler stopped the groups early);
+4. and gives the lock up, on success, on error and on cancellation alike.
+
+Why an advisory lock on one connection of its own, rather than the alternatives:
+
+- A row lock (``SELECT ... FOR UPDATE``) would need a transaction open for the whole
+  update, across panel and Bot API calls, which the project never does, and a
+  connection per update in flight: ``MAX_CONCURRENT_UPDATES`` (64) connections from a
+  pool of 15.
+- A lease row with an expiry needs a table, renewals for long updates, and leaves a
+  user waiting until the expiry when its instance dies.
+- A session-level advisory lock lives exactly as long as the session that took it:
+  when an instance dies, however it dies, the server ends its session and frees its
+  locks (as for the jobs' leader, ``bot/leader.py``). Session locks of different keys
+  are independent, so one connection holds the locks of every update under way in
+  this instance: it is taken from the engine (so it gets the same search path and
+  settings) and then detached from the pool, so the updates' own transactions keep the
+  whole pool. Taking a lock is ``pg_try_advisory_lock``, never the waiting
+  ``pg_advisory_lock``, which would block that shared connection: a lock held by
+  another instance is tried again after a short, growing pause. Such a wait happens
+  only when one user's updates reach two instances at the same moment.
+
+It cannot deadlock with the updates' own transactions: the lock is not a row lock, is
+taken on a connection that runs nothing else, and an update holds one key at a time and
+waits for no other update (a group's update holds the group's key, not its user's).
+
+Queries on the shared connection run as tasks of their own that a cancelled update
+does not interrupt (an interrupted statement would leave the connection unusable); an
+update cancelled while its lock was being taken gives the lock up as soon as it is.
+
+What is read back: the steps of the persistent conversations for the update's own
+conversation key, and ``user_data`` only when the lock is the user's own. Under a
+group's key the user's private updates may be running beside it in this very instance,
+changing that same ``user_data`` (the flows keep their drafts in private chats).
+
+With SQLite there is one instance per database (``bot/instance.py``): no guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from telegram import Update
+from telegram.ext import ConversationHandler, Job
+from telegram.ext._handlers.conversationhandler import PendingState, _ConversationTimeoutContext
+from telegram.ext._utils.trackingdict import TrackingDict
+
+from bot.context import BotApplication
+from bot.db import advisory_key
+from bot.persistence import DatabasePersistence, Reloaded
+from bot.updates import PerUserUpdateProcessor, ordering_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FIRST_PAUSE_SECONDS = 0.01  # before trying again a lock another instance holds
+LONGEST_PAUSE_SECONDS = 0.2
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+
+
+class AdvisoryLocks:
+    """Session-level advisory locks, all on one connection detached from the pool."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+        self._scope: tuple[str, str] | None = None  # the database and the schema
+        self._io = asyncio.Lock()  # one statement at a time on the connection
+        self._releasing: set[asyncio.Task[Any]] = set()
+        # One session holds every lock of this instance, and a session may take a lock
+        # it holds again: within the instance a key is held in turn here (the update
+        # processor already orders updates; this orders a timeout with them).
+        self._local: dict[int, tuple[asyncio.Lock, int]] = {}
+        self.taken = 0  # locks taken so far, for the tests and the curious
+        self.waits = 0  # tries that found the lock held elsewhere
+
+    async def key_of(self, ordering: int) -> int:
+        """The lock key of an ordering key in this database and schema."""
+        if self._scope is None:
+            await self._query(lambda conn: conn.scalar(text("SELECT 1")))
+        assert self._scope is not None
+        return advisory_key(f"user:{ordering}", *self._scope)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, key: int) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the block, waiting while another holds it."""
+        lock, users = self._local.get(key) or (asyncio.Lock(), 0)
+        self._local[key] = (lock, users + 1)
+        try:
+            async with lock:
+                conn = await self._take(key)
+                try:
+                    yield
+                finally:
+                    await self._give_up(key, conn)
+        finally:
+            lock, users = self._local[key]
+            if users == 1:
+                del self._local[key]
+            else:
+                self._local[key] = (lock, users - 1)
+
+    async def _take(self, key: int) -> AsyncConnection:
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            task = asyncio.create_task(self._query(lambda conn: self._try(conn, key)))
+            try:
+                conn = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                task.add_done_callback(lambda done: self._undo(done, key))
+                raise
+            if conn is not None:
+                self.taken += 1
+                return conn
+            self.waits += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+
+    @staticmethod
+    async def _try(conn: AsyncConnection, key: int) -> AsyncConnection | None:
+        taken = await conn.scalar(_TRY_LOCK, {"key": key})
+        return conn if taken else None
+
+    def _undo(self, done: asyncio.Task[AsyncConnection | None], key: int) -> None:
+        """A lock taken for an update cancelled meanwhile: give it up."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        conn = done.result()
+        if conn is not None:
+            task = asyncio.create_task(self._unlock(key, conn))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _give_up(self, key: int, conn: AsyncConnection) -> None:
+        task = asyncio.create_task(self._unlock(key, conn))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        await asyncio.shield(task)  # a cancelled update still frees its lock
+
+    async def _unlock(self, key: int, conn: AsyncConnection) -> None:
+        async with self._io:
+            if conn is not self._conn:
+                return  # that session is gone, and its locks with it
+            try:
+                await conn.scalar(_UNLOCK, {"key": key})
+            except Exception as exc:
+                # Closing the session frees every lock it holds; the next update
+                # opens another.
+                log.warning("user lock: cannot release, dropping its connection: %s", exc)
+                await self._drop()
+
+    async def _query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` on the lock connection; a broken connection is replaced once."""
+        async with self._io:
+            for attempt in (1, 2):
+                conn = await self._connection()
+                try:
+                    return await work(conn)
+                except Exception:
+                    await self._drop()
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is not None:
+            return self._conn
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()
+            # Out of the pool's count: the updates' transactions keep every pooled one.
+            conn.sync_connection.detach()  # type: ignore[union-attr]
+        except BaseException:
+            await conn.close()
+            raise
+        self._scope = (str(row[0]), str(row[1] or ""))
+        self._conn = conn
+        return conn
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+
+    async def close(self) -> None:
+        """Give every lock up (closing the session frees them) once releases are done."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+        async with self._io:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+class UserGuard:
+    """Runs each update under its user's lock, on the steps and drafts read back."""
+
+    def __init__(self, app: BotApplication, persistence: DatabasePersistence) -> None:
+        self.app = app
+        self.persistence = persistence
+        self.locks = AdvisoryLocks(persistence.db.engine)
+
+    async def run(self, update: object, handle: Callable[[], Awaitable[Any]]) -> None:
+        """Handle ``update`` (``handle`` starts PTB's processing of it) under the guard."""
+        ordering = ordering_key(update)
+        if ordering is None or not isinstance(update, Update):
+            await handle()
+            return
+        async with self.holding(update, ordering):
+            await handle()
+
+    @contextlib.asynccontextmanager
+    async def holding(self, update: Update, ordering: int) -> AsyncIterator[Reloaded]:
+        """The lock of ``ordering`` held, and ``update``'s steps and data read back."""
+        key = await self.locks.key_of(ordering)
+        async with self.locks.holding(key):
+            # This instance's own changes not yet written (a timeout's end, say) first,
+            # or reading back would undo them.
+            await self.app.update_persistence()
+            yield await self.refresh(update, ordering)
+            # Written before another instance may read them (the write-through handler
+            # has done so, unless a handler stopped the later groups).
+            await self.app.update_persistence()
+
+    async def refresh(self, update: Update, ordering: int) -> Reloaded:
+        """Read the update's conversation steps, and its user's data when the ordering
+        key is the user's, back into PTB's memory."""
+        user = update.effective_user
+        user_id = user.id if user is not None and user.id == ordering else None
+        conversations = _conversations(self.app, update)
+        found = await self.persistence.reload(
+            user_id, [(name, key) for name, (key, _) in conversations.items()]
+        )
+        if found.user_data is not None and user_id is not None:
+            # PTB hands the same dict to every handler: refill it rather than replace it.
+            data = self.app.user_data[user_id]
+            data.clear()
+            data.update(found.user_data)
+        for name, (key, states) in conversations.items():
+            if (
+                (name, key) not in found.steps
+                or isinstance(states.get(key), PendingState)
+                # Changed here while the database was read (a timeout's end).
+                or key in states._write_access_keys
+            ):
+                continue  # what this instance has still to write is newer
+            state = found.steps[name, key]
+            if state is not None:
+                states.update_no_track({key: state})
+            else:
+                # Ended elsewhere; not a change of this instance's to write back.
+                states.data.pop(key, None)
+        return found
+
+    async def close(self) -> None:
+        await self.locks.close()
+
+
+Conversations = dict[str, tuple[Any, TrackingDict[Any, object]]]
+
+
+def _conversations(app: BotApplication, update: Update) -> Conversations:
+    """The persistent conversations' key for ``update`` and their in-memory steps.
+
+    PTB has no public way to read or set a conversation's step: this reaches
+    ``ConversationHandler._get_key`` (the key a conversation files the update under)
+    and ``_conversations`` (its steps, a ``TrackingDict`` whose ``update_no_track``
+    and ``data`` change it without marking it for the persistence to write back, and
+    whose ``_write_access_keys`` are the changes still to write).
+    """
+    found: Conversations = {}
+    for handler in _persistent_conversations(app):
+        try:
+            key = handler._get_key(update)
+        except RuntimeError:  # no chat or user to file this update under
+            continue
+        states = cast(TrackingDict[Any, object], handler._conversations)
+        found[cast(str, handler.name)] = (key, states)
+    return found
+
+
+def _persistent_conversations(app: BotApplication) -> list[ConversationHandler[Any]]:
+    return [
+        handler
+        for group in app.handlers.values()
+        for handler in group
+        if isinstance(handler, ConversationHandler) and handler.persistent
+    ]
+
+
+class _GuardedTimeouts(ConversationHandler[Any]):
+    """A conversation whose timeouts also run under the user's lock, on the step read
+    back, and only if no instance has taken an answer since.
+
+    PTB schedules a conversation's timeout as a job of the instance that took the last
+    answer. When the user has gone on in another instance since, the step in the
+    database is younger than the timeout (or the flow has ended there): the job is not
+    this instance's any more, and is dropped instead of ending the flow under the user.
+    Installed by changing the class of the application's conversation handlers (same
+    slots, only ``_trigger_timeout`` differs), as PTB builds the job from that method.
+    """
+
+    __slots__ = ()
+
+    async def _trigger_timeout(self, context: Any) -> None:
+        job = cast(Job[Any], context.job)
+        ctxt = cast(_ConversationTimeoutContext[Any], job.data)
+        guard = cast("UserGuard | None", ctxt.application.bot_data.get(BOT_DATA_KEY))
+        ordering = ordering_key(ctxt.update)
+        if guard is None or ordering is None:
+            await super()._trigger_timeout(context)
+            return
+        key = ctxt.conversation_key
+        async with guard.holding(ctxt.update, ordering) as found:
+            reached = found.reached.get((cast(str, self.name), key))
+            timeout = self.conversation_timeout
+            if isinstance(timeout, int | float):
+                timeout = dt.timedelta(seconds=timeout)
+            ended = key not in self._conversations
+            later = reached is not None and timeout is not None and reached + timeout > _now()
+            if (ended or later) and self.timeout_jobs.get(key) is job:
+                del self.timeout_jobs[key]  # another instance's answer came since
+                return
+            await super()._trigger_timeout(context)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+BOT_DATA_KEY = "user_guard"
+
+
+def install(app: BotApplication) -> UserGuard | None:
+    """Guard each update, and each conversation timeout, with its user's lock when the
+    bot runs on PostgreSQL, where several instances may share the database; None on
+    SQLite, which needs none."""
+    persistence = app.persistence
+    processor = app.update_processor
+    if not isinstance(persistence, DatabasePersistence) or not isinstance(
+        processor, PerUserUpdateProcessor
+    ):
+        return None
+    if persistence.db.engine.dialect.name != "postgresql":
+        return None
+    guard = UserGuard(app, persistence)
+    processor.guard = guard
+    app.bot_data[BOT_DATA_KEY] = guard
+    for handler in _persistent_conversations(app):
+        handler.__class__ = _GuardedTimeouts
+    return guard
