@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, BasePersistence, PersistenceInput, TypeHandler
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -225,9 +226,13 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         once a handler has taken the update) comes too late for."""
 
     async def reload(
-        self, user_id: int | None, steps: Sequence[tuple[str, ConversationKey]]
+        self,
+        user_id: int | None,
+        steps: Sequence[tuple[str, ConversationKey]],
+        conn: AsyncConnection,
     ) -> Reloaded:
-        """What the database holds now for one user's data and the given conversations.
+        """What the database holds now for one user's data and the given conversations,
+        read on ``conn``.
 
         What this instance still has to write (a failed write is retried by the next
         one) is newer than the database's: it is left out, as ``user_data`` is when not
@@ -238,27 +243,31 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         fresh = user_id is not None and user_id not in self._users
         found: dict[tuple[str, ConversationKey], object | None] = dict.fromkeys(wanted.values())
         reached: dict[tuple[str, ConversationKey], dt.datetime] = {}
-        async with self.db.read() as session:
-            row = await session.get(UserData, user_id) if fresh else None
-            if wanted:
-                rows = await session.scalars(
-                    select(ConversationState).where(
-                        ConversationState.name.in_({name for name, _ in wanted}),
-                        ConversationState.key.in_({key for _, key in wanted}),
-                    )
+        if wanted:
+            rows = await conn.execute(
+                select(
+                    ConversationState.name,
+                    ConversationState.key,
+                    ConversationState.state,
+                    ConversationState.updated_at,
+                ).where(
+                    ConversationState.name.in_({name for name, _ in wanted}),
+                    ConversationState.key.in_({key for _, key in wanted}),
                 )
-                for state in rows:
-                    step = wanted.get((state.name, state.key))
-                    if step is not None:
-                        found[step] = json.loads(state.state)
-                        reached[step] = state.updated_at
+            )
+            for name, key, state, updated_at in rows:
+                step = wanted.get((name, key))
+                if step is not None:
+                    found[step] = json.loads(state)
+                    reached[step] = updated_at
         if not fresh or user_id is None:
             return Reloaded(None, found, reached)
-        if row is None:
+        data = await conn.scalar(select(UserData.data).where(UserData.user_id == user_id))
+        if data is None:
             self._stored.pop(user_id, None)
             return Reloaded({}, found, reached)
-        self._stored[user_id] = row.data
-        return Reloaded(self.codec.loads(row.data), found, reached)
+        self._stored[user_id] = data
+        return Reloaded(self.codec.loads(data), found, reached)
 
     # --- conversations ----------------------------------------------------------------
 

@@ -9,8 +9,9 @@ update of a user is handled, ``UserGuard``:
 1. takes a PostgreSQL session-level advisory lock on a key derived from the update's
    ordering key (``bot.updates.ordering_key``: the user, or the admins' group) and the
    database and schema the bot works in;
-2. reads that user's conversation step and ``user_data`` back from the database into
-   PTB's in-memory structures, so the update continues from the step another instance
+2. reads that user's conversation step and ``user_data`` back from the database (on
+   the lock's connection: no pool checkout, no transaction) into PTB's in-memory
+   structures, so the update continues from the step another instance
    may have reached (the persistence writes them through after each update);
 3. lets the update be handled, writes what it changed (already done by the
    write-through handler; done again here in case a handler stopped the groups early);
@@ -61,6 +62,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
 from telegram.ext import ConversationHandler, Job
@@ -123,6 +125,13 @@ class AdvisoryLocks:
             else:
                 self._local[key] = (lock, users - 1)
 
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` (short reads) on the lock connection, between the lock queries."""
+        task = asyncio.create_task(self._query(work))
+        # Once sent, a statement runs to its end even if the update is cancelled: one
+        # cut off midway would leave the connection, and every lock on it, unusable.
+        return await asyncio.shield(task)
+
     async def _take(self, key: int) -> AsyncConnection:
         pause = FIRST_PAUSE_SECONDS
         while True:
@@ -173,13 +182,15 @@ class AdvisoryLocks:
                 await self._drop()
 
     async def _query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run ``work`` on the lock connection; a broken connection is replaced once."""
+        """Run ``work`` on the lock connection; a lost connection is replaced once."""
         async with self._io:
             for attempt in (1, 2):
                 conn = await self._connection()
                 try:
                     return await work(conn)
-                except Exception:
+                except Exception as exc:
+                    if not _lost(conn, exc):
+                        raise  # autocommit: nothing is left aborted, the session goes on
                     await self._drop()
                     if attempt == 2:
                         raise
@@ -219,6 +230,13 @@ class AdvisoryLocks:
                     await conn.close()
 
 
+def _lost(conn: AsyncConnection, exc: Exception) -> bool:
+    """Whether the connection is gone (and the locks of its session with it)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return conn.closed or conn.invalidated or isinstance(exc, OSError)
+
+
 class UserGuard:
     """Runs each update under its user's lock, on the steps and drafts read back."""
 
@@ -255,9 +273,10 @@ class UserGuard:
         user = update.effective_user
         user_id = user.id if user is not None and user.id == ordering else None
         conversations = _conversations(self.app, update)
-        found = await self.persistence.reload(
-            user_id, [(name, key) for name, (key, _) in conversations.items()]
-        )
+        steps = [(name, key) for name, (key, _) in conversations.items()]
+        # Read on the lock's own connection: no pool checkout and no transaction, and
+        # each read sees what the lock's last holder committed before it let go.
+        found = await self.locks.run(lambda conn: self.persistence.reload(user_id, steps, conn))
         if found.user_data is not None and user_id is not None:
             # PTB hands the same dict to every handler: refill it rather than replace it.
             data = self.app.user_data[user_id]

@@ -105,11 +105,16 @@ async def _tap(fake_api: FakeBotAPI, user: User, event: Event, data: str) -> str
     return await fake_api.tap(user, event, data)
 
 
-def _guard(app: BotApplication) -> UserGuard:
+def _processor(app: BotApplication) -> PerUserUpdateProcessor:
     processor = app.update_processor
     assert isinstance(processor, PerUserUpdateProcessor)
-    assert isinstance(processor.guard, UserGuard)
-    return processor.guard
+    return processor
+
+
+def _guard(app: BotApplication) -> UserGuard:
+    guard = _processor(app).guard
+    assert isinstance(guard, UserGuard)
+    return guard
 
 
 async def _rows(db: Database) -> tuple[list[TopUpRequest], int, int]:
@@ -213,6 +218,7 @@ async def test_a_handler_that_fails_gives_the_lock_up(
         assert "How many credits" not in told.text
         ask = await fake_api.next_event(alice.id)  # and the later groups still ran
         assert "How many credits" in ask.text
+        await until(lambda: _processor(a).running == 0)  # the reply comes before the end
         key = advisory_key(f"user:{RESELLER}", "test", pg_url.split("#schema=")[1])
         assert not await _lock_held(pg_db, key)
         await fake_api.send(alice, "100")
@@ -244,6 +250,7 @@ async def test_an_update_cancelled_holding_or_awaiting_the_lock_gives_it_up(
     here, there = AdvisoryLocks(pg_db.engine), AdvisoryLocks(other.engine)
     key = await here.key_of(42)
     assert key == await there.key_of(42)
+    assert pg_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # not from the pool
     inside = asyncio.Event()
 
     async def hold(locks: AdvisoryLocks) -> None:
@@ -271,6 +278,28 @@ async def test_an_update_cancelled_holding_or_awaiting_the_lock_gives_it_up(
         await here.close()
         await there.close()
         await other.dispose()
+
+
+async def test_a_lock_connection_the_server_cut_is_replaced_and_the_next_lock_taken(
+    pg_db: Database,
+) -> None:
+    locks = AdvisoryLocks(pg_db.engine)
+    try:
+        key = await locks.key_of(7)
+        pid = await locks.run(lambda conn: conn.scalar(text("SELECT pg_backend_pid()")))
+        async with pg_db.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        async with locks.holding(key):
+            assert await _lock_held(pg_db, key)
+            assert await locks.run(lambda conn: conn.scalar(text("SELECT pg_backend_pid()"))) != pid
+        assert not await _lock_held(pg_db, key)
+        # A statement that fails on its own leaves the connection, and its locks, alone.
+        async with locks.holding(key):
+            with pytest.raises(Exception, match="no_such_table"):
+                await locks.run(lambda conn: conn.execute(text("SELECT * FROM no_such_table")))
+            assert await _lock_held(pg_db, key)
+    finally:
+        await locks.close()
 
 
 async def test_a_timeout_left_on_the_first_instance_does_not_end_a_flow_gone_on_elsewhere(
@@ -309,8 +338,7 @@ async def test_sqlite_takes_no_guard_and_postgresql_guards_every_user_update(
     await make_reseller(db, RESELLER, name="Alice", credit=1_000)
     await fake_api.send(alice, "/balance")
     assert "Balance" in (await fake_api.next_event(alice.id)).text
-    processor = bot.update_processor
-    assert isinstance(processor, PerUserUpdateProcessor)
+    processor = _processor(bot)
     if backend == "sqlite":
         assert processor.guard is None and "user_guard" not in bot.bot_data
     else:
