@@ -287,7 +287,8 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         return found
 
     def saved_at(self, name: str) -> Mapping[ConversationKey, dt.datetime]:
-        """When each conversation read at start-up reached its step."""
+        """When each conversation reached the step this instance last wrote, or read at
+        start-up (not one read back later: that is another instance's)."""
         return self._saved_at.get(name, {})
 
     async def update_conversation(
@@ -342,6 +343,12 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
                     self._stored.pop(user_id, None)
                 else:
                     self._stored[user_id] = text
+            for (name, key), state in steps.items():
+                saved = self._saved_at.setdefault(name, {})
+                if state is None:
+                    saved.pop(tuple(json.loads(key)), None)
+                else:
+                    saved[tuple(json.loads(key))] = now
 
     # --- not stored (see the module's docstring) --------------------------------------
 

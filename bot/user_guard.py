@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -336,14 +335,17 @@ def _persistent_conversations(app: BotApplication) -> list[ConversationHandler[A
 
 class _GuardedTimeouts(ConversationHandler[Any]):
     """A conversation whose timeouts also run under the user's lock, on the step read
-    back, and only if no instance has taken an answer since.
+    back, and only if that step is still the one this instance reached.
 
     PTB schedules a conversation's timeout as a job of the instance that took the last
     answer. When the user has gone on in another instance since, the step in the
-    database is younger than the timeout (or the flow has ended there): the job is not
-    this instance's any more, and is dropped instead of ending the flow under the user.
-    Installed by changing the class of the application's conversation handlers (same
-    slots, only ``_trigger_timeout`` differs), as PTB builds the job from that method.
+    database was written there (or the flow has ended there): the job is not this
+    instance's any more, and is dropped instead of ending the flow under the user; the
+    other instance's own job ends it in time. (An answer that left the step as it was
+    writes no step: that one does not count, and the flow may end up to one timeout
+    early, as after a restart.) Installed by changing the class of the application's
+    conversation handlers (same slots, only ``_trigger_timeout`` differs), as PTB builds
+    the job from that method.
     """
 
     __slots__ = ()
@@ -357,21 +359,15 @@ class _GuardedTimeouts(ConversationHandler[Any]):
             await super()._trigger_timeout(context)
             return
         key = ctxt.conversation_key
+        name = cast(str, self.name)
         async with guard.holding(ctxt.update, ordering) as found:
-            reached = found.reached.get((cast(str, self.name), key))
-            timeout = self.conversation_timeout
-            if isinstance(timeout, int | float):
-                timeout = dt.timedelta(seconds=timeout)
-            ended = key not in self._conversations
-            later = reached is not None and timeout is not None and reached + timeout > _now()
-            if (ended or later) and self.timeout_jobs.get(key) is job:
-                del self.timeout_jobs[key]  # another instance's answer came since
-                return
+            if (name, key) in found.steps:  # else this instance's step is still unwritten
+                reached = found.reached.get((name, key))
+                mine = reached is not None and reached == guard.persistence.saved_at(name).get(key)
+                if not mine and self.timeout_jobs.get(key) is job:
+                    del self.timeout_jobs[key]  # answered, or ended, elsewhere since
+                    return
             await super()._trigger_timeout(context)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 BOT_DATA_KEY = "user_guard"
