@@ -22,9 +22,10 @@ from telegram.ext import TypeHandler
 from bot.app import build_application
 from bot.context import BotApplication, BotContext
 from bot.db import Database, advisory_key
+from bot.pg_locks import AdvisoryLocks
 from bot.settings import Settings
 from bot.updates import PerUserUpdateProcessor
-from bot.user_guard import AdvisoryLocks, UserGuard
+from bot.user_guard import UserGuard
 from models import ConversationState, TopUpRequest, UserData
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, PG_URL, _reset_postgres, database_from_url
 from tests.fake_bot_api import Event, FakeBotAPI, User
