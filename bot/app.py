@@ -13,7 +13,7 @@ from telegram.ext import Application, Defaults
 
 import handlers
 import jobs
-from bot import i18n, metrics, shutdown
+from bot import i18n, metrics, shutdown, user_guard
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
 from bot.errors import on_error
@@ -82,6 +82,7 @@ def build_application(
     )
     handlers.register(app)
     write_through(app)
+    user_guard.install(app)  # PostgreSQL: one user's updates in turn across instances
     jobs.register(app)
     app.add_error_handler(on_error)
     metrics.instrument_handlers(app)

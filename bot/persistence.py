@@ -24,10 +24,11 @@ import json
 import logging
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, BasePersistence, PersistenceInput, TypeHandler
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -151,6 +152,21 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _stored_key(key: ConversationKey) -> str:
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Reloaded:
+    """One user's data (None: keep what is in memory) and conversation steps (None: the
+    conversation has ended; a conversation left out: keep what is in memory), with when
+    each step was reached."""
+
+    user_data: Data | None
+    steps: Mapping[tuple[str, ConversationKey], object | None]
+    reached: Mapping[tuple[str, ConversationKey], dt.datetime]
+
+
 class DatabasePersistence(BasePersistence[Data, Data, Data]):
     """Conversation steps and ``user_data`` in the database; every write commits at once.
 
@@ -205,7 +221,53 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         await self.update_user_data(user_id, {})
 
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        """Nothing to refresh: this process is the only writer of its users' data."""
+        """Nothing to refresh here: with several instances ``bot/user_guard.py`` reads a
+        user's data back before the update is even checked, which PTB's refresh (called
+        once a handler has taken the update) comes too late for."""
+
+    async def reload(
+        self,
+        user_id: int | None,
+        steps: Sequence[tuple[str, ConversationKey]],
+        conn: AsyncConnection,
+    ) -> Reloaded:
+        """What the database holds now for one user's data and the given conversations,
+        read on ``conn``.
+
+        What this instance still has to write (a failed write is retried by the next
+        one) is newer than the database's: it is left out, as ``user_data`` is when not
+        asked for.
+        """
+        stored = {(name, _stored_key(key)): (name, key) for name, key in steps}
+        wanted = {pair: step for pair, step in stored.items() if pair not in self._steps}
+        fresh = user_id is not None and user_id not in self._users
+        found: dict[tuple[str, ConversationKey], object | None] = dict.fromkeys(wanted.values())
+        reached: dict[tuple[str, ConversationKey], dt.datetime] = {}
+        if wanted:
+            rows = await conn.execute(
+                select(
+                    ConversationState.name,
+                    ConversationState.key,
+                    ConversationState.state,
+                    ConversationState.updated_at,
+                ).where(
+                    ConversationState.name.in_({name for name, _ in wanted}),
+                    ConversationState.key.in_({key for _, key in wanted}),
+                )
+            )
+            for name, key, state, updated_at in rows:
+                step = wanted.get((name, key))
+                if step is not None:
+                    found[step] = json.loads(state)
+                    reached[step] = updated_at
+        if not fresh or user_id is None:
+            return Reloaded(None, found, reached)
+        data = await conn.scalar(select(UserData.data).where(UserData.user_id == user_id))
+        if data is None:
+            self._stored.pop(user_id, None)
+            return Reloaded({}, found, reached)
+        self._stored[user_id] = data
+        return Reloaded(self.codec.loads(data), found, reached)
 
     # --- conversations ----------------------------------------------------------------
 
@@ -225,14 +287,14 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         return found
 
     def saved_at(self, name: str) -> Mapping[ConversationKey, dt.datetime]:
-        """When each conversation read at start-up reached its step."""
+        """When each conversation reached the step this instance last wrote, or read at
+        start-up (not one read back later: that is another instance's)."""
         return self._saved_at.get(name, {})
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        stored_key = json.dumps(list(key), separators=(",", ":"))
-        self._steps[name, stored_key] = None if new_state is None else json.dumps(new_state)
+        self._steps[name, _stored_key(key)] = None if new_state is None else json.dumps(new_state)
         await self._write()
 
     async def _write(self) -> None:
@@ -281,6 +343,12 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
                     self._stored.pop(user_id, None)
                 else:
                     self._stored[user_id] = text
+            for (name, key), state in steps.items():
+                saved = self._saved_at.setdefault(name, {})
+                if state is None:
+                    saved.pop(tuple(json.loads(key)), None)
+                else:
+                    saved[tuple(json.loads(key))] = now
 
     # --- not stored (see the module's docstring) --------------------------------------
 

@@ -25,6 +25,9 @@ Why this is safe for what relies on updates coming one by one:
 - The handler in group -1 (``handlers/reachability.py``) runs first within its own
   update, as before; two users' updates may now clear a mark at the same time, which
   is an idempotent delete.
+- With several instances (PostgreSQL), a guard (``bot/user_guard.py``) extends this
+  order across them: each update runs under its ordering key's lock, on the steps and
+  drafts read back from the database.
 - Money never relied on order: debits are conditional updates and every sale or
   top-up is keyed, and SQLite writers queue on ``BEGIN IMMEDIATE``.
 """
@@ -35,8 +38,8 @@ import asyncio
 import inspect
 import logging
 from collections import deque
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -76,11 +79,22 @@ def ordering_key(update: object) -> int | None:
     return None
 
 
+class Guard(Protocol):
+    """Runs one update's handling where no other instance handles its user's meanwhile."""
+
+    async def run(self, update: object, handle: Callable[[], Awaitable[Any]]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+Queued = tuple[object, Awaitable[Any]]  # an update and PTB's handling of it
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across users, sequential per user, at most ``max_concurrent_updates``
     updates handled at once."""
 
-    __slots__ = ("_limit", "_queues", "_running", "_slots", "_tasks")
+    __slots__ = ("_limit", "_queues", "_running", "_slots", "_tasks", "guard")
 
     def __init__(self, max_concurrent_updates: int) -> None:
         if max_concurrent_updates < 1:
@@ -91,8 +105,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._running = 0
         # A user's queue exists while one of their updates is being handled; it holds
         # the updates that arrived meanwhile, and is removed when it runs empty.
-        self._queues: dict[int, deque[Awaitable[Any]]] = {}
+        self._queues: dict[int, deque[Queued]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()  # handling updates right now
+        # Several instances: set by bot.user_guard.install on PostgreSQL.
+        self.guard: Guard | None = None
 
     @property
     def limit(self) -> int:
@@ -113,7 +129,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release: the application waits for updates under way."""
+        """The application has waited for the updates under way: the guard's locks go."""
+        if self.guard is not None:
+            await self.guard.close()
 
     def cancel_under_way(self) -> int:
         """Cancel the updates still being handled (a shutdown's grace is over); how many."""
@@ -135,37 +153,41 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         key = ordering_key(update)
         if key is None:
             async with self._slots:
-                await self._run(coroutine)
+                await self._run(update, coroutine)
             return
         queue = self._queues.get(key)
         if queue is not None:
             # An earlier update of this user is under way or waiting; its task runs
             # this one after it.
-            queue.append(coroutine)
+            queue.append((update, coroutine))
             return
-        queue = self._queues[key] = deque([coroutine])
+        queue = self._queues[key] = deque([(update, coroutine)])
         try:
             while queue:
                 # A slot per update, not per user: when slots are scarce, a user who
                 # keeps sending waits behind the others like everyone else.
                 async with self._slots:
-                    await self._run(queue.popleft())
+                    await self._run(*queue.popleft())
         finally:
             # Nothing awaits between the empty check and here, so nothing is lost.
             del self._queues[key]
-            for left in queue:  # only when cancelled, at shutdown
+            for _, left in queue:  # only when cancelled, at shutdown
                 _close(left)
 
-    async def _run(self, coroutine: Awaitable[Any]) -> None:
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         self._running += 1
         try:
-            await metrics.observe_update(coroutine)
+            if self.guard is None:
+                await metrics.observe_update(coroutine)
+            else:
+                await self.guard.run(update, lambda: metrics.observe_update(coroutine))
         except Exception:
             # Application.process_update reports handler errors itself; this is what
             # escaped it, logged so that the user's next updates still run.
             log.exception("processing an update failed")
         finally:
             self._running -= 1
+            _close(coroutine)  # one the guard could not start: no "never awaited" warning
 
 
 def _close(coroutine: Awaitable[Any]) -> None:

@@ -1,0 +1,178 @@
+"""Session-level advisory locks of many keys, all on one PostgreSQL connection of their
+own, outside the engine's pool (why: see ``bot/user_guard.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db import advisory_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FIRST_PAUSE_SECONDS = 0.01  # before trying again a lock another instance holds
+LONGEST_PAUSE_SECONDS = 0.2
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+
+
+class AdvisoryLocks:
+    """Session-level advisory locks, all on one connection detached from the pool."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+        self._scope: tuple[str, str] | None = None  # the database and the schema
+        self._io = asyncio.Lock()  # one statement at a time on the connection
+        self._releasing: set[asyncio.Task[Any]] = set()
+        # One session holds every lock of this instance, and a session may take a lock
+        # it holds again: within the instance a key is held in turn here (the update
+        # processor already orders updates; this orders a timeout with them).
+        self._local: dict[int, tuple[asyncio.Lock, int]] = {}
+        self.taken = 0  # locks taken so far, for the tests and the curious
+        self.waits = 0  # tries that found the lock held elsewhere
+
+    async def key_of(self, ordering: int) -> int:
+        """The lock key of an ordering key in this database and schema."""
+        if self._scope is None:
+            await self._query(lambda conn: conn.scalar(text("SELECT 1")))
+        assert self._scope is not None
+        return advisory_key(f"user:{ordering}", *self._scope)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, key: int) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the block, waiting while another holds it."""
+        lock, users = self._local.get(key) or (asyncio.Lock(), 0)
+        self._local[key] = (lock, users + 1)
+        try:
+            async with lock:
+                conn = await self._take(key)
+                try:
+                    yield
+                finally:
+                    await self._give_up(key, conn)
+        finally:
+            lock, users = self._local[key]
+            if users == 1:
+                del self._local[key]
+            else:
+                self._local[key] = (lock, users - 1)
+
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` (short reads) on the lock connection, between the lock queries."""
+        task = asyncio.create_task(self._query(work))
+        # Once sent, a statement runs to its end even if the update is cancelled: one
+        # cut off midway would leave the connection, and every lock on it, unusable.
+        return await asyncio.shield(task)
+
+    async def _take(self, key: int) -> AsyncConnection:
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            task = asyncio.create_task(self._query(lambda conn: self._try(conn, key)))
+            try:
+                conn = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                task.add_done_callback(lambda done: self._undo(done, key))
+                raise
+            if conn is not None:
+                self.taken += 1
+                return conn
+            self.waits += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+
+    @staticmethod
+    async def _try(conn: AsyncConnection, key: int) -> AsyncConnection | None:
+        taken = await conn.scalar(_TRY_LOCK, {"key": key})
+        return conn if taken else None
+
+    def _undo(self, done: asyncio.Task[AsyncConnection | None], key: int) -> None:
+        """A lock taken for an update cancelled meanwhile: give it up."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        conn = done.result()
+        if conn is not None:
+            task = asyncio.create_task(self._unlock(key, conn))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _give_up(self, key: int, conn: AsyncConnection) -> None:
+        task = asyncio.create_task(self._unlock(key, conn))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        await asyncio.shield(task)  # a cancelled update still frees its lock
+
+    async def _unlock(self, key: int, conn: AsyncConnection) -> None:
+        async with self._io:
+            if conn is not self._conn:
+                return  # that session is gone, and its locks with it
+            try:
+                await conn.scalar(_UNLOCK, {"key": key})
+            except Exception as exc:
+                # Closing the session frees every lock it holds; the next update
+                # opens another.
+                log.warning("user lock: cannot release, dropping its connection: %s", exc)
+                await self._drop()
+
+    async def _query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` on the lock connection; a lost connection is replaced once."""
+        async with self._io:
+            for attempt in (1, 2):
+                conn = await self._connection()
+                try:
+                    return await work(conn)
+                except Exception as exc:
+                    if not _lost(conn, exc):
+                        raise  # autocommit: nothing is left aborted, the session goes on
+                    await self._drop()
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is not None:
+            return self._conn
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()
+            # Out of the pool's count: the updates' transactions keep every pooled one.
+            conn.sync_connection.detach()  # type: ignore[union-attr]
+        except BaseException:
+            await conn.close()
+            raise
+        self._scope = (str(row[0]), str(row[1] or ""))
+        self._conn = conn
+        return conn
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+
+    async def close(self) -> None:
+        """Give every lock up (closing the session frees them) once releases are done."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
+        async with self._io:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+def _lost(conn: AsyncConnection, exc: Exception) -> bool:
+    """Whether the connection is gone (and the locks of its session with it)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return conn.closed or conn.invalidated or isinstance(exc, OSError)
