@@ -56,7 +56,9 @@ from bot.settings import FREE_MESSAGES_PER_SECOND, Settings
 from jobs import delivery
 
 PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
-BATCH = 200  # messages read from the outbox at a time
+# Messages read from the outbox at a time, at least a second's worth: the read sorts every
+# pending message (100,000 after a round of reminders), too slow to do five times a second.
+BATCH = 200
 ROUND_TRIP = 0.05  # seconds a send may take, for the window to still keep the rate
 MAX_WINDOW = 50
 
@@ -110,7 +112,7 @@ async def _fill(
     db, now = window.db, window.now
     while time.monotonic() < deadline:
         # The messages in the window are still pending: read past them.
-        batch = await outbox.due(db, now, limit=BATCH + len(window.chats))
+        batch = await outbox.due(db, now, limit=window.batch + len(window.chats))
         fresh = deque(m for m in batch if m.id not in window.chats)
         if not fresh:
             if not window.chats:
@@ -176,6 +178,7 @@ class _Window:
         self.bot, self.db, self.settings, self.now = bot, db, settings, now
         self.last_sent = last_sent
         self.size = size
+        self.batch = max(BATCH, math.ceil(settings.telegram_messages_per_second))
         self._group = max(1, size // 4)  # outcomes recorded together, once this many ended
         self.chats: dict[int, int] = {}  # message id -> chat, until its outcome is recorded
         self.busy: set[int] = set()  # their chats
