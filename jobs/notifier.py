@@ -97,8 +97,13 @@ async def drain(
     window = _Window(bot, db, settings, now, last_sent, window_size(settings))
     try:
         await _fill(window, catalogs, started + budget_seconds, still_leader)
-    finally:
-        await window.close()
+    except asyncio.CancelledError:
+        window.abandon()
+        raise
+    except Exception:
+        await window.close()  # record what went out before the error, then raise it
+        raise
+    await window.close()
     return window.sent
 
 
@@ -222,12 +227,17 @@ class _Window:
             while self._writer is not None and not self._writer.done():
                 await self._writer
         except asyncio.CancelledError:
-            for task in [*self._tasks, self._writer]:
-                if task is not None:
-                    task.cancel()
+            self.abandon()
             raise
         if self._error is not None:
             raise self._error
+
+    def abandon(self) -> None:
+        """Cancelled (the bot stops): stop the sends and the writer. What is unrecorded
+        stays pending, so at most the window's messages go out again."""
+        for task in [*self._tasks, self._writer]:
+            if task is not None:
+                task.cancel()
 
     async def _send(
         self, message: outbox.Due, t: Translator, copy: announcements.Content | None
