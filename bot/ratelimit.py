@@ -10,7 +10,9 @@ whoever sends. Two kinds of requests share the timeline:
 - **interactive**, everything the handlers send while a user waits: each books the next
   free slot, first come first served;
 - **bulk**, the outbox sender's notices (it passes ``rate_limit_args=BULK``): a notice
-  takes a slot only when one is free at that moment and never books one ahead.
+  takes a slot only when one is free at that moment and never books one ahead. The
+  sender may have many notices in flight (up to 50 at 1000 a second); they wait for a
+  free slot one at a time, in order, rather than all waking at every slot.
 
 So a reply waits at most for the one notice whose slot has just begun, never for a queue
 of them, and the sender gets exactly the slots replies leave. In a group, notices also
@@ -85,6 +87,7 @@ class TelegramBudget(BaseRateLimiter[str]):
         self._paused_until = 0.0
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._sends: deque[float] = deque()  # times of the sends in the last second
+        self._bulk_turn = asyncio.Lock()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -150,18 +153,26 @@ class TelegramBudget(BaseRateLimiter[str]):
             # A 429 arrived while this request waited: book again after the pause.
 
     async def _free_slot(self, group: AsyncLimiter | None) -> None:
-        """A notice: only a slot free now, and room in its group beyond the reserve."""
+        """A notice: only a slot free now, and room in its group beyond the reserve.
+
+        Notices wait their turn one at a time: with many in flight, each slot would
+        otherwise wake every waiting notice for one of them to take it."""
         while True:
-            now = self._now()
-            wait = max(self._next_slot, self._paused_until) - now
             if group is not None and not group.has_capacity(1 + GROUP_RESERVE):
-                wait = max(wait, group.time_period / group.max_rate)
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self._next_slot = now + self._interval
-        if group is not None:
-            await group.acquire()  # it has room: returns at once
+                await asyncio.sleep(group.time_period / group.max_rate)
+                continue
+            async with self._bulk_turn:
+                while True:
+                    now = self._now()
+                    wait = max(self._next_slot, self._paused_until) - now
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)
+                if group is None or group.has_capacity(1 + GROUP_RESERVE):
+                    self._next_slot = now + self._interval
+                    if group is not None:
+                        await group.acquire()  # it has room: returns at once
+                    return
 
     def _pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds + PAUSE_MARGIN)

@@ -1,9 +1,10 @@
 """Announcements on the sender's side: one copy written and sent, scheduled ones queued
 when their time comes, and each author's progress message kept up to date.
 
-A copy is sent only if it is still queued at that moment, so a Stop holds back every
-copy not already on the wire; copies use the bulk budget like every notice, so replies
-to users keep priority.
+A copy is sent only if it was still queued when the sender took it into its window
+(``announcements.pending_copies``, read for the copies it is about to hand to the Bot
+API), so a Stop holds back every copy not already on the wire; copies use the bulk
+budget like every notice, so replies to users keep priority.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ log = logging.getLogger(__name__)
 
 
 async def send_copy(
-    bot: ExtBot[Any], db: Database, settings: Settings, message: outbox.Due, t: Translator
-) -> bool:
-    """Send one copy; False if it was stopped meanwhile (nothing sent)."""
-    content = await announcements.pending_copy(db, message.id)
-    if content is None:
-        return False
+    bot: ExtBot[Any],
+    settings: Settings,
+    message: outbox.Due,
+    content: announcements.Content,
+    t: Translator,
+) -> None:
+    """Send one copy of ``content``, checked still queued a moment ago."""
     text, markup = views.copy(content.message, content.audience, Reader.of(settings, t))
     if content.message.photo_file_id:
         await bot.send_photo(
@@ -43,7 +45,6 @@ async def send_copy(
         )  # fmt: skip
     else:
         await bot.send_message(message.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
-    return True
 
 
 async def refresh_progress(

@@ -6,15 +6,16 @@ nothing, a second tap on Send finds the first announcement, and nobody gets two 
 The outbox sender then sends them within Telegram's limits, after interactive replies.
 
 Stopping moves every copy not yet sent out of the outbox's queue in one statement; the
-sender checks a copy is still queued just before sending it, so nothing goes out after
-the Stop but a copy already on the wire (which is then counted as sent: the counts are
-the copies' states, always exact).
+sender checks copies are still queued just before it hands them to the Bot API, so
+nothing goes out after the Stop but copies already on the wire, in the sender's window
+(which are then counted as sent: the counts are the copies' states, always exact).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -353,17 +354,27 @@ async def finish_if_drained(db: Database, announcement_id: int, now: dt.datetime
         return await _progress(session, row)
 
 
-async def pending_copy(db: Database, outbox_id: int) -> Content | None:
-    """What the copy queued as outbox message ``outbox_id`` says, if it is still queued
-    (None once it was stopped): read just before it is sent, in one query."""
+async def pending_copies(db: Database, outbox_ids: Iterable[int]) -> dict[int, Content]:
+    """What each copy queued as one of ``outbox_ids`` says, for those still queued (a
+    stopped one is left out), by outbox id: read in one query just before they are sent."""
+    ids = list(outbox_ids)
+    if not ids:
+        return {}
     async with db.transaction() as session:
-        row = await session.scalar(
-            select(Announcement)
-            .join(OutboxMessage, OutboxMessage.announcement_id == Announcement.id)
-            .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.PENDING)
+        rows = await session.execute(
+            select(OutboxMessage.id, Announcement)
+            .join(Announcement, OutboxMessage.announcement_id == Announcement.id)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
         )
-    if row is None:
-        return None
+        found = [(outbox_id, row) for outbox_id, row in rows]
+    contents: dict[int, Content] = {}  # by announcement: its copies share one
+    return {
+        outbox_id: contents.get(row.id) or contents.setdefault(row.id, _content(row))
+        for outbox_id, row in found
+    }
+
+
+def _content(row: Announcement) -> Content:
     return Content(
         row.id,
         Audience(row.audience),

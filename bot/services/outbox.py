@@ -1,8 +1,10 @@
 """The persistent outbox: jobs write messages here; the sender drains it.
 
 A message has a unique key, so writing it twice queues it once, and a restart neither
-repeats nor loses it. Each message is marked sent in its own transaction right after it
-went out, so a crash repeats at most the one message that was in flight.
+repeats nor loses it. The sender records what came of its sends (``Outcome``) a group at
+a time, one transaction for the group (``record``), and starts a new send only once
+fewer than its window are unrecorded: a crash repeats at most the messages of one
+window (see jobs/notifier.py).
 
 A chat that blocked the bot (a 403) is marked unreachable: nothing is queued for it until
 it does anything at all with the bot again.
@@ -17,6 +19,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, bindparam, delete, exists, select, text, update
@@ -146,76 +149,114 @@ async def due(db: Database, now: dt.datetime, limit: int = 200) -> list[Due]:
         return [Due(m.id, m.chat_id, m.kind, json.loads(m.payload), m.attempts) for m in rows]
 
 
-async def mark_sent(db: Database, message_id: int, now: dt.datetime) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1)
-        )
+class Result(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # not delivered: try again after a wait
+    FAILED = "failed"  # given up
+    UNREACHABLE = "unreachable"  # the chat blocked the bot: drop what is queued for it
 
 
-async def retry_later(
-    db: Database,
-    message: Due,
-    now: dt.datetime,
-    error: str,
-    *,
-    max_attempts: int,
-    wait: dt.timedelta | None = None,
-) -> bool:
-    """Try again after ``wait`` (or an exponential backoff); False once it gave up."""
-    attempts = message.attempts + 1
-    give_up = attempts >= max_attempts
-    delay = wait if wait is not None else min(MAX_BACKOFF, dt.timedelta(seconds=2**attempts))
+@dataclass(frozen=True)
+class Outcome:
+    """What one send came to, for ``record``."""
+
+    message: Due
+    result: Result
+    error: str = ""
+    wait: dt.timedelta | None = None  # RETRY: after this (None: exponential backoff)
+    refused: bool = False  # the chat answered 403: nothing more to it in this pass
+
+
+def gives_up(message: Due, max_attempts: int) -> bool:
+    """Whether a RETRY of ``message`` is its last attempt (it is then failed)."""
+    return message.attempts + 1 >= max_attempts
+
+
+async def record(
+    db: Database, outcomes: Iterable[Outcome], now: dt.datetime, *, max_attempts: int
+) -> None:
+    """Record a group of outcomes in one transaction."""
+    done = list(outcomes)
+    if not done:
+        return
+    sent = [o.message.id for o in done if o.result == Result.SENT]
     async with db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            # Only while pending: a message stopped meanwhile stays stopped.
-            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(
-                attempts=attempts,
-                last_error=error[:255],
-                next_attempt_at=now + delay,
-                status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
+        if sent:
+            # Whatever the message's state: a copy stopped while on the wire went out.
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1)
             )
+        for outcome in done:
+            if outcome.result == Result.RETRY:
+                await _retry_later(session, outcome, now, max_attempts)
+            elif outcome.result == Result.FAILED:
+                await _fail(session, outcome.message.id, outcome.error)
+            elif outcome.result == Result.UNREACHABLE:
+                await _mark_unreachable(db, session, outcome.message.chat_id, outcome.error, now)
+
+
+async def _retry_later(
+    session: AsyncSession, outcome: Outcome, now: dt.datetime, max_attempts: int
+) -> None:
+    """Try again after the outcome's wait (or an exponential backoff), or give up."""
+    message = outcome.message
+    attempts = message.attempts + 1
+    wait = outcome.wait
+    delay = wait if wait is not None else min(MAX_BACKOFF, dt.timedelta(seconds=2**attempts))
+    await session.execute(
+        update(OutboxMessage)
+        # Only while pending: a message stopped meanwhile stays stopped.
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(
+            attempts=attempts,
+            last_error=outcome.error[:255],
+            next_attempt_at=now + delay,
+            status=OutboxStatus.FAILED if gives_up(message, max_attempts) else OutboxStatus.PENDING,
         )
-    return not give_up
+    )
 
 
-async def postpone(db: Database, message_id: int, until: dt.datetime) -> None:
-    """Not an attempt: the chat was written to a moment ago."""
+async def postpone(db: Database, message_ids: Iterable[int], until: dt.datetime) -> None:
+    """Not an attempt: their chats were written to a moment ago."""
+    ids = list(message_ids)
+    if not ids:
+        return
     async with db.transaction() as session:
         await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(next_attempt_at=until)
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=until)
         )
 
 
-async def fail(db: Database, message_id: int, error: str) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.FAILED, last_error=error[:255])
-        )
+async def _fail(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.FAILED, last_error=error[:255])
+    )
 
 
 async def mark_unreachable(db: Database, chat_id: int, reason: str, now: dt.datetime) -> None:
     """The chat blocked the bot: drop what is queued for it and write nothing more."""
+    async with db.transaction() as session:
+        await _mark_unreachable(db, session, chat_id, reason, now)
+
+
+async def _mark_unreachable(
+    db: Database, session: AsyncSession, chat_id: int, reason: str, now: dt.datetime
+) -> None:
     unmarked = _unmarked.get(db)
     if unmarked is not None:
         unmarked.pop(chat_id, None)
-    async with db.transaction() as session:
-        known = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
-        if not known:
-            session.add(UnreachableChat(chat_id=chat_id, reason=reason[:255], since=now))
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.DROPPED, last_error=reason[:255])
-        )
+    known = await session.scalar(select(exists().where(UnreachableChat.chat_id == chat_id)))
+    if not known:
+        session.add(UnreachableChat(chat_id=chat_id, reason=reason[:255], since=now))
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.DROPPED, last_error=reason[:255])
+    )
 
 
 # Chats this process found unmarked, with until when it trusts that (monotonic seconds):
