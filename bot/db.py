@@ -34,8 +34,9 @@ READ_ONLY = "reseller_bot_read_only"
 # Connections that answer Database.read() on a SQLite file, beside the one writer: in WAL
 # mode readers never wait on the writer nor on each other, and each statement is a round
 # trip to a driver thread of its own, so a few keep the event loop busy instead of
-# queuing every screen's reads behind one connection.
-SQLITE_READERS = 12
+# queuing every screen's reads behind one connection. They are opened only as reads
+# overlap: a quiet bot keeps one or two.
+SQLITE_READERS = 8
 
 
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
