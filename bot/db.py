@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,6 +31,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "reseller_bot_read_only"
 
 
+# Connections that answer Database.read() on a SQLite file, beside the one writer: in WAL
+# mode readers never wait on the writer nor on each other, and each statement is a round
+# trip to a driver thread of its own, so a few keep the event loop busy instead of
+# queuing every screen's reads behind one connection. They are opened only as reads
+# overlap: a quiet bot keeps one or two.
+SQLITE_READERS = 8
+
+
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and immediate write transactions.
 
@@ -41,17 +49,31 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # Every transaction begins immediately, so one at a time holds the file anyway.
+    # One connection makes the others queue in order in the pool instead of polling
+    # the lock in SQLite's busy handler, each on a thread of its own.
+    return _sqlite_engine(url, connections=1)
 
-    database = parsed.database
+
+def _on_a_file(url: URL) -> bool:
+    database = url.database
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
+def _sqlite_engine(url: str | URL, *, connections: int, read_only: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
     pool: dict[str, Any] = {}
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # Every transaction begins immediately, so one at a time holds the file anyway.
-        # One connection makes the others queue in order in the pool instead of polling
-        # the lock in SQLite's busy handler, each on a thread of its own.
-        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if _on_a_file(parsed):
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+        pool = {"pool_size": connections, "max_overflow": 0, "pool_timeout": timeout}
+    if read_only:
+        # The connections are in autocommit and never BEGIN: a rollback (after each
+        # read, and when the pool takes one back) would be a trip to the driver's
+        # thread that does nothing.
+        pool["skip_autocommit_rollback"] = True
     engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -63,6 +85,8 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")  # a write through read() fails loudly
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -76,14 +100,23 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
     return engine
 
 
+def _readers(engine: AsyncEngine) -> AsyncEngine:
+    """The engine of Database.read(): SQLite files get a pool of read-only connections;
+    elsewhere (PostgreSQL, in-memory SQLite) reads share the engine's pool."""
+    if engine.dialect.name != "sqlite" or not _on_a_file(engine.url):
+        return engine
+    return _sqlite_engine(engine.url, connections=SQLITE_READERS, read_only=True)
+
+
 class Database:
     """The engine and the unit of work: one transaction per service call."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.read_engine = _readers(engine)
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(
-            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.read_engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
 
     @classmethod
@@ -101,9 +134,11 @@ class Database:
         """A session for reads that answer one screen, run on every update.
 
         On SQLite it takes no write lock and sends no BEGIN: each statement reads on its
-        own, as each does on PostgreSQL at READ COMMITTED. Never write through it.
+        own, as each does on PostgreSQL at READ COMMITTED, on a connection of its own
+        beside the writer's (on a file: connections that refuse writes). Never write
+        through it. Nothing to commit: closing the session ends its transaction.
         """
-        async with self.read_sessionmaker() as session, session.begin():
+        async with self.read_sessionmaker() as session:
             yield session
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -121,8 +156,16 @@ class Database:
         async with self.transaction() as session:
             return await work(session)
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine this database talks through: the writer's, and the readers' if apart."""
+        if self.read_engine is self.engine:
+            return (self.engine,)
+        return (self.engine, self.read_engine)
+
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def alembic_config() -> Config:

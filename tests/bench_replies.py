@@ -1,15 +1,16 @@
 """Benchmark: how fast the bot answers simple commands, against a bare echo bot.
 
     .venv/bin/python -m tests.bench_replies [--database-url URL] [--seconds 20]
-                                            [--resellers 100] [--profile FILE]
+                                            [--rounds 2] [--resellers 100] [--profile FILE]
 
 A script, not a test. 100 resellers in closed loops over /balance, /history and /start
 (each sends the next once the last was answered), with the rate setting at the
 paid-broadcast level, against the bot in a process of its own; then the same loops
 against a bare python-telegram-bot echo bot in a process of its own, on the same
-fake Bot API in the same run. Prints updates answered a second, the reply's
-percentiles and the CPU each process spent per update, and each figure as a ratio to
-the echo bot's, so a noisy or slower machine moves both sides alike.
+fake Bot API in the same run, taking turns (bot, echo, echo, bot, ... in ``--rounds``
+slices each, so that a shared machine whose load changes during the run moves both
+sides alike). Prints updates answered a second, the reply's percentiles and the CPU
+each process spent per update, and each figure as a ratio to the echo bot's.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ async def measure(
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         cpu_from = bot.cpu_seconds()
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        run.cpu = bot.cpu_seconds() - cpu_from
-        run.seconds = seconds
+        run.cpu += bot.cpu_seconds() - cpu_from
+        run.seconds += seconds
         await asyncio.gather(*loops)
 
 
@@ -166,9 +167,14 @@ async def main(args: argparse.Namespace) -> None:
             f"closed loops over /balance, /history, /start; rate {PAID_RATE}/s"
         )
         bot_run, echo_run = Run("bot"), Run("echo bot")
-        bot: Any = BotProcess(api, url, PAID_RATE, profile=args.profile)
-        await measure(api, bot, users, bot_run, False, args.seconds, args.warmup)
-        await measure(api, EchoProcess(api), users, echo_run, True, args.seconds, args.warmup)
+        piece = args.seconds / args.rounds
+        for round_ in range(args.rounds):
+            profile = args.profile if round_ == 0 else None  # the first slice's
+            bot: Any = BotProcess(api, url, PAID_RATE, profile=profile)
+            turns = [(bot, bot_run, False), (EchoProcess(api), echo_run, True)]
+            # Bot, echo, echo, bot, ...: a load rising or falling steadily favours neither.
+            for process, run, echo_bot in turns[:: -1 if round_ % 2 else 1]:
+                await measure(api, process, users, run, echo_bot, piece, args.warmup)
         await api.stop()
         report(echo_run, None)
         report(bot_run, echo_run)
@@ -180,7 +186,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="PostgreSQL server (a temporary database)")
-    parser.add_argument("--seconds", type=float, default=20, help="how long to measure")
+    parser.add_argument("--seconds", type=float, default=20, help="how long to measure each")
+    parser.add_argument("--rounds", type=int, default=2, help="turns each process takes")
     parser.add_argument("--warmup", type=float, default=3, help="seconds not measured")
     parser.add_argument("--resellers", type=int, default=RESELLERS)
     parser.add_argument("--profile", help="write a cProfile of the bot's process to this file")

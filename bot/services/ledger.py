@@ -20,11 +20,25 @@ Rules (see DESIGN.md, Domain):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.services import grants
 from models import (
@@ -770,21 +784,43 @@ async def expire_grant(
     return ExpiredGrant(grant_id=grant_id, account_id=account_id, amount=remaining)
 
 
-async def expiring_credits(
-    session: AsyncSession, account_id: int, *, now: dt.datetime, within: dt.timedelta
-) -> list[ExpiringCredit]:
-    rows = await session.execute(
-        select(CreditGrant.expires_at, CreditGrant.remaining)
-        .where(
-            CreditGrant.account_id == account_id,
-            CreditGrant.expired_at.is_(None),
-            CreditGrant.remaining > 0,
-            CreditGrant.expires_at > now,
-            CreditGrant.expires_at <= now + within,
+def _balance_and_expiring() -> Select[Any]:
+    account = LedgerAccount
+    return (
+        select(account.balance, account.held, account.credit_limit)
+        .add_columns(CreditGrant.expires_at, CreditGrant.remaining)
+        .outerjoin(
+            CreditGrant,
+            and_(  # grants with credit left that expire within the window
+                CreditGrant.account_id == account.id,
+                CreditGrant.expired_at.is_(None),
+                CreditGrant.remaining > 0,
+                CreditGrant.expires_at > bindparam("now"),
+                CreditGrant.expires_at <= bindparam("until"),
+            ),
         )
+        .where(account.id == bindparam("account_id"))
         .order_by(CreditGrant.expires_at)
     )
-    return [ExpiringCredit(expires_at=e, amount=r) for e, r in rows if e is not None]
+
+
+# Built once: /balance runs it on every ask, and building costs more than running it.
+_BALANCE_AND_EXPIRING = _balance_and_expiring()
+
+
+async def balance_and_expiring(
+    session: AsyncSession, account_id: int, *, now: dt.datetime, within: dt.timedelta
+) -> tuple[Balance, list[ExpiringCredit]]:
+    """The balance and the credits expiring soonest first, in one statement: the
+    account's row once per expiring grant (once, with no grant, when none expires)."""
+    values = {"account_id": account_id, "now": now, "until": now + within}
+    rows = (await session.execute(_BALANCE_AND_EXPIRING, values)).all()
+    if not rows:
+        raise InvalidEntry(f"no account {account_id}")
+    first = rows[0]
+    found = Balance(first.balance, first.held, first.credit_limit or 0)
+    expiring = [ExpiringCredit(r.expires_at, r.remaining) for r in rows if r.expires_at]
+    return found, expiring
 
 
 # --- reading --------------------------------------------------------------------------
@@ -794,44 +830,60 @@ async def history(
     session: AsyncSession, account_id: int, *, page: int, page_size: int = 10
 ) -> HistoryPage:
     """Movements of one account, newest first. ``page`` counts from 0 and is clamped."""
-    involving = or_(Transfer.from_account_id == account_id, Transfer.to_account_id == account_id)
-    total = await session.scalar(select(func.count()).select_from(Transfer).where(involving)) or 0
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 0), pages - 1)
-    rows = await session.scalars(
-        select(Transfer)
-        .where(involving)
-        .order_by(Transfer.id.desc())
-        .offset(page * page_size)
-        .limit(page_size)
-    )
-    found = list(rows)
-    others = {
-        t.from_account_id if t.to_account_id == account_id else t.to_account_id for t in found
-    }
-    names: dict[int, str] = {
-        other: name
-        for other, name in await session.execute(
-            select(LedgerAccount.id, Reseller.name)
-            .join(Reseller, Reseller.id == LedgerAccount.reseller_id)
-            .where(LedgerAccount.id.in_(others))
+    page = max(page, 0)
+    rows = await _history_rows(session, account_id, page, page_size)
+    if not rows and page > 0:  # past the last page (an old button): show the last one
+        involving = or_(
+            Transfer.from_account_id == account_id, Transfer.to_account_id == account_id
         )
-    }
+        total = await session.scalar(select(func.count()).select_from(Transfer).where(involving))
+        page = max(0, -(-(total or 0) // page_size) - 1)
+        rows = await _history_rows(session, account_id, page, page_size)
+    total = rows[0].total if rows else 0
     entries = [
         HistoryEntry(
-            transfer_id=t.id,
-            created_at=t.created_at,
-            kind=t.kind,
-            tx_type=t.tx_type,
-            amount=t.amount if t.to_account_id == account_id else -t.amount,
-            comment=t.comment,
-            other=names.get(
-                t.from_account_id if t.to_account_id == account_id else t.to_account_id
-            ),
+            transfer_id=r.id,
+            created_at=r.created_at,
+            kind=r.kind,
+            tx_type=r.tx_type,
+            amount=r.amount if r.to_account_id == account_id else -r.amount,
+            comment=r.comment,
+            other=r.other,
         )
-        for t in found
+        for r in rows
     ]
-    return HistoryPage(entries=entries, page=page, pages=pages, total=total)
+    return HistoryPage(
+        entries=entries, page=page, pages=max(1, -(-total // page_size)), total=total
+    )
+
+
+def _history_rows_query() -> Select[Any]:
+    """One page of an account's movements, each with the other reseller's name (for a
+    transfer between resellers) and the count of all the account's movements."""
+    t = Transfer
+    account: BindParameter[int] = bindparam("account_id")
+    other_account = aliased(LedgerAccount)
+    other_id = case((t.to_account_id == account, t.from_account_id), else_=t.to_account_id)
+    return (
+        select(t.id, t.created_at, t.kind, t.tx_type, t.amount, t.comment, t.to_account_id)
+        .add_columns(Reseller.name.label("other"), func.count().over().label("total"))
+        .outerjoin(other_account, other_account.id == other_id)
+        .outerjoin(Reseller, Reseller.id == other_account.reseller_id)
+        .where(or_(t.from_account_id == account, t.to_account_id == account))
+        .order_by(t.id.desc())
+        .offset(bindparam("skip"))
+        .limit(bindparam("size"))
+    )
+
+
+_HISTORY_ROWS = _history_rows_query()  # built once, as _BALANCE_AND_EXPIRING
+
+
+async def _history_rows(
+    session: AsyncSession, account_id: int, page: int, page_size: int
+) -> Sequence[Row[Any]]:
+    values = {"account_id": account_id, "skip": page * page_size, "size": page_size}
+    return cast("Sequence[Row[Any]]", (await session.execute(_HISTORY_ROWS, values)).all())
 
 
 async def audit(session: AsyncSession) -> AuditReport:

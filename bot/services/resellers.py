@@ -7,8 +7,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -96,15 +97,52 @@ def _view(reseller: Reseller, account: LedgerAccount) -> ResellerView:
     )
 
 
+# What a ResellerView shows, as plain columns: cheaper to read than two ORM objects,
+# and read for nearly every update.
+_VIEW_COLUMNS = (
+    Reseller.id,
+    Reseller.telegram_id,
+    Reseller.name,
+    Reseller.username,
+    Reseller.billing,
+    Reseller.status,
+    Reseller.low_balance_threshold,
+    LedgerAccount.id.label("account_id"),
+    LedgerAccount.credit_limit,
+    Reseller.downline_depth,
+)
+
+
+_WHO: BindParameter[int] = bindparam("telegram_id")
+# Built once, and run with the id as a parameter: building a statement costs more CPU
+# than SQLite takes to run it.
+_BY_TELEGRAM_ID = (
+    select(*_VIEW_COLUMNS)
+    .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
+    .where(Reseller.telegram_id == _WHO)
+)
+# A reseller (most who ask) and whether they are also staff: one statement.
+_IDENTIFY = _BY_TELEGRAM_ID.add_columns(roles.stored_permissions(_WHO).label("staff"))
+
+
+def _row_view(row: Any) -> ResellerView:  # a row of _VIEW_COLUMNS
+    return ResellerView(
+        id=row.id,
+        telegram_id=row.telegram_id,
+        name=row.name,
+        username=row.username,
+        billing=Billing(row.billing),
+        status=ResellerStatus(row.status),
+        low_balance_threshold=row.low_balance_threshold,
+        account_id=row.account_id,
+        credit_limit=row.credit_limit or 0,
+        downline_depth=row.downline_depth,
+    )
+
+
 async def load_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView | None:
-    row = (
-        await session.execute(
-            select(Reseller, LedgerAccount)
-            .join(LedgerAccount, LedgerAccount.reseller_id == Reseller.id)
-            .where(Reseller.telegram_id == telegram_id)
-        )
-    ).one_or_none()
-    return None if row is None else _view(*row)
+    row = (await session.execute(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})).one_or_none()
+    return None if row is None else _row_view(row)
 
 
 async def require_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView:
@@ -184,10 +222,14 @@ async def register_reseller(
 async def identify(db: Database, telegram_id: int, admin_ids: Collection[int]) -> Identity:
     """Who is asking: decided from settings and the database, never from the update."""
     owner = telegram_id in admin_ids
-    linked = None
+    linked = reseller = staff = None
     async with db.read() as session:  # runs for nearly every update: reads only
-        reseller = await load_by_telegram_id(session, telegram_id)
-        staff = None if owner else await roles.staff_permissions(session, telegram_id)
+        row = (await session.execute(_IDENTIFY, {"telegram_id": telegram_id})).one_or_none()
+        if row is not None:
+            reseller = _row_view(row)
+            staff = None if owner else roles.parse_stored(row.staff)
+        elif not owner:
+            staff = await roles.staff_permissions(session, telegram_id)
         if reseller is None and staff is None and not owner:
             linked = await session.scalar(
                 select(Customer.id).where(Customer.chat_id == telegram_id).limit(1)

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,6 +78,20 @@ async def admin_permissions(
         return EVERYTHING
     async with db.transaction() as session:
         return await staff_permissions(session, telegram_id)
+
+
+def stored_permissions(telegram_id: int | ColumnElement[int]) -> ScalarSelect[str]:
+    """A staff admin's stored permissions as a column of another query (NULL: not
+    staff), so that who is asking is one statement; read with ``parse_stored``."""
+    return (
+        select(StaffAdmin.permissions)
+        .where(StaffAdmin.telegram_id == telegram_id)
+        .scalar_subquery()
+    )
+
+
+def parse_stored(stored: str | None) -> frozenset[Permission] | None:
+    return None if stored is None else _parse(stored)
 
 
 async def staff_permissions(

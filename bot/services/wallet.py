@@ -59,23 +59,29 @@ class WalletChange:
     balance: ledger.Balance
 
 
-async def balance_summary(db: Database, telegram_id: int, *, now: dt.datetime) -> BalanceSummary:
+async def balance_summary(
+    db: Database, telegram_id: int, *, now: dt.datetime, known: ResellerView | None = None
+) -> BalanceSummary:
+    """``known``: the reseller as who is asking just read it, saving a statement."""
     async with db.read() as session:
-        reseller = await require_by_telegram_id(session, telegram_id)
-        return BalanceSummary(
-            reseller=reseller,
-            balance=await ledger.balance(session, reseller.account_id),
-            expiring=await ledger.expiring_credits(
-                session, reseller.account_id, now=now, within=EXPIRY_WINDOW
-            ),
+        reseller = known or await require_by_telegram_id(session, telegram_id)
+        balance, expiring = await ledger.balance_and_expiring(
+            session, reseller.account_id, now=now, within=EXPIRY_WINDOW
         )
+        return BalanceSummary(reseller, balance, expiring)
 
 
 async def history_page(
-    db: Database, telegram_id: int, *, page: int, page_size: int = 10
+    db: Database,
+    telegram_id: int,
+    *,
+    page: int,
+    page_size: int = 10,
+    known: ResellerView | None = None,
 ) -> ledger.HistoryPage:
+    """``known``: the reseller as who is asking just read it, saving a statement."""
     async with db.read() as session:
-        reseller = await require_by_telegram_id(session, telegram_id)
+        reseller = known or await require_by_telegram_id(session, telegram_id)
         return await ledger.history(session, reseller.account_id, page=page, page_size=page_size)
 
 

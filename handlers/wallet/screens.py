@@ -24,7 +24,7 @@ async def balance(update: Update, context: BotContext) -> None:
     if reseller is None:
         await refuse(update, not_registered(r.t, user.id))
         return
-    summary = await wallet.balance_summary(context.db, user.id, now=now(context))
+    summary = await wallet.balance_summary(context.db, user.id, now=now(context), known=reseller)
     await show(update, *views.render_balance(summary, r))
 
 
@@ -39,5 +39,7 @@ async def history(update: Update, context: BotContext) -> None:
         await refuse(update, not_registered(r.t, user.id))
         return
     page = int(context.matches[0].group(1)) if context.matches else 0
-    result = await wallet.history_page(context.db, user.id, page=page, page_size=HISTORY_PAGE_SIZE)
+    result = await wallet.history_page(
+        context.db, user.id, page=page, page_size=HISTORY_PAGE_SIZE, known=reseller
+    )
     await show(update, *views.render_history(result, r))
