@@ -359,3 +359,40 @@ async def test_a_customer_cancelled_between_pre_checkout_and_payment_is_refunded
     told = await s.api.next_event(ALICE)
     assert "(the subscription was cancelled)" in told.text
     await assert_audit_ok(s.db)
+
+
+async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """The days left are counted when Telegram asks, not when the invoice was made: John's
+    ran out before he paid, so the +5 Stars for them are no longer owed."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    clock = [now()]
+    s.app.bot_data["clock"] = lambda: clock[0]
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "To pay: <b>20 Stars</b>" in pay_screen.text
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    assert invoice.message["invoice"]["total_amount"] == 20
+    clock[0] += dt.timedelta(days=31)  # John pays a month later: his days are gone
+    answered = await s.api.pre_checkout(s.john, invoice)
+    assert answered["ok"] is False and "The price changed" in answered["error_message"]
+    fresh = await s.api.next_event(JOHN)
+    assert "To pay: <b>15 Stars</b>" in fresh.text and "days left" not in fresh.text
+    again = await s.api.next_event(JOHN)
+    assert again.method == "sendInvoice" and again.message["invoice"]["total_amount"] == 15
+    await s.api.pay(s.john, again)
+    assert "15 Stars. <code>john</code> is now on VPN Plus" in (await s.api.next_event(JOHN)).text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["plus"] and found.expires_at == clock[0] + dt.timedelta(days=30)
+    assert [(p.state, p.stars) for p in await _payments(s)] == [
+        (StarState.INVOICED, 20),
+        (StarState.PAID, 15),
+    ]
+    await assert_audit_ok(s.db)

@@ -222,9 +222,9 @@ async def check_pre_checkout(
     now: dt.datetime,
 ) -> Checked:
     """Whether Telegram may take this change's payment: still this chat's subscription,
-    not cancelled or paused, self-service still on, both plans' Stars prices and the
-    expiry as they were at the invoice (the quote at its time must come out the same),
-    the new plan still active."""
+    not cancelled or paused, self-service still on, the new plan still active, and the
+    quote at ``now`` the invoice's amount (the days left are counted when paying: an
+    invoice paid after some ran out is repriced, not charged for days gone)."""
     async with db.transaction() as session:
         found = await by_payload(session, payload)
         if found is None or found.payer_telegram_id != telegram_id:
@@ -239,7 +239,7 @@ async def check_pre_checkout(
         )
         if customer is None:
             return Checked(Refusal.NOT_LINKED, found)
-        again = await quote(session, customer, found.plan_id, found.created_at)
+        again = await quote(session, customer, found.plan_id, now)
         if not isinstance(again, ChangeOffer):
             return Checked(again, found)
         if again.stars != found.stars or currency != CURRENCY or total_amount != found.stars:
