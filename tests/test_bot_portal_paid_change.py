@@ -396,3 +396,40 @@ async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today
         (StarState.PAID, 15),
     ]
     await assert_audit_ok(s.db)
+
+
+async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_at_once(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """The panel has not answered John's paid change; he pays again. The second sale
+    cannot start beside the first, and nothing would ever run it later: its Stars go back
+    now, with the revenue, rather than staying taken for nothing."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    invoice = await s.api.next_event(JOHN)
+    s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
+    await s.api.pay(s.john, invoice)
+    assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))  # still on VPN 1 month
+    second = await s.api.next_event(JOHN)
+    assert second.method == "sendInvoice"
+    await s.api.pay(s.john, second)
+    reply = await s.api.next_event(JOHN)
+    assert "package could not be changed now, so your 20 Stars were refunded" in reply.text
+    [in_doubt, refunded] = await _payments(s)
+    assert in_doubt.state == StarState.PAID and refunded.state == StarState.REFUNDED
+    assert refunded.refund_reason == "plan_change not done: renewal_in_progress"
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 20
+    # The first payment's revenue in and its price held; the second's revenue taken back.
+    balance = await _balance(s.db)
+    assert (balance.balance, balance.held) == (8_000, 1_500)
+    told = await s.api.next_event(ALICE)
+    assert "could not be made (another change or renewal was still being made)" in told.text
+    await assert_audit_ok(s.db)
