@@ -433,3 +433,39 @@ async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_a
     told = await s.api.next_event(ALICE)
     assert "could not be made (another change or renewal was still being made)" in told.text
     await assert_audit_ok(s.db)
+
+
+async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_old_plan(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's Stars subscription renews VPN 1 month every 30 days, and Telegram charges it
+    with no pre-checkout: a paid change to VPN Plus would be undone by the next charge
+    (sold VPN 1 month again, the Plus days he paid extra for moved back). So the change
+    is not offered for Stars while it renews; an invoice from before is refused."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    earlier = await s.api.next_event(JOHN)
+    assert earlier.method == "sendInvoice"
+    await s.api.send(s.john, "/status")
+    status = await s.api.next_event(JOHN)
+    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
+    offer = await s.api.next_event(JOHN)
+    await s.api.next_event(JOHN)  # the single renewal's invoice
+    await s.api.answer(await s.api.tap(s.john, offer, offer.button("Renew every 30 days")))
+    await s.api.next_event(JOHN)  # the terms and the link
+    await s.api.subscribe(s.john, list(s.api.invoice_links)[-1])
+    assert "renewed until" in (await s.api.next_event(JOHN)).text
+
+    screen = await _change_screen(s, first.id)
+    assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]  # asked, no price
+    assert "cannot be paid here now" in await _alert(s, screen, pay)
+    answered = await s.api.pre_checkout(s.john, earlier)
+    assert answered["ok"] is False and "cannot be paid here now" in answered["error_message"]
+    assert [p.state for p in await _payments(s)] == [StarState.INVOICED]
+    assert (await _customer(s.db)).plan_id == ids["1m"]
