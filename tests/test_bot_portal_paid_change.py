@@ -359,3 +359,113 @@ async def test_a_customer_cancelled_between_pre_checkout_and_payment_is_refunded
     told = await s.api.next_event(ALICE)
     assert "(the subscription was cancelled)" in told.text
     await assert_audit_ok(s.db)
+
+
+async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """The days left are counted when Telegram asks, not when the invoice was made: John's
+    ran out before he paid, so the +5 Stars for them are no longer owed."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    clock = [now()]
+    s.app.bot_data["clock"] = lambda: clock[0]
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "To pay: <b>20 Stars</b>" in pay_screen.text
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    assert invoice.message["invoice"]["total_amount"] == 20
+    clock[0] += dt.timedelta(days=31)  # John pays a month later: his days are gone
+    answered = await s.api.pre_checkout(s.john, invoice)
+    assert answered["ok"] is False and "The price changed" in answered["error_message"]
+    fresh = await s.api.next_event(JOHN)
+    assert "To pay: <b>15 Stars</b>" in fresh.text and "days left" not in fresh.text
+    again = await s.api.next_event(JOHN)
+    assert again.method == "sendInvoice" and again.message["invoice"]["total_amount"] == 15
+    await s.api.pay(s.john, again)
+    assert "15 Stars. <code>john</code> is now on VPN Plus" in (await s.api.next_event(JOHN)).text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["plus"] and found.expires_at == clock[0] + dt.timedelta(days=30)
+    assert [(p.state, p.stars) for p in await _payments(s)] == [
+        (StarState.INVOICED, 20),
+        (StarState.PAID, 15),
+    ]
+    await assert_audit_ok(s.db)
+
+
+async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_at_once(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """The panel has not answered John's paid change; he pays again. The second sale
+    cannot start beside the first, and nothing would ever run it later: its Stars go back
+    now, with the revenue, rather than staying taken for nothing."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    invoice = await s.api.next_event(JOHN)
+    s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
+    await s.api.pay(s.john, invoice)
+    assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))  # still on VPN 1 month
+    second = await s.api.next_event(JOHN)
+    assert second.method == "sendInvoice"
+    await s.api.pay(s.john, second)
+    reply = await s.api.next_event(JOHN)
+    assert "package could not be changed now, so your 20 Stars were refunded" in reply.text
+    [in_doubt, refunded] = await _payments(s)
+    assert in_doubt.state == StarState.PAID and refunded.state == StarState.REFUNDED
+    assert refunded.refund_reason == "plan_change not done: renewal_in_progress"
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 20
+    # The first payment's revenue in and its price held; the second's revenue taken back.
+    balance = await _balance(s.db)
+    assert (balance.balance, balance.held) == (8_000, 1_500)
+    told = await s.api.next_event(ALICE)
+    assert "could not be made (another change or renewal was still being made)" in told.text
+    await assert_audit_ok(s.db)
+
+
+async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_old_plan(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's Stars subscription renews VPN 1 month every 30 days, and Telegram charges it
+    with no pre-checkout: a paid change to VPN Plus would be undone by the next charge
+    (sold VPN 1 month again, the Plus days he paid extra for moved back). So the change
+    is not offered for Stars while it renews; an invoice from before is refused."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    earlier = await s.api.next_event(JOHN)
+    assert earlier.method == "sendInvoice"
+    await s.api.send(s.john, "/status")
+    status = await s.api.next_event(JOHN)
+    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
+    offer = await s.api.next_event(JOHN)
+    await s.api.next_event(JOHN)  # the single renewal's invoice
+    await s.api.answer(await s.api.tap(s.john, offer, offer.button("Renew every 30 days")))
+    await s.api.next_event(JOHN)  # the terms and the link
+    await s.api.subscribe(s.john, list(s.api.invoice_links)[-1])
+    assert "renewed until" in (await s.api.next_event(JOHN)).text
+
+    screen = await _change_screen(s, first.id)
+    assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]  # asked, no price
+    assert "cannot be paid here now" in await _alert(s, screen, pay)
+    answered = await s.api.pre_checkout(s.john, earlier)
+    assert answered["ok"] is False and "cannot be paid here now" in answered["error_message"]
+    assert [p.state for p in await _payments(s)] == [StarState.INVOICED]
+    assert (await _customer(s.db)).plan_id == ids["1m"]

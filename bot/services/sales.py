@@ -85,6 +85,11 @@ class SaleInProgress(CustomerError):
     code = "sale_in_progress"
 
 
+# SaleInProgress's code when another sale of the customer is pending: this one was not
+# started (nothing held, no order), unlike the same key's sale still running.
+ANOTHER_SALE = "renewal_in_progress"
+
+
 class CustomerCancelled(CustomerError):
     """The customer cancelled the subscription: a sale that must not revive it (a change
     of package) is refused, and nothing is held."""
@@ -327,7 +332,7 @@ async def _open_order(
             # Two renewals from one expiry would ask the panel for the same new expiry.
             raise SaleInProgress(
                 f"A renewal of {name} is still being processed.",
-                "renewal_in_progress",
+                ANOTHER_SALE,
                 username=name,
             )
         row = await session.get(Plan, plan.id)

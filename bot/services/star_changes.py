@@ -1,9 +1,10 @@
 """A customer pays its own change of package in Stars, where its reseller sells in Stars.
 
 Offered when the reseller has self-service payment on and a Stars price for both the
-current and the new plan, and the new plan is not cheaper in Stars. The change is what
-the reseller's Approve does (``sales.sell`` on the new plan: its days start after the days
-left, which move to the new plan at once), so the customer pays:
+current and the new plan, the new plan is not cheaper in Stars, and no Stars
+subscription renews the current plan (its next charge would sell that plan again). The
+change is what the reseller's Approve does (``sales.sell`` on the new plan: its days
+start after the days left, which move to the new plan at once), so the customer pays:
 
     the new plan's Stars price
   + for the whole days left, the difference of the two plans' Stars prices per day, when
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
+from bot.services import star_subscriptions
 from bot.services.customers import CustomerError
 from bot.services.portal import DAY, owned
 from bot.services.sales import new_expiry
@@ -112,6 +114,10 @@ async def quote(
     if await _pending_request(session, customer.id):
         # One change at a time: a paid one beside a request the reseller may still
         # approve would sell the customer two.
+        return Refusal.NOT_OFFERED
+    if await star_subscriptions.active(session, customer.id) is not None:
+        # Its charges (no pre-checkout) renew the plan it was made for: the next one
+        # would sell the old plan again, undoing the change paid for.
         return Refusal.NOT_OFFERED
     plan_stars = await _stars_price(session, reseller.id, plan.id)
     current_stars = await _stars_price(session, reseller.id, current.id)
@@ -222,9 +228,9 @@ async def check_pre_checkout(
     now: dt.datetime,
 ) -> Checked:
     """Whether Telegram may take this change's payment: still this chat's subscription,
-    not cancelled or paused, self-service still on, both plans' Stars prices and the
-    expiry as they were at the invoice (the quote at its time must come out the same),
-    the new plan still active."""
+    not cancelled or paused, self-service still on, the new plan still active, and the
+    quote at ``now`` the invoice's amount (the days left are counted when paying: an
+    invoice paid after some ran out is repriced, not charged for days gone)."""
     async with db.transaction() as session:
         found = await by_payload(session, payload)
         if found is None or found.payer_telegram_id != telegram_id:
@@ -239,7 +245,7 @@ async def check_pre_checkout(
         )
         if customer is None:
             return Checked(Refusal.NOT_LINKED, found)
-        again = await quote(session, customer, found.plan_id, found.created_at)
+        again = await quote(session, customer, found.plan_id, now)
         if not isinstance(again, ChangeOffer):
             return Checked(again, found)
         if again.stars != found.stars or currency != CURRENCY or total_amount != found.stars:

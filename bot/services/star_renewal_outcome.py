@@ -95,7 +95,13 @@ async def renew(
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
         )  # fmt: skip
-    except (sales.SaleInDoubt, sales.SaleInProgress):
+    except sales.SaleInProgress as exc:
+        if exc.code == sales.ANOTHER_SALE:
+            # Another sale of the customer is pending: this payment's never started, and
+            # nothing would start it later, so its Stars go back now.
+            return Renewal(Outcome.REFUND, payment, reason=exc.code)
+        return Renewal(Outcome.IN_DOUBT, payment)
+    except sales.SaleInDoubt:
         return Renewal(Outcome.IN_DOUBT, payment)
     except (CustomerError, LedgerError) as exc:
         return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))

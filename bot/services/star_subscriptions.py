@@ -82,7 +82,8 @@ async def _by_payload(session: AsyncSession, payload: str) -> StarSubscription |
     )
 
 
-async def _active(session: AsyncSession, customer_id: int) -> StarSubscription | None:
+async def active(session: AsyncSession, customer_id: int) -> StarSubscription | None:
+    """The Stars subscription renewing ``customer_id``, if one is active."""
     return await session.scalar(
         select(StarSubscription)
         .where(
@@ -98,7 +99,7 @@ async def active_for_chat(db: Database, chat_id: int) -> Subscription | None:
     """The subscription renewing the customer linked to ``chat_id``, if one is active."""
     async with db.transaction() as session:
         customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
-        found = None if customer_id is None else await _active(session, customer_id)
+        found = None if customer_id is None else await active(session, customer_id)
         return None if found is None else _view(found)
 
 
@@ -112,7 +113,7 @@ async def create(db: Database, *, chat_id: int, now: dt.datetime) -> tuple[Offer
             raise StarsError(refusal.value, "This renewal cannot be paid now.")
         if not offer.subscribable or offer.stars > MAX_STARS:
             raise StarsError(Refusal.NOT_OFFERED.value, "Only 30-day plans renew by subscription.")
-        if await _active(session, offer.customer_id) is not None:
+        if await active(session, offer.customer_id) is not None:
             raise StarsError("already_subscribed", "A subscription already renews it.")
         method = await renewal_rate(session)
         customer = await session.get(Customer, offer.customer_id)

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
+from bot.services.sales import ANOTHER_SALE
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError
 from handlers.customer import callbacks as customer_buttons
@@ -150,6 +151,8 @@ def _reason(code: str, t: Translator) -> str:
         return t._("the plan is no longer available")
     if code == "customer_cancelled":
         return t._("the subscription was cancelled")
+    if code == ANOTHER_SALE:
+        return t._("another change or renewal was still being made")
     return t._("the provider refused or failed")
 
 
