@@ -1,7 +1,7 @@
 """Migration 0005 brings a database written before every credit had a grant to the
 ledger's rule, on both databases: the audit passes afterwards. The migrations build the
-tables the models describe; 0016, 0018 and 0022 keep the rows of a populated database
-(0022 also going back down)."""
+tables the models describe; 0016, 0018 and 0021 keep the rows of a populated database
+(0021 also going back down)."""
 
 from __future__ import annotations
 
@@ -268,7 +268,7 @@ async def test_migration_0016_keeps_every_customer_and_the_orders_that_refer_to_
     assert [r.customer_id for r in orders] == [customer]
 
 
-async def test_migration_0021_lets_announcing_staff_keep_it_and_spreads_a_chats_choices(
+async def test_migration_0020_lets_announcing_staff_keep_it_and_spreads_a_chats_choices(
     fresh_engine: AsyncEngine,
 ) -> None:
     from alembic import command
@@ -326,7 +326,7 @@ async def test_migration_0021_lets_announcing_staff_keep_it_and_spreads_a_chats_
             )
             return staff, {u: (bool(o), m) for u, o, m in rows}
 
-    await upgrade_schema(fresh_engine, "0021")
+    await upgrade_schema(fresh_engine, "0020")
     staff, choices = await state()
     assert staff == {1: "announcements,resellers", 2: "reports",
                      3: "announcements,credits,resellers,topups"}  # fmt: skip
@@ -384,10 +384,10 @@ async def _grants(db: Database) -> list[tuple[int, int, int, int, bool]]:
         return [(a, t, n, r, bool(never)) for a, t, n, r, never in rows]
 
 
-async def test_migration_0022_lets_a_transfer_give_one_grant_per_expiry_and_goes_back_down(
+async def test_migration_0021_lets_a_transfer_give_one_grant_per_expiry_and_goes_back_down(
     fresh_engine: AsyncEngine,
 ) -> None:
-    await upgrade_schema(fresh_engine, "0021")
+    await upgrade_schema(fresh_engine, "0020")
     async with fresh_engine.begin() as conn:
         code = "SELECT id FROM ledger_accounts WHERE code = :c"
         issuance = await _id(conn, code, c="issuance")
@@ -449,9 +449,9 @@ async def test_migration_0022_lets_a_transfer_give_one_grant_per_expiry_and_goes
     async with db.transaction() as session:
         assert (await ledger.audit(session)).problems == []
 
-    await _downgrade(fresh_engine, "0021")
+    await _downgrade(fresh_engine, "0020")
     merged = [g for g in await _grants(db) if g[1] == moved.transfer_id]
-    # One grant again, as the code before 0022 expects; it never expires, as one part did not.
+    # One grant again, as the code before 0021 expects; it never expires, as one part did not.
     assert [(n, r, never) for _, _, n, r, never in merged] == [(700, 100, True)]
     async with db.transaction() as session:
         assert (await ledger.audit(session)).problems == []

@@ -6,8 +6,8 @@ code before this revision wrote: one grant per movement), with the soonest expir
 its open parts (none if one of them never expires), and points the hold reservations at
 it.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-11-24 19:40:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

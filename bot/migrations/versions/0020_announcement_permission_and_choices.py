@@ -7,7 +7,7 @@ subscription linked later kept the defaults. Every subscription of a chat now ge
 choices its first one holds, which is what the chat was shown; from here on each
 subscription's own choices are changed one at a time.
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-24 19:50:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
