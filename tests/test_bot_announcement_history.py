@@ -160,3 +160,15 @@ async def test_a_day_on_the_calendar_then_an_hour_schedules_it(
     async with db.transaction() as session:
         row = await session.scalar(select(Announcement))
     assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
+
+
+async def test_a_forged_id_too_big_for_the_database_is_refused_like_a_missing_one(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    listed = await say(fake_api, admin, "/announcements")
+    # Past what an id column holds (PostgreSQL's integer): no error, the same refusal.
+    for forged in (an.CARD.build(9_999_999_999, 0), an.CANCEL_SCHEDULED.build(2**31, 0)):
+        alert = await refused(fake_api, admin, listed, forged)
+        assert alert and "cannot save" not in alert and "Only a scheduled" not in alert
+    assert await statuses(db) == {}

@@ -115,7 +115,8 @@ class Paged:
 
 @dataclass(frozen=True)
 class OnPage:
-    """``an:<family>:<id>:<page>``: one past announcement, and the list page to go back to."""
+    """``an:<family>:<id>:<page>``: one past announcement, and the list page to go back to.
+    An id has at most 9 digits, so a forged one still fits the database's integer."""
 
     family: str
 
@@ -123,7 +124,7 @@ class OnPage:
         return keyboards.data(PREFIX, self.family, announcement_id, page)
 
     def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:(\\d{{1,10}}):(\\d{{1,4}})$"
+        return f"^{PREFIX}:{self.family}:(\\d{{1,9}}):(\\d{{1,4}})$"
 
     def parse(self, context: BotContext) -> tuple[int, int]:
         return int(_group(context)), int(_group(context, 2))
