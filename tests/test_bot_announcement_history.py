@@ -146,7 +146,7 @@ async def test_a_day_on_the_calendar_then_an_hour_schedules_it(
     admin = fake_api.user(ADMIN_ID, "Owner")
     controls = await compose(fake_api, admin, admin=True)
     asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
-    assert an.QUICK_TIME.build("tom09") in data(asked)
+    assert an.QUICK_TIME.build("tom09-20261121") in data(asked)
     month = await tap(fake_api, admin, asked, an.CALENDAR.month(0, dt.date(2026, 11, 1)))
     assert "Which day" in month.text
     # A day before today is not offered: a forged one does nothing.
@@ -172,3 +172,22 @@ async def test_a_forged_id_too_big_for_the_database_is_refused_like_a_missing_on
         alert = await refused(fake_api, admin, listed, forged)
         assert alert and "cannot save" not in alert and "Only a scheduled" not in alert
     assert await statuses(db) == {}
+
+
+async def test_tomorrow_on_a_screen_shown_before_midnight_is_the_day_it_named(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await add_customers(db, 1001, plan_id, [5001])
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    clock = [dt.datetime(2026, 11, 20, 23, 58, tzinfo=dt.UTC)]
+    bot.bot_data["clock"] = lambda: clock[0]
+    controls = await compose(fake_api, admin, admin=True)
+    asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
+    tomorrow = next(d for label, d in asked.buttons if label == "Tomorrow 09:00")
+    clock[0] = dt.datetime(2026, 11, 21, 0, 1, tzinfo=dt.UTC)  # the tap comes after midnight
+    scheduled = await tap(fake_api, admin, asked, tomorrow)
+    assert "scheduled for 2026-11-21 09:00" in scheduled.text
+    async with db.transaction() as session:
+        row = await session.scalar(select(Announcement))
+    assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC)
