@@ -18,7 +18,7 @@ from handlers.announce import callbacks as an
 from models import Announcement, AnnouncementStatus
 from tests.conftest import ADMIN_ID, OTHER_ADMIN_ID
 from tests.fake_bot_api import Event, FakeBotAPI, User
-from tests.helpers import make_reseller, say, tap
+from tests.helpers import make_reseller, say, setup_topups, tap
 from tests.test_bot_announcements import T0, add_customers, compose, fixed_clock, plan_id
 
 __all__ = ["fixed_clock", "plan_id"]  # the fixtures, shared
@@ -191,3 +191,23 @@ async def test_tomorrow_on_a_screen_shown_before_midnight_is_the_day_it_named(
     async with db.transaction() as session:
         row = await session.scalar(select(Announcement))
     assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC)
+
+
+async def test_past_announcements_opened_from_the_composer_leave_it_behind(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice", credit=1_000)
+    await setup_topups(db)
+    await add_customers(db, 1001, plan_id, [5001])
+    alice = fake_api.user(1001, "Alice")
+    controls = await compose(fake_api, alice, admin=False, text="From Alice")
+    await tap(fake_api, alice, controls, controls.buttons[0][1])
+    shown = await say(fake_api, alice, "/announce")
+    listed = await tap(fake_api, alice, shown, an.HISTORY.build(0))
+    card = await tap(fake_api, alice, listed, an.CARD.build(1, 0))
+    assert "Announcement #1" in card.text
+    # Another flow now: the card it left in the composer's place stays as it is.
+    asked = await say(fake_api, alice, "/topup")
+    assert "How many credits" in asked.text
+    kept = fake_api.message(alice.id, card.message["message_id"])
+    assert kept is not None and "Announcement #1" in kept["text"]
