@@ -168,7 +168,9 @@ async def test_a_forged_id_too_big_for_the_database_is_refused_like_a_missing_on
     admin = fake_api.user(ADMIN_ID, "Owner")
     listed = await say(fake_api, admin, "/announcements")
     # Past what an id column holds (PostgreSQL's integer): no error, the same refusal.
-    for forged in (an.CARD.build(9_999_999_999, 0), an.CANCEL_SCHEDULED.build(2**31, 0)):
+    too_big = (an.CARD.build(9_999_999_999, 0), an.CANCEL_SCHEDULED.build(2**31, 0),
+               an.STOP.build(2**31))  # fmt: skip
+    for forged in too_big:
         alert = await refused(fake_api, admin, listed, forged)
         assert alert and "cannot save" not in alert and "Only a scheduled" not in alert
     assert await statuses(db) == {}
