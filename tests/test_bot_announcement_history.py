@@ -18,7 +18,7 @@ from handlers.announce import callbacks as an
 from models import Announcement, AnnouncementStatus
 from tests.conftest import ADMIN_ID, OTHER_ADMIN_ID
 from tests.fake_bot_api import Event, FakeBotAPI, User
-from tests.helpers import make_reseller, say, tap
+from tests.helpers import make_reseller, say, setup_topups, tap
 from tests.test_bot_announcements import T0, add_customers, compose, fixed_clock, plan_id
 
 __all__ = ["fixed_clock", "plan_id"]  # the fixtures, shared
@@ -146,7 +146,7 @@ async def test_a_day_on_the_calendar_then_an_hour_schedules_it(
     admin = fake_api.user(ADMIN_ID, "Owner")
     controls = await compose(fake_api, admin, admin=True)
     asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
-    assert an.QUICK_TIME.build("tom09") in data(asked)
+    assert an.QUICK_TIME.build("tom09-20261121") in data(asked)
     month = await tap(fake_api, admin, asked, an.CALENDAR.month(0, dt.date(2026, 11, 1)))
     assert "Which day" in month.text
     # A day before today is not offered: a forged one does nothing.
@@ -160,3 +160,56 @@ async def test_a_day_on_the_calendar_then_an_hour_schedules_it(
     async with db.transaction() as session:
         row = await session.scalar(select(Announcement))
     assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
+
+
+async def test_a_forged_id_too_big_for_the_database_is_refused_like_a_missing_one(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    listed = await say(fake_api, admin, "/announcements")
+    # Past what an id column holds (PostgreSQL's integer): no error, the same refusal.
+    too_big = (an.CARD.build(9_999_999_999, 0), an.CANCEL_SCHEDULED.build(2**31, 0),
+               an.STOP.build(2**31))  # fmt: skip
+    for forged in too_big:
+        alert = await refused(fake_api, admin, listed, forged)
+        assert alert and "cannot save" not in alert and "Only a scheduled" not in alert
+    assert await statuses(db) == {}
+
+
+async def test_tomorrow_on_a_screen_shown_before_midnight_is_the_day_it_named(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice")
+    await add_customers(db, 1001, plan_id, [5001])
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    clock = [dt.datetime(2026, 11, 20, 23, 58, tzinfo=dt.UTC)]
+    bot.bot_data["clock"] = lambda: clock[0]
+    controls = await compose(fake_api, admin, admin=True)
+    asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
+    tomorrow = next(d for label, d in asked.buttons if label == "Tomorrow 09:00")
+    clock[0] = dt.datetime(2026, 11, 21, 0, 1, tzinfo=dt.UTC)  # the tap comes after midnight
+    scheduled = await tap(fake_api, admin, asked, tomorrow)
+    assert "scheduled for 2026-11-21 09:00" in scheduled.text
+    async with db.transaction() as session:
+        row = await session.scalar(select(Announcement))
+    assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC)
+
+
+async def test_past_announcements_opened_from_the_composer_leave_it_behind(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    await make_reseller(db, 1001, name="Alice", credit=1_000)
+    await setup_topups(db)
+    await add_customers(db, 1001, plan_id, [5001])
+    alice = fake_api.user(1001, "Alice")
+    controls = await compose(fake_api, alice, admin=False, text="From Alice")
+    await tap(fake_api, alice, controls, controls.buttons[0][1])
+    shown = await say(fake_api, alice, "/announce")
+    listed = await tap(fake_api, alice, shown, an.HISTORY.build(0))
+    card = await tap(fake_api, alice, listed, an.CARD.build(1, 0))
+    assert "Announcement #1" in card.text
+    # Another flow now: the card it left in the composer's place stays as it is.
+    asked = await say(fake_api, alice, "/topup")
+    assert "How many credits" in asked.text
+    kept = fake_api.message(alice.id, card.message["message_id"])
+    assert kept is not None and "Announcement #1" in kept["text"]

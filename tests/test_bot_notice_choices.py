@@ -131,3 +131,16 @@ async def test_expiry_reminders_honour_the_customers_choice_but_the_last_always_
         by_chat.setdefault(chat, []).append(key.rsplit(":", 1)[1])
     assert sorted(by_chat[5001]) == ["0", "3"]
     assert by_chat[5002] == ["0"]
+
+
+async def test_a_forged_subscription_id_too_big_for_the_database_is_refused(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database
+) -> None:
+    await _linked(db)
+    carol = fake_api.user(5001, "Carol")
+    status = await say(fake_api, carol, "/status")
+    for forged in (cs.NOTICES_SET.build(9_999_999_999, "p", "off"), cs.NOTICES_OF.build(2**31)):
+        answered = await fake_api.answer(await fake_api.tap(carol, status, forged))
+        assert answered.get("text") and "cannot save" not in answered["text"]
+    [carols] = await _ids(db, 5001)
+    assert (await notice_choices.choices_of(db, 5001, carols)).promotions is True

@@ -66,7 +66,7 @@ class Value:
 
 @dataclass(frozen=True)
 class Numbered:
-    """``an:<family>:<id>``: an announcement, or the nonce of a preview."""
+    """``an:<family>:<nonce>``: the nonce of a preview."""
 
     family: str
 
@@ -80,6 +80,23 @@ class Numbered:
         return _group(context)
 
 
+@dataclass(frozen=True)
+class Id:
+    """``an:<family>:<id>``: an announcement; at most 9 digits, so a forged one still fits
+    the database's integer."""
+
+    family: str
+
+    def build(self, announcement_id: int) -> str:
+        return keyboards.data(PREFIX, self.family, announcement_id)
+
+    def pattern(self) -> str:
+        return f"^{PREFIX}:{self.family}:(\\d{{1,9}})$"
+
+    def parse(self, context: BotContext) -> int:
+        return int(_group(context))
+
+
 NEW = Plain("new")  # on the menus (bot.keyboards.ANNOUNCE): compose an announcement
 AUDIENCE = Word("aud")  # customers or resellers (admins)
 SEGMENT = Word("seg")
@@ -90,7 +107,7 @@ SERVICE = Plain("svc")  # on the preview: a service notice or not
 SEND = Numbered("go")  # the preview's nonce
 SCHEDULE = Numbered("at")  # the preview's nonce: ask for a time
 CANCEL = Plain("x")
-STOP = Numbered("stop")  # the announcement's id, on its progress message
+STOP = Id("stop")  # the announcement's id, on its progress message
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,8 @@ class Paged:
 
 @dataclass(frozen=True)
 class OnPage:
-    """``an:<family>:<id>:<page>``: one past announcement, and the list page to go back to."""
+    """``an:<family>:<id>:<page>``: one past announcement, and the list page to go back to.
+    An id has at most 9 digits, so a forged one still fits the database's integer."""
 
     family: str
 
@@ -123,7 +141,7 @@ class OnPage:
         return keyboards.data(PREFIX, self.family, announcement_id, page)
 
     def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:(\\d{{1,10}}):(\\d{{1,4}})$"
+        return f"^{PREFIX}:{self.family}:(\\d{{1,9}}):(\\d{{1,4}})$"
 
     def parse(self, context: BotContext) -> tuple[int, int]:
         return int(_group(context)), int(_group(context, 2))

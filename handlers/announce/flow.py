@@ -43,6 +43,7 @@ from handlers.announce.draft import (
     TIME,
     VALUE,
 )
+from handlers.announce.history import leave_composer
 from handlers.announce.schedule import (
     ask_time,
     chose_hour,
@@ -86,8 +87,16 @@ def composer() -> flow.Flow:
             tap(open_composer, buttons.NEW),
         ],
         states={
-            AUDIENCE: [tap(chose_audience, buttons.AUDIENCE), expected],
-            SEGMENT: [tap(chose_segment, buttons.SEGMENT), expected],
+            AUDIENCE: [
+                tap(chose_audience, buttons.AUDIENCE),
+                tap(leave_composer, buttons.HISTORY),
+                expected,
+            ],
+            SEGMENT: [
+                tap(chose_segment, buttons.SEGMENT),
+                tap(leave_composer, buttons.HISTORY),
+                expected,
+            ],
             VALUE: [
                 tap(chose_value, buttons.VALUE),
                 tap(turned_page, buttons.VALUES_PAGE),

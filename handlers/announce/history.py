@@ -11,10 +11,12 @@ from bot.context import BotContext
 from bot.services import announcement_history
 from bot.services.announcement_history import Asker
 from bot.services.announcements import AnnouncementError
+from handlers import flow
 from handlers.announce import callbacks as buttons
 from handlers.announce import history_views as views
 from handlers.announce import progress
 from handlers.announce import views as composer_views
+from handlers.announce.draft import DRAFT
 from handlers.common import refuse, show
 from handlers.language import reader
 
@@ -36,6 +38,13 @@ async def open_history(update: Update, context: BotContext) -> None:
     page = buttons.HISTORY.parse(context) if update.callback_query is not None else 0
     found = await announcement_history.history(context.db, asker, page)
     await show(update, *views.history(found, await reader(update, context)))
+
+
+async def leave_composer(update: Update, context: BotContext) -> int:
+    """The list from the composer's first screen takes the composer's message, so the
+    composer ends there: another flow or its timeout must not write over the list."""
+    await open_history(update, context)
+    return flow.end(context, DRAFT)
 
 
 async def open_card(update: Update, context: BotContext) -> None:

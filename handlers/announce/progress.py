@@ -41,9 +41,9 @@ async def stop(update: Update, context: BotContext) -> None:
         return
     admin = await may(update, context, Permission.ANNOUNCEMENTS)
     try:
-        announcement_id = int(buttons.STOP.parse(context))
+        announcement_id = buttons.STOP.parse(context)
         shown = await announcements.stop(context.db, announcement_id, asker=user.id, admin=admin)
-    except (AnnouncementError, ValueError):
+    except AnnouncementError:
         await refuse(update, views.refusal("not_yours", r))
         return
     await show(update, *views.progress(shown, now(context), r))

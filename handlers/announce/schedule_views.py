@@ -33,7 +33,7 @@ def _quick_label(word: str, at: dt.datetime, r: Reader) -> str:
         "tom09": t._("Tomorrow {time}", time=r.time(at)),
         "tom18": t._("Tomorrow {time}", time=r.time(at)),
     }
-    return labels[word]
+    return labels[word.partition("-")[0]]
 
 
 def ask_time(

@@ -19,22 +19,36 @@ def _minute(moment: dt.datetime) -> dt.datetime:
 
 
 def quick(word: str, now: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
-    """The moment a quick button names (None for a word it does not know)."""
+    """The moment a quick button names (None for a word it does not know). "Tomorrow"
+    buttons carry the day they meant when shown (``tom09-yyyymmdd``), so a screen shown
+    before midnight and tapped after it keeps that day; without one, tomorrow is now's."""
+    word, _, on = word.partition("-")
     if word == "in1h":
         return _minute(now + dt.timedelta(hours=1))
     if word == "in3h":
         return _minute(now + dt.timedelta(hours=3))
     if word in ("tom09", "tom18"):
-        tomorrow = now.astimezone(zone).date() + dt.timedelta(days=1)
+        tomorrow = today(now, zone) + dt.timedelta(days=1)
+        if on:
+            try:
+                tomorrow = dt.datetime.strptime(on, "%Y%m%d").date()
+            except ValueError:
+                return None
         local = dt.datetime.combine(tomorrow, dt.time(int(word[3:])), zone)
         return local.astimezone(dt.UTC)
     return None
 
 
 def quick_times(now: dt.datetime, zone: ZoneInfo) -> list[tuple[str, dt.datetime]]:
-    """Every quick button, with the moment it names in the bot's zone."""
+    """Every quick button's data (a "tomorrow" one with its day), with the moment it
+    names in the bot's zone."""
     found = [(word, quick(word, now, zone)) for word in QUICK_WORDS]
-    return [(word, at.astimezone(zone)) for word, at in found if at is not None]
+    return [
+        (f"{word}-{at.astimezone(zone):%Y%m%d}" if word.startswith("tom") else word,
+         at.astimezone(zone))
+        for word, at in found
+        if at is not None
+    ]  # fmt: skip
 
 
 def today(now: dt.datetime, zone: ZoneInfo) -> dt.date:

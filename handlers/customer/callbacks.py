@@ -65,7 +65,8 @@ UNLINK_CONFIRM = Plain("ul:y")
 
 @dataclass(frozen=True)
 class Subscription:
-    """One of the chat's subscriptions: ``cs:<family>:<customer id>``."""
+    """One of the chat's subscriptions: ``cs:<family>:<customer id>``; an id has at most 9
+    digits, so a forged one still fits the database's integer."""
 
     family: str
 
@@ -73,7 +74,7 @@ class Subscription:
         return keyboards.data(PREFIX, self.family, customer_id)
 
     def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:(\\d{{1,10}})$"
+        return f"^{PREFIX}:{self.family}:(\\d{{1,9}})$"
 
     def parse(self, context: BotContext) -> int:
         assert context.matches, "only for handlers routed by this codec's pattern"
@@ -94,7 +95,7 @@ class NoticeChoice:
         return keyboards.data(PREFIX, self.family, customer_id, which, value)
 
     def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:(\\d{{1,10}}):(p:(?:on|off)|r:(?:all|last))$"
+        return f"^{PREFIX}:{self.family}:(\\d{{1,9}}):(p:(?:on|off)|r:(?:all|last))$"
 
     def parse(self, context: BotContext) -> tuple[int, str, str]:
         assert context.matches, "only for handlers routed by this codec's pattern"
