@@ -22,6 +22,7 @@ from bot.services import allocation, credits
 from bot.services.admin_log import ActionError
 from bot.services.credits import Action
 from bot.services.downline import DownlineError
+from bot.services.grants import Part
 from handlers import flow
 from handlers.admin import credit_views as admin_credit_views
 from handlers.calendar import TapKind
@@ -101,9 +102,22 @@ async def _show(
         screen = fviews.ask_expiry(b, draft, shown or first, first, last, r, problem)
     else:
         draft.nonce = secrets.token_urlsafe(9)  # a fresh one per summary: Save is keyed by it
-        screen = fviews.summary(b, draft, r, problem)
+        sooner = await _sooner(context, me.telegram_id, draft)
+        screen = fviews.summary(b, draft, r, problem, sooner)
     await flow.render(context, draft, *screen)
     return step
+
+
+async def _sooner(context: BotContext, me: int, draft: AllocationDraft) -> list[Part]:
+    """For an addition: its parts that keep an expiry sooner than the day chosen."""
+    if draft.action != Action.ADD or not draft.amount:
+        return []
+    day, zone = draft.last_day, context.settings.zone
+    try:
+        expires_at = credits.expiry(day, now=now(context), zone=zone) if day else None
+    except ActionError:  # the day went by since it was chosen: Save asks for another
+        return []
+    return await allocation.sooner(context.db, me, draft.telegram_id, draft.amount, expires_at)
 
 
 def _text(update: Update) -> str:
