@@ -12,9 +12,11 @@ So a prepaid reseller's grants always add up to exactly what it has, and a hold 
 grants it will spend. Credit granted to a postpaid reseller who owes first covers the debt;
 only what is left above zero is backed by a grant (and can expire).
 
-Credits moved from one reseller to another keep their expiry (``take_free`` says which
+Credits moved from one reseller to another (transfers, their reversals, and credits a
+parent gives its sub-reseller or takes back) keep their expiry (``take_free`` says which
 grants a movement took them from; ``record_parts`` gives the receiver one grant per
-expiry), so passing credits around never lengthens their life.
+expiry; ``capped`` only shortens them), so passing credits around never lengthens their
+life.
 
 ``settle`` restores the rule after a movement, in one direction only: it moves free grant
 credit into holds that reserve too little (soonest-expiring grant first, oldest hold first)

@@ -12,9 +12,10 @@ Rules (see DESIGN.md, Domain):
 - holds reserve credit (``held``) until posted or voided; available = balance - held;
 - every credit in is a grant; grants are spent (and held) soonest-expiring first, and an
   expired grant's remainder is removed (see ``bot.services.grants`` for the rule);
-- credits moved between resellers (``move(keep_expiry=True)``: transfers and their
-  reversals) keep the expiry of the grants they leave, so moving never lengthens a
-  credit's life; such a move takes only free credit above zero, never a collection limit.
+- credits moved between resellers (``move(keep_expiry=True)``: transfers, their
+  reversals, allocations to and from sub-resellers) keep the expiry of the grants they
+  leave (a new one can only shorten it), so moving never lengthens a credit's life; such
+  a move takes only free credit above zero, never a collection limit.
 """
 
 from __future__ import annotations
