@@ -1,6 +1,7 @@
 """A parent adds credits to its sub-reseller or takes them back: the admin's form (action,
 transaction type, credits, comment, expiry for an addition), then a summary with both
-balances before and after, and Save.
+balances before and after (for an addition, which of its credits keep an expiry sooner
+than the day chosen: ``allocation.sooner``), and Save.
 
 The asker and the sub-reseller are checked in the database on every message and every tap
 (``allocation.balances`` refuses anyone not the asker's own child); a button naming another
