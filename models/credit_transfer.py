@@ -41,7 +41,8 @@ class CreditTransfer(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     tx_type: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(String(255))
-    # Allocations only: when the credits given expire.
+    # Allocations only: the latest the credits given may expire, as the parent chose; a
+    # part may expire sooner, as it would have with the parent (see their grants).
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Telegram id of whoever did it (the sender, the parent, or the admin who reversed).
     actor_telegram_id: Mapped[int] = mapped_column(BigInteger)

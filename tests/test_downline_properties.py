@@ -1,17 +1,20 @@
 """Property-based test of sub-resellers.
 
-Random trees (registrations under random parents), allocations and removals with nonces
-that repeat, transfers between any two resellers (``ledger.transfer_between``), sales
-(holds placed, posted and voided) and suspensions. After every step: the ledger audit
-passes (balances sum to zero, each equals its entries, none below its limit), no prepaid
-reseller's available balance is below zero, a sale, an allocation or a registration is
-refused exactly when the one acting or someone above it is suspended, and every
-reseller's subtree queries return exactly its descendants: nobody outside.
+Random trees (registrations under random parents), allocations (some with an expiry)
+and removals with nonces that repeat, transfers between any two resellers
+(``ledger.transfer_between``), sales (holds placed, posted and voided) and suspensions.
+After every step: the ledger audit passes (balances sum to zero, each equals its
+entries, none below its limit), no prepaid reseller's available balance is below zero,
+a sale, an allocation or a registration is refused exactly when the one acting or
+someone above it is suspended, and every reseller's subtree queries return exactly its
+descendants: nobody outside. Credits keep their expiry both ways: no allocation or
+removal makes any credit last longer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -21,13 +24,23 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.services import allocation, downline, ledger, subtree, wallet
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.resellers import require_by_telegram_id, set_status
-from models import Billing, EntryKind, ResellerStatus, TxType
+from models import (
+    Billing,
+    CreditGrant,
+    EntryKind,
+    Hold,
+    HoldAllocation,
+    HoldStatus,
+    ResellerStatus,
+    TxType,
+)
 from tests.conftest import _reset_postgres, database_from_url
 from tests.helpers import key, make_reseller, now
 
@@ -39,7 +52,7 @@ nonces = st.sampled_from(["n0", "n1", "n2"])  # few, so a Save is repeated
 
 operations = st.one_of(
     st.tuples(st.just("register"), who),
-    st.tuples(st.just("give"), who, amounts, nonces),
+    st.tuples(st.just("give"), who, amounts, nonces, st.sampled_from([0, 3, 20])),
     st.tuples(st.just("take"), who, amounts, nonces),
     st.tuples(st.just("transfer"), who, who, amounts),
     st.tuples(st.just("sell"), who, amounts),
@@ -164,6 +177,8 @@ class Scenario:
         first = tree.saved.get((parent, nonce))
         asked = (child, action, amount)
         giver = await self.balance(parent if action == Action.ADD else child)
+        days = op[4] if action == Action.ADD else 0
+        lives = await _lives(self.db)
         try:
             done = await allocation.save(
                 self.db,
@@ -174,6 +189,7 @@ class Scenario:
                 tx_type=TxType.PURCHASE,
                 nonce=nonce,
                 now=now(),
+                expires_at=now() + dt.timedelta(days=days) if days else None,
             )
         except ledger.IdempotencyConflict:
             assert first is not None and first != asked
@@ -191,6 +207,7 @@ class Scenario:
         assert not done.replayed and amount <= max(0, giver.available)
         assert not {parent, *tree.above(parent)} & tree.suspended
         tree.saved[(parent, nonce)] = asked
+        _never_longer(lives, await _lives(self.db))
 
     async def _sell(self, i: int, amount: int) -> None:
         """What the sale path checks first, then its hold."""
@@ -248,6 +265,46 @@ class Scenario:
                     await subtree.sales(self.db, tid(i), stranger, page=0)
 
 
+async def _lives(db: Database) -> dict[dt.datetime | None, int]:
+    """Every reseller's open grant credit (free and reserved), by expiry."""
+    async with db.transaction() as session:
+        reserved = (
+            select(
+                HoldAllocation.grant_id.label("grant_id"),
+                func.sum(HoldAllocation.amount).label("s"),
+            )
+            .join(Hold, Hold.id == HoldAllocation.hold_id)
+            .where(Hold.status == HoldStatus.PENDING)
+            .group_by(HoldAllocation.grant_id)
+            .subquery()
+        )
+        rows = await session.execute(
+            select(CreditGrant.expires_at, CreditGrant.remaining + func.coalesce(reserved.c.s, 0))
+            .outerjoin(reserved, reserved.c.grant_id == CreditGrant.id)
+            .where(CreditGrant.expired_at.is_(None))
+        )
+        found: dict[dt.datetime | None, int] = {}
+        for expires_at, credit in rows:
+            found[expires_at] = found.get(expires_at, 0) + int(credit)
+        return found
+
+
+def _alive_after(lives: dict[dt.datetime | None, int], at: dt.datetime | None) -> int:
+    """What is still alive after ``at`` (None: what never expires)."""
+    return sum(n for e, n in lives.items() if e is None or (at is not None and e > at))
+
+
+def _never_longer(
+    before: dict[dt.datetime | None, int], after: dict[dt.datetime | None, int]
+) -> None:
+    """No credit lives longer than it did: at every expiry, what is still alive after it
+    did not grow (a chosen expiry may shorten credits; a postpaid receiver's debt may
+    take some)."""
+    for at in set(before) | set(after):
+        assert _alive_after(after, at) <= _alive_after(before, at), (at, before, after)
+    assert sum(after.values()) <= sum(before.values())
+
+
 async def _row(session: Any, i: int) -> int:
     return (await require_by_telegram_id(session, tid(i))).id
 
@@ -260,6 +317,17 @@ async def _run(db: Database, ops: list[tuple[Any, ...]]) -> None:
             db, tid(i), name=f"R{i}", billing=billing, credit_limit=limit, credit=600
         )
         tree.accounts[i] = view.account_id
+        for days, amount in ((2, 300), (15, 300)):  # credits that expire, to move around
+            await wallet.add_credit(
+                db,
+                telegram_id=tid(i),
+                amount=amount,
+                tx_type=TxType.PURCHASE,
+                actor="prop",
+                key=key(),
+                now=now(),
+                expires_at=now() + dt.timedelta(days=days),
+            )
         await downline.set_depth(db, telegram_id=tid(i), depth=3, actor="prop", now=now())
     scenario = Scenario(db, tree)
     # A tree to start from (2 under 0, 3 under 1, 4 under 2), then the random steps.

@@ -4,8 +4,16 @@ the issuance account.
 
 - Add moves credits from the parent's *available* balance to the child; a postpaid
   parent may give only what it has above zero (its collection limit is its own risk, not
-  the child's). The child's grant may expire.
+  the child's).
 - Remove moves credits back from the child's available balance.
+
+Credits keep their expiry both ways (``ledger.move(keep_expiry=True)``), so moving them
+down and back never lengthens their life. Add takes the parent's soonest-expiring free
+credits and gives the child one grant per expiry they had; an expiry the parent chooses
+can only shorten that: each part expires at the sooner of the two (none chosen: as it
+would have with the parent). The summary says which part expires sooner than the chosen
+day (``sooner``). Remove gives the parent the child's soonest-expiring free credits,
+expiring when they would have with the child.
 
 Both are one ledger movement (``EntryKind.ALLOCATION``) and a ``CreditTransfer`` row in the
 same transaction, keyed by the nonce of the summary the parent saw, so a repeated Save
@@ -21,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, credits, downline, ledger
+from bot.services import admin_log, credits, downline, grants, ledger
 from bot.services.alerts import Kind
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, require_child
@@ -92,6 +100,25 @@ async def balances(db: Database, parent_telegram_id: int, child_telegram_id: int
         return await _balances(session, parent, child)
 
 
+async def sooner(
+    db: Database,
+    parent_telegram_id: int,
+    child_telegram_id: int,
+    amount: int,
+    expires_at: dt.datetime | None,
+) -> list[grants.Part]:
+    """The parts of an addition of ``amount`` that would expire before ``expires_at``
+    (None: every part that expires), soonest first: they keep the parent's expiry."""
+    async with db.transaction() as session:
+        parent, _ = await require_child(session, parent_telegram_id, child_telegram_id, direct=True)
+        parts = await grants.free_parts(session, parent.account_id, amount)
+    return [
+        p
+        for p in parts
+        if p.expires_at is not None and (expires_at is None or p.expires_at < expires_at)
+    ]
+
+
 def check(action: Action, amount: int, now: Balances) -> None:
     """Refuse what the balances cannot cover: a shortfall, or the most that can be removed."""
     if action == Action.ADD and amount > now.can_give:
@@ -158,6 +185,7 @@ async def save(
             comment=comment,
             related=f"reseller:{child.id}",
             expires_at=expires_at if adding else None,
+            keep_expiry=True,
         )
         after = await _balances(session, parent, child)
         if not movement.replayed:
@@ -226,7 +254,9 @@ async def _tell(
     expires_at: dt.datetime | None,
     now: dt.datetime,
 ) -> None:
-    """The child's notice, queued with the movement."""
+    """The child's notice, queued with the movement; an addition's says which of the
+    credits expire when."""
+    parts = await grants.expiring_parts(session, transfer_id) if action == Action.ADD else []
     payload: dict[str, object] = {
         "parent": after.parent.name,
         "amount": amount,
@@ -234,6 +264,8 @@ async def _tell(
         "available": after.child_balance.available,
         "comment": comment,
         "expires_at": expires_at.isoformat() if expires_at else None,
+        # [when (ISO), amount] of the credits moved that expire, soonest first.
+        "expiring": [[p.expires_at.isoformat(), p.amount] for p in parts if p.expires_at],
     }
     kind = Kind.CREDIT_ALLOCATED if action == Action.ADD else Kind.CREDIT_RECLAIMED
     await enqueue(

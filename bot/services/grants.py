@@ -12,9 +12,11 @@ So a prepaid reseller's grants always add up to exactly what it has, and a hold 
 grants it will spend. Credit granted to a postpaid reseller who owes first covers the debt;
 only what is left above zero is backed by a grant (and can expire).
 
-Credits moved from one reseller to another keep their expiry (``take_free`` says which
+Credits moved from one reseller to another (transfers, their reversals, and credits a
+parent gives its sub-reseller or takes back) keep their expiry (``take_free`` says which
 grants a movement took them from; ``record_parts`` gives the receiver one grant per
-expiry), so passing credits around never lengthens their life.
+expiry; ``capped`` only shortens them), so passing credits around never lengthens their
+life.
 
 ``settle`` restores the rule after a movement, in one direction only: it moves free grant
 credit into holds that reserve too little (soonest-expiring grant first, oldest hold first)
@@ -199,15 +201,11 @@ async def _drop_free(session: AsyncSession, grants: list[tuple[int, int]], amoun
             left -= take
 
 
-async def take_free(
-    session: AsyncSession, account_id: int, amount: int, *, first_from: int | None = None
-) -> list[Part]:
-    """Take ``amount`` of the account's free grant credit, as ``settle`` would drop it
-    (soonest-expiring first; what pending holds reserve is not free), but the grants of
-    movement ``first_from`` before any other; return what it took, one part per expiry,
-    soonest first. The caller has debited the balance by ``amount`` without touching
-    what is held or going below zero, so the free credit is there: short of it, the
-    grants are out of step and the transaction is refused."""
+async def _free_plan(
+    session: AsyncSession, account_id: int, amount: int, first_from: int | None
+) -> list[tuple[int, int, dt.datetime | None]]:
+    """(grant id, amount, expiry) that taking ``amount`` of free credit would take:
+    soonest-expiring first, the grants of movement ``first_from`` before any other."""
     query = select(CreditGrant.id, CreditGrant.remaining, CreditGrant.expires_at).where(
         CreditGrant.account_id == account_id,
         CreditGrant.expired_at.is_(None),
@@ -218,19 +216,57 @@ async def take_free(
     rows = await session.execute(
         query.order_by(CreditGrant.expires_at.asc().nulls_last(), CreditGrant.id)
     )
-    taken: dict[dt.datetime | None, int] = {}
+    plan: list[tuple[int, int, dt.datetime | None]] = []
     left = amount
     for grant_id, remaining, expires_at in rows.all():
         if left == 0:
             break
         take = min(left, remaining)
-        await _take_from_grant(session, grant_id, take)
-        taken[expires_at] = taken.get(expires_at, 0) + take
+        plan.append((grant_id, take, expires_at))
         left -= take
+    return plan
+
+
+def _parts(taken: list[tuple[dt.datetime | None, int]]) -> list[Part]:
+    """One part per expiry, soonest first (never last)."""
+    merged: dict[dt.datetime | None, int] = {}
+    for expires_at, amount in taken:
+        merged[expires_at] = merged.get(expires_at, 0) + amount
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return [Part(e, n) for e, n in sorted(merged.items(), key=lambda p: p[0] or never)]
+
+
+async def take_free(
+    session: AsyncSession, account_id: int, amount: int, *, first_from: int | None = None
+) -> list[Part]:
+    """Take ``amount`` of the account's free grant credit, as ``settle`` would drop it
+    (soonest-expiring first; what pending holds reserve is not free), but the grants of
+    movement ``first_from`` before any other; return what it took, one part per expiry,
+    soonest first. The caller has debited the balance by ``amount`` without touching
+    what is held or going below zero, so the free credit is there: short of it, the
+    grants are out of step and the transaction is refused."""
+    plan = await _free_plan(session, account_id, amount, first_from)
+    for grant_id, take, _ in plan:
+        await _take_from_grant(session, grant_id, take)
+    left = amount - sum(take for _, take, _ in plan)
     if left:
         raise GrantsOutOfStep(f"account {account_id}: {amount} moved but only {amount - left} free")
-    never = dt.datetime.max.replace(tzinfo=dt.UTC)
-    return [Part(e, n) for e, n in sorted(taken.items(), key=lambda p: p[0] or never)]
+    return _parts([(expires_at, take) for _, take, expires_at in plan])
+
+
+async def free_parts(session: AsyncSession, account_id: int, amount: int) -> list[Part]:
+    """What ``take_free`` would take now, one part per expiry, without taking it (at most
+    what is free)."""
+    plan = await _free_plan(session, account_id, amount, None)
+    return _parts([(expires_at, take) for _, take, expires_at in plan])
+
+
+def capped(parts: list[Part], latest: dt.datetime | None) -> list[Part]:
+    """``parts`` expiring at ``latest`` at the latest (None: as they are): a new expiry may
+    shorten a credit's life, never lengthen it."""
+    if latest is None:
+        return parts
+    return _parts([(min(p.expires_at or latest, latest), p.amount) for p in parts])
 
 
 async def return_reservations(session: AsyncSession, hold_id: int) -> Returned:

@@ -12,9 +12,10 @@ Rules (see DESIGN.md, Domain):
 - holds reserve credit (``held``) until posted or voided; available = balance - held;
 - every credit in is a grant; grants are spent (and held) soonest-expiring first, and an
   expired grant's remainder is removed (see ``bot.services.grants`` for the rule);
-- credits moved between resellers (``move(keep_expiry=True)``: transfers and their
-  reversals) keep the expiry of the grants they leave, so moving never lengthens a
-  credit's life; such a move takes only free credit above zero, never a collection limit.
+- credits moved between resellers (``move(keep_expiry=True)``: transfers, their
+  reversals, allocations to and from sub-resellers) keep the expiry of the grants they
+  leave (a new one can only shorten it), so moving never lengthens a credit's life; such
+  a move takes only free credit above zero, never a collection limit.
 """
 
 from __future__ import annotations
@@ -356,18 +357,20 @@ async def move(
 
     ``keep_expiry`` moves credits between two reseller accounts as they are: only
     ``src``'s free credit above zero, taken from its grants as ``grants.take_free`` says
-    (those of movement ``first_from`` first), becomes one grant of ``dst``'s per expiry.
+    (those of movement ``first_from`` first), becomes one grant of ``dst``'s per expiry;
+    an ``expires_at`` given with it is the latest any of them may expire (``grants.capped``).
     """
     _validate(amount, comment, key)
     if src == dst:
         raise InvalidEntry("cannot move credits from an account to itself")
     if keep_expiry:
-        if expires_at is not None or from_held:
-            raise InvalidEntry("credits that keep their expiry take no new one, nor a hold")
+        if from_held:
+            raise InvalidEntry("credits that keep their expiry are not taken from a hold")
         await _require_reseller_account(session, src)
         await _require_reseller_account(session, dst)
     asked = (src, dst, amount, kind, tx_type, comment)
-    replay = await _replay(session, key, asked, expires_at, keep_expiry=keep_expiry)
+    first_expiry = None if keep_expiry else expires_at  # kept expiries: none to compare
+    replay = await _replay(session, key, asked, first_expiry, keep_expiry=keep_expiry)
     if replay is not None:
         return replay
     # Touch the two rows in id order so opposite movements cannot deadlock.
@@ -398,6 +401,7 @@ async def move(
     )
     if keep_expiry:
         parts = await grants.take_free(session, src, amount, first_from=first_from)
+        parts = grants.capped(parts, expires_at)
         await grants.record_parts(session, account_id=dst, transfer_id=transfer.id, parts=parts)
     elif dst in resellers:
         await grants.record_credit(

@@ -1,6 +1,7 @@
 """A parent adds credits to its sub-reseller or takes them back: the admin's form (action,
 transaction type, credits, comment, expiry for an addition), then a summary with both
-balances before and after, and Save.
+balances before and after (for an addition, which of its credits keep an expiry sooner
+than the day chosen: ``allocation.sooner``), and Save.
 
 The asker and the sub-reseller are checked in the database on every message and every tap
 (``allocation.balances`` refuses anyone not the asker's own child); a button naming another
@@ -22,6 +23,7 @@ from bot.services import allocation, credits
 from bot.services.admin_log import ActionError
 from bot.services.credits import Action
 from bot.services.downline import DownlineError
+from bot.services.grants import Part
 from handlers import flow
 from handlers.admin import credit_views as admin_credit_views
 from handlers.calendar import TapKind
@@ -101,9 +103,22 @@ async def _show(
         screen = fviews.ask_expiry(b, draft, shown or first, first, last, r, problem)
     else:
         draft.nonce = secrets.token_urlsafe(9)  # a fresh one per summary: Save is keyed by it
-        screen = fviews.summary(b, draft, r, problem)
+        sooner = await _sooner(context, me.telegram_id, draft)
+        screen = fviews.summary(b, draft, r, problem, sooner)
     await flow.render(context, draft, *screen)
     return step
+
+
+async def _sooner(context: BotContext, me: int, draft: AllocationDraft) -> list[Part]:
+    """For an addition: its parts that keep an expiry sooner than the day chosen."""
+    if draft.action != Action.ADD or not draft.amount:
+        return []
+    day, zone = draft.last_day, context.settings.zone
+    try:
+        expires_at = credits.expiry(day, now=now(context), zone=zone) if day else None
+    except ActionError:  # the day went by since it was chosen: Save asks for another
+        return []
+    return await allocation.sooner(context.db, me, draft.telegram_id, draft.amount, expires_at)
 
 
 def _text(update: Update) -> str:

@@ -12,9 +12,11 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.services.allocation import Allocation, Balances
 from bot.services.credits import Action
+from bot.services.grants import Part
 from handlers import calendar_views
 from handlers.downline import callbacks as buttons
 from handlers.downline.drafts import AllocationDraft
+from handlers.downline.views import usable_until
 from handlers.reader import Reader
 from models import TxType
 
@@ -121,8 +123,15 @@ def ask_expiry(
     return _screen(b, d, r, question, rows, problem)
 
 
-def summary(b: Balances, d: AllocationDraft, r: Reader, problem: str = "") -> Screen:
-    """What Save will do: both balances, and what is available, before and after."""
+def summary(
+    b: Balances,
+    d: AllocationDraft,
+    r: Reader,
+    problem: str = "",
+    sooner: list[Part] | None = None,
+) -> Screen:
+    """What Save will do: both balances, and what is available, before and after; for an
+    addition, the parts of it that keep an expiry sooner than the one chosen (``sooner``)."""
     t = r.t
     amount = d.amount or 0
     signed = amount if d.action == Action.ADD else -amount
@@ -140,6 +149,16 @@ def summary(b: Balances, d: AllocationDraft, r: Reader, problem: str = "") -> Sc
         t._("Available: {before} → <b>{after}</b>", before=r.money(them.available),
             after=r.money(them.available + signed)),
     ]  # fmt: skip
+    if sooner:
+        if d.last_day is None:
+            rule = t._("Your credits keep their expiry: for them these expire as for you.")
+        else:
+            rule = t._(
+                "Your credits keep their expiry: a part that expires sooner than the day you "
+                "chose expires then for them too."
+            )
+        parts = [usable_until(r, p.expires_at, p.amount) for p in sooner if p.expires_at]
+        lines += ["", rule, *parts]
     save = keyboards.button(t._("💾 Save"), buttons.SAVE.build(b.child.telegram_id, d.nonce))
     return _screen(b, d, r, "\n".join(lines), [[save]], problem)
 

@@ -321,6 +321,16 @@ def welcome_notice(p: dict[str, Any], r: Reader) -> Notice:
     return text, None
 
 
+def usable_until(r: Reader, expires_at: dt.datetime, amount: int) -> str:
+    """One part of credits that expire at ``expires_at``: its last usable day."""
+    last = expires_at - dt.timedelta(seconds=1)
+    return r.t._(
+        "{amount} of them can be used until {date}, included.",
+        amount=r.money(amount),
+        date=r.date(last),
+    )
+
+
 def _moved(p: dict[str, Any], r: Reader, added: bool) -> Notice:
     t, amount, parent = r.t, r.money(p["amount"]), r.name(str(p["parent"]))
     if added:
@@ -334,7 +344,9 @@ def _moved(p: dict[str, Any], r: Reader, added: bool) -> Notice:
             available=r.money(p["available"]),
         )
     )
-    if p.get("expires_at"):
+    if "expiring" in p:  # the credits keep their expiry: each part's own day
+        lines += [usable_until(r, dt.datetime.fromisoformat(w), n) for w, n in p["expiring"]]
+    elif p.get("expires_at"):  # older notices: the day chosen
         last = dt.datetime.fromisoformat(p["expires_at"]) - dt.timedelta(seconds=1)
         lines.append(t._("They can be used until {date}, included.", date=r.date(last)))
     if p.get("comment"):
