@@ -55,6 +55,9 @@ A conversation's timeout runs under the same lock (``_GuardedTimeouts``).
 
 If the lock connection itself is lost, the server frees its locks while their updates
 go on: for those updates only, another instance may handle the same user meanwhile.
+The next update opens a new one; while none can be opened (the database is away), an
+update is not handled unguarded but refused through the error handler, whose "try
+again later" its user sees, as when a handler finds the database away.
 
 Always on with PostgreSQL, with no setting to turn it off: it costs four short
 statements per update (about 1.3 ms on a local server), and a lone instance never
@@ -92,8 +95,17 @@ class UserGuard:
         if ordering is None or not isinstance(update, Update):
             await handle()
             return
-        async with self.holding(update, ordering):
-            await handle()
+        started = False
+        try:
+            async with self.holding(update, ordering):
+                started = True
+                await handle()
+        except Exception as exc:
+            if started:
+                raise
+            # No lock (the database is away, say): the update is not handled, and its
+            # user hears why, as from a handler that failed ("try again later").
+            await self.app.process_error(update, exc)
 
     @contextlib.asynccontextmanager
     async def holding(self, update: Update, ordering: int) -> AsyncIterator[Reloaded]:
