@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ class AdvisoryLocks:
         self._conn: AsyncConnection | None = None
         self._scope: tuple[str, str] | None = None  # the database and the schema
         self._io = asyncio.Lock()  # one statement at a time on the connection
+        self._failed_at = float("-inf")  # when opening the connection last failed
         self._releasing: set[asyncio.Task[Any]] = set()
         # One session holds every lock of this instance, and a session may take a lock
         # it holds again: within the instance a key is held in turn here (the update
@@ -124,8 +126,13 @@ class AdvisoryLocks:
 
     async def _query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run ``work`` on the lock connection; a lost connection is replaced once."""
+        asked = time.monotonic()
         async with self._io:
             for attempt in (1, 2):
+                if self._conn is None and self._failed_at > asked:
+                    # Opening one failed while this query waited its turn: fail now, or
+                    # every waiting update would wait out a connect timeout in turn.
+                    raise ConnectionError("the user locks' connection cannot be opened")
                 conn = await self._connection()
                 try:
                     return await work(conn)
@@ -140,7 +147,11 @@ class AdvisoryLocks:
     async def _connection(self) -> AsyncConnection:
         if self._conn is not None:
             return self._conn
-        conn = await self.engine.connect()
+        try:
+            conn = await self.engine.connect()
+        except BaseException:
+            self._failed_at = time.monotonic()
+            raise
         try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()

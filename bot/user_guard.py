@@ -7,8 +7,8 @@ drafts (``user_data``) in memory, read from the database at start-up only. So, b
 update of a user is handled, ``UserGuard``:
 
 1. takes a PostgreSQL session-level advisory lock on a key derived from the update's
-   ordering key (``bot.updates.ordering_key``: the user, or the admins' group) and the
-   database and schema the bot works in;
+   ordering key (``bot.updates.ordering_key``: the user, or the admins' group, and then
+   its user too) and the database and schema the bot works in;
 2. reads that user's conversation step and ``user_data`` back from the database (on
    the lock's connection: no pool checkout, no transaction) into PTB's in-memory
    structures, so the update continues from the step another instance
@@ -37,23 +37,27 @@ Why an advisory lock on one connection of its own, rather than the alternatives:
   only when one user's updates reach two instances at the same moment.
 
 It cannot deadlock with the updates' own transactions: the lock is not a row lock, is
-taken on a connection that runs no transaction (only the locks and the reads back), and
-an update holds one key at a time and waits for no other update (a group's update holds
-the group's key, not its user's).
+taken on a connection that runs no transaction (only the locks and the reads back). Nor
+between updates: an update waits for no other update, and holds one key, its user's,
+except in a group, where it takes the group's and then its user's; nothing takes a
+group's key while holding a user's.
 
 Queries on the shared connection run as tasks of their own that a cancelled update
 does not interrupt (an interrupted statement would leave the connection unusable); an
 update cancelled while its lock was being taken gives the lock up as soon as it is.
 
 What is read back: the steps of the persistent conversations for the update's own
-conversation key, and ``user_data`` only when the lock is the user's own. Under a
-group's key the user's private updates may be running beside it in this very instance,
-changing that same ``user_data`` (the flows keep their drafts in private chats).
+conversation key, and the user's ``user_data``. An admin's flow in the group (a refund,
+a suspension) keeps its draft there as a private flow does, and that ``user_data`` is
+shared with the admin's private chat: so a group's update holds its user's lock too.
 
 A conversation's timeout runs under the same lock (``_GuardedTimeouts``).
 
 If the lock connection itself is lost, the server frees its locks while their updates
 go on: for those updates only, another instance may handle the same user meanwhile.
+The next update opens a new one; while none can be opened (the database is away), an
+update is not handled unguarded but refused through the error handler, whose "try
+again later" its user sees, as when a handler finds the database away.
 
 Always on with PostgreSQL, with no setting to turn it off: it costs four short
 statements per update (about 1.3 ms on a local server), and a lone instance never
@@ -91,27 +95,45 @@ class UserGuard:
         if ordering is None or not isinstance(update, Update):
             await handle()
             return
-        async with self.holding(update, ordering):
-            await handle()
+        started = False
+        try:
+            async with self.holding(update, ordering):
+                started = True
+                await handle()
+        except Exception as exc:
+            if started:
+                raise
+            # No lock (the database is away, say): the update is not handled, and its
+            # user hears why, as from a handler that failed ("try again later").
+            await self.app.process_error(update, exc)
 
     @contextlib.asynccontextmanager
     async def holding(self, update: Update, ordering: int) -> AsyncIterator[Reloaded]:
-        """The lock of ``ordering`` held, and ``update``'s steps and data read back."""
-        key = await self.locks.key_of(ordering)
-        async with self.locks.holding(key):
+        """The lock of ``ordering`` held, and its user's too in a group; ``update``'s
+        steps and its user's data read back."""
+        user = update.effective_user
+        orderings = [ordering]
+        if user is not None and user.id != ordering:
+            # A group's update: its flow's draft is its user's user_data, which their
+            # private updates change too. The group's lock first, always: a private
+            # update takes no group's, so no two updates wait for each other.
+            orderings.append(user.id)
+        async with contextlib.AsyncExitStack() as held:
+            for one in orderings:
+                await held.enter_async_context(self.locks.holding(await self.locks.key_of(one)))
             # This instance's own changes not yet written (a timeout's end, say) first,
             # or reading back would undo them.
             await self.app.update_persistence()
-            yield await self.refresh(update, ordering)
+            yield await self.refresh(update)
             # Written before another instance may read them (the write-through handler
             # has done so, unless a handler stopped the later groups).
             await self.app.update_persistence()
 
-    async def refresh(self, update: Update, ordering: int) -> Reloaded:
-        """Read the update's conversation steps, and its user's data when the ordering
-        key is the user's, back into PTB's memory."""
+    async def refresh(self, update: Update) -> Reloaded:
+        """Read the update's conversation steps and its user's data (whose locks are
+        held) back into PTB's memory."""
         user = update.effective_user
-        user_id = user.id if user is not None and user.id == ordering else None
+        user_id = user.id if user is not None else None
         conversations = _conversations(self.app, update)
         steps = [(name, key) for name, (key, _) in conversations.items()]
         # Read on the lock's own connection: no pool checkout and no transaction, and

@@ -87,8 +87,10 @@ async def test_requests_during_a_postgres_outage_are_refused_cleanly_and_the_bot
         confirm = summary.key("✅ Confirm")
 
         await proxy.cut()
-        await _answer(fake_api, alice, summary, confirm)  # the tap is answered at once
-        assert (await fake_api.next_event(alice.id, within=30)).text == TRY_LATER
+        # The tap is answered at once, with the reason: not even the user's lock (the
+        # instances' turn, bot/user_guard.py) can be taken.
+        answered = await _answer(fake_api, alice, summary, confirm)
+        assert answered["text"] == TRY_LATER and answered["show_alert"]
         await fake_api.send(alice, "/balance")
         assert (await fake_api.next_event(alice.id, within=30)).text == TRY_LATER
         assert await _requests(direct) == 0  # nothing half-written

@@ -344,3 +344,29 @@ async def test_sqlite_takes_no_guard_and_postgresql_guards_every_user_update(
         assert processor.guard is None and "user_guard" not in bot.bot_data
     else:
         assert isinstance(processor.guard, UserGuard) and processor.guard.locks.taken == 1
+
+
+async def test_a_lock_connection_that_cannot_be_opened_fails_the_updates_waiting_for_it_at_once(
+    pg_db: Database,
+) -> None:
+    """A server that does not answer (no refusal: a connect timeout) costs the updates
+    that wait for the lock connection meanwhile one timeout in all, not one each."""
+    locks = AdvisoryLocks(pg_db.engine)
+    keys = [await locks.key_of(user) for user in (7, 8, 9, 10)]  # four users' updates
+    await locks.close()  # the session gone; the next update must open another
+
+    class Unreachable:
+        async def connect(self) -> None:
+            await asyncio.sleep(0.5)
+            raise TimeoutError("connecting timed out")
+
+    locks.engine = Unreachable()  # type: ignore[assignment]
+
+    async def update(key: int) -> None:
+        async with locks.holding(key):
+            raise AssertionError("no lock can be had")
+
+    started = time.monotonic()
+    failures = await asyncio.gather(*(update(key) for key in keys), return_exceptions=True)
+    assert all(isinstance(f, OSError) for f in failures), failures
+    assert time.monotonic() - started < 1.2  # not 4 x 0.5 s in turn
