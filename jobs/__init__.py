@@ -140,7 +140,7 @@ async def outbox_job(context: BotContext) -> None:
     """Scheduled announcements due are queued, the outbox drained, progress shown."""
     last_sent = context.bot_data.setdefault("outbox_last_sent", {})
     moment = _clock(context)
-    await announcements.queue_due(context.db, moment)
+    await announcements.queue_due(context.db, moment, owner_ids=context.settings.admin_ids)
     leadership = context.bot_data.get("leadership")
     await notifier.drain(
         context.bot,

@@ -21,6 +21,7 @@ from bot.i18n import Translator
 from bot.services.alerts import Kind
 from bot.settings import Settings
 from handlers.admin import cash_views, credit_views, panel_report_views, reseller_views
+from handlers.announce import history_views as announcement_views
 from handlers.customer import views as customer_views
 from handlers.downline import views as downline_views
 from handlers.payments import admin_views as payment_views
@@ -327,6 +328,7 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.SELF_PAY_RENEWED: renewal_views.renewed_notice,
     Kind.SELF_PAY_REFUNDED: renewal_views.refunded_notice,
     Kind.SELF_PAY_REFUND_FAILED: renewal_views.refund_failed_notice,
+    Kind.ANNOUNCEMENT_REFUSED: announcement_views.refused_notice,
 }
 VIEWS.update(portal_notices.VIEWS)
 

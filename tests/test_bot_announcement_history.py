@@ -93,7 +93,7 @@ async def test_past_announcements_are_listed_and_a_scheduled_one_is_cancelled_on
     # A second tap on the (older) Cancel finds it cancelled: nothing more happens.
     assert await refused(fake_api, admin, card, cancel) == ""
     assert (await statuses(db))[2] == AnnouncementStatus.STOPPED
-    assert await announcements.queue_due(db, T0 + dt.timedelta(hours=2)) == []
+    assert await announcements.queue_due(db, T0 + dt.timedelta(hours=2), owner_ids={ADMIN_ID}) == []
     # One that went out cannot be cancelled.
     alert = await refused(fake_api, admin, card, an.CANCEL_SCHEDULED.build(1, 0))
     assert "Only a scheduled announcement can be cancelled" in alert

@@ -218,8 +218,12 @@ async def test_a_scheduled_announcement_goes_out_at_its_time_and_a_cancelled_one
     assert "That time has passed" in past.text
     scheduled = await say(fake_api, admin, "2026-11-21 10:00")
     assert "scheduled for 2026-11-21 10:00" in scheduled.text
-    assert await announcements.queue_due(db, T0 + dt.timedelta(hours=21)) == []
-    assert await announcements.queue_due(db, T0 + dt.timedelta(hours=22)) == [1]
+    assert (
+        await announcements.queue_due(db, T0 + dt.timedelta(hours=21), owner_ids={ADMIN_ID}) == []
+    )
+    assert await announcements.queue_due(db, T0 + dt.timedelta(hours=22), owner_ids={ADMIN_ID}) == [
+        1
+    ]
     await drain(bot, db, settings, T0 + dt.timedelta(hours=22))
     assert len(received(fake_api, 5001)) == 1
     # Another, cancelled before its time: nothing goes out.
@@ -228,7 +232,7 @@ async def test_a_scheduled_announcement_goes_out_at_its_time_and_a_cancelled_one
     scheduled = await say(fake_api, admin, "2026-11-22 10:00")
     cancelled = await tap(fake_api, admin, scheduled, an.STOP.build(2))
     assert "was stopped" in cancelled.text
-    assert await announcements.queue_due(db, T0 + dt.timedelta(days=3)) == []
+    assert await announcements.queue_due(db, T0 + dt.timedelta(days=3), owner_ids={ADMIN_ID}) == []
     await drain(bot, db, settings, T0 + dt.timedelta(days=3))
     assert len(received(fake_api, 5001)) == 1
 

@@ -59,3 +59,31 @@ def test_announcements_are_listed_shown_and_a_scheduled_one_cancelled(
     # The permission is granted from the shell like any other.
     code, out, _ = run("staff", "add", "4242", "--name", "Ann", "--permissions", "announcements")
     assert code == 0 and "may: announcements" in out
+
+
+def test_one_not_sent_because_its_author_may_no_longer_announce_says_why(
+    run,  # noqa: F811
+    database_url: str,
+    db: Database,
+) -> None:
+    """Scheduled by 4243, who is no admin when its time comes: not sent, and why."""
+
+    async def go() -> None:
+        db = database_from_url(url)
+        try:
+            await announcements.create(db, Author(4243), Target(Audience.CUSTOMERS),
+                                       Message("Later"), key="c", now=T0,
+                                       send_at=T0.replace(day=21))  # fmt: skip
+            assert await announcements.queue_due(db, T0.replace(day=22), owner_ids={900}) == []
+        finally:
+            await db.dispose()
+
+    url = database_url
+    asyncio.run(go())
+    code, out, _ = run("announcements", "list")
+    assert code == 0 and out.startswith("#1\tnot sent\t2026-11-21 12:00\tcustomers:all\tby 4243")
+    code, out, _ = run("announcements", "show", "1")
+    assert code == 0 and "not sent when due: its author is no longer an admin\n" in out
+    # Cancelling it changes nothing: nothing of it was ever queued.
+    code, out, _ = run("announcements", "cancel", "1")
+    assert code == 0 and "\tnot sent\t" in out

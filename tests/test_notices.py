@@ -535,6 +535,12 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         "a customer of <b>Alice</b>) failed: CHARGE_NOT_FOUND. Refund it from /stars.",
         lambda t: "CHARGE_NOT_FOUND",
     ),
+    (
+        Kind.ANNOUNCEMENT_REFUSED,
+        {"announcement": 12, "reason": "reseller_suspended"},
+        "⛔ Your scheduled announcement #12 was not sent.\nYour reseller account is suspended.",
+        lambda t: t._("Your reseller account is suspended."),
+    ),
 ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.services import announcement_authors as authors
 from bot.services import announcement_history
 from bot.services.announcement_history import Asker, Past
 from bot.services.announcements import AnnouncementError
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
 OPERATOR = Asker(0, admin=True)  # the shell sees and may cancel every announcement
 LIST_LIMIT = 1_000
+REFUSED = {
+    authors.NO_PERMISSION: "its author may no longer send announcements",
+    authors.NOT_STAFF: "its author is no longer an admin",
+    authors.RESELLER_SUSPENDED: "its author's reseller account is suspended",
+    authors.NOT_RESELLER: "its author is no longer a reseller",
+}
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +54,8 @@ def _audience(p: Past) -> str:
 
 
 def _state(p: Past) -> str:
+    if p.refused:
+        return "not sent"
     return "cancelled" if p.cancelled else "sent" if p.status == "done" else p.status.value
 
 
@@ -85,6 +94,8 @@ async def announcements_show(call: Call) -> int:
     print(_line(p, call))
     if p.counts.stopped:
         print(f"held back by the Stop: {p.counts.stopped}")
+    if p.refused:
+        print(f"not sent when due: {REFUSED.get(p.refused, p.refused)}")
     print(("[photo] " if p.has_photo else "") + (f"[{p.template}] " if p.template else "") + p.text)
     return 0
 

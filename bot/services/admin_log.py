@@ -96,7 +96,7 @@ KINDS = (
     "price_entry_set", "price_entry_cleared", "price_list_assigned",
     "reseller_depth", "credits_allocated", "credits_reclaimed",
     "stars_refunded", "stars_method",
-    "report_switch",
+    "report_switch", "announcement_refused",
 )  # fmt: skip
 MAX_LIMIT = 10_000
 

@@ -82,6 +82,8 @@ class Kind(StrEnum):
     SELF_PAY_RENEWED = "self_pay_renewed"  # the reseller: a customer paid and renewed in Stars
     SELF_PAY_REFUNDED = "self_pay_refunded"  # reseller and admins: such a renewal failed, refunded
     SELF_PAY_REFUND_FAILED = "self_pay_refund_failed"  # the admins: ... and the refund failed
+    # The author: their scheduled announcement was not sent, as they may no longer announce.
+    ANNOUNCEMENT_REFUSED = "announcement_refused"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
+from bot.services import announcement_authors as authors
 from bot.services.announcement_audience import Audience, Segment
 from bot.services.announcements import STOPPED, AnnouncementError, Template
 from models import (
@@ -70,6 +71,9 @@ class Past:
     queued_at: dt.datetime | None
     finished_at: dt.datetime | None
     counts: Counts
+    # Why it was not sent when its time came (announcement_authors.REASONS); None if it was
+    # not refused.
+    refused: str | None = None
 
     @property
     def cancellable(self) -> bool:
@@ -153,7 +157,13 @@ def _past(row: Announcement, counts: Counts, names: dict[tuple[str, str], str]) 
 async def _described(session: AsyncSession, rows: Sequence[Announcement]) -> list[Past]:
     counts = await _counts(session, [row.id for row in rows])
     names = await _names(session, rows)
-    return [_past(row, counts.get(row.id, Counts()), names) for row in rows]
+    # Only one stopped before anything was queued can have been refused.
+    unqueued = [r.id for r in rows if r.status == AnnouncementStatus.STOPPED and not r.queued_at]
+    refused = await authors.reasons(session, unqueued)
+    return [
+        replace(_past(row, counts.get(row.id, Counts()), names), refused=refused.get(row.id))
+        for row in rows
+    ]
 
 
 async def history(db: Database, asker: Asker, page: int, size: int = PAGE_SIZE) -> HistoryPage:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +23,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
+from bot.services import announcement_authors as authors
 from bot.services import outbox
 from bot.services.announcement_audience import (
     Audience,
@@ -239,23 +240,31 @@ async def _queue(session: AsyncSession, row: Announcement, now: dt.datetime) -> 
     row.finished_at = None if written else now
 
 
-async def queue_due(db: Database, now: dt.datetime) -> list[int]:
-    """Queue the scheduled announcements whose time has come; their ids."""
+async def queue_due(db: Database, now: dt.datetime, *, owner_ids: Collection[int]) -> list[int]:
+    """Queue the scheduled announcements whose time has come; their ids. One whose author
+    may no longer announce is not sent: it is stopped, and its author told why."""
     async with db.transaction() as session:
-        due = list(
-            await session.scalars(
-                select(Announcement.id).where(
+        due = (
+            await session.execute(
+                select(Announcement.id, Announcement.author_telegram_id, Announcement.reseller_id)
+                .where(
                     Announcement.status == AnnouncementStatus.SCHEDULED,
                     Announcement.scheduled_at <= now,
                 )
+                .order_by(Announcement.id)
             )
-        )
+        ).all()
     queued = []
-    for announcement_id in due:
+    for announcement_id, author_telegram_id, reseller_id in due:
+        # Checked outside the write: who the author is now is read on its own.
+        refused = await authors.refusal(db, author_telegram_id, reseller_id, owner_ids)
         async with db.transaction() as session:
             row = await session.get(Announcement, announcement_id, with_for_update=True)
             # Stopped (cancelled) meanwhile, or queued by another pass: nothing to do.
             if row is None or row.status != AnnouncementStatus.SCHEDULED:
+                continue
+            if refused is not None:
+                await authors.refuse(session, row, refused, now)
                 continue
             await _queue(session, row, now)
             queued.append(announcement_id)

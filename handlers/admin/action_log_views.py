@@ -56,6 +56,7 @@ _NAMES: dict[str, Callable[[Translator], str]] = {
     "staff_permissions": lambda t: t._("👮 Staff permissions changed"),
     "staff_removed": lambda t: t._("👮 Staff admin removed"),
     "report_switch": lambda t: t._("🗓 Scheduled reports changed"),
+    "announcement_refused": lambda t: t._("📣 Scheduled announcement not sent"),
     "panel_import": lambda t: t._("🔌 Panel users imported"),
     "panel_customers_suspended": lambda t: t._("🔌 Customers disabled on the panels"),
     "panel_customers_resumed": lambda t: t._("🔌 Customers resumed on the panels"),

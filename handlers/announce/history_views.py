@@ -3,10 +3,13 @@ with Cancel while it is scheduled, and how an audience and a state are worded.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import LANGUAGES, Translator
+from bot.services import announcement_authors as authors
 from bot.services.announcement_audience import Audience, Segment
 from bot.services.announcement_history import HistoryPage, Past
 from bot.services.announcements import Template
@@ -25,6 +28,8 @@ def state(p: Past, r: Reader) -> str:
         return t._("🕒 scheduled")
     if p.status == AnnouncementStatus.SENDING:
         return t._("📤 sending")
+    if p.refused:
+        return t._("⛔ not sent")
     if p.cancelled:
         return t._("✖️ cancelled")
     if p.status == AnnouncementStatus.STOPPED:
@@ -110,6 +115,8 @@ def card(p: Past, page: int, r: Reader, note: str = "") -> Screen:
     else:
         lines.append(t._("Went out: {when}", when=_when(p, r)) if not p.cancelled
                      else t._("Was due: {when}", when=_when(p, r)))  # fmt: skip
+    if p.refused:
+        lines.append(why_refused(p.refused, t))
     if p.status != AnnouncementStatus.SCHEDULED and not p.cancelled:
         lines.append(t.n_("Reached {n} chat.", "Reached {n} chats.", p.recipients))
         if p.status == AnnouncementStatus.SENDING:
@@ -134,6 +141,33 @@ def card(p: Past, page: int, r: Reader, note: str = "") -> Screen:
         rows.append([keyboards.button(cancel, buttons.CANCEL_SCHEDULED.build(p.id, page))])
     rows.append([keyboards.button(t._("⬅️ Past announcements"), buttons.HISTORY.build(page))])
     return pages.fit(lines), InlineKeyboardMarkup(rows)
+
+
+def why_refused(code: str, t: Translator) -> str:
+    """Why a scheduled announcement was not sent when its time came, on its card."""
+    if code == authors.NO_PERMISSION:
+        return t._("Not sent: its author may no longer send announcements.")
+    if code == authors.NOT_STAFF:
+        return t._("Not sent: its author is no longer an admin.")
+    if code == authors.RESELLER_SUSPENDED:
+        return t._("Not sent: its author's reseller account is suspended.")
+    return t._("Not sent: its author is no longer a reseller.")
+
+
+def refused_notice(p: dict[str, Any], r: Reader) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Told to the author of a scheduled announcement that was not sent, and why."""
+    t, code = r.t, str(p["reason"])
+    head = t._("⛔ Your scheduled announcement #{id} was not sent.",
+               id=r.number(int(p["announcement"])))  # fmt: skip
+    if code == authors.NO_PERMISSION:
+        why = t._("You may no longer send announcements.")
+    elif code == authors.NOT_STAFF:
+        why = t._("You are no longer an admin.")
+    elif code == authors.RESELLER_SUSPENDED:
+        why = t._("Your reseller account is suspended.")
+    else:
+        why = t._("You are no longer a reseller.")
+    return f"{head}\n{why}", None
 
 
 def cancelled_note(t: Translator) -> str:

@@ -9,14 +9,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import announcements
+from bot.services import announcement_authors, announcements
 from bot.services.announcement_audience import Author
 from bot.services.announcements import AnnouncementError
-from bot.services.resellers import Role
 from bot.services.roles import Permission
 from handlers.announce import callbacks as buttons
 from handlers.announce import views
-from handlers.common import identify, may, now, refuse, show
+from handlers.common import may, now, refuse, show
 from handlers.language import reader
 
 
@@ -26,12 +25,7 @@ async def author(update: Update, context: BotContext) -> Author | None:
     user = update.effective_user
     if user is None:
         return None
-    if await may(update, context, Permission.ANNOUNCEMENTS):
-        return Author(user.id)
-    identity = await identify(update, context)
-    if identity.role == Role.RESELLER and identity.reseller is not None:
-        return Author(user.id, identity.reseller.id)
-    return None
+    return await announcement_authors.author_of(context.db, user.id, context.settings.admin_ids)
 
 
 async def stop(update: Update, context: BotContext) -> None:
