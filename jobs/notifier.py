@@ -116,9 +116,11 @@ async def _fill(
     """Read what is due and hand it to the window until the time is up or nothing is left."""
     db, now = window.db, window.now
     while time.monotonic() < deadline:
-        # The messages in the window are still pending: read past them.
-        batch = await outbox.due(db, now, limit=window.batch + len(window.chats))
-        fresh = deque(m for m in batch if m.id not in window.chats)
+        # The messages in the window are still pending: read past them. Those in it as
+        # the read begins, even if recorded while it runs: it may have seen them pending.
+        in_window = set(window.chats)
+        batch = await outbox.due(db, now, limit=window.batch + len(in_window))
+        fresh = deque(m for m in batch if m.id not in in_window)
         if not fresh:
             if not window.chats:
                 return

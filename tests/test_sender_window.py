@@ -4,6 +4,7 @@ at most the window's messages when the next pass sends what is left."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 from typing import Any
@@ -121,3 +122,42 @@ async def test_a_failure_while_recording_repeats_at_most_the_window(
     assert set(got.values()) <= {1, 2} and min(got.values()) == 1
     assert sum(1 for n in got.values() if n == 2) == unrecorded  # repeated: only those
     assert fake_api.flood_429s == 0
+
+
+async def test_a_message_recorded_while_the_next_batch_is_read_is_not_sent_again(
+    settings: Settings, db: Database, fake_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read while the window still holds a message. The window's record
+    may commit after that read saw the message pending but before the read returns (on
+    PostgreSQL: during its commit's round trip), and a busy database may take over a
+    second to write it, so the chat's one-second spacing no longer holds the message
+    back: it must not be taken for a new one and sent again."""
+    chats = await _queue(db, fake_api, 1)
+    real_due, real_record = outbox.due, outbox.record
+    recorded = asyncio.Event()
+    reads = 0
+
+    async def record(db: Database, outcomes: Any, now: dt.datetime, **kw: Any) -> None:
+        await asyncio.sleep(notifier.PER_CHAT_INTERVAL + 0.1)  # a slow write
+        await real_record(db, outcomes, now, **kw)
+        recorded.set()
+
+    async def due_returning_late(db: Database, now: dt.datetime, limit: int = 200) -> Any:
+        nonlocal reads
+        found = await real_due(db, now, limit)
+        reads += 1
+        if reads == 2:  # the first message is in the window: its record lands meanwhile
+            assert found
+            await asyncio.wait_for(recorded.wait(), 10)
+        return found
+
+    monkeypatch.setattr(outbox, "record", record)
+    monkeypatch.setattr(outbox, "due", due_returning_late)
+    async with running_bot(settings, db) as app:
+        await notifier.drain(
+            app.bot, db, settings, NOW, budget_seconds=30, last_sent={},
+            catalogs=app.bot_data["i18n"],
+        )  # fmt: skip
+    assert reads >= 2
+    assert _received(fake_api, chats) == {chats[0]: 1}
+    assert await _marked_sent(db) == 1
