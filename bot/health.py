@@ -24,14 +24,13 @@ import time
 from typing import Any
 
 import tornado.web
-from alembic.script import ScriptDirectory
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import func, select, text
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot import metrics
-from bot.db import Database, alembic_config
+from bot.db import Database, alembic_config, head_revisions
 from bot.services import wallet
 from bot.settings import Settings
 from models import OutboxMessage
@@ -52,7 +51,7 @@ class Probes:
         self._bot_api: tuple[float, str] | None = None  # (when asked, result)
         self._audit_started = -AUDIT_EVERY_SECONDS
         self._audit: asyncio.Task[None] | None = None
-        self._heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        self._heads = set(head_revisions() or _alembic_heads())
 
     async def database(self) -> str:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
@@ -132,6 +131,13 @@ class Probes:
         """Wait for an audit under way (tests, shutdown)."""
         if self._audit is not None:
             await asyncio.gather(self._audit, return_exceptions=True)
+
+
+def _alembic_heads() -> list[str]:
+    # Only if a version file does not read as expected: Alembic costs about 12 MB.
+    from alembic.script import ScriptDirectory
+
+    return list(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def _failure(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ import logging
 import string
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from html.parser import HTMLParser
 from io import BytesIO
 from pathlib import Path
@@ -28,7 +29,6 @@ from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,12 @@ DOMAIN = "messages"
 
 # Locales whose numbers are written in their own digits (Babel keeps Latin digits).
 _DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
+# Each language's decimal and group marks and its direction, as CLDR has them: kept here
+# because Babel's locale data for the five languages would cost the bot about 9 MB (it
+# is loaded only for month and day names). tests/test_i18n.py checks them against Babel.
+_SEPARATORS = {"en": (".", ","), "fa": ("\u066b", "\u066c"), "ru": (",", "\xa0"),
+               "ar": (".", ","), "tr": (",", ".")}  # fmt: skip
+RTL = frozenset({"fa", "ar"})
 # First-strong isolate and pop directional isolate: a Latin username or an amount inside
 # a right-to-left sentence keeps its own direction and its place in the sentence.
 FSI, PDI = "\u2068", "\u2069"
@@ -68,10 +74,16 @@ class Translator:
 
     def __init__(self, language: str, translations: NullTranslations) -> None:
         self.language = language
-        self.locale = Locale.parse(language)
-        self.rtl = self.locale.text_direction == "rtl"
+        self.rtl = language in RTL
         self._translations = translations
         self._digits = _DIGITS.get(language)
+        decimal_mark, group_mark = _SEPARATORS[language]
+        self._separators = str.maketrans({".": decimal_mark, ",": group_mark})
+
+    @cached_property
+    def locale(self) -> Locale:
+        """Babel's locale, for month and day names: its data is read on first use."""
+        return Locale.parse(self.language)
 
     def _(self, message: str, /, **params: Any) -> str:
         text = self._translations.gettext(message)
@@ -85,25 +97,19 @@ class Translator:
     def _native(self, text: str) -> str:
         return text.translate(self._digits) if self._digits else text
 
+    def _local(self, number: str) -> str:
+        return self._native(number.translate(self._separators))
+
     def number(self, value: int) -> str:
-        return self._native(format_decimal(value, locale=self.locale, numbering_system="default"))
+        return self._local(f"{value:,}")
 
     def decimal(self, value: Decimal, places: int = 1) -> str:
         """A measure with exactly ``places`` decimals (e.g. gigabytes), as the locale writes it."""
-        number = format_decimal(
-            value, format="#,##0." + "0" * places, locale=self.locale, numbering_system="default"
-        )
-        return self._native(number)
+        return self._local(f"{Decimal(value):,.{places}f}")
 
     def amount(self, hundredths: int, currency: str) -> str:
         """Always two decimals, digits and separators as the locale writes them."""
-        number = format_decimal(
-            Decimal(hundredths) / 100,
-            format="#,##0.00;-#,##0.00",
-            locale=self.locale,
-            numbering_system="default",
-        )
-        return self.isolate(f"{self._native(number)} {currency}")
+        return self.isolate(f"{self._local(f'{Decimal(hundredths) / 100:,.2f}')} {currency}")
 
     def date(self, moment: dt.datetime, zone: ZoneInfo) -> str:
         """yyyy-mm-dd in ``zone``, in the locale's digits."""

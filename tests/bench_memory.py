@@ -6,8 +6,8 @@
 Fills a fresh database (as tests/bench_reminders.py does: every customer's reminder is
 due), starts `python -m bot` as an operator would, with the jobs on, against the fake
 Bot API, waits until the reminder job has queued every reminder and the sender has been
-sending for a while, and prints the bot process's resident memory at start-up and its
-peak (the kernel's VmHWM), against the 120 MiB target.
+sending for a while, and prints the bot process's resident memory when it began polling
+and its peak (the kernel's VmHWM), in MiB and in MB, against the target of 120 MB.
 """
 
 from __future__ import annotations
@@ -30,17 +30,22 @@ from models import OutboxMessage, OutboxStatus
 from tests.bench_reminders import drop_schema, fill, private_schema
 from tests.fake_bot_api import FakeBotAPI
 
-TARGET_MIB = 120
+# Issue 17's "120 MB", read as the smaller of its two meanings: 120 million bytes (114.4 MiB).
+TARGET_BYTES = 120_000_000
 
 
-def memory_mib(pid: int) -> dict[str, float]:
-    """VmRSS (now) and VmHWM (peak) of a process, in MiB."""
-    found: dict[str, float] = {}
+def memory_bytes(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in bytes."""
+    found: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in {"VmRSS", "VmHWM"}:
-            found[name] = int(value.split()[0]) / 1024
+            found[name] = int(value.split()[0]) * 1024  # the kernel's "kB" are KiB
     return found
+
+
+def both_units(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB ({size / 10**6:.1f} MB)"
 
 
 async def outbox_counts(db: Database) -> tuple[int, int]:
@@ -85,8 +90,11 @@ async def main(customers: int, send_seconds: float, database_url: str | None) ->
         )  # fmt: skip
     try:
         started = time.monotonic()
-        await asyncio.sleep(2)
-        at_start = memory_mib(bot.pid)
+        while not any(method == "getUpdates" for method, _ in fake.requests):
+            if bot.returncode is not None or time.monotonic() - started > 120:
+                raise RuntimeError(f"the bot did not start polling; see {log}")
+            await asyncio.sleep(0.05)
+        at_start = memory_bytes(bot.pid)  # started: the jobs' first runs come after
         total, sent = 0, 0
         while total < customers and time.monotonic() - started < 300:
             await asyncio.sleep(1)
@@ -95,7 +103,7 @@ async def main(customers: int, send_seconds: float, database_url: str | None) ->
         print(f"reminders queued by the running bot: {total} within {queued_at - started:.0f} s")
         await asyncio.sleep(send_seconds)
         total, sent = await outbox_counts(db)
-        peak = memory_mib(bot.pid)
+        peak = memory_bytes(bot.pid)
     finally:
         bot.send_signal(signal.SIGINT)
         await asyncio.wait_for(bot.wait(), 60)
@@ -104,13 +112,10 @@ async def main(customers: int, send_seconds: float, database_url: str | None) ->
         if schema is not None:
             await drop_schema(url, schema)
     print(f"sent meanwhile: {sent}")
-    # The target is read as MiB, the unit the other benchmarks (and the figure of 132.9
-    # measured before) print; in millions of bytes the peak is 4.9% higher.
-    verdict = "met" if peak["VmHWM"] <= TARGET_MIB else "missed"
+    verdict = "met" if peak["VmHWM"] <= TARGET_BYTES else "missed"
     print(
-        f"bot process RSS: {at_start['VmRSS']:.1f} MiB two seconds after start; peak "
-        f"{peak['VmHWM']:.1f} MiB ({peak['VmHWM'] * 1.048576:.1f} million bytes); "
-        f"target {TARGET_MIB} MiB: {verdict}"
+        f"bot process RSS: {both_units(at_start['VmRSS'])} when it began polling; "
+        f"peak {both_units(peak['VmHWM'])}; target 120 MB ({TARGET_BYTES:,} bytes): {verdict}"
     )
 
 

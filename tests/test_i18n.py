@@ -4,12 +4,18 @@ step with the code, locale formatting, plural forms and operators' overrides."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel import Locale
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import i18n
 from bot.i18n import FSI, LANGUAGES, PDI, catalog_path, message_problem
@@ -62,6 +68,31 @@ def test_amounts_and_dates_are_written_as_each_locale_writes_them() -> None:
     assert catalogs.get("en").date(moment, tehran) == "2026-11-25"
     assert catalogs.get("ar").isolate("john_doe") == f"{FSI}john_doe{PDI}"
     assert catalogs.get("ru").isolate("john_doe") == "john_doe"
+
+
+def _babel(value: int | Decimal, language: str, pattern: str | None = None) -> str:
+    return format_decimal(value, pattern, locale=language, numbering_system="default")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hundredths=st.integers(-(10**15), 10**15),
+    tenths=st.decimals(-(10**9), 10**9, places=3),
+    language=st.sampled_from(sorted(LANGUAGES)),
+)
+def test_numbers_are_written_with_the_separators_and_direction_babel_gives(
+    hundredths: int, tenths: Decimal, language: str
+) -> None:
+    """The bot keeps each language's marks itself rather than load Babel's locale data:
+    they must write every number exactly as Babel (CLDR) does."""
+    t = i18n.Translator(language, NullTranslations())
+    native = t._native
+    assert t.number(hundredths) == native(_babel(hundredths, language))
+    assert t.decimal(tenths) == native(_babel(tenths, language, "#,##0.0"))
+    assert t.decimal(tenths, places=2) == native(_babel(tenths, language, "#,##0.00"))
+    amount = _babel(Decimal(hundredths) / 100, language, "#,##0.00;-#,##0.00")
+    assert t.amount(hundredths, "credits") == t.isolate(f"{native(amount)} credits")
+    assert t.rtl == (Locale.parse(language).text_direction == "rtl")
 
 
 def test_plural_forms_follow_each_languages_rules() -> None:

@@ -37,7 +37,9 @@ from models import (
 
 DEBT_WARNING_SHARE = 0.8
 DIGEST_EXPIRING_WITHIN = dt.timedelta(days=7)
-REMINDER_BATCH = 1_000  # customers read and queued per transaction: bounds the memory
+# Customers read and queued per transaction: bounds the memory. 500 rather than 1,000
+# lowers the bot's peak by about 2.4 MiB for some 10% more CPU (README, Benchmark).
+REMINDER_BATCH = 500
 
 
 class Kind(StrEnum):

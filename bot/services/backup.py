@@ -17,12 +17,12 @@ import datetime as dt
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -30,6 +30,9 @@ from sqlalchemy.engine import URL, make_url
 from bot.db import SQLITE_BUSY_TIMEOUT_MS, Database, create_engine, upgrade_schema
 from bot.services import backup_crypto, ledger
 from bot.services.backup_crypto import CryptoError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -165,13 +168,18 @@ def _put_in_place(plain: Path, output: Path, key: str | None) -> int:
     return output.stat().st_size
 
 
+def _sqlite_connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    import sqlite3  # here: a bot on PostgreSQL does not load it (about 1 MB)
+
+    return sqlite3.connect(path, timeout=timeout)
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
     if not source.is_file():
         raise BackupError("no_database", f"there is no database at {source}")
-    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
-    src = sqlite3.connect(source, timeout=timeout)
+    src = _sqlite_connect(source, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
-        dst = sqlite3.connect(target)
+        dst = _sqlite_connect(target)
         try:
             # All pages in one step: one read transaction, so one moment of the database,
             # while the bot's writers go on in the write-ahead log.
@@ -281,7 +289,7 @@ def _sqlite_tables_at(path: Path) -> int:
 
 
 def _sqlite_tables(path: Path) -> int:
-    connection = sqlite3.connect(path)
+    connection = _sqlite_connect(path)
     try:
         row = connection.execute(
             "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')"
@@ -318,12 +326,12 @@ async def _refuse_non_empty(engine: str, database_url: str) -> None:
 
 
 def _sqlite_fill(plain: Path, target: Path) -> None:
-    src = sqlite3.connect(plain)
+    src = _sqlite_connect(plain)
     try:
         if src.execute("PRAGMA quick_check").fetchone() != ("ok",):
             raise BackupError("damaged", "the backup's database is damaged")
         target.parent.mkdir(parents=True, exist_ok=True)
-        dst = sqlite3.connect(target)
+        dst = _sqlite_connect(target)
         try:
             src.backup(dst)
         finally:

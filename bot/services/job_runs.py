@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import JobRun
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,12 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> bool:
     """Mark ``period`` of ``job`` done; False if it already was (nothing changes then)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Only the dialect in use is imported: PostgreSQL's would cost a bot on SQLite 2 MB.
+    insert: Callable[[type[JobRun]], postgresql.Insert | sqlite.Insert]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     result = await session.execute(
         insert(JobRun)
         .values(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.i18n import LANGUAGES
 from models import ChatLanguage
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 class UnknownLanguage(ValueError):
@@ -35,8 +38,12 @@ async def remember(db: Database, chat_id: int, language: str, now: dt.datetime) 
 async def _insert_if_absent(
     session: AsyncSession, chat_id: int, language: str, now: dt.datetime
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Only the dialect in use is imported: PostgreSQL's would cost a bot on SQLite 2 MB.
+    insert: Callable[[type[ChatLanguage]], postgresql.Insert | sqlite.Insert]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     await session.execute(
         insert(ChatLanguage)
         .values(chat_id=chat_id, language=language, chosen=False, updated_at=now)
