@@ -144,7 +144,7 @@ async def ask_value(update: Update, context: BotContext, t: Translator) -> int |
         await refuse(update, views.refusal(ResellerError(), r))
         return flow.end(context, EDIT_DRAFT)
     await answer(query)
-    draft = EditDraft(query.message.chat.id, query.message.message_id, telegram_id, field)
+    draft = EditDraft(query.message.chat.id, query.message.message_id, telegram_id, field.value)
     assert context.user_data is not None
     context.user_data[EDIT_DRAFT] = draft
     await flow.render(context, draft, *form_views.edit_prompt(who, field, r))
