@@ -48,6 +48,9 @@ from models import (
 )
 
 MAX_ERROR = 255
+# A subscription's charge for a plan the customer has left (a change of package since):
+# selling it would move the customer back, so it is refunded and the subscription stopped.
+PLAN_CHANGED = "plan_changed"
 
 
 class Outcome(StrEnum):
@@ -63,6 +66,7 @@ class Renewal:
     payment: Payment
     result: sales.SaleResult | None = None
     reason: str = ""  # why it cannot be done: the sale's error code
+    stop_subscription: int | None = None  # a subscription to cancel at Telegram (PLAN_CHANGED)
 
 
 def order_key(payment_id: int) -> str:
@@ -87,6 +91,9 @@ async def renew(
     if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
     assert payment.customer_id is not None and payment.plan_id is not None
+    stale = await _charge_of_left_plan(db, payment.id)
+    if stale is not None:
+        return Renewal(Outcome.REFUND, payment, reason=PLAN_CHANGED, stop_subscription=stale)
     change = payment.purpose == StarPurpose.PLAN_CHANGE
     from_plan = await _plan_name(db, payment.customer_id) if change else ""
     try:
@@ -109,6 +116,21 @@ async def renew(
         async with db.transaction() as session:
             await enqueue(session, [_renewed_notice(payment, result, from_plan)], now)
     return Renewal(Outcome.RENEWED, payment, result)
+
+
+async def _charge_of_left_plan(db: Database, payment_id: int) -> int | None:
+    """The subscription of a charge whose plan is no longer the customer's, or None."""
+    async with db.transaction() as session:
+        found = await session.execute(
+            select(StarPayment.subscription_id)
+            .join(Customer, Customer.id == StarPayment.customer_id)
+            .where(
+                StarPayment.id == payment_id,
+                StarPayment.subscription_id.is_not(None),
+                StarPayment.plan_id != Customer.plan_id,
+            )
+        )
+        return found.scalar_one_or_none()
 
 
 async def _plan_name(db: Database, customer_id: int) -> str:
