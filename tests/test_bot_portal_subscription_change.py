@@ -6,15 +6,20 @@ Telegram and the customer is told; a charge that still comes for the old plan is
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.services import star_renewal_outcome
+from bot.db import Database
+from bot.services import plan_changes, plans, star_methods, star_renewal_outcome, star_subscriptions
+from bot.services.provisioning import LocalProvider
 from handlers.portal import callbacks
 from models import (
     ChangeStatus,
+    Customer,
     EntryKind,
+    OutboxMessage,
     PlanChangeRequest,
     StarPayment,
     StarState,
@@ -36,6 +41,7 @@ from tests.test_bot_star_renewals import (  # noqa: F401  (the fixtures)
     marzban,
     shop,
 )
+from tests.test_portal_services import CHAT, NOW, _shop
 
 
 async def _subscribe(s: Shop) -> str:
@@ -194,3 +200,48 @@ async def test_a_change_with_no_subscription_says_nothing_of_automatic_renewal(
     assert "Your package is now VPN Plus" in told.text
     assert "Automatic renewal" not in told.text
     assert await _subscriptions(s) == []
+
+
+async def test_approve_names_the_subscription_to_stop_until_it_is_cancelled(
+    db: Database,
+) -> None:
+    """The service's side: only an active subscription already charged, renewing the
+    plan left, is to stop; a second tap names it again until it is marked cancelled."""
+    cid = (await _shop(db, "john"))["john"]
+    hd = await plans.add_plan(db, code="hd", name="HD", days=30, price=1_500)
+    method = await star_methods.configure(db, code="stars", name="Stars", rate=200, now=NOW)
+    async with db.transaction() as session:
+        customer = await session.get(Customer, cid)
+        assert customer is not None
+        row = StarSubscription(
+            reseller_id=customer.reseller_id, customer_id=cid, plan_id=customer.plan_id,
+            method_id=method.id, stars=10, rate=200, payload="ss:x", payer_telegram_id=CHAT,
+            state=SubscriptionState.PENDING, created_at=NOW,
+        )  # fmt: skip
+        session.add(row)
+    request = await plan_changes.request_change(
+        db, chat_id=CHAT, customer_id=cid, plan_id=hd.id, now=NOW
+    )
+
+    async def approve() -> plan_changes.Approved:
+        return await plan_changes.approve(
+            db, LocalProvider(), None, telegram_id=1001, request_id=request.id, now=NOW,
+            provider_seconds=5, expected_price=1_500,
+        )  # fmt: skip
+
+    async with db.transaction() as session:  # never paid: Telegram has nothing to cancel
+        assert await star_subscriptions.renewing_another_plan(session, cid, hd.id) is None
+        await session.execute(
+            update(StarSubscription).values(state=SubscriptionState.ACTIVE, first_charge_id="ch1")
+        )
+    done = await approve()
+    assert done.to_stop is not None and done.to_stop.first_charge_id == "ch1"
+    again = await approve()  # a second tap: nothing sold again, the stop tried again
+    assert again.sale.replayed and again.to_stop == done.to_stop
+    async with db.transaction() as session:
+        payload = await session.scalar(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == plan_changes.DECIDED_KIND)
+        )
+    assert payload is not None and json.loads(payload)["stopped_plan"] == "IPTV"
+    assert await star_subscriptions.mark_cancelled(db, subscription_id=done.to_stop.id, now=NOW)
+    assert (await approve()).to_stop is None
