@@ -9,10 +9,18 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.db import Database
-from bot.services import plan_changes, plans, star_methods, star_renewal_outcome, star_subscriptions
+from bot.services import (
+    plan_changes,
+    plans,
+    sales,
+    star_methods,
+    star_renewal_outcome,
+    star_subscriptions,
+)
 from bot.services.provisioning import LocalProvider
 from handlers.portal import callbacks
 from models import (
@@ -24,6 +32,7 @@ from models import (
     StarPayment,
     StarState,
     StarSubscription,
+    SubscriptionOrder,
     SubscriptionState,
     Transfer,
 )
@@ -245,3 +254,31 @@ async def test_approve_names_the_subscription_to_stop_until_it_is_cancelled(
     assert payload is not None and json.loads(payload)["stopped_plan"] == "IPTV"
     assert await star_subscriptions.mark_cancelled(db, subscription_id=done.to_stop.id, now=NOW)
     assert (await approve()).to_stop is None
+
+
+async def test_a_renewal_of_a_plan_left_is_refused_in_the_sales_own_transaction(
+    db: Database,
+) -> None:
+    """Checked where the price would be held, so a change of package landing just before
+    the charge's sale cannot be undone by it: nothing held, no order."""
+    cid = (await _shop(db, "john"))["john"]
+    hd = await plans.add_plan(db, code="hd", name="HD", days=30, price=1_500)
+    async with db.transaction() as session:
+        customer = await session.get(Customer, cid)
+        assert customer is not None
+        iptv = customer.plan_id
+        await session.execute(update(Customer).values(plan_id=hd.id))
+
+    async def renew(key: str) -> sales.SaleResult:
+        return await sales.sell(
+            db, LocalProvider(), telegram_id=1001, plan_id=iptv, key=key, now=NOW,
+            provider_seconds=5, customer_id=cid, same_plan_only=True,
+        )  # fmt: skip
+
+    with pytest.raises(sales.PlanChanged):
+        await renew("charge-1")
+    orders = select(func.count()).select_from(SubscriptionOrder)
+    async with db.transaction() as session:
+        assert await session.scalar(orders) == 1  # john's activation alone
+        await session.execute(update(Customer).values(plan_id=iptv))
+    assert (await renew("charge-2")).customer.plan.id == iptv  # its own plan: renewed

@@ -50,7 +50,7 @@ from models import (
 MAX_ERROR = 255
 # A subscription's charge for a plan the customer has left (a change of package since):
 # selling it would move the customer back, so it is refunded and the subscription stopped.
-PLAN_CHANGED = "plan_changed"
+PLAN_CHANGED = sales.PlanChanged.code
 
 
 class Outcome(StrEnum):
@@ -91,9 +91,7 @@ async def renew(
     if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
     assert payment.customer_id is not None and payment.plan_id is not None
-    stale = await _charge_of_left_plan(db, payment.id)
-    if stale is not None:
-        return Renewal(Outcome.REFUND, payment, reason=PLAN_CHANGED, stop_subscription=stale)
+    subscription_id = await _subscription_of(db, payment.id)
     change = payment.purpose == StarPurpose.PLAN_CHANGE
     from_plan = await _plan_name(db, payment.customer_id) if change else ""
     try:
@@ -101,6 +99,7 @@ async def renew(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
+            same_plan_only=subscription_id is not None,
         )  # fmt: skip
     except sales.SaleInProgress as exc:
         if exc.code == sales.ANOTHER_SALE:
@@ -110,6 +109,10 @@ async def renew(
         return Renewal(Outcome.IN_DOUBT, payment)
     except sales.SaleInDoubt:
         return Renewal(Outcome.IN_DOUBT, payment)
+    except sales.PlanChanged:
+        return Renewal(
+            Outcome.REFUND, payment, reason=PLAN_CHANGED, stop_subscription=subscription_id
+        )
     except (CustomerError, LedgerError) as exc:
         return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))
     if not result.replayed:
@@ -118,19 +121,12 @@ async def renew(
     return Renewal(Outcome.RENEWED, payment, result)
 
 
-async def _charge_of_left_plan(db: Database, payment_id: int) -> int | None:
-    """The subscription of a charge whose plan is no longer the customer's, or None."""
+async def _subscription_of(db: Database, payment_id: int) -> int | None:
+    """The Stars subscription a charge belongs to (None: a single payment)."""
     async with db.transaction() as session:
-        found = await session.execute(
-            select(StarPayment.subscription_id)
-            .join(Customer, Customer.id == StarPayment.customer_id)
-            .where(
-                StarPayment.id == payment_id,
-                StarPayment.subscription_id.is_not(None),
-                StarPayment.plan_id != Customer.plan_id,
-            )
+        return await session.scalar(
+            select(StarPayment.subscription_id).where(StarPayment.id == payment_id)
         )
-        return found.scalar_one_or_none()
 
 
 async def _plan_name(db: Database, customer_id: int) -> str:
