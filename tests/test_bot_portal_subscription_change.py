@@ -132,6 +132,13 @@ async def _next_charge_refunded(s: Shop, link: str, plus: int) -> None:
     assert await _count(s.db, revenue) == 2
     assert next(iter(s.api.subscriptions.values()))["canceled"] is True
     assert [x.state for x in await _subscriptions(s)] == [SubscriptionState.CANCELLED]
+    reseller_told = await s.api.next_event(ALICE)
+    while "could not be done" not in reseller_told.text:  # the notices before it
+        reseller_told = await s.api.next_event(ALICE)
+    assert (
+        "(the customer has changed package since; automatic renewal stopped). "
+        "The Stars were refunded and the revenue taken back." in reseller_told.text
+    )
     await asyncio.sleep(1.0)
     await s.api.deliver_again(charged)  # the same charge again: refunded once, said once
     await asyncio.sleep(1.0)
