@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger, price_lists, sales
+from bot.services import ledger, price_lists, sales, star_subscriptions
 from bot.services.alerts import Kind
 from bot.services.customers import CustomerError, CustomerView, PlanView, _load, _own, _plan
 from bot.services.outbox import Outgoing, enqueue
@@ -56,6 +56,9 @@ class ChangeRepriced(CustomerError):
 class Approved:
     request_id: int
     sale: sales.SaleResult
+    # A Stars subscription renewing the old plan, for the caller to cancel at Telegram:
+    # its next charge would put the customer back on that plan.
+    to_stop: star_subscriptions.Subscription | None = None
 
 
 async def offered(db: Database, chat_id: int, customer_id: int) -> list[PlanView]:
@@ -182,6 +185,12 @@ async def _decide(
         customer = await _load(session, request.customer.id)
         assert customer is not None
         chat_id = await session.scalar(select(Customer.chat_id).where(Customer.id == customer.id))
+        renewing = None
+        if status == ChangeStatus.APPROVED:
+            renewing = await star_subscriptions.renewing_another_plan(
+                session, customer.id, request.plan.id
+            )
+        stopped = None if renewing is None else await session.get(Plan, renewing.plan_id)
         if chat_id is not None:
             notice = Outgoing(
                 key=f"plan-change-decided:{request.id}",
@@ -194,6 +203,8 @@ async def _decide(
                     "reason": reason or "",
                     "note": note or "",
                     "expires_at": customer.expires_at.isoformat(),
+                    # its automatic renewal, stopped by the caller (``Approved.to_stop``)
+                    "stopped_plan": "" if stopped is None else stopped.name,
                 },
             )
             await enqueue(session, [notice], now)
@@ -237,7 +248,18 @@ async def approve(
     except sales.PriceChanged:
         raise await _repriced(db, request) from None
     await _decide(db, request, ChangeStatus.APPROVED, now)
-    return Approved(request.id, result)
+    return Approved(request.id, result, await _renewing_old_plan(db, request))
+
+
+async def _renewing_old_plan(
+    db: Database, request: ChangeRequest
+) -> star_subscriptions.Subscription | None:
+    """Looked up again on a second tap too, so a cancel Telegram refused is tried again."""
+    async with db.transaction() as session:
+        found = await star_subscriptions.renewing_another_plan(
+            session, request.customer.id, request.plan.id
+        )
+    return None if found is None else await star_subscriptions.by_id(db, found.id)
 
 
 async def waiting(db: Database, *, telegram_id: int, request_id: int) -> ChangeRequest:

@@ -97,6 +97,13 @@ class CustomerCancelled(CustomerError):
     code = "customer_cancelled"
 
 
+class PlanChanged(CustomerError):
+    """The customer is on another plan now: a renewal of the plan it left (a Stars
+    subscription's charge) would move it back, so it is refused, and nothing is held."""
+
+    code = "plan_changed"
+
+
 class AlreadySettled(Exception):
     """The order was settled by someone else (the sale or reconciliation) meanwhile."""
 
@@ -292,6 +299,7 @@ async def _open_order(
     now: dt.datetime,
     expected_price: int | None,
     refuse_cancelled: bool = False,
+    same_plan_only: bool = False,
 ) -> SaleResult | _Pending:
     async def _open(session: AsyncSession) -> SaleResult | _Pending:
         replay = await _replay(session, key)
@@ -314,6 +322,8 @@ async def _open_order(
                 raise CustomerCancelled(
                     f"{name} cancelled the subscription. Nothing was charged.", username=name
                 )
+            if same_plan_only and customer.plan.id != plan_id:
+                raise PlanChanged(f"{name} is on another plan now. Nothing was charged.")
         assert name is not None
         if kind == OrderKind.ACTIVATION and await session.scalar(
             select(Customer.id).where(Customer.username == name)
@@ -661,6 +671,7 @@ async def sell(
     panels: Panels | None = None,
     expected_price: int | None = None,
     refuse_cancelled: bool = False,
+    same_plan_only: bool = False,
 ) -> SaleResult:
     """Activate ``username`` or renew ``customer_id`` on a plan, once per ``key``.
 
@@ -668,6 +679,8 @@ async def sell(
     now, PriceChanged is raised and nothing is held. ``refuse_cancelled``: a cancelled
     customer is refused (CustomerCancelled) in the transaction that would hold the price,
     for sales the customer asked for (a change of package) rather than the reseller.
+    ``same_plan_only``: a customer on another plan than ``plan_id`` is refused
+    (PlanChanged) in that transaction too, for renewals that must not change it back.
 
     A plan on a panel provisions there (through ``panels``); any other on ``provider``.
     Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, SaleFailed
@@ -704,6 +717,7 @@ async def sell(
         now=now,
         expected_price=expected_price,
         refuse_cancelled=refuse_cancelled,
+        same_plan_only=same_plan_only,
     )
     if isinstance(opened, SaleResult):
         return opened

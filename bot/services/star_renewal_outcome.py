@@ -48,6 +48,9 @@ from models import (
 )
 
 MAX_ERROR = 255
+# A subscription's charge for a plan the customer has left (a change of package since):
+# selling it would move the customer back, so it is refunded and the subscription stopped.
+PLAN_CHANGED = sales.PlanChanged.code
 
 
 class Outcome(StrEnum):
@@ -63,6 +66,7 @@ class Renewal:
     payment: Payment
     result: sales.SaleResult | None = None
     reason: str = ""  # why it cannot be done: the sale's error code
+    stop_subscription: int | None = None  # a subscription to cancel at Telegram (PLAN_CHANGED)
 
 
 def order_key(payment_id: int) -> str:
@@ -87,6 +91,7 @@ async def renew(
     if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
     assert payment.customer_id is not None and payment.plan_id is not None
+    subscription_id = await _subscription_of(db, payment.id)
     change = payment.purpose == StarPurpose.PLAN_CHANGE
     from_plan = await _plan_name(db, payment.customer_id) if change else ""
     try:
@@ -94,6 +99,7 @@ async def renew(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
+            same_plan_only=subscription_id is not None,
         )  # fmt: skip
     except sales.SaleInProgress as exc:
         if exc.code == sales.ANOTHER_SALE:
@@ -103,12 +109,24 @@ async def renew(
         return Renewal(Outcome.IN_DOUBT, payment)
     except sales.SaleInDoubt:
         return Renewal(Outcome.IN_DOUBT, payment)
+    except sales.PlanChanged:
+        return Renewal(
+            Outcome.REFUND, payment, reason=PLAN_CHANGED, stop_subscription=subscription_id
+        )
     except (CustomerError, LedgerError) as exc:
         return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))
     if not result.replayed:
         async with db.transaction() as session:
             await enqueue(session, [_renewed_notice(payment, result, from_plan)], now)
     return Renewal(Outcome.RENEWED, payment, result)
+
+
+async def _subscription_of(db: Database, payment_id: int) -> int | None:
+    """The Stars subscription a charge belongs to (None: a single payment)."""
+    async with db.transaction() as session:
+        return await session.scalar(
+            select(StarPayment.subscription_id).where(StarPayment.id == payment_id)
+        )
 
 
 async def _plan_name(db: Database, customer_id: int) -> str:

@@ -209,6 +209,25 @@ async def record_charge(
     return await db.run(_record)
 
 
+async def by_id(db: Database, subscription_id: int) -> Subscription:
+    async with db.transaction() as session:
+        row = await session.get(StarSubscription, subscription_id, populate_existing=True)
+        if row is None:
+            raise StarsError("no_subscription", f"There is no subscription #{subscription_id}.")
+        return _view(row)
+
+
+async def renewing_another_plan(
+    session: AsyncSession, customer_id: int, plan_id: int
+) -> StarSubscription | None:
+    """The customer's active subscription when it renews a plan other than ``plan_id``:
+    its next charge would sell that plan again, undoing a change of package."""
+    found = await active(session, customer_id)
+    if found is None or found.plan_id == plan_id or found.first_charge_id is None:
+        return None
+    return found
+
+
 async def subscription_to_cancel(db: Database, *, chat_id: int) -> Subscription:
     """The active subscription of the customer in ``chat_id`` (for the caller to cancel at
     Telegram, then ``mark_cancelled``)."""

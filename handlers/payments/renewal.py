@@ -20,14 +20,14 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from bot.context import BotContext
 from bot.db import Database
 from bot.i18n import Translator
-from bot.services import star_renewal_outcome, star_renewals, stars
+from bot.services import star_renewal_outcome, star_renewals, star_subscriptions, stars
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import Provider
 from bot.services.star_renewal_outcome import Outcome
 from bot.services.stars import Payment, StarsError
 from handlers.common import answer, now
 from handlers.language import reader
-from handlers.payments import change_views
+from handlers.payments import auto_renewal, change_views, subscription_views
 from handlers.payments import renewal_views as views
 from handlers.payments.views import payment_unmatched, try_again
 from handlers.reader import Reader
@@ -202,6 +202,12 @@ async def run_renewal(
             context.db, context.bot, payment.id, renewal.reason,
             admin_chat_id=context.settings.admin_chat_id, now=now(context),
         )  # fmt: skip
+        if renewal.stop_subscription is not None:
+            sub = await star_subscriptions.by_id(context.db, renewal.stop_subscription)
+            await auto_renewal.cancel(context.bot, context.db, sub, now(context))
+            if done.state == StarState.REFUNDED:
+                await message.reply_text(subscription_views.left_plan_refunded(done.stars, r))
+                return
         await message.reply_text(_refund_told(done, r))
 
 

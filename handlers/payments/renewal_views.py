@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.sales import ANOTHER_SALE
+from bot.services.star_renewal_outcome import PLAN_CHANGED
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError
 from handlers.customer import callbacks as customer_buttons
@@ -153,6 +154,8 @@ def _reason(code: str, t: Translator) -> str:
         return t._("the subscription was cancelled")
     if code == ANOTHER_SALE:
         return t._("another change or renewal was still being made")
+    if code == PLAN_CHANGED:  # a Stars subscription's charge for the package left
+        return t._("the customer has changed package since; automatic renewal stopped")
     return t._("the provider refused or failed")
 
 

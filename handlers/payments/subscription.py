@@ -8,10 +8,8 @@ The payment updates reach here through ``invoice``, which passes on the subscrip
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from telegram import LabeledPrice, SuccessfulPayment, Update
-from telegram.error import TelegramError
 
 from bot.context import BotContext
 from bot.db import Database
@@ -20,10 +18,8 @@ from bot.services.star_renewals import Recorded
 from bot.services.stars import StarsError
 from handlers.common import answer, now, show
 from handlers.language import reader
-from handlers.payments import renewal, renewal_views
+from handlers.payments import auto_renewal, renewal, renewal_views
 from handlers.payments import subscription_views as views
-
-log = logging.getLogger(__name__)
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
@@ -60,16 +56,9 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     except StarsError:
         await answer(query, views.no_subscription(r.t), alert=True)
         return
-    assert sub.first_charge_id is not None
-    try:
-        await context.bot.edit_user_star_subscription(
-            sub.payer_telegram_id, sub.first_charge_id, is_canceled=True
-        )
-    except TelegramError as exc:
-        log.warning("editUserStarSubscription for subscription %s: %s", sub.id, exc)
+    if not await auto_renewal.cancel(context.bot, context.db, sub, now(context)):
         await answer(query, views.not_stopped(r.t), alert=True)
         return
-    await star_subscriptions.mark_cancelled(context.db, subscription_id=sub.id, now=now(context))
     await answer(query)
     await context.bot.send_message(chat.id, views.stopped(sub.expires_at, r))
 

@@ -62,3 +62,13 @@ def stopped(until: dt.datetime | None, r: Reader) -> str:
 
 def not_stopped(t: Translator) -> str:
     return t._("Telegram did not stop the automatic renewal. Please try again later.")
+
+
+def left_plan_refunded(stars: int, r: Reader) -> str:
+    """A subscription's charge for the package the customer changed from: not renewed."""
+    return r.t._(
+        "↩️ Telegram charged {stars} to renew your old package automatically, but your "
+        "package has changed: the Stars were given back and automatic renewal stopped. "
+        "Renew your new package from /status.",
+        stars=stars_amount(r, stars),
+    )

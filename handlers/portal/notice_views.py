@@ -92,6 +92,13 @@ def change_decided(p: dict[str, Any], r: Reader) -> Notice:
     if p["approved"]:
         text = t._("✅ Your package is now {plan}; your subscription runs until {date}.",
                    plan=r.name(p["plan"]), date=_date(r, p["expires_at"]))  # fmt: skip
+        if p.get("stopped_plan"):
+            text += "\n\n" + t._(
+                "🔁 Automatic renewal of {old} with Telegram Stars stopped, so it cannot put "
+                "you back on it. To renew {plan}, tap ⭐ Pay and renew in /status (a 30-day "
+                "package can renew automatically from there too).",
+                old=r.name(p["stopped_plan"]), plan=r.name(p["plan"]),
+            )  # fmt: skip
     else:
         text = t._("Your reseller declined the change to {plan}: {reason}",
                    plan=r.name(p["plan"]), reason=_declined_why(p, r))  # fmt: skip

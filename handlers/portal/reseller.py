@@ -15,6 +15,7 @@ from bot.services.customers import CustomerError
 from bot.services.roles import Permission
 from handlers.common import answer, may, now, refuse, show
 from handlers.language import reader
+from handlers.payments import auto_renewal
 from handlers.portal import callbacks, notice_views, pause_views
 from handlers.portal import cancel_views as cv
 from handlers.portal.screens import panels
@@ -57,6 +58,10 @@ async def approve(update: Update, context: BotContext) -> None:
         # A new message, so the request's buttons stay for another try.
         await context.bot.send_message(chat.id, refusal_of(exc, r))
         return
+    if done.to_stop is not None:
+        # Its next charge would sell the old plan again. Should Telegram refuse the cancel,
+        # a charge that still comes is refunded instead (star_renewal_outcome).
+        await auto_renewal.cancel(context.bot, context.db, done.to_stop, now(context))
     await query.edit_message_text(cv.approved(done, r))
 
 
