@@ -21,7 +21,6 @@ runs through ``star_renewal_outcome`` (sold once, keyed by the payment), or is r
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,7 +33,7 @@ from bot.services.portal import DAY, owned
 from bot.services.sales import new_expiry
 from bot.services.self_pay import renewal_rate
 from bot.services.star_renewals import Checked, Refusal
-from bot.services.stars import CURRENCY, Payment, StarsError, by_payload, require
+from bot.services.stars import CURRENCY, Payment, StarsError, add_invoice, by_payload
 from models import (
     ChangeStatus,
     Customer,
@@ -44,7 +43,6 @@ from models import (
     Reseller,
     ResellerStatus,
     SelfPayPrice,
-    StarPayment,
     StarPurpose,
     StarState,
 )
@@ -197,8 +195,10 @@ async def create_invoice(
             raise StarsError(found.value, "This change cannot be paid now.")
         method = await renewal_rate(session)
         assert method is not None
-        payment = StarPayment(
+        payment = await add_invoice(
+            session,
             purpose=StarPurpose.PLAN_CHANGE,
+            prefix=PAYLOAD_PREFIX,
             reseller_id=customer.reseller_id,
             method_id=method.id,
             customer_id=customer.id,
@@ -206,14 +206,10 @@ async def create_invoice(
             stars=found.stars,
             credits=found.stars * method.rate,
             rate=method.rate,
-            payload=f"{PAYLOAD_PREFIX}{secrets.token_urlsafe(18)}",
-            state=StarState.INVOICED,
             payer_telegram_id=chat_id,
-            created_at=now,
+            now=now,
         )
-        session.add(payment)
-        await session.flush()
-        return found, await require(session, payment.id)
+        return found, payment
 
     return await db.run(_create)
 

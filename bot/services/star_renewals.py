@@ -11,7 +11,6 @@ done, the automatic refund are ``bot.services.star_renewal_outcome``.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,7 +23,15 @@ from bot.services.discounts import still_valid
 from bot.services.ledger import rowcount
 from bot.services.sales import new_expiry
 from bot.services.self_pay import renewal_rate
-from bot.services.stars import CURRENCY, Payment, StarsError, by_payload, charge_key, require
+from bot.services.stars import (
+    CURRENCY,
+    Payment,
+    StarsError,
+    add_invoice,
+    by_payload,
+    charge_key,
+    require,
+)
 from models import (
     Customer,
     CustomerStatus,
@@ -153,8 +160,10 @@ async def create_invoice(db: Database, *, chat_id: int, now: dt.datetime) -> tup
         assert method is not None
         customer = await session.get(Customer, offer.customer_id)
         assert customer is not None
-        payment = StarPayment(
+        payment = await add_invoice(
+            session,
             purpose=StarPurpose.RENEWAL,
+            prefix=PAYLOAD_PREFIX,
             reseller_id=customer.reseller_id,
             method_id=method.id,
             customer_id=offer.customer_id,
@@ -162,14 +171,10 @@ async def create_invoice(db: Database, *, chat_id: int, now: dt.datetime) -> tup
             stars=offer.stars,
             credits=offer.stars * rate,
             rate=rate,
-            payload=f"{PAYLOAD_PREFIX}{secrets.token_urlsafe(18)}",
-            state=StarState.INVOICED,
             payer_telegram_id=chat_id,
-            created_at=now,
+            now=now,
         )
-        session.add(payment)
-        await session.flush()
-        return offer, await require(session, payment.id)
+        return offer, payment
 
     return await db.run(_create)
 

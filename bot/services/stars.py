@@ -189,6 +189,41 @@ async def require(session: AsyncSession, payment_id: int, *, lock: bool = False)
     return found
 
 
+async def add_invoice(
+    session: AsyncSession,
+    *,
+    purpose: StarPurpose,
+    prefix: str,
+    reseller_id: int,
+    method_id: int,
+    stars: int,
+    credits: int,
+    rate: int,
+    payer_telegram_id: int,
+    now: dt.datetime,
+    customer_id: int | None = None,
+    plan_id: int | None = None,
+) -> Payment:
+    """A payment invoiced now, under a fresh unguessable payload beginning ``prefix``."""
+    payment = StarPayment(
+        purpose=purpose,
+        reseller_id=reseller_id,
+        method_id=method_id,
+        customer_id=customer_id,
+        plan_id=plan_id,
+        stars=stars,
+        credits=credits,
+        rate=rate,
+        payload=f"{prefix}{secrets.token_urlsafe(18)}",
+        state=StarState.INVOICED,
+        payer_telegram_id=payer_telegram_id,
+        created_at=now,
+    )
+    session.add(payment)
+    await session.flush()
+    return await require(session, payment.id)
+
+
 async def by_payload(session: AsyncSession, payload: str, *, lock: bool = False) -> Payment | None:
     found = await session.scalar(select(StarPayment.id).where(StarPayment.payload == payload))
     return None if found is None else await load(session, found, lock=lock)
@@ -237,21 +272,18 @@ async def create_invoice(
         stars = stars_for(credits, method.rate)
         if stars > MAX_STARS:
             raise StarsError("too_many_stars", "Too many Stars for one invoice.", maximum=MAX_STARS)
-        payment = StarPayment(
+        return await add_invoice(
+            session,
             purpose=StarPurpose.TOPUP,
+            prefix="st:",
             reseller_id=reseller.id,
             method_id=method.id,
             stars=stars,
             credits=credits,
             rate=method.rate,
-            payload=f"st:{secrets.token_urlsafe(18)}",
-            state=StarState.INVOICED,
             payer_telegram_id=telegram_id,
-            created_at=now,
+            now=now,
         )
-        session.add(payment)
-        await session.flush()
-        return await require(session, payment.id)
 
     return await db.run(_create)
 
