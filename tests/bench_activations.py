@@ -43,7 +43,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import jobs
-from bot.app import build_application
+from bot.app import build_application, install_event_loop
 from bot.db import Database, upgrade_schema
 from bot.services import plans, resellers, wallet
 from bot.services.provisioning import (
@@ -126,6 +126,7 @@ def serve(
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    install_event_loop()  # as python -m bot runs
     settings = bot_settings(url, token, database_url, rate)
     app = build_application(settings, Database.from_url(database_url), SlowPanel())
     if sender:

@@ -1,0 +1,144 @@
+"""The Bot API's transport: python-telegram-bot's requests sent straight through httpcore.
+
+PTB's own transport (``HTTPXRequest``) costs more CPU on each request than the rest of a
+simple command's work together (measured: ``tests/bench_replies.py``): each request passes
+through httpx's client layers (auth, redirects, cookies, event hooks, its own request
+and response models) for features the Bot API never uses, and its default pool of 256
+connections is scanned, each idle connection's socket polled, before every request.
+This sends the same form-encoded request on httpcore's pool, the engine under httpx
+(already loaded by PTB, so it costs no memory), with a small pool.
+
+Uploads (a photo, a document: multipart bodies) are rare and large; they go through
+PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here.
+
+Timeouts keep PTB's meaning and defaults: ``connect``, ``read``, ``write`` and ``pool``
+(waiting for a free connection). Errors are PTB's: a timeout is ``TimedOut`` (the
+request may have been delivered), anything else that kept the request from an answer
+is ``NetworkError``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from urllib.parse import urlencode
+
+import httpcore
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+# PTB's HTTPXRequest defaults, in seconds.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+POOL_TIMEOUT = 1.0
+# Replies and notices in flight at once: more only adds idle connections to scan, as
+# the Bot API answers in milliseconds and the rate budget spaces the sends.
+POOL_SIZE = 8
+FORM = b"application/x-www-form-urlencoded"
+
+
+class TelegramTransport(BaseRequest):
+    """Form-encoded Bot API requests on one httpcore pool of ``connection_pool_size``."""
+
+    def __init__(
+        self,
+        connection_pool_size: int = POOL_SIZE,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
+        pool_timeout: float = POOL_TIMEOUT,
+    ) -> None:
+        self._size = connection_pool_size
+        self._ssl = ssl_context
+        self._timeouts = {
+            "connect": connect_timeout,
+            "read": read_timeout,
+            "write": write_timeout,
+            "pool": pool_timeout,
+        }
+        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
+        httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
+        self._uploads = HTTPXRequest(
+            connection_pool_size=1,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            pool_timeout=pool_timeout,
+            httpx_kwargs=httpx_kwargs,
+        )
+
+    @property
+    def read_timeout(self) -> float:
+        return self._timeouts["read"]
+
+    async def initialize(self) -> None:
+        if self._pool is None:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl, max_connections=self._size, http1=True, http2=False
+            )
+        await self._uploads.initialize()
+
+    async def shutdown(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.aclose()
+        await self._uploads.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if request_data is not None and request_data.contains_files:
+            return await self._uploads.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout,
+                pool_timeout,
+            )  # fmt: skip
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("This TelegramTransport is not initialized!")
+        fields = request_data.json_parameters if request_data is not None else {}
+        body = urlencode(fields).encode()
+        headers = [*self._headers, (b"Content-Length", str(len(body)).encode())]
+        timeout = {
+            "connect": _given(connect_timeout, self._timeouts["connect"]),
+            "read": _given(read_timeout, self._timeouts["read"]),
+            "write": _given(write_timeout, self._timeouts["write"]),
+            "pool": _given(pool_timeout, self._timeouts["pool"]),
+        }
+        try:
+            response = await pool.request(
+                method, url, headers=headers, content=body, extensions={"timeout": timeout}
+            )
+        except httpcore.PoolTimeout as err:
+            raise TimedOut(
+                "Pool timeout: all connections in the pool are in use; the request was "
+                "not sent to Telegram."
+            ) from err
+        except httpcore.TimeoutException as err:
+            raise TimedOut from err
+        except (
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol,
+            httpcore.ProxyError,
+        ) as err:
+            raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
+        return response.status, response.content
+
+
+def _given(value: ODVInput[float], default: float) -> float | None:
+    """A timeout PTB passed for this request, or the transport's own where it passed none."""
+    if isinstance(value, DefaultValue):
+        return default
+    return value

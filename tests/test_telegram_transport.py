@@ -1,0 +1,124 @@
+"""The Bot API transport (bot/telegram_http.py): requests, uploads, PTB's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from bot.telegram_http import TelegramTransport
+from tests.fake_bot_api import FakeBotAPI
+
+
+@contextlib.asynccontextmanager
+async def bot_on(url: str, transport: TelegramTransport, token: str) -> AsyncIterator[Bot]:
+    bot = Bot(token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot", request=transport)
+    async with bot:
+        yield bot
+
+
+@contextlib.asynccontextmanager
+async def slow_server(delay: float) -> AsyncIterator[str]:
+    """A server that answers every request after ``delay`` seconds."""
+
+    async def handle(request: web.Request) -> web.Response:
+        await asyncio.sleep(delay)
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def started(transport: TelegramTransport) -> AsyncIterator[TelegramTransport]:
+    await transport.initialize()
+    try:
+        yield transport
+    finally:
+        await transport.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_messages_uploads_and_errors_reach_ptb_as_from_telegram() -> None:
+    api = FakeBotAPI()
+    await api.start()
+    try:
+        user = api.user(501, "Ann")
+        await api.send(user, "hi")  # the chat exists once its user wrote
+        async with bot_on(api.url, TelegramTransport(), api.token) as bot:
+            sent = await bot.send_message(
+                501, "<b>Hello</b> &amp; 50% + ünïcode = ✓", parse_mode="HTML"
+            )
+            assert sent.chat.id == 501
+            method, params = api.requests[-1]
+            assert method == "sendMessage"
+            assert (
+                params["text"] == "<b>Hello</b> &amp; 50% + ünïcode = ✓"
+            )  # form-encoded and back intact
+            # An upload (multipart) goes out as PTB's own transport sends it.
+            photo = await bot.send_photo(501, b"\x89PNG\r\n\x1a\n" + b"0" * 64, caption="QR")
+            assert photo.photo
+            assert api.requests[-1][0] == "sendPhoto"
+            # Telegram's own errors are PTB's exceptions, with Telegram's words.
+            with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+                await bot.send_message(999_999, "nobody")
+            api.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+            with pytest.raises(RetryAfter):
+                await bot.send_message(501, "too fast")
+    finally:
+        await api.stop()
+
+
+async def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() -> None:
+    async with slow_server(1.0) as url, started(TelegramTransport(read_timeout=0.2)) as transport:
+        with pytest.raises(TimedOut):
+            await transport.post(f"{url}/bot123:abc/deleteWebhook")
+    closed = f"http://127.0.0.1:{free_port()}/bot123:abc/deleteWebhook"
+    async with started(TelegramTransport()) as transport:
+        with pytest.raises(NetworkError) as raised:
+            await transport.post(closed)
+        assert not isinstance(raised.value, TimedOut)  # not delivered: safe to try again
+
+
+async def test_the_pool_waits_its_timeout_for_a_free_connection() -> None:
+    async with (
+        slow_server(0.5) as url,
+        started(TelegramTransport(1, pool_timeout=0.1)) as transport,
+    ):
+        call = f"{url}/bot123:abc/deleteWebhook"
+        first = asyncio.create_task(transport.post(call))
+        await asyncio.sleep(0.1)
+        with pytest.raises(TimedOut, match="Pool timeout"):
+            await transport.post(call)
+        assert await first is True
+
+
+async def test_it_starts_again_after_a_shutdown() -> None:
+    async with slow_server(0.0) as url:
+        call = f"{url}/bot123:abc/deleteWebhook"
+        transport = TelegramTransport()
+        for _ in range(2):
+            async with started(transport):
+                assert await transport.post(call) is True
+        with pytest.raises(NetworkError, match="not initialized"):
+            await transport.post(call)
