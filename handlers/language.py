@@ -15,7 +15,6 @@ from bot import i18n, keyboards
 from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
 from bot.services import languages
-from bot.services.resellers import Role
 from bot.services.roles import Permission
 from handlers.common import identify, now, permitted, show
 from handlers.reader import Reader
@@ -111,7 +110,7 @@ async def chose(update: Update, context: BotContext) -> None:
     if user is None or not context.matches:
         return
     # Imported here: handlers.home imports this module.
-    from handlers.home.commands import publish_for
+    from handlers.home.commands import menu_of, publish_for
 
     language = context.matches[0].group(1)
     if _in_admin_group(update, context):
@@ -129,8 +128,7 @@ async def chose(update: Update, context: BotContext) -> None:
     t = context.i18n.get(language)
     # The command menu first, so it is in the new language by the time they read this.
     identity = await identify(update, context)
-    role = Role.RESELLER if identity.role == Role.SUSPENDED else identity.role
-    await publish_for(context.bot, user.id, role, t, identity.permissions, parent=identity.parent)
+    await publish_for(context.bot, user.id, menu_of(identity, t), t)
     await show(update, language_chosen(t), keyboards.back_to_menu(t))
 
 

@@ -162,6 +162,49 @@ async def test_a_day_on_the_calendar_then_an_hour_schedules_it(
     assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC)
 
 
+async def test_a_time_typed_on_the_calendar_after_a_day_was_picked_names_no_day(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, plan_id: int
+) -> None:
+    """The 25th picked, then "Another day" (and a month on and back): the screen asks for
+    a day, so "18:30" is no date and time, not 18:30 on the 25th."""
+    await make_reseller(db, 1001, name="Alice")
+    await add_customers(db, 1001, plan_id, [5001])
+    admin = fake_api.user(ADMIN_ID, "Owner")
+    controls = await compose(fake_api, admin, admin=True)
+    asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
+    november = an.CALENDAR.month(0, dt.date(2026, 11, 1))
+    month = await tap(fake_api, admin, asked, november)
+    hours = await tap(fake_api, admin, month, an.CALENDAR.day(0, dt.date(2026, 11, 25)))
+    assert "2026-11-25" in hours.text
+    month = await tap(fake_api, admin, hours, november)  # Another day
+    assert "Which day" in month.text
+    wrong = await say(fake_api, admin, "18:30")
+    assert "That is not a date and time" in wrong.text and "2026-11-25" not in wrong.text
+    assert await statuses(db) == {}
+    # Paging the calendar (a month on, then back) asks for a day just the same.
+    month = await tap(fake_api, admin, wrong, november)
+    hours = await tap(fake_api, admin, month, an.CALENDAR.day(0, dt.date(2026, 11, 25)))
+    month = await tap(fake_api, admin, hours, november)
+    month = await tap(fake_api, admin, month, an.CALENDAR.month(0, dt.date(2026, 12, 1)))
+    month = await tap(fake_api, admin, month, november)
+    wrong = await say(fake_api, admin, "18:30")
+    assert "That is not a date and time" in wrong.text
+    assert await statuses(db) == {}
+    # A date and time typed in full is what it says, whatever was picked before.
+    scheduled = await say(fake_api, admin, "2026-11-27 18:30")
+    assert "scheduled for 2026-11-27 18:30" in scheduled.text
+    async with db.transaction() as session:
+        row = await session.scalar(select(Announcement))
+    assert row is not None and row.scheduled_at == dt.datetime(2026, 11, 27, 18, 30, tzinfo=dt.UTC)
+    # The day picked on the calendar and then a typed time still schedule that day.
+    controls = await compose(fake_api, admin, admin=True, text="Another")
+    asked = await tap(fake_api, admin, controls, controls.buttons[1][1])
+    month = await tap(fake_api, admin, asked, november)
+    await tap(fake_api, admin, month, an.CALENDAR.day(0, dt.date(2026, 11, 26)))
+    scheduled = await say(fake_api, admin, "07:45")
+    assert "scheduled for 2026-11-26 07:45" in scheduled.text
+
+
 async def test_a_forged_id_too_big_for_the_database_is_refused_like_a_missing_one(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database
 ) -> None:

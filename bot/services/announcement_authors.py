@@ -45,6 +45,12 @@ def _as_author(identity: Identity, telegram_id: int) -> Author | None:
     return None
 
 
+def may_announce(identity: Identity) -> bool:
+    """Whether ``identity`` may announce at all (to anyone, or to its own customers): the
+    rule of ``author_of``, for what their command menu lists."""
+    return _as_author(identity, telegram_id=0) is not None  # the rule asks not who
+
+
 async def author_of(db: Database, telegram_id: int, owner_ids: Collection[int]) -> Author | None:
     """``telegram_id`` as an author now, read from the database; None if they may not
     announce."""

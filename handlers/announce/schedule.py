@@ -67,7 +67,9 @@ async def _hours(
 
 
 async def on_calendar(update: Update, context: BotContext) -> Step:
-    """Another month shown, or a day picked (then its hours); a day not offered: nothing."""
+    """Another month shown, or a day picked (then its hours); a day not offered: nothing.
+    A month shown asks for a day: none is picked any more, so a time typed there names
+    no day (not the one picked before "Another day")."""
     draft, query = _draft(context), update.callback_query
     if draft is None:
         return flow.end(context, DRAFT)
@@ -79,6 +81,7 @@ async def on_calendar(update: Update, context: BotContext) -> Step:
         draft.day = tap.day.isoformat()
         return await _hours(update, context, draft)
     if tap.kind == TapKind.MONTH and tap.day is not None:
+        draft.day = None
         r = await reader(update, context)
         await flow.render(context, draft, *schedule_views.pick_day(tap.day, first, last, r))
     return TIME

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from typing import NamedTuple
 
 from telegram import Bot, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
-from bot.services import languages, resellers, roles
+from bot.services import announcement_authors, languages, resellers, roles
 from bot.services.resellers import Identity, Role
 from bot.services.roles import Permission
 from handlers.home.views import commands_for, default_commands
 
 log = logging.getLogger(__name__)
+
+
+class Menu(NamedTuple):
+    """Everything that decides one person's command menu (what this process last showed
+    a chat is kept as one, so a change of any of it shows the new menu)."""
+
+    role: Role  # a suspended reseller's is a reseller's
+    language: str
+    permissions: frozenset[Permission]  # an admin's; nobody else's count
+    parent: bool  # a reseller who may have sub-resellers
+    announcer: bool  # may announce: the rule of who may (announcement_authors)
+
+
+def menu_of(identity: Identity, t: Translator) -> Menu:
+    """The menu of the person ``identity`` is, in ``t``'s language."""
+    role = identity.role
+    return Menu(
+        Role.RESELLER if role == Role.SUSPENDED else role,
+        t.language,
+        frozenset(identity.permissions) if role == Role.ADMIN else frozenset(),
+        identity.parent,
+        announcement_authors.may_announce(identity),
+    )
 
 
 async def publish_commands(app: BotApplication) -> None:
@@ -27,13 +50,16 @@ async def publish_commands(app: BotApplication) -> None:
         code = None if language == DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(default_commands(catalogs.get(language)), language_code=code)
     settings, db = app.bot_data["settings"], app.bot_data["db"]
-    allowed = {owner: roles.EVERYTHING for owner in settings.admin_ids}
-    allowed |= {s.telegram_id: s.permissions for s in await roles.list_staff(db)}
+    staff = [s.telegram_id for s in await roles.list_staff(db)]
+    admins = list(dict.fromkeys([*settings.admin_ids, *staff]))
     async with db.transaction() as session:
-        chosen = await languages.languages_of(session, allowed)
-    for admin_id, permissions in allowed.items():
+        chosen = await languages.languages_of(session, admins)
+    for admin_id in admins:
+        identity = await resellers.identify(db, admin_id, settings.admin_ids)
+        if identity.role != Role.ADMIN:  # removed from staff a moment ago
+            continue
         t = catalogs.get(chosen.get(admin_id))
-        await publish_for(app.bot, admin_id, Role.ADMIN, t, permissions)
+        await publish_for(app.bot, admin_id, menu_of(identity, t), t)
 
 
 async def follow_role(
@@ -42,22 +68,18 @@ async def follow_role(
     """Give a private chat the menu of the role its user has now (a reseller's, a
     customer's), or back the default one for a stranger; once per change in this process
     (``changed``: the role changed, whatever this process last showed)."""
-    shown: dict[int, tuple[Role, str, frozenset[Permission], bool]] = context.bot_data.setdefault(
-        "chat_menus", {}
-    )
-    role = identity.role
-    granted = frozenset(identity.permissions) if role == Role.ADMIN else frozenset()
-    menu = (Role.RESELLER if role == Role.SUSPENDED else role, t.language, granted, identity.parent)
-    unchanged = shown.get(chat_id) == menu or (chat_id not in shown and role == Role.STRANGER)
+    shown: dict[int, Menu] = context.bot_data.setdefault("chat_menus", {})
+    menu = menu_of(identity, t)
+    unchanged = shown.get(chat_id) == menu or (chat_id not in shown and menu.role == Role.STRANGER)
     if unchanged and not changed:
         return
-    if role == Role.STRANGER:
+    if menu.role == Role.STRANGER:
         try:
             await context.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
         except TelegramError as exc:
             log.info("cannot reset the commands of chat %s: %s", chat_id, exc)
     else:
-        await publish_for(context.bot, chat_id, menu[0], t, granted, parent=identity.parent)
+        await publish_for(context.bot, chat_id, menu, t)
     shown[chat_id] = menu
 
 
@@ -71,19 +93,12 @@ async def follow_change(context: BotContext, user_id: int) -> None:
     await follow_role(context, user_id, identity, t, changed=True)
 
 
-async def publish_for(
-    bot: Bot,
-    chat_id: int,
-    role: Role,
-    t: Translator,
-    permissions: Collection[Permission] = roles.EVERYTHING,
-    *,
-    parent: bool = False,
-) -> None:
-    """One person's command menu, for their role (an admin's permissions, a parent's
-    sub-resellers), in their language."""
-    menu = commands_for(role, t, permissions, parent=parent)
+async def publish_for(bot: Bot, chat_id: int, menu: Menu, t: Translator) -> None:
+    """One person's command menu (``menu_of`` them), in their language."""
+    commands = commands_for(
+        menu.role, t, menu.permissions, parent=menu.parent, announcer=menu.announcer
+    )
     try:
-        await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id))
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError as exc:  # e.g. an admin who never started the bot
         log.info("cannot set the commands of chat %s: %s", chat_id, exc)

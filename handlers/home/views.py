@@ -60,19 +60,20 @@ def _listed(commands: list[BotCommand]) -> str:
     return "\n".join(f"/{command.command} - {command.description}" for command in commands)
 
 
-def _reseller_help(identity: Identity, t: Translator) -> str:
+def _reseller_help(identity: Identity, t: Translator, *, announcer: bool = True) -> str:
     return "\n".join(
         [
             t._("<b>Reseller commands</b>"),
-            _listed([*_everyone(t), *_seller(t, parent=identity.parent)]),
+            _listed([*_everyone(t), *_seller(t, parent=identity.parent, announcer=announcer)]),
             "",
             t._("Amounts use two decimals, like 100.50; 100,50 works too."),
         ]
     )
 
 
-def help_text(identity: Identity, user_id: int, t: Translator) -> str:
-    """The commands the asker may use, as their command menu lists them."""
+def help_text(identity: Identity, user_id: int, t: Translator, *, announcer: bool = True) -> str:
+    """The commands the asker may use, as their command menu lists them (``announcer``:
+    whether they may announce; an admin who may not is not shown /announce)."""
     if identity.role == Role.ADMIN:
         admin = "\n".join(
             [
@@ -80,7 +81,8 @@ def help_text(identity: Identity, user_id: int, t: Translator) -> str:
                 _listed([*_everyone(t), *_admin(t, identity.permissions)]),
             ]
         )
-        return admin + ("\n\n" + _reseller_help(identity, t) if identity.reseller else "")
+        seller = _reseller_help(identity, t, announcer=announcer) if identity.reseller else ""
+        return admin + ("\n\n" + seller if seller else "")
     if identity.role in (Role.RESELLER, Role.SUSPENDED):
         return _reseller_help(identity, t)
     if identity.role == Role.CUSTOMER:
@@ -95,9 +97,12 @@ def help_text(identity: Identity, user_id: int, t: Translator) -> str:
     )
 
 
-def help_screen(identity: Identity, user_id: int, t: Translator, *, from_button: bool) -> Screen:
+def help_screen(
+    identity: Identity, user_id: int, t: Translator, *, from_button: bool, announcer: bool = True
+) -> Screen:
     """Help for the asker's role; reached from the menu, it leads back to it."""
-    return help_text(identity, user_id, t), keyboards.back_to_menu(t) if from_button else None
+    text = help_text(identity, user_id, t, announcer=announcer)
+    return text, keyboards.back_to_menu(t) if from_button else None
 
 
 # --- the command menus Telegram shows ----------------------------------------------------
@@ -111,10 +116,14 @@ def _everyone(t: Translator) -> list[BotCommand]:
     ]
 
 
-def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
+def _seller(t: Translator, *, parent: bool = False, announcer: bool = True) -> list[BotCommand]:
     downline = [
         BotCommand("subresellers", t._("Your sub-resellers and their credits")),
         BotCommand("prices", t._("Your sub-resellers' prices")),
+    ]
+    announcing = [
+        BotCommand("announce", t._("Send an announcement")),
+        BotCommand("announcements", t._("Past announcements")),
     ]
     return [
         BotCommand("balance", t._("Your balance and credits")),
@@ -125,8 +134,7 @@ def _seller(t: Translator, *, parent: bool = False) -> list[BotCommand]:
         BotCommand("topup", t._("Ask for credits")),
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
-        BotCommand("announce", t._("Send an announcement")),
-        BotCommand("announcements", t._("Past announcements")),
+        *(announcing if announcer else []),
         BotCommand("charts", t._("Charts of your sales, customers and balance")),
         *(downline if parent else []),
         BotCommand("paysupport", t._("Help with a payment in Stars")),
@@ -157,10 +165,13 @@ def commands_for(
     permissions: Collection[Permission] = EVERYTHING,
     *,
     parent: bool = False,
+    announcer: bool = True,
 ) -> list[BotCommand]:
     """The command menu Telegram shows, for one role, in one language; an admin's lists
-    only what their ``permissions`` allow (an owner's: everything); a ``parent``'s adds its
-    sub-resellers' commands."""
+    only what their ``permissions`` allow (an owner's: everything), and /announce and
+    /announcements only if they may announce (``announcer``: the rule of who may); a
+    ``parent``'s adds its sub-resellers' commands. A reseller's lists them always (a
+    suspended one is told why on use, as for its other commands)."""
     if role == Role.CUSTOMER:
         return [
             *_everyone(t),
@@ -173,7 +184,8 @@ def commands_for(
     if role == Role.ADMIN:
         admin = [*_everyone(t), *_admin(t, permissions)]
         listed = {command.command for command in admin}  # /charts is in both lists
-        return [*admin, *(c for c in _seller(t, parent=parent) if c.command not in listed)]
+        seller = _seller(t, parent=parent, announcer=announcer)
+        return [*admin, *(c for c in seller if c.command not in listed)]
     return [*_everyone(t), *_seller(t, parent=parent)]
 
 
