@@ -111,21 +111,30 @@ async def test_an_owner_allowing_and_forbidding_announcements_changes_the_staff_
 async def test_a_staff_admin_who_is_also_a_reseller_is_listed_what_the_composer_allows(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database, settings: Settings
 ) -> None:
-    """The menu and the composer answer from the one rule (announcement_authors):
-    whatever it says of a staff admin without the permission who is also a reseller,
-    the menu says the same."""
+    """A staff admin without the permission who is also an active reseller announces to
+    their own customers, as any active reseller; the menu and the composer answer from
+    the one rule (announcement_authors)."""
     await make_reseller(db, SAM, name="Sam's shop")
     await add_staff(db, SAM, Permission.TOPUPS)
     sam = fake_api.user(SAM, "Sam")
     await started(fake_api, sam)
     identity = await resellers.identify(db, SAM, settings.admin_ids)
     allowed = announcement_authors.may_announce(identity)
+    assert allowed
+    author = await announcement_authors.author_of(db, SAM, settings.admin_ids)
+    assert identity.reseller is not None and author is not None
+    assert author.reseller_id == identity.reseller.id  # its own customers only
     assert (menu(fake_api, SAM) >= ANNOUNCING) is allowed
     assert "activate" in menu(fake_api, SAM)  # an admin's own reseller sells
     opened = await say(fake_api, sam, "/announce")
     assert (REFUSED not in opened.text) is allowed
     help_text = (await say(fake_api, sam, "/help")).text
     assert ("/announce - " in help_text) is allowed and "/activate - " in help_text
+    await resellers.set_status(
+        db, telegram_id=SAM, status=ResellerStatus.SUSPENDED, actor="test", now=NOW
+    )
+    suspended = await resellers.identify(db, SAM, settings.admin_ids)
+    assert not announcement_authors.may_announce(suspended)
 
 
 async def test_the_admins_menus_published_at_start_follow_the_permission(

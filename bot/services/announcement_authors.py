@@ -22,7 +22,7 @@ from bot.services.alerts import Kind
 from bot.services.announcement_audience import Author
 from bot.services.resellers import Identity, Role
 from bot.services.roles import Permission
-from models import AdminAction, Announcement, AnnouncementStatus
+from models import AdminAction, Announcement, AnnouncementStatus, ResellerStatus
 
 ACTION = "announcement_refused"  # the action log's kind for one not sent
 ACTOR = "system"
@@ -37,11 +37,16 @@ REASONS = (NO_PERMISSION, NOT_STAFF, RESELLER_SUSPENDED, NOT_RESELLER)
 
 def _as_author(identity: Identity, telegram_id: int) -> Author | None:
     """The rule: owners and staff allowed to announce reach anyone; an active reseller
-    its own customers only; anyone else may not announce."""
+    its own customers only, also one who is a staff admin without that permission;
+    anyone else may not announce."""
     if Permission.ANNOUNCEMENTS in identity.permissions:
         return Author(telegram_id)
-    if identity.role == Role.RESELLER and identity.reseller is not None:
-        return Author(telegram_id, identity.reseller.id)
+    own = identity.reseller
+    if own is not None and (
+        identity.role == Role.RESELLER
+        or (identity.role == Role.ADMIN and own.status == ResellerStatus.ACTIVE)
+    ):
+        return Author(telegram_id, own.id)
     return None
 
 
