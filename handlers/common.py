@@ -17,6 +17,7 @@ from bot.services.resellers import Identity, ResellerView, Role
 from bot.services.roles import Permission
 from handlers.pages import clip_answer, plain
 from handlers.views import admins_only, no_permission, not_registered, reseller_suspended
+from models import ResellerStatus
 
 
 async def identify(update: Update, context: BotContext) -> Identity:
@@ -193,8 +194,12 @@ async def active_reseller(
     """The asker's reseller if it is active (an admin's own counts); otherwise they are
     told why not (suspended, or not registered) and None is returned."""
     identity = await identify(update, context)
-    if identity.reseller is not None and identity.role in (Role.RESELLER, Role.ADMIN):
-        return identity.reseller
+    own = identity.reseller
+    if own is not None and identity.role in (Role.RESELLER, Role.ADMIN):
+        if own.status == ResellerStatus.ACTIVE:
+            return own
+        await refuse(update, reseller_suspended(t))  # an admin's own, suspended
+        return None
     if identity.role == Role.SUSPENDED:
         await refuse(update, reseller_suspended(t))
     else:

@@ -487,3 +487,27 @@ async def test_credits_received_expire_when_the_senders_would_have(
     assert "Expiring within 30 days" not in theirs.text
     assert (await _balance(db, ALICE)).balance == 9_050
     await assert_audit_ok(db)
+
+
+async def test_an_admin_whose_own_reseller_is_suspended_is_told_so_before_any_step(
+    bot: BotApplication, db: Database, fake_api: FakeBotAPI, alice: User, boss: User
+) -> None:
+    """An admin's own reseller sells and transfers as a reseller does, and is refused as
+    one is while suspended: at the first step, not at the last."""
+    await make_reseller(db, ADMIN_ID, name="Boss shop")
+    await wallet.add_credit(
+        db, telegram_id=ADMIN_ID, amount=50, tx_type=TxType.PURCHASE, actor="test",
+        key=key(), now=now(),
+    )  # fmt: skip
+    await resellers.set_status(
+        db, telegram_id=ADMIN_ID, status=ResellerStatus.SUSPENDED, actor="test", now=now()
+    )
+    for command in ("/transfer", "/topup"):
+        refused = await _say(fake_api, boss, command)
+        assert "suspended" in refused.text, command
+    await resellers.set_status(
+        db, telegram_id=ADMIN_ID, status=ResellerStatus.ACTIVE, actor="test", now=now()
+    )
+    asked = await _say(fake_api, boss, "/transfer")
+    assert "Who gets them?" in asked.text
+    assert await _count(db) == 0
