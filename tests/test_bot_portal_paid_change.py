@@ -398,28 +398,37 @@ async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today
     await assert_audit_ok(s.db)
 
 
+async def _two_invoices(s: Shop, cid: int, plan_id: int) -> tuple[Event, Event, str]:
+    """Pay and change tapped twice (two devices, or twice on one): two invoices; and the
+    pay button's data."""
+    screen = await _change_screen(s, cid)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(cid, plan_id))
+    pay = callbacks.CHANGE_PAY.build(cid, plan_id)
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    first = await s.api.next_event(JOHN)
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    second = await s.api.next_event(JOHN)
+    assert first.method == second.method == "sendInvoice"
+    return first, second, pay
+
+
 async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_at_once(
     shop: Shop,  # noqa: F811
 ) -> None:
-    """The panel has not answered John's paid change; he pays again. The second sale
-    cannot start beside the first, and nothing would ever run it later: its Stars go back
-    now, with the revenue, rather than staying taken for nothing."""
+    """The panel has not answered John's paid change; a second invoice, let through by
+    Telegram before the first was paid, is paid too. The second sale cannot start beside
+    the first, and nothing would ever run it later: its Stars go back now, with the
+    revenue, rather than staying taken for nothing."""
     s = shop
     first = await _sell_and_link(s)
     ids = await _plans(s)
     await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
-    invoice = await s.api.next_event(JOHN)
+    invoice, second, _ = await _two_invoices(s, first.id, ids["plus"])
+    assert (await s.api.pre_checkout(s.john, second))["ok"] is True
     s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
     await s.api.pay(s.john, invoice)
     assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))  # still on VPN 1 month
-    second = await s.api.next_event(JOHN)
-    assert second.method == "sendInvoice"
-    await s.api.pay(s.john, second)
+    await s.api.confirm(s.john, second)
     reply = await s.api.next_event(JOHN)
     assert "package could not be changed now, so your 20 Stars were refunded" in reply.text
     [in_doubt, refunded] = await _payments(s)
@@ -432,6 +441,41 @@ async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_a
     assert (balance.balance, balance.held) == (8_000, 1_500)
     told = await s.api.next_event(ALICE)
     assert "could not be made (another change or renewal was still being made)" in told.text
+    await assert_audit_ok(s.db)
+
+
+async def test_while_a_paid_change_is_in_doubt_nothing_more_is_offered_for_stars(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's paid change waits for the panel's answer. His Change package screen says so
+    and prices nothing (a plan tapped is asked of the reseller); the old Pay button makes
+    no invoice; an invoice made before is refused at the pre-checkout, in words."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    invoice, earlier, pay = await _two_invoices(s, first.id, ids["plus"])
+    s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
+    await s.api.pay(s.john, invoice)
+    assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
+
+    screen = await _change_screen(s, first.id)
+    labels = [label for label, _ in screen.buttons]
+    assert "VPN Plus (30 days)" in labels and not any("Stars" in label for label in labels)
+    assert "Your last payment is still being processed" in screen.text
+    assert "ask your reseller" in screen.text
+    refused = await _alert(s, screen, pay)
+    assert "Your last payment is still being processed" in refused
+    answered = await s.api.pre_checkout(s.john, earlier)
+    assert answered["ok"] is False
+    assert "Your last payment is still being processed" in answered["error_message"]
+    await asyncio.sleep(0.3)
+    assert s.api.unread(JOHN) == []  # no new invoice, no other price screen
+    assert [p.state for p in await _payments(s)] == [StarState.PAID, StarState.INVOICED]
+    # What is offered instead: asking the reseller, as without self-service payment.
+    asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "asked to change your package to VPN Plus" in asked.text
+    assert len(await _payments(s)) == 2
     await assert_audit_ok(s.db)
 
 

@@ -70,6 +70,10 @@ def refusal(code: str, t: Translator) -> str:
                    "subscription to ask your reseller for it.")  # fmt: skip
     if code == Refusal.PLAN_UNAVAILABLE:
         return t._("That package is not available now; nothing was charged.")
+    if code == Refusal.PAYMENT_PENDING:
+        return t._("Your last payment is still being processed, so this change cannot be "
+                   "paid now; nothing was charged. Try again once it is done, or ask your "
+                   "reseller.")  # fmt: skip
     return renewal_views.refusal(code, t)
 
 
