@@ -479,6 +479,56 @@ async def test_while_a_paid_change_is_in_doubt_nothing_more_is_offered_for_stars
     await assert_audit_ok(s.db)
 
 
+async def test_two_payments_for_the_same_change_on_two_devices_change_once(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John confirms the change on his phone and on his laptop within a second: both pass
+    the pre-checkout before either payment arrives (two charges, two invoices). The first
+    changes the package; the second must not renew it again: its Stars are refunded and
+    the revenue taken back, and John is told why."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    phone, laptop, _ = await _two_invoices(s, first.id, ids["plus"])
+    assert (await s.api.pre_checkout(s.john, phone))["ok"] is True
+    assert (await s.api.pre_checkout(s.john, laptop))["ok"] is True
+    await s.api.confirm(s.john, phone)
+    await s.api.confirm(s.john, laptop)
+    expected = first.expires_at + dt.timedelta(days=30)
+    changed = await s.api.next_event(JOHN)
+    assert "20 Stars. <code>john</code> is now on VPN Plus" in changed.text
+    reply = await s.api.next_event(JOHN)
+    assert "You had already paid for this change" in reply.text
+    assert "20 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["plus"] and found.expires_at == expected  # changed once
+    [paid, refunded] = await _payments(s)
+    assert paid.state == StarState.PAID and refunded.state == StarState.REFUNDED
+    assert refunded.refund_reason == "plan_change not done: already_on_plan"
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 20
+    # 40.00 after the activation, +40.00 revenue, -15.00 for the new package; the second
+    # payment's revenue taken back.
+    balance = await _balance(s.db)
+    assert (balance.balance, balance.held) == (6_500, 0)
+    orders = (
+        select(func.count())
+        .select_from(SubscriptionOrder)
+        .where(SubscriptionOrder.status == OrderStatus.COMPLETED)
+    )
+    assert await _count(s.db, orders) == 2  # the activation and the change, nothing more
+    assert "changed from VPN 1 month to VPN Plus" in (await s.api.next_event(ALICE)).text
+    told = await s.api.next_event(ALICE)
+    assert "could not be made (it had already been paid for and made)" in told.text
+    group = await s.api.next_event(ADMIN_CHAT_ID)
+    assert "A change of package of <code>john</code>" in group.text
+    lines = await _payment_lines(s, first.id)
+    assert "paid 20 Stars for VPN Plus: not done, refunded" in lines[0]
+    assert "change of package: VPN Plus" in lines[1] and len(lines) == 3
+    await assert_audit_ok(s.db)
+
+
 async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_old_plan(
     shop: Shop,  # noqa: F811
 ) -> None:

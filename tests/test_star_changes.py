@@ -1,6 +1,6 @@
 """The change of package paid in Stars, as a service: what is offered, the pre-checkout's
-answers when something moved since the invoice, and nothing payable while a payment
-waits for its outcome."""
+answers when something moved since the invoice, nothing payable while a payment waits
+for its outcome, and a second payment for a change already made refunded, not sold."""
 
 from __future__ import annotations
 
@@ -179,3 +179,41 @@ async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
         db, chat_id=JOHN, customer_id=john, plan_ids=[setup["m1"]], now=now()
     )
     assert not found.payment_pending
+
+
+async def test_a_second_payment_for_a_change_already_made_is_refunded_not_sold_again(
+    db: Database, setup: dict[str, int]
+) -> None:
+    john = setup["john"]
+    _, before = await _expiry(db, john)
+    first = await _paid(db, john, setup["hd"], "charge-phone")
+    second = await _paid(db, john, setup["hd"], "charge-laptop")
+    done = await renew(
+        db, LocalProvider(), payment_id=first.id, now=now(), provider_seconds=5, panels=None
+    )
+    assert done.outcome == Outcome.RENEWED
+    again = await renew(
+        db, LocalProvider(), payment_id=second.id, now=now(), provider_seconds=5, panels=None
+    )
+    assert (again.outcome, again.reason) == (Outcome.REFUND, "already_on_plan")
+    assert await _expiry(db, john) == (setup["hd"], before + dt.timedelta(days=30))
+
+
+async def test_two_payments_for_one_change_run_at_once_change_the_package_once(
+    db: Database, setup: dict[str, int]
+) -> None:
+    """Both sales start together (two instances, say): whichever opens its order second,
+    under the customer's row lock, finds the first pending or done, and is refunded."""
+    john = setup["john"]
+    _, before = await _expiry(db, john)
+    payments = [await _paid(db, john, setup["hd"], f"charge-{n}") for n in range(2)]
+    outcomes = await asyncio.gather(
+        *(
+            renew(db, LocalProvider(), payment_id=p.id, now=now(), provider_seconds=5, panels=None)
+            for p in payments
+        )
+    )
+    assert sorted(o.outcome for o in outcomes) == [Outcome.REFUND, Outcome.RENEWED]
+    [refused] = [o for o in outcomes if o.outcome == Outcome.REFUND]
+    assert refused.reason in ("already_on_plan", "renewal_in_progress")
+    assert await _expiry(db, john) == (setup["hd"], before + dt.timedelta(days=30))

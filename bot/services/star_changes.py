@@ -19,7 +19,9 @@ runs through ``star_renewal_outcome`` (sold once, keyed by the payment), or is r
 
 Nothing is offered, invoiced or let through the pre-checkout while a payment of the
 customer's is still being made (``star_renewal_outcome.in_doubt``): a second sale cannot
-start beside it, so that payment would only be refunded.
+start beside it, so that payment would only be refunded. Two payments that both passed
+the pre-checkout before either arrived are caught by the sale itself: the second finds
+the first's order pending, or the customer already on the plan, and is refunded.
 """
 
 from __future__ import annotations

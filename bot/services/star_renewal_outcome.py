@@ -86,7 +86,8 @@ async def renew(
     reseller; or say it must be refunded, or that the panel's answer is awaited.
 
     A paid change of package is the same sale on the new plan (as the reseller's Approve
-    sells it), refused for a subscription cancelled since the payment."""
+    sells it), refused for a subscription cancelled since the payment, and for one on
+    that plan already (another payment made the change: this one is refunded)."""
     payment = await _payment(db, payment_id)
     if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
@@ -99,7 +100,7 @@ async def renew(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
-            same_plan_only=subscription_id is not None,
+            same_plan_only=subscription_id is not None, refuse_same_plan=change,
         )  # fmt: skip
     except sales.SaleInProgress as exc:
         if exc.code == sales.ANOTHER_SALE:
