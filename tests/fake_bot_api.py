@@ -1025,6 +1025,12 @@ class FakeBotAPI:
         answered = await self.pre_checkout(user, invoice)
         if not answered["ok"]:
             raise AssertionError(f"the bot refused the payment: {answered}")
+        return await self.confirm(user, invoice)
+
+    async def confirm(self, user: User, invoice: Event) -> dict[str, Any]:
+        """Telegram takes the Stars of an invoice whose pre-checkout was answered ok
+        earlier (``pre_checkout``): the message with ``successful_payment``. Two devices
+        may both pass the pre-checkout before either payment arrives."""
         details = invoice.message["invoice"]
         charge_id = f"stxFAKE{next(self._charge_ids):06d}charge"
         payload = self.invoice_payload(invoice)

@@ -398,28 +398,37 @@ async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today
     await assert_audit_ok(s.db)
 
 
+async def _two_invoices(s: Shop, cid: int, plan_id: int) -> tuple[Event, Event, str]:
+    """Pay and change tapped twice (two devices, or twice on one): two invoices; and the
+    pay button's data."""
+    screen = await _change_screen(s, cid)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(cid, plan_id))
+    pay = callbacks.CHANGE_PAY.build(cid, plan_id)
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    first = await s.api.next_event(JOHN)
+    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
+    second = await s.api.next_event(JOHN)
+    assert first.method == second.method == "sendInvoice"
+    return first, second, pay
+
+
 async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_at_once(
     shop: Shop,  # noqa: F811
 ) -> None:
-    """The panel has not answered John's paid change; he pays again. The second sale
-    cannot start beside the first, and nothing would ever run it later: its Stars go back
-    now, with the revenue, rather than staying taken for nothing."""
+    """The panel has not answered John's paid change; a second invoice, let through by
+    Telegram before the first was paid, is paid too. The second sale cannot start beside
+    the first, and nothing would ever run it later: its Stars go back now, with the
+    revenue, rather than staying taken for nothing."""
     s = shop
     first = await _sell_and_link(s)
     ids = await _plans(s)
     await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
-    invoice = await s.api.next_event(JOHN)
+    invoice, second, _ = await _two_invoices(s, first.id, ids["plus"])
+    assert (await s.api.pre_checkout(s.john, second))["ok"] is True
     s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
     await s.api.pay(s.john, invoice)
     assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))  # still on VPN 1 month
-    second = await s.api.next_event(JOHN)
-    assert second.method == "sendInvoice"
-    await s.api.pay(s.john, second)
+    await s.api.confirm(s.john, second)
     reply = await s.api.next_event(JOHN)
     assert "package could not be changed now, so your 20 Stars were refunded" in reply.text
     [in_doubt, refunded] = await _payments(s)
@@ -432,6 +441,91 @@ async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_a
     assert (balance.balance, balance.held) == (8_000, 1_500)
     told = await s.api.next_event(ALICE)
     assert "could not be made (another change or renewal was still being made)" in told.text
+    await assert_audit_ok(s.db)
+
+
+async def test_while_a_paid_change_is_in_doubt_nothing_more_is_offered_for_stars(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's paid change waits for the panel's answer. His Change package screen says so
+    and prices nothing (a plan tapped is asked of the reseller); the old Pay button makes
+    no invoice; an invoice made before is refused at the pre-checkout, in words."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    invoice, earlier, pay = await _two_invoices(s, first.id, ids["plus"])
+    s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
+    await s.api.pay(s.john, invoice)
+    assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
+
+    screen = await _change_screen(s, first.id)
+    labels = [label for label, _ in screen.buttons]
+    assert "VPN Plus (30 days)" in labels and not any("Stars" in label for label in labels)
+    assert "Your last payment is still being processed" in screen.text
+    assert "ask your reseller" in screen.text
+    refused = await _alert(s, screen, pay)
+    assert "Your last payment is still being processed" in refused
+    answered = await s.api.pre_checkout(s.john, earlier)
+    assert answered["ok"] is False
+    assert "Your last payment is still being processed" in answered["error_message"]
+    await asyncio.sleep(0.3)
+    assert s.api.unread(JOHN) == []  # no new invoice, no other price screen
+    assert [p.state for p in await _payments(s)] == [StarState.PAID, StarState.INVOICED]
+    # What is offered instead: asking the reseller, as without self-service payment.
+    asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    assert "asked to change your package to VPN Plus" in asked.text
+    assert len(await _payments(s)) == 2
+    await assert_audit_ok(s.db)
+
+
+async def test_two_payments_for_the_same_change_on_two_devices_change_once(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John confirms the change on his phone and on his laptop within a second: both pass
+    the pre-checkout before either payment arrives (two charges, two invoices). The first
+    changes the package; the second must not renew it again: its Stars are refunded and
+    the revenue taken back, and John is told why."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    phone, laptop, _ = await _two_invoices(s, first.id, ids["plus"])
+    assert (await s.api.pre_checkout(s.john, phone))["ok"] is True
+    assert (await s.api.pre_checkout(s.john, laptop))["ok"] is True
+    await s.api.confirm(s.john, phone)
+    await s.api.confirm(s.john, laptop)
+    expected = first.expires_at + dt.timedelta(days=30)
+    changed = await s.api.next_event(JOHN)
+    assert "20 Stars. <code>john</code> is now on VPN Plus" in changed.text
+    reply = await s.api.next_event(JOHN)
+    assert "You had already paid for this change" in reply.text
+    assert "20 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert found.plan_id == ids["plus"] and found.expires_at == expected  # changed once
+    [paid, refunded] = await _payments(s)
+    assert paid.state == StarState.PAID and refunded.state == StarState.REFUNDED
+    assert refunded.refund_reason == "plan_change not done: already_on_plan"
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 20
+    # 40.00 after the activation, +40.00 revenue, -15.00 for the new package; the second
+    # payment's revenue taken back.
+    balance = await _balance(s.db)
+    assert (balance.balance, balance.held) == (6_500, 0)
+    orders = (
+        select(func.count())
+        .select_from(SubscriptionOrder)
+        .where(SubscriptionOrder.status == OrderStatus.COMPLETED)
+    )
+    assert await _count(s.db, orders) == 2  # the activation and the change, nothing more
+    assert "changed from VPN 1 month to VPN Plus" in (await s.api.next_event(ALICE)).text
+    told = await s.api.next_event(ALICE)
+    assert "could not be made (it had already been paid for and made)" in told.text
+    group = await s.api.next_event(ADMIN_CHAT_ID)
+    assert "A change of package of <code>john</code>" in group.text
+    lines = await _payment_lines(s, first.id)
+    assert "paid 20 Stars for VPN Plus: not done, refunded" in lines[0]
+    assert "change of package: VPN Plus" in lines[1] and len(lines) == 3
     await assert_audit_ok(s.db)
 
 

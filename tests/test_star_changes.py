@@ -1,11 +1,14 @@
-"""The change of package paid in Stars, as a service: what is offered, and the
-pre-checkout's answers when something moved since the invoice."""
+"""The change of package paid in Stars, as a service: what is offered, the pre-checkout's
+answers when something moved since the invoice, nothing payable while a payment waits
+for its outcome, and a second payment for a change already made refunded, not sold."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from bot.db import Database
 from bot.services import (
@@ -16,11 +19,13 @@ from bot.services import (
     self_pay,
     star_changes,
     star_methods,
+    star_renewals,
 )
-from bot.services.provisioning import LocalProvider
+from bot.services.provisioning import ExtendSubscription, LocalProvider, Provisioned
+from bot.services.star_renewal_outcome import Outcome, renew
 from bot.services.star_renewals import Refusal
-from bot.services.stars import CURRENCY, StarsError
-from models import ResellerStatus
+from bot.services.stars import CURRENCY, Payment, StarsError
+from models import Customer, ResellerStatus, StarPurpose
 from tests.helpers import make_reseller, now
 
 ALICE, JOHN = 1001, 5005
@@ -61,15 +66,15 @@ async def test_only_a_plan_not_cheaper_in_stars_is_offered(
     found = await star_changes.offers(
         db, chat_id=JOHN, customer_id=setup["john"], plan_ids=plan_ids, now=now()
     )
-    assert list(found) == [setup["hd"]]
-    offer = found[setup["hd"]]
+    assert list(found.by_plan) == [setup["hd"]] and not found.payment_pending
+    offer = found.by_plan[setup["hd"]]
     assert (offer.plan_stars, offer.days_left, offer.extra_stars) == (15, 29, 5)
     # Three days later: 26 days left, 26 * 5 / 30 = 4.33, so 5 Stars still.
     later = await star_changes.offers(
         db, chat_id=JOHN, customer_id=setup["john"], plan_ids=plan_ids,
         now=now() + dt.timedelta(days=3),
     )  # fmt: skip
-    assert later[setup["hd"]].days_left == 26 and later[setup["hd"]].stars == 20
+    assert later.by_plan[setup["hd"]].days_left == 26 and later.by_plan[setup["hd"]].stars == 20
     with pytest.raises(StarsError) as refused:
         await star_changes.create_invoice(
             db, chat_id=JOHN, customer_id=setup["john"], plan_id=setup["lite"], now=now()
@@ -106,3 +111,109 @@ async def test_pre_checkout_refuses_what_moved_since_the_invoice(
     assert refusal in (Refusal.SUSPENDED, Refusal.PLAN_UNAVAILABLE)
     # Someone else's payload, or another chat paying it: unknown.
     assert await _check(db, "sc:nothing", offer.stars) == Refusal.UNKNOWN
+
+
+async def _paid(db: Database, customer_id: int, plan_id: int, charge: str) -> Payment:
+    """A change invoice for ``plan_id``, paid (both passed the pre-checkout before)."""
+    _, invoice = await star_changes.create_invoice(
+        db, chat_id=JOHN, customer_id=customer_id, plan_id=plan_id, now=now()
+    )
+    recorded = await star_renewals.record_payment(
+        db, charge_id=charge, provider_charge_id=None, payload=invoice.payload,
+        total_amount=invoice.stars, currency=CURRENCY, now=now(),
+        purpose=StarPurpose.PLAN_CHANGE,
+    )  # fmt: skip
+    return recorded.payment
+
+
+async def _expiry(db: Database, customer_id: int) -> tuple[int, dt.datetime]:
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(Customer.plan_id, Customer.expires_at).where(Customer.id == customer_id)
+            )
+        ).one()
+        return row[0], row[1]
+
+
+class _Slow(LocalProvider):
+    """A provider that answers only when let go: its order stays pending meanwhile."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def extend(self, request: ExtendSubscription) -> Provisioned:
+        self.asked.set()
+        await self.go.wait()
+        return await super().extend(request)
+
+
+async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
+    db: Database, setup: dict[str, int]
+) -> None:
+    john = setup["john"]
+    _, earlier = await star_changes.create_invoice(
+        db, chat_id=JOHN, customer_id=john, plan_id=setup["hd"], now=now()
+    )
+    payment = await _paid(db, john, setup["hd"], "charge-1")
+    slow = _Slow()
+    running = asyncio.create_task(
+        renew(db, slow, payment_id=payment.id, now=now(), provider_seconds=30, panels=None)
+    )
+    await asyncio.wait_for(slow.asked.wait(), 5)
+    found = await star_changes.offers(
+        db, chat_id=JOHN, customer_id=john, plan_ids=[setup["hd"]], now=now()
+    )
+    assert found.by_plan == {} and found.payment_pending
+    with pytest.raises(StarsError) as refused:
+        await star_changes.create_invoice(
+            db, chat_id=JOHN, customer_id=john, plan_id=setup["hd"], now=now()
+        )
+    assert refused.value.code == Refusal.PAYMENT_PENDING
+    assert await _check(db, earlier.payload, earlier.stars) == Refusal.PAYMENT_PENDING
+    slow.go.set()
+    assert (await running).outcome == Outcome.RENEWED
+    # Settled: the screen says nothing more of it (the plan is now John's own).
+    found = await star_changes.offers(
+        db, chat_id=JOHN, customer_id=john, plan_ids=[setup["m1"]], now=now()
+    )
+    assert not found.payment_pending
+
+
+async def test_a_second_payment_for_a_change_already_made_is_refunded_not_sold_again(
+    db: Database, setup: dict[str, int]
+) -> None:
+    john = setup["john"]
+    _, before = await _expiry(db, john)
+    first = await _paid(db, john, setup["hd"], "charge-phone")
+    second = await _paid(db, john, setup["hd"], "charge-laptop")
+    done = await renew(
+        db, LocalProvider(), payment_id=first.id, now=now(), provider_seconds=5, panels=None
+    )
+    assert done.outcome == Outcome.RENEWED
+    again = await renew(
+        db, LocalProvider(), payment_id=second.id, now=now(), provider_seconds=5, panels=None
+    )
+    assert (again.outcome, again.reason) == (Outcome.REFUND, "already_on_plan")
+    assert await _expiry(db, john) == (setup["hd"], before + dt.timedelta(days=30))
+
+
+async def test_two_payments_for_one_change_run_at_once_change_the_package_once(
+    db: Database, setup: dict[str, int]
+) -> None:
+    """Both sales start together (two instances, say): whichever opens its order second,
+    under the customer's row lock, finds the first pending or done, and is refunded."""
+    john = setup["john"]
+    _, before = await _expiry(db, john)
+    payments = [await _paid(db, john, setup["hd"], f"charge-{n}") for n in range(2)]
+    outcomes = await asyncio.gather(
+        *(
+            renew(db, LocalProvider(), payment_id=p.id, now=now(), provider_seconds=5, panels=None)
+            for p in payments
+        )
+    )
+    assert sorted(o.outcome for o in outcomes) == [Outcome.REFUND, Outcome.RENEWED]
+    [refused] = [o for o in outcomes if o.outcome == Outcome.REFUND]
+    assert refused.reason in ("already_on_plan", "renewal_in_progress")
+    assert await _expiry(db, john) == (setup["hd"], before + dt.timedelta(days=30))

@@ -104,6 +104,17 @@ class PlanChanged(CustomerError):
     code = "plan_changed"
 
 
+class AlreadyOnPlan(CustomerError):
+    """A change of package to the plan the customer is on already: made by an earlier
+    payment (two paid on two devices at once, say), so this sale would renew it a second
+    time. Refused, and nothing is held."""
+
+    code = "already_on_plan"
+
+
+ALREADY_ON_PLAN = AlreadyOnPlan.code
+
+
 class AlreadySettled(Exception):
     """The order was settled by someone else (the sale or reconciliation) meanwhile."""
 
@@ -300,6 +311,7 @@ async def _open_order(
     expected_price: int | None,
     refuse_cancelled: bool = False,
     same_plan_only: bool = False,
+    refuse_same_plan: bool = False,
 ) -> SaleResult | _Pending:
     async def _open(session: AsyncSession) -> SaleResult | _Pending:
         replay = await _replay(session, key)
@@ -318,10 +330,14 @@ async def _open_order(
         if customer_id is not None:
             customer = await _own(session, reseller, customer_id)
             name = customer.username
-            if refuse_cancelled and await _cancelled(session, customer_id):
-                raise CustomerCancelled(
-                    f"{name} cancelled the subscription. Nothing was charged.", username=name
-                )
+            if refuse_cancelled or refuse_same_plan:
+                status, on_plan = await _locked_state(session, customer_id)
+                if refuse_cancelled and status == CustomerStatus.CANCELLED:
+                    raise CustomerCancelled(
+                        f"{name} cancelled the subscription. Nothing was charged.", username=name
+                    )
+                if refuse_same_plan and on_plan == plan_id:
+                    raise AlreadyOnPlan(f"{name} is on {plan.name} already. Nothing was charged.")
             if same_plan_only and customer.plan.id != plan_id:
                 raise PlanChanged(f"{name} is on another plan now. Nothing was charged.")
         assert name is not None
@@ -385,13 +401,19 @@ async def _open_order(
     return await db.run(_open)
 
 
-async def _cancelled(session: AsyncSession, customer_id: int) -> bool:
-    """Read under a row lock, in the order's transaction: a Cancel committed before it is
-    seen, and one still running waits for the order (cancelling does not end a sale)."""
-    status = await session.scalar(
-        select(Customer.status).where(Customer.id == customer_id).with_for_update()
-    )
-    return status == CustomerStatus.CANCELLED
+async def _locked_state(session: AsyncSession, customer_id: int) -> tuple[str, int]:
+    """The customer's status and plan, read under a row lock in the order's transaction:
+    a Cancel committed before it is seen, and one still running waits for the order
+    (cancelling does not end a sale); another sale's order opened before is seen pending,
+    and one completed before has moved the plan (the two are one transaction)."""
+    row = (
+        await session.execute(
+            select(Customer.status, Customer.plan_id)
+            .where(Customer.id == customer_id)
+            .with_for_update()
+        )
+    ).one()
+    return row[0], row[1]
 
 
 async def _fail_order(
@@ -672,6 +694,7 @@ async def sell(
     expected_price: int | None = None,
     refuse_cancelled: bool = False,
     same_plan_only: bool = False,
+    refuse_same_plan: bool = False,
 ) -> SaleResult:
     """Activate ``username`` or renew ``customer_id`` on a plan, once per ``key``.
 
@@ -681,6 +704,8 @@ async def sell(
     for sales the customer asked for (a change of package) rather than the reseller.
     ``same_plan_only``: a customer on another plan than ``plan_id`` is refused
     (PlanChanged) in that transaction too, for renewals that must not change it back.
+    ``refuse_same_plan``: a customer already on ``plan_id`` is refused (AlreadyOnPlan)
+    there too, for a change of package paid once per change, not once per payment.
 
     A plan on a panel provisions there (through ``panels``); any other on ``provider``.
     Raises InsufficientCredit (nothing held), PlanUnavailable, CustomerError, SaleFailed
@@ -718,6 +743,7 @@ async def sell(
         expected_price=expected_price,
         refuse_cancelled=refuse_cancelled,
         same_plan_only=same_plan_only,
+        refuse_same_plan=refuse_same_plan,
     )
     if isinstance(opened, SaleResult):
         return opened

@@ -16,6 +16,12 @@ the reseller, who settles what is owed either way, as without self-service payme
 The invoice, pre-checkout and payment follow a renewal's (``star_renewals``): the payment
 recorded once per charge with its revenue credited at the invoice's rate; the change then
 runs through ``star_renewal_outcome`` (sold once, keyed by the payment), or is refunded.
+
+Nothing is offered, invoiced or let through the pre-checkout while a payment of the
+customer's is still being made (``star_renewal_outcome.in_doubt``): a second sale cannot
+start beside it, so that payment would only be refunded. Two payments that both passed
+the pre-checkout before either arrived are caught by the sale itself: the second finds
+the first's order pending, or the customer already on the plan, and is refunded.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import star_subscriptions
+from bot.services import star_renewal_outcome, star_subscriptions
 from bot.services.customers import CustomerError
 from bot.services.portal import DAY, owned
 from bot.services.sales import new_expiry
@@ -109,6 +115,8 @@ async def quote(
         return Refusal.PLAN_UNAVAILABLE
     if customer.status not in (CustomerStatus.ACTIVE, CustomerStatus.EXPIRED):
         return Refusal.NOT_OFFERED  # cancelled, or paused (resume first, as a request)
+    if await star_renewal_outcome.in_doubt(session, customer.id):
+        return Refusal.PAYMENT_PENDING
     if await _pending_request(session, customer.id):
         # One change at a time: a paid one beside a request the reseller may still
         # approve would sell the customer two.
@@ -167,16 +175,28 @@ async def _pending_request(session: AsyncSession, customer_id: int) -> bool:
     return found is not None
 
 
+@dataclass(frozen=True)
+class Offers:
+    """The paid changes on offer, by plan; ``payment_pending``: none is, because a payment
+    of the customer's is still being made."""
+
+    by_plan: dict[int, ChangeOffer]
+    payment_pending: bool = False
+
+
 async def offers(
     db: Database, *, chat_id: int, customer_id: int, plan_ids: list[int], now: dt.datetime
-) -> dict[int, ChangeOffer]:
+) -> Offers:
     """The paid changes the chat's subscription may make, by plan; a plan left out goes
     to the reseller instead (self-service off, no Stars price, a cheaper plan, a request
-    already waiting). Another chat's subscription is refused (``not_linked``)."""
+    already waiting, a payment still being made). Another chat's subscription is refused
+    (``not_linked``)."""
     async with db.transaction() as session:
         customer = await _customer(session, chat_id, customer_id)
+        if await star_renewal_outcome.in_doubt(session, customer.id):
+            return Offers({}, payment_pending=True)
         found = [await quote(session, customer, plan_id, now) for plan_id in plan_ids]
-        return {o.plan_id: o for o in found if isinstance(o, ChangeOffer)}
+        return Offers({o.plan_id: o for o in found if isinstance(o, ChangeOffer)})
 
 
 async def create_invoice(
@@ -224,7 +244,8 @@ async def check_pre_checkout(
     now: dt.datetime,
 ) -> Checked:
     """Whether Telegram may take this change's payment: still this chat's subscription,
-    not cancelled or paused, self-service still on, the new plan still active, and the
+    not cancelled or paused, no other payment of its still being made (this one would be
+    refunded), self-service still on, the new plan still active, and the
     quote at ``now`` the invoice's amount (the days left are counted when paying: an
     invoice paid after some ran out is repriced, not charged for days gone)."""
     async with db.transaction() as session:

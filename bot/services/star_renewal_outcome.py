@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import Select, String, cast, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -86,7 +86,8 @@ async def renew(
     reseller; or say it must be refunded, or that the panel's answer is awaited.
 
     A paid change of package is the same sale on the new plan (as the reseller's Approve
-    sells it), refused for a subscription cancelled since the payment."""
+    sells it), refused for a subscription cancelled since the payment, and for one on
+    that plan already (another payment made the change: this one is refunded)."""
     payment = await _payment(db, payment_id)
     if payment.state != StarState.PAID or payment.purpose not in PAID_BY_CUSTOMER:
         return Renewal(Outcome.NOTHING, payment)
@@ -99,7 +100,7 @@ async def renew(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
-            same_plan_only=subscription_id is not None,
+            same_plan_only=subscription_id is not None, refuse_same_plan=change,
         )  # fmt: skip
     except sales.SaleInProgress as exc:
         if exc.code == sales.ANOTHER_SALE:
@@ -303,20 +304,35 @@ async def refund_failed(
         return payment
 
 
+def _paid_with_order(status: OrderStatus) -> Select[int]:
+    """A customer's paid renewals or changes whose order (keyed by the payment) is in
+    ``status``."""
+    return (
+        select(StarPayment.id)
+        .join(
+            SubscriptionOrder,
+            SubscriptionOrder.idempotency_key
+            == literal(ORDER_KEY) + cast(StarPayment.id, String(20)),
+        )
+        .where(
+            StarPayment.purpose.in_(PAID_BY_CUSTOMER),
+            StarPayment.state == StarState.PAID,
+            SubscriptionOrder.status == status,
+        )
+    )
+
+
 async def failed_renewals(db: Database) -> list[int]:
     """Paid renewals whose order was released (by reconciliation, say): to refund."""
     async with db.transaction() as session:
-        rows = await session.scalars(
-            select(StarPayment.id)
-            .join(
-                SubscriptionOrder,
-                SubscriptionOrder.idempotency_key
-                == literal(ORDER_KEY) + cast(StarPayment.id, String(20)),
-            )
-            .where(
-                StarPayment.purpose.in_(PAID_BY_CUSTOMER),
-                StarPayment.state == StarState.PAID,
-                SubscriptionOrder.status == OrderStatus.FAILED,
-            )
-        )
-        return list(rows)
+        return list(await session.scalars(_paid_with_order(OrderStatus.FAILED)))
+
+
+async def in_doubt(session: AsyncSession, customer_id: int) -> bool:
+    """Whether a renewal or change the customer paid is still being made: paid, its order
+    pending (the panel's answer awaited, or reconciliation's). Another sale of the
+    customer cannot start beside it, so another payment now would only be refunded."""
+    found = await session.scalar(
+        _paid_with_order(OrderStatus.PENDING).where(StarPayment.customer_id == customer_id).limit(1)
+    )
+    return found is not None

@@ -67,6 +67,7 @@ class Refusal(StrEnum):
     PLAN_UNAVAILABLE = "plan_unavailable"
     CHANGED = "changed"  # the price changed since the invoice
     CODE_INVALID = "code_invalid"  # its discount code is used up or expired meanwhile
+    PAYMENT_PENDING = "payment_pending"  # a payment of the customer's is still being made
 
 
 @dataclass(frozen=True)

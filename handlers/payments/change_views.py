@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerView
+from bot.services.sales import ALREADY_ON_PLAN
 from bot.services.star_changes import ChangeOffer
 from bot.services.star_renewals import Refusal
 from handlers.payments import renewal_views
@@ -70,6 +71,10 @@ def refusal(code: str, t: Translator) -> str:
                    "subscription to ask your reseller for it.")  # fmt: skip
     if code == Refusal.PLAN_UNAVAILABLE:
         return t._("That package is not available now; nothing was charged.")
+    if code == Refusal.PAYMENT_PENDING:
+        return t._("Your last payment is still being processed, so this change cannot be "
+                   "paid now; nothing was charged. Try again once it is done, or ask your "
+                   "reseller.")  # fmt: skip
     return renewal_views.refusal(code, t)
 
 
@@ -113,7 +118,22 @@ def in_doubt(stars: int, r: Reader) -> str:
     )
 
 
-def refunded(stars: int, r: Reader, *, done: bool) -> str:
+def refunded(stars: int, r: Reader, *, done: bool, reason: str = "") -> str:
+    """The customer's payment could not change the package (``reason``: the sale's error
+    code), refunded (``done``) or to be refunded by an admin."""
+    if reason == ALREADY_ON_PLAN:  # a second payment for the same change
+        if done:
+            return r.t._(
+                "⚠️ You had already paid for this change of package, and it is made. This "
+                "second payment was not needed, so your {stars} were refunded.",
+                stars=stars_amount(r, stars),
+            )
+        return r.t._(
+            "⚠️ You had already paid for this change of package, and it is made. This "
+            "second payment of {stars} will be refunded by an admin; send /paysupport if "
+            "you have a question.",
+            stars=stars_amount(r, stars),
+        )
     if done:
         return r.t._(
             "⚠️ Your package could not be changed now, so your {stars} were refunded. "

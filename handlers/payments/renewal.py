@@ -208,13 +208,13 @@ async def run_renewal(
             if done.state == StarState.REFUNDED:
                 await message.reply_text(subscription_views.left_plan_refunded(done.stars, r))
                 return
-        await message.reply_text(_refund_told(done, r))
+        await message.reply_text(_refund_told(done, renewal.reason, r))
 
 
-def _refund_told(payment: Payment, r: Reader) -> str:
+def _refund_told(payment: Payment, reason: str, r: Reader) -> str:
     refunded = payment.state == StarState.REFUNDED
     if payment.purpose == StarPurpose.PLAN_CHANGE:
-        return change_views.refunded(payment.stars, r, done=refunded)
+        return change_views.refunded(payment.stars, r, done=refunded, reason=reason)
     if refunded:
         return views.refunded_to_customer(payment.stars, r)
     return views.refund_pending(payment.stars, r)

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.sales import ANOTHER_SALE
+from bot.services.sales import ALREADY_ON_PLAN, ANOTHER_SALE
 from bot.services.star_renewal_outcome import PLAN_CHANGED
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError
@@ -154,6 +154,8 @@ def _reason(code: str, t: Translator) -> str:
         return t._("the subscription was cancelled")
     if code == ANOTHER_SALE:
         return t._("another change or renewal was still being made")
+    if code == ALREADY_ON_PLAN:  # a change paid twice: the first made it
+        return t._("it had already been paid for and made")
     if code == PLAN_CHANGED:  # a Stars subscription's charge for the package left
         return t._("the customer has changed package since; automatic renewal stopped")
     return t._("the provider refused or failed")
@@ -191,7 +193,8 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
     change = p.get("purpose") == StarPurpose.PLAN_CHANGE
     if p.get("audience") == "customer":
         if change:
-            return change_views.refunded(int(p["stars"]), r, done=True), None
+            code = str(p["reason"]).rpartition(" not done: ")[2]
+            return change_views.refunded(int(p["stars"]), r, done=True, reason=code), None
         return refunded_to_customer(int(p["stars"]), r), None
     if change:
         return change_views.refunded_notice(p, values, r), None

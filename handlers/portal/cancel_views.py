@@ -101,26 +101,35 @@ def stale(r: Reader) -> str:
 
 
 def plans(
-    customer: CustomerView, found: list[PlanView], r: Reader, stars: dict[int, int] | None = None
+    customer: CustomerView,
+    found: list[PlanView],
+    r: Reader,
+    stars: dict[int, int] | None = None,
+    payment_pending: bool = False,
 ) -> Screen:
     """The packages one may change to: those paid here with their price in Stars (the
-    customer's own price); never what the reseller pays."""
+    customer's own price); never what the reseller pays. ``payment_pending``: none is
+    paid here until the customer's last payment is settled; asking the reseller is."""
     t = r.t
     cid = customer.id
     stars = stars or {}
     if not found:
         return t._("There is no other package to change to right now."), back_only(cid, r)
-    how = (
-        t._(
+    if payment_pending:
+        how = t._(
+            "⏳ Your last payment is still being processed, so no change can be paid here "
+            "until it is done. You can ask your reseller for a package below instead."
+        )
+    elif stars:
+        how = t._(
             "Pick the package you would like: one with a price in ⭐ is paid here and changed "
             "at once; for the others your reseller confirms the change and the price with you."
         )
-        if stars
-        else t._(
+    else:
+        how = t._(
             "Pick the package you would like; your reseller confirms the change and "
             "the price with you."
         )
-    )
     text = "\n".join(
         [
             t._("🔄 <b>Change package</b>"),

@@ -218,8 +218,8 @@ async def change(update: Update, context: BotContext) -> None:
         context.db, chat_id=chat.id, customer_id=sub.customer.id,
         plan_ids=[p.id for p in found], now=now(context),
     )  # fmt: skip
-    prices = {plan_id: o.stars for plan_id, o in paid.items()}
-    await show(update, *change_views.plans(sub.customer, found, r, prices))
+    prices = {plan_id: o.stars for plan_id, o in paid.by_plan.items()}
+    await show(update, *change_views.plans(sub.customer, found, r, prices, paid.payment_pending))
 
 
 async def change_to(update: Update, context: BotContext) -> None:
@@ -234,8 +234,8 @@ async def change_to(update: Update, context: BotContext) -> None:
         paid = await star_changes.offers(
             context.db, chat_id=chat_id, customer_id=customer_id, plan_ids=[plan_id], now=at
         )
-        if plan_id in paid:
-            return paid[plan_id]
+        if plan_id in paid.by_plan:
+            return paid.by_plan[plan_id]
         return await plan_changes.request_change(
             context.db, chat_id=chat_id, customer_id=customer_id, plan_id=plan_id, now=at
         )
