@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, BasePersistence, PersistenceInput, TypeHandler
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -156,6 +155,16 @@ def _stored_key(key: ConversationKey) -> str:
     return json.dumps(list(key), separators=(",", ":"))
 
 
+# The user guard's read back (PostgreSQL, asyncpg's parameters): the steps asked for, and
+# the user's data, told apart by a null name.
+_RELOAD = f"""
+SELECT name, key, state, updated_at FROM {ConversationState.__tablename__}
+ WHERE name = ANY($1::text[]) AND key = ANY($2::text[])
+UNION ALL
+SELECT NULL, NULL, data, updated_at FROM {UserData.__tablename__} WHERE user_id = $3
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class Reloaded:
     """One user's data (None: keep what is in memory) and conversation steps (None: the
@@ -229,10 +238,12 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         self,
         user_id: int | None,
         steps: Sequence[tuple[str, ConversationKey]],
-        conn: AsyncConnection,
+        conn: Any,
     ) -> Reloaded:
         """What the database holds now for one user's data and the given conversations,
-        read on ``conn``.
+        read in one statement on ``conn``, an asyncpg connection (the user guard's: this
+        runs before every update on PostgreSQL, where SQLAlchemy's own work on a statement
+        costs several times the driver's).
 
         What this instance still has to write (a failed write is retried by the next
         one) is newer than the database's: it is left out, as ``user_data`` is when not
@@ -243,26 +254,25 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         fresh = user_id is not None and user_id not in self._users
         found: dict[tuple[str, ConversationKey], object | None] = dict.fromkeys(wanted.values())
         reached: dict[tuple[str, ConversationKey], dt.datetime] = {}
-        if wanted:
-            rows = await conn.execute(
-                select(
-                    ConversationState.name,
-                    ConversationState.key,
-                    ConversationState.state,
-                    ConversationState.updated_at,
-                ).where(
-                    ConversationState.name.in_({name for name, _ in wanted}),
-                    ConversationState.key.in_({key for _, key in wanted}),
-                )
-            )
-            for name, key, state, updated_at in rows:
-                step = wanted.get((name, key))
-                if step is not None:
-                    found[step] = json.loads(state)
-                    reached[step] = updated_at
+        if not wanted and not fresh:
+            return Reloaded(None, found, reached)
+        rows = await conn.fetch(
+            _RELOAD,
+            sorted({name for name, _ in wanted}),
+            sorted({key for _, key in wanted}),
+            user_id if fresh else None,
+        )
+        data: str | None = None
+        for name, key, value, updated_at in rows:
+            if name is None:  # the user's row
+                data = value
+                continue
+            step = wanted.get((name, key))
+            if step is not None:
+                found[step] = json.loads(value)
+                reached[step] = updated_at.astimezone(dt.UTC)
         if not fresh or user_id is None:
             return Reloaded(None, found, reached)
-        data = await conn.scalar(select(UserData.data).where(UserData.user_id == user_id))
         if data is None:
             self._stored.pop(user_id, None)
             return Reloaded({}, found, reached)

@@ -1,5 +1,9 @@
 """Session-level advisory locks of many keys, all on one PostgreSQL connection of their
-own, outside the engine's pool (why: see ``bot/user_guard.py``)."""
+own, outside the engine's pool (why: see ``bot/user_guard.py``).
+
+The connection is opened through the engine (its search path and settings), and then
+spoken to through asyncpg directly: these statements run around every update, and
+SQLAlchemy's own work on a statement costs several times the driver's."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import asyncpg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import advisory_key
@@ -21,8 +25,11 @@ T = TypeVar("T")
 
 FIRST_PAUSE_SECONDS = 0.01  # before trying again a lock another instance holds
 LONGEST_PAUSE_SECONDS = 0.2
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
-_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+_TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+_UNLOCK = "SELECT pg_advisory_unlock($1)"
+# SQLSTATE classes of a connection that is gone: connection exceptions, and the server
+# shutting down or terminating it.
+_GONE = ("08", "57P")
 
 
 class AdvisoryLocks:
@@ -30,7 +37,8 @@ class AdvisoryLocks:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._conn: AsyncConnection | None = None
+        self._conn: AsyncConnection | None = None  # held open: the session of the locks
+        self._raw: asyncpg.Connection | None = None  # the same connection, asyncpg's
         self._scope: tuple[str, str] | None = None  # the database and the schema
         self._io = asyncio.Lock()  # one statement at a time on the connection
         self._failed_at = float("-inf")  # when opening the connection last failed
@@ -45,7 +53,7 @@ class AdvisoryLocks:
     async def key_of(self, ordering: int) -> int:
         """The lock key of an ordering key in this database and schema."""
         if self._scope is None:
-            await self._query(lambda conn: conn.scalar(text("SELECT 1")))
+            await self._query(lambda conn: conn.fetchval("SELECT 1"))
         assert self._scope is not None
         return advisory_key(f"user:{ordering}", *self._scope)
 
@@ -68,14 +76,14 @@ class AdvisoryLocks:
             else:
                 self._local[key] = (lock, users - 1)
 
-    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Run ``work`` (short reads) on the lock connection, between the lock queries."""
         task = asyncio.create_task(self._query(work))
         # Once sent, a statement runs to its end even if the update is cancelled: one
         # cut off midway would leave the connection, and every lock on it, unusable.
         return await asyncio.shield(task)
 
-    async def _take(self, key: int) -> AsyncConnection:
+    async def _take(self, key: int) -> asyncpg.Connection:
         pause = FIRST_PAUSE_SECONDS
         while True:
             task = asyncio.create_task(self._query(lambda conn: self._try(conn, key)))
@@ -92,11 +100,11 @@ class AdvisoryLocks:
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
 
     @staticmethod
-    async def _try(conn: AsyncConnection, key: int) -> AsyncConnection | None:
-        taken = await conn.scalar(_TRY_LOCK, {"key": key})
+    async def _try(conn: asyncpg.Connection, key: int) -> asyncpg.Connection | None:
+        taken = await conn.fetchval(_TRY_LOCK, key)
         return conn if taken else None
 
-    def _undo(self, done: asyncio.Task[AsyncConnection | None], key: int) -> None:
+    def _undo(self, done: asyncio.Task[asyncpg.Connection | None], key: int) -> None:
         """A lock taken for an update cancelled meanwhile: give it up."""
         if done.cancelled() or done.exception() is not None:
             return
@@ -106,25 +114,25 @@ class AdvisoryLocks:
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
 
-    async def _give_up(self, key: int, conn: AsyncConnection) -> None:
+    async def _give_up(self, key: int, conn: asyncpg.Connection) -> None:
         task = asyncio.create_task(self._unlock(key, conn))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
         await asyncio.shield(task)  # a cancelled update still frees its lock
 
-    async def _unlock(self, key: int, conn: AsyncConnection) -> None:
+    async def _unlock(self, key: int, conn: asyncpg.Connection) -> None:
         async with self._io:
-            if conn is not self._conn:
+            if conn is not self._raw:
                 return  # that session is gone, and its locks with it
             try:
-                await conn.scalar(_UNLOCK, {"key": key})
+                await conn.fetchval(_UNLOCK, key)
             except Exception as exc:
                 # Closing the session frees every lock it holds; the next update
                 # opens another.
                 log.warning("user lock: cannot release, dropping its connection: %s", exc)
                 await self._drop()
 
-    async def _query(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _query(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Run ``work`` on the lock connection; a lost connection is replaced once."""
         asked = time.monotonic()
         async with self._io:
@@ -144,9 +152,9 @@ class AdvisoryLocks:
                         raise
             raise AssertionError("unreachable")
 
-    async def _connection(self) -> AsyncConnection:
-        if self._conn is not None:
-            return self._conn
+    async def _connection(self) -> asyncpg.Connection:
+        if self._raw is not None:
+            return self._raw
         try:
             conn = await self.engine.connect()
         except BaseException:
@@ -155,17 +163,18 @@ class AdvisoryLocks:
         try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()
+            raw = cast(asyncpg.Connection, (await conn.get_raw_connection()).driver_connection)
             # Out of the pool's count: the updates' transactions keep every pooled one.
             conn.sync_connection.detach()  # type: ignore[union-attr]
         except BaseException:
             await conn.close()
             raise
         self._scope = (str(row[0]), str(row[1] or ""))
-        self._conn = conn
-        return conn
+        self._conn, self._raw = conn, raw
+        return raw
 
     async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._raw = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.invalidate()
@@ -176,14 +185,14 @@ class AdvisoryLocks:
         if self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
         async with self._io:
-            conn, self._conn = self._conn, None
+            conn, self._conn, self._raw = self._conn, None, None
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await conn.close()
 
 
-def _lost(conn: AsyncConnection, exc: Exception) -> bool:
+def _lost(conn: asyncpg.Connection, exc: Exception) -> bool:
     """Whether the connection is gone (and the locks of its session with it)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return conn.closed or conn.invalidated or isinstance(exc, OSError)
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "").startswith(_GONE)
+    return conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError)

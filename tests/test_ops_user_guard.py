@@ -287,17 +287,17 @@ async def test_a_lock_connection_the_server_cut_is_replaced_and_the_next_lock_ta
     locks = AdvisoryLocks(pg_db.engine)
     try:
         key = await locks.key_of(7)
-        pid = await locks.run(lambda conn: conn.scalar(text("SELECT pg_backend_pid()")))
+        pid = await locks.run(lambda conn: conn.fetchval("SELECT pg_backend_pid()"))
         async with pg_db.engine.connect() as conn:
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         async with locks.holding(key):
             assert await _lock_held(pg_db, key)
-            assert await locks.run(lambda conn: conn.scalar(text("SELECT pg_backend_pid()"))) != pid
+            assert await locks.run(lambda conn: conn.fetchval("SELECT pg_backend_pid()")) != pid
         assert not await _lock_held(pg_db, key)
         # A statement that fails on its own leaves the connection, and its locks, alone.
         async with locks.holding(key):
             with pytest.raises(Exception, match="no_such_table"):
-                await locks.run(lambda conn: conn.execute(text("SELECT * FROM no_such_table")))
+                await locks.run(lambda conn: conn.execute("SELECT * FROM no_such_table"))
             assert await _lock_held(pg_db, key)
     finally:
         await locks.close()
