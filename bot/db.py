@@ -115,8 +115,13 @@ class Database:
         self.engine = engine
         self.read_engine = _readers(engine)
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        reads: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            # Each read on its own, as on SQLite: no BEGIN before and ROLLBACK after,
+            # two round trips of every screen's reads.
+            reads["isolation_level"] = "AUTOCOMMIT"
         self.read_sessionmaker = async_sessionmaker(
-            self.read_engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.read_engine.execution_options(**reads), expire_on_commit=False
         )
 
     @classmethod

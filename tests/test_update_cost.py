@@ -14,8 +14,9 @@ from contextlib import contextmanager
 
 import pytest
 from asyncpg.connection import LoggedQuery
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import user_guard
 from bot.context import BotApplication
@@ -64,11 +65,11 @@ async def test_a_reseller_asking_again_only_reads_and_reads_little(
     await _ask(fake_api, db, "/start")  # the first update: language chosen, menu set
     guard = bot.bot_data.get(user_guard.BOT_DATA_KEY)
     assert (guard is not None) == (db.engine.dialect.name == "postgresql")
-    for text, most in (("/balance", 2), ("/history", 2), ("/start", 1)):
+    for command, most in (("/balance", 2), ("/history", 2), ("/start", 1)):
         with lock_statements(guard) as locked:
-            seen = await _ask(fake_api, db, text)
-        assert _writes(seen) == [], (text, seen)
-        assert len(seen) <= most, (text, seen)
+            seen = await _ask(fake_api, db, command)
+        assert _writes(seen) == [], (command, seen)
+        assert len(seen) <= most, (command, seen)
         if guard is not None:
             assert [next(p for p in USER_LOCK if s.startswith(p)) for s in locked] == list(
                 USER_LOCK
@@ -170,3 +171,23 @@ async def test_a_write_through_a_read_session_fails_on_sqlite(db: Database) -> N
             await session.flush()
     async with db.read() as session:
         assert await session.get(UnreachableChat, 7) is None
+
+
+async def test_each_read_runs_on_its_own_without_a_transaction_around_it(db: Database) -> None:
+    """No BEGIN before a screen's reads and no ROLLBACK after them: on PostgreSQL each
+    statement of a read session is its own transaction (autocommit), as on SQLite. In one
+    transaction, now() would stay at the transaction's start."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's reads send no BEGIN (tested above)")
+
+    async def two_nows(session: AsyncSession) -> tuple[object, object]:
+        first = await session.scalar(text("SELECT now()"))
+        await asyncio.sleep(0.05)
+        return first, await session.scalar(text("SELECT now()"))
+
+    async with db.read() as session:
+        first, second = await two_nows(session)
+    assert first != second
+    async with db.transaction() as session:  # the writer's sessions are transactions
+        first, second = await two_nows(session)
+    assert first == second
