@@ -33,9 +33,12 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
-# Replies and notices in flight at once: more only adds idle connections to scan, as
-# the Bot API answers in milliseconds and the rate budget spaces the sends.
-POOL_SIZE = 8
+# Requests in flight at once: the outbox sender's window at the paid-broadcast rate
+# (up to 50, jobs/notifier.py) and the replies of the updates handled meanwhile.
+POOL_SIZE = 100
+# Idle connections kept open: httpcore checks every idle one's socket before and after
+# each request, so a crowd of them left by a burst costs every later request.
+KEEP_IDLE = 8
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -79,7 +82,11 @@ class TelegramTransport(BaseRequest):
     async def initialize(self) -> None:
         if self._pool is None:
             self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl, max_connections=self._size, http1=True, http2=False
+                ssl_context=self._ssl,
+                max_connections=self._size,
+                max_keepalive_connections=min(self._size, KEEP_IDLE),
+                http1=True,
+                http2=False,
             )
         await self._uploads.initialize()
 
