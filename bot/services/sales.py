@@ -337,7 +337,11 @@ async def _open_order(
                         f"{name} cancelled the subscription. Nothing was charged.", username=name
                     )
                 if refuse_same_plan and on_plan == plan_id:
-                    raise AlreadyOnPlan(f"{name} is on {plan.name} already. Nothing was charged.")
+                    raise AlreadyOnPlan(
+                        f"{name} is on {plan.name} already. Nothing was charged.",
+                        username=name,
+                        plan=plan.name,
+                    )
             if same_plan_only and customer.plan.id != plan_id:
                 raise PlanChanged(f"{name} is on another plan now. Nothing was charged.")
         assert name is not None
