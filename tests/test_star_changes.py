@@ -156,6 +156,7 @@ async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
     _, earlier = await star_changes.create_invoice(
         db, chat_id=JOHN, customer_id=john, plan_id=setup["hd"], now=now()
     )
+    _, renewal_invoice = await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
     payment = await _paid(db, john, setup["hd"], "charge-1")
     slow = _Slow()
     running = asyncio.create_task(
@@ -172,6 +173,16 @@ async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
         )
     assert refused.value.code == Refusal.PAYMENT_PENDING
     assert await _check(db, earlier.payload, earlier.stars) == Refusal.PAYMENT_PENDING
+    # Nor a renewal: its sale could not start beside the change either.
+    assert await star_renewals.offer_for_chat(db, JOHN, now()) is None
+    with pytest.raises(StarsError) as renewal:
+        await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
+    assert renewal.value.code == Refusal.PAYMENT_PENDING
+    checked = await star_renewals.check_pre_checkout(
+        db, payload=renewal_invoice.payload, telegram_id=JOHN,
+        total_amount=renewal_invoice.stars, currency=CURRENCY, now=now(),
+    )  # fmt: skip
+    assert checked.refusal == Refusal.PAYMENT_PENDING
     slow.go.set()
     assert (await running).outcome == Outcome.RENEWED
     # Settled: the screen says nothing more of it (the plan is now John's own).
