@@ -4,6 +4,7 @@ and a Cancel landing between Approve's price check and the sale (nothing charged
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -165,3 +166,67 @@ async def test_the_sale_refuses_a_cancelled_customer_only_when_asked_to(
         now=NOW, provider_seconds=5, customer_id=cid,
     )  # fmt: skip
     assert done.customer.status == CustomerStatus.ACTIVE
+
+
+async def test_approving_a_change_the_customer_already_has_charges_nothing_and_closes_it(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """Carol asked Alice for IPTV HD (while a paid change to it was in doubt, say); the
+    change is made meanwhile. Approve does not sell HD a second time at Alice's expense:
+    it says Carol is on HD already, charges nothing, and closes the request."""
+    s, cid = shop, shop.ids["carol"]
+    notice, request = await _request_hd(s)
+    await sales.sell(
+        s.db, LocalProvider(), telegram_id=ALICE, plan_id=s.plans["hd"], key="made-meanwhile",
+        now=NOW, provider_seconds=5, customer_id=cid,
+    )  # fmt: skip
+    before = await _available(s.db, ALICE)
+    expiry = (await _status(s.db, cid)).expires_at
+    approve = callbacks.CHANGE_APPROVE_AT.build(request, 1_500)
+    await s.api.answer(await s.api.tap(s.alice, notice, approve))
+    told = await s.api.next_event(ALICE)
+    assert "carol is on IPTV HD already" in told.text
+    assert "nothing was charged" in told.text and "request is closed" in told.text
+    assert told.buttons == []  # the notice's Approve and Decline are gone
+    assert await _available(s.db, ALICE) == before
+    found = await _status(s.db, cid)
+    assert found.plan_id == s.plans["hd"] and found.expires_at == expiry
+    closed = await _request(s, request)
+    assert closed.status == ChangeStatus.DECLINED and closed.reason == "already_on_plan"
+    async with s.db.transaction() as session:
+        orders = await session.scalar(
+            select(func.count())
+            .select_from(SubscriptionOrder)
+            .where(SubscriptionOrder.idempotency_key == f"plan-change:{request}")
+        )
+    assert orders == 0
+    # A second tap (the same notice, delivered twice) charges nothing either.
+    await s.api.answer(await s.api.tap(s.alice, notice, approve))
+    again = await s.api.next_event(ALICE)
+    assert "no longer valid" in again.text
+    assert await _available(s.db, ALICE) == before
+
+
+async def test_approve_refuses_the_plan_the_customer_is_on_inside_the_sale(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """The service: the sale refuses (AlreadyOnPlan, nothing held), the request is closed
+    as moot, and the customer is not told of a decision that changed nothing."""
+    s, cid = shop, shop.ids["carol"]
+    _, request = await _request_hd(s)
+    await sales.sell(
+        s.db, LocalProvider(), telegram_id=ALICE, plan_id=s.plans["hd"], key="made-meanwhile",
+        now=NOW, provider_seconds=5, customer_id=cid,
+    )  # fmt: skip
+    before = await _available(s.db, ALICE)
+    with pytest.raises(sales.AlreadyOnPlan) as refused:
+        await plan_changes.approve(
+            s.db, LocalProvider(), None, telegram_id=ALICE, request_id=request, now=NOW,
+            provider_seconds=5, expected_price=1_500,
+        )  # fmt: skip
+    assert refused.value.params == {"username": "carol", "plan": "IPTV HD"}
+    assert await _available(s.db, ALICE) == before
+    assert (await _request(s, request)).status == ChangeStatus.DECLINED
+    await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
+    await asyncio.sleep(0.3)
+    assert s.api.unread(s.carol.id) == []

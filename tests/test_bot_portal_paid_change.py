@@ -529,6 +529,47 @@ async def test_two_payments_for_the_same_change_on_two_devices_change_once(
     await assert_audit_ok(s.db)
 
 
+async def test_while_a_paid_change_is_in_doubt_no_renewal_is_taken_in_stars_either(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's paid change waits for the panel's answer. A renewal invoiced before it is
+    refused at the pre-checkout in words (its payment would only be refunded), the old
+    ⭐ Pay and renew button makes no invoice, and /status offers none until it is settled."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    await s.api.send(s.john, "/status")
+    status = await s.api.next_event(JOHN)
+    pay_renewal = status.button("Pay and renew")
+    await s.api.answer(await s.api.tap(s.john, status, pay_renewal))
+    await s.api.next_event(JOHN)  # the offer screen
+    renewal = await s.api.next_event(JOHN)
+    assert renewal.method == "sendInvoice"
+    invoice, _, _ = await _two_invoices(s, first.id, ids["plus"])
+    s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
+    await s.api.pay(s.john, invoice)
+    assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
+
+    answered = await s.api.pre_checkout(s.john, renewal)
+    assert answered["ok"] is False
+    assert "Your last payment is still being processed" in answered["error_message"]
+    assert "nothing was charged" in answered["error_message"]
+    refused = await _alert(s, status, pay_renewal)
+    assert "Your last payment is still being processed" in refused
+    await s.api.send(s.john, "/status")
+    again = await s.api.next_event(JOHN)
+    assert not any("Pay and renew" in label for label, _ in again.buttons)
+    await asyncio.sleep(0.3)
+    assert s.api.unread(JOHN) == []  # no invoice
+    async with s.db.transaction() as session:
+        renewals = await session.scalars(
+            select(StarPayment.state).where(StarPayment.purpose == StarPurpose.RENEWAL)
+        )
+        assert list(renewals) == [StarState.INVOICED]
+    await assert_audit_ok(s.db)
+
+
 async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_old_plan(
     shop: Shop,  # noqa: F811
 ) -> None:

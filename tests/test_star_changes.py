@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services import (
@@ -156,6 +157,7 @@ async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
     _, earlier = await star_changes.create_invoice(
         db, chat_id=JOHN, customer_id=john, plan_id=setup["hd"], now=now()
     )
+    _, renewal_invoice = await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
     payment = await _paid(db, john, setup["hd"], "charge-1")
     slow = _Slow()
     running = asyncio.create_task(
@@ -172,6 +174,16 @@ async def test_while_a_paid_change_waits_for_its_outcome_nothing_is_payable(
         )
     assert refused.value.code == Refusal.PAYMENT_PENDING
     assert await _check(db, earlier.payload, earlier.stars) == Refusal.PAYMENT_PENDING
+    # Nor a renewal: its sale could not start beside the change either.
+    assert await star_renewals.offer_for_chat(db, JOHN, now()) is None
+    with pytest.raises(StarsError) as renewal:
+        await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
+    assert renewal.value.code == Refusal.PAYMENT_PENDING
+    checked = await star_renewals.check_pre_checkout(
+        db, payload=renewal_invoice.payload, telegram_id=JOHN,
+        total_amount=renewal_invoice.stars, currency=CURRENCY, now=now(),
+    )  # fmt: skip
+    assert checked.refusal == Refusal.PAYMENT_PENDING
     slow.go.set()
     assert (await running).outcome == Outcome.RENEWED
     # Settled: the screen says nothing more of it (the plan is now John's own).
@@ -217,3 +229,54 @@ async def test_two_payments_for_one_change_run_at_once_change_the_package_once(
     [refused] = [o for o in outcomes if o.outcome == Outcome.REFUND]
     assert refused.reason in ("already_on_plan", "renewal_in_progress")
     assert await _expiry(db, john) == (setup["hd"], before + dt.timedelta(days=30))
+
+
+async def test_a_change_sale_reads_the_customer_only_under_its_row_lock(
+    db: Database, setup: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renewal of John's plan is pending; his paid change's sale starts, and the renewal
+    completes just before the change takes John's row lock. Read before the lock (as on
+    PostgreSQL, where nothing else orders the two), the change saw the renewal neither
+    pending nor done and sold from the expiry before it: the provider was asked for 30
+    days fewer than John had paid for. Read under the lock, the change either finds the
+    renewal pending (SQLite: its completion waits for the change's transaction) and is
+    refused, or sees it done and adds its days to the renewed expiry."""
+    john = setup["john"]
+    _, before = await _expiry(db, john)
+    slow = _Slow()
+    renew_john = sales.sell(
+        db, slow, telegram_id=ALICE, plan_id=setup["m1"], key="renew-john", now=now(),
+        provider_seconds=30, customer_id=john,
+    )  # fmt: skip
+    renewing = asyncio.create_task(renew_john)
+    await asyncio.wait_for(slow.asked.wait(), 5)
+    original = sales._locked_state
+    asked: list[dt.datetime] = []
+
+    async def completes_first(session: AsyncSession, customer_id: int) -> None:
+        if not slow.go.is_set():
+            slow.go.set()  # the renewal's panel answers now
+            await asyncio.wait([renewing], timeout=1.0)  # done, unless it waits for a lock
+        return await original(session, customer_id)
+
+    class _Recording(LocalProvider):
+        async def extend(self, request: ExtendSubscription) -> Provisioned:
+            asked.append(request.expires_at)
+            return await super().extend(request)
+
+    monkeypatch.setattr(sales, "_locked_state", completes_first)
+    renewed = before + dt.timedelta(days=30)
+    try:
+        done = await sales.sell(
+            db, _Recording(), telegram_id=ALICE, plan_id=setup["hd"], key="change-john",
+            now=now(), provider_seconds=5, customer_id=john, refuse_cancelled=True,
+            refuse_same_plan=True,
+        )  # fmt: skip
+    except sales.SaleInProgress as refused:
+        assert refused.code == sales.ANOTHER_SALE and asked == []
+        await renewing
+        assert await _expiry(db, john) == (setup["m1"], renewed)
+    else:
+        assert renewing.done()
+        assert asked == [renewed + dt.timedelta(days=30)]
+        assert done.customer.expires_at == renewed + dt.timedelta(days=30)

@@ -30,6 +30,9 @@ from models import ChangeStatus, Customer, CustomerStatus, Plan, PlanChangeReque
 REQUESTED_KIND = Kind.PLAN_CHANGE_REQUEST
 DECIDED_KIND = Kind.PLAN_CHANGE_DECIDED
 DECLINE_REASONS = ("not_offered", "contact_me", "later")
+# Closed by Approve, nothing sold: the customer is on the plan asked for already (a paid
+# change made meanwhile, say). Not a reason a reseller picks; the customer is not told.
+ALREADY_ON_PLAN = "already_on_plan"
 OTHER = "other"  # declined in the reseller's own words (``note``)
 MAX_NOTE = 200  # what the customer reads in one notice line
 
@@ -225,7 +228,10 @@ async def approve(
     """Sell the new plan to the customer at ``expected_price``, the price the reseller was
     shown (keyed by the request: a second tap charges nothing more), then mark the request
     approved and tell the customer. At another price (or none shown, an older button) it
-    raises ChangeRepriced with the request quoted again, and nothing is sold."""
+    raises ChangeRepriced with the request quoted again, and nothing is sold. A customer
+    on that plan already (a paid change made since the request) is refused in the sale
+    (AlreadyOnPlan, nothing held) and the request closed: a sale would renew it at the
+    reseller's expense."""
     request = await _pending_of(db, telegram_id, request_id)
     if request.status == ChangeStatus.DECLINED:
         raise CustomerError("This request was declined.", "change_decided")
@@ -244,11 +250,29 @@ async def approve(
             panels=panels,
             expected_price=expected_price,
             refuse_cancelled=True,  # a Cancel landing since the request was read
+            refuse_same_plan=True,  # made meanwhile: selling it again would renew it
         )
     except sales.PriceChanged:
         raise await _repriced(db, request) from None
+    except sales.AlreadyOnPlan:
+        await _close_moot(db, request.id, now)
+        raise
     await _decide(db, request, ChangeStatus.APPROVED, now)
     return Approved(request.id, result, await _renewing_old_plan(db, request))
+
+
+async def _close_moot(db: Database, request_id: int, now: dt.datetime) -> None:
+    """A request for the plan the customer is on already: closed, nothing sold, nobody
+    told (the change that put them there was told already). Once, whoever taps."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(PlanChangeRequest)
+            .where(
+                PlanChangeRequest.id == request_id,
+                PlanChangeRequest.status == ChangeStatus.PENDING,
+            )
+            .values(status=ChangeStatus.DECLINED, reason=ALREADY_ON_PLAN, decided_at=now)
+        )
 
 
 async def _renewing_old_plan(

@@ -328,16 +328,21 @@ async def _open_order(
         customer = None
         name = username
         if customer_id is not None:
+            # Locked before anything of the customer is read, so all below (its plan, its
+            # expiry, another sale's order) is as of the lock: see ``_locked_state``.
+            await _locked_state(session, customer_id)
             customer = await _own(session, reseller, customer_id)
             name = customer.username
-            if refuse_cancelled or refuse_same_plan:
-                status, on_plan = await _locked_state(session, customer_id)
-                if refuse_cancelled and status == CustomerStatus.CANCELLED:
-                    raise CustomerCancelled(
-                        f"{name} cancelled the subscription. Nothing was charged.", username=name
-                    )
-                if refuse_same_plan and on_plan == plan_id:
-                    raise AlreadyOnPlan(f"{name} is on {plan.name} already. Nothing was charged.")
+            if refuse_cancelled and customer.status == CustomerStatus.CANCELLED:
+                raise CustomerCancelled(
+                    f"{name} cancelled the subscription. Nothing was charged.", username=name
+                )
+            if refuse_same_plan and customer.plan.id == plan_id:
+                raise AlreadyOnPlan(
+                    f"{name} is on {plan.name} already. Nothing was charged.",
+                    username=name,
+                    plan=plan.name,
+                )
             if same_plan_only and customer.plan.id != plan_id:
                 raise PlanChanged(f"{name} is on another plan now. Nothing was charged.")
         assert name is not None
@@ -401,19 +406,14 @@ async def _open_order(
     return await db.run(_open)
 
 
-async def _locked_state(session: AsyncSession, customer_id: int) -> tuple[str, int]:
-    """The customer's status and plan, read under a row lock in the order's transaction:
-    a Cancel committed before it is seen, and one still running waits for the order
-    (cancelling does not end a sale); another sale's order opened before is seen pending,
-    and one completed before has moved the plan (the two are one transaction)."""
-    row = (
-        await session.execute(
-            select(Customer.status, Customer.plan_id)
-            .where(Customer.id == customer_id)
-            .with_for_update()
-        )
-    ).one()
-    return row[0], row[1]
+async def _locked_state(session: AsyncSession, customer_id: int) -> None:
+    """The customer's row locked in the order's transaction, before the sale reads any of
+    it: every sale of an existing customer takes it, so on PostgreSQL two sales of one
+    customer open one after the other. A Cancel committed before is seen, and one still
+    running waits for the order (cancelling does not end a sale); another sale's order
+    opened before is seen pending, and one completed before has moved the plan and the
+    expiry (its completion locks the row too). SQLite's writes are serialised already."""
+    await session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
 async def _fail_order(

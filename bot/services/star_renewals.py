@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, star_renewal_outcome
 from bot.services.discounts import still_valid
 from bot.services.ledger import rowcount
 from bot.services.sales import new_expiry
@@ -103,7 +103,8 @@ class Recorded:
 async def current_offer(
     session: AsyncSession, chat_id: int, now: dt.datetime
 ) -> tuple[Offer | None, Refusal | None, int]:
-    """The offer for the subscription linked to ``chat_id`` (or why none), and the rate."""
+    """The offer for the subscription linked to ``chat_id`` (or why none), and the rate.
+    None while a payment of the customer's is still being made (``payment_pending``)."""
     customer = await session.scalar(
         select(Customer)
         .where(Customer.chat_id == chat_id)
@@ -131,6 +132,9 @@ async def current_offer(
         or customer.status not in (CustomerStatus.ACTIVE, CustomerStatus.EXPIRED)
     ):
         return None, Refusal.NOT_OFFERED, 0
+    if await star_renewal_outcome.in_doubt(session, customer.id):
+        # Its sale could not start beside the one awaited: the payment would be refunded.
+        return None, Refusal.PAYMENT_PENDING, 0
     offer = Offer(
         customer_id=customer.id,
         username=customer.username,
@@ -190,7 +194,8 @@ async def check_pre_checkout(
     now: dt.datetime,
 ) -> Checked:
     """Whether Telegram may take this renewal payment: the customer still linked, the
-    reseller active, the plan on offer, the price the invoice's."""
+    reseller active, the plan on offer, no other payment of theirs still being made, the
+    price the invoice's."""
     async with db.transaction() as session:
         found = await by_payload(session, payload)
         if found is None or found.payer_telegram_id != telegram_id:

@@ -99,6 +99,9 @@ def refusal(refusal: Refusal | str, t: Translator) -> str:
     if refusal == Refusal.CHANGED:
         return t._("The price changed since this invoice; nothing was charged. "
                    "A new invoice follows.")  # fmt: skip
+    if refusal == Refusal.PAYMENT_PENDING:
+        return t._("Your last payment is still being processed, so this renewal cannot be "
+                   "paid now; nothing was charged. Try again once it is done.")  # fmt: skip
     if refusal == Refusal.CODE_INVALID:
         return t._("The discount code is no longer valid (used up or expired); nothing was "
                    "charged. Open /status for a new invoice.")  # fmt: skip

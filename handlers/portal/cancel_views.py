@@ -234,6 +234,16 @@ def customer_cancelled(params: Mapping[str, object], r: Reader) -> str:
     )
 
 
+def already_on_plan(params: Mapping[str, object], r: Reader) -> str:
+    """Approve of a change already made (a paid one, say): nothing sold, request closed."""
+    return r.t._(
+        "⚠️ {username} is on {plan} already (changed since they asked), so nothing was "
+        "charged and the request is closed.",
+        username=r.name(str(params.get("username", ""))),
+        plan=r.name(str(params.get("plan", ""))),
+    )
+
+
 def declined(request: ChangeRequest, r: Reader) -> str:
     return r.t._(
         "Declined: {username} stays on {plan}; they were told why.",

@@ -54,6 +54,10 @@ async def approve(update: Update, context: BotContext) -> None:
         text, keyboard = notice_views.change_repriced(dict(exc.params), r)
         await context.bot.send_message(chat.id, text, reply_markup=keyboard)
         return
+    except sales.AlreadyOnPlan as exc:
+        # The request is closed: its buttons go with it.
+        await query.edit_message_text(cv.already_on_plan(exc.params, r))
+        return
     except CustomerError as exc:
         # A new message, so the request's buttons stay for another try.
         await context.bot.send_message(chat.id, refusal_of(exc, r))
