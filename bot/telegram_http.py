@@ -6,7 +6,10 @@ through httpx's client layers (auth, redirects, cookies, event hooks, its own re
 and response models) for features the Bot API never uses, and its default pool of 256
 connections is scanned, each idle connection's socket polled, before every request.
 This sends the same form-encoded request on httpcore's pool, the engine under httpx
-(already loaded by PTB, so it costs no memory), with a small pool.
+(already loaded by PTB, so it costs no memory), keeping few idle connections, over
+asyncio's own streams (``AsyncioBackend``) rather than anyio's, whose every write
+yields to the event loop first and whose every idle-connection check builds a table of
+the socket's attributes.
 
 Uploads (a photo, a document: multipart bodies) are rare and large; they go through
 PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here.
@@ -19,7 +22,11 @@ is ``NetworkError``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 import httpcore
@@ -87,6 +94,7 @@ class TelegramTransport(BaseRequest):
                 max_keepalive_connections=min(self._size, KEEP_IDLE),
                 http1=True,
                 http2=False,
+                network_backend=AsyncioBackend(),
             )
         await self._uploads.initialize()
 
@@ -149,3 +157,129 @@ def _given(value: ODVInput[float], default: float) -> float | None:
     if isinstance(value, DefaultValue):
         return default
     return value
+
+
+# --- the network under httpcore ------------------------------------------------------
+
+# httpcore's own type of a socket option.
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+CLOSE_WAIT_SECONDS = 1.0  # for a closed connection's transport to finish
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection as asyncio's reader and writer, with httpcore's errors (the
+    ``timeout`` parameters are httpcore's interface)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        try:
+            self._writer.write(buffer)
+            if self._writer.transport.get_write_buffer_size():
+                async with asyncio.timeout(timeout):  # waits only when the socket is full
+                    await self._writer.drain()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc)) from exc
+        except (OSError, RuntimeError) as exc:  # RuntimeError: the transport is closed
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self._writer.wait_closed()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            await self.aclose()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except (OSError, ssl.SSLError) as exc:
+            await self.aclose()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # asyncio reads a socket as soon as data arrives: an idle connection the
+            # server closed (or spoke on unasked) shows here, not on the socket.
+            return self._reader.at_eof() or self._writer.transport.is_closing()
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connections opened with asyncio (on uvloop where the bot runs on it)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        local = (local_address, 0) if local_address else None
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        _apply(writer, socket_options)
+        return AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_unix_connection(path)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        _apply(writer, socket_options)
+        return AsyncioStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _apply(writer: asyncio.StreamWriter, options: Iterable[SocketOption] | None) -> None:
+    sock = writer.get_extra_info("socket")
+    for option in options or ():
+        sock.setsockopt(*option)
