@@ -3,10 +3,11 @@
 PTB's own transport (``HTTPXRequest``) costs more CPU on each request than the rest of a
 simple command's work together (measured: ``tests/bench_replies.py``): each request passes
 through httpx's client layers (auth, redirects, cookies, event hooks, its own request
-and response models) for features the Bot API never uses, and its default pool of 256
-connections is scanned, each idle connection's socket polled, before every request.
-This sends the same form-encoded request on httpcore's pool, the engine under httpx
-(already loaded by PTB, so it costs no memory), with a small pool.
+and response models) for features the Bot API never uses. This sends the same
+form-encoded request on httpcore's pool, the engine under httpx (already loaded by PTB,
+so it costs no memory), with PTB's limits: up to 256 connections, each idle one closed
+after 5 seconds. The pool scans (and polls) only the connections it has open, so a
+bound that the bot's concurrency never reaches costs nothing.
 
 Uploads (a photo, a document: multipart bodies) are rare and large; they go through
 PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here.
@@ -33,9 +34,16 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
-# Replies and notices in flight at once: more only adds idle connections to scan, as
-# the Bot API answers in milliseconds and the rate budget spaces the sends.
-POOL_SIZE = 8
+# Requests on the wire at once, PTB's own limit: the outbox sender alone keeps up to 50
+# notices in flight at the paid rate (jobs/notifier.py), with the replies of up to
+# MAX_CONCURRENT_UPDATES updates besides. A smaller pool queues them: the paid rate is
+# then capped at a pool's worth of sends a round trip, a reply waits behind the notices,
+# and once Telegram holds every connection for the pool timeout a reply fails with a
+# TimedOut that is not retried. Only the connections in use are opened, and scanned.
+POOL_SIZE = 256
+# Seconds an idle connection is kept (httpx's): after a burst the pool shrinks back, and
+# no connection is reused after a NAT or firewall may have silently forgotten it.
+KEEPALIVE_EXPIRY = 5.0
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -51,8 +59,10 @@ class TelegramTransport(BaseRequest):
         read_timeout: float = READ_TIMEOUT,
         write_timeout: float = WRITE_TIMEOUT,
         pool_timeout: float = POOL_TIMEOUT,
+        keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._size = connection_pool_size
+        self._keepalive_expiry = keepalive_expiry
         self._ssl = ssl_context
         self._timeouts = {
             "connect": connect_timeout,
@@ -79,7 +89,11 @@ class TelegramTransport(BaseRequest):
     async def initialize(self) -> None:
         if self._pool is None:
             self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl, max_connections=self._size, http1=True, http2=False
+                ssl_context=self._ssl,
+                max_connections=self._size,
+                keepalive_expiry=self._keepalive_expiry,
+                http1=True,
+                http2=False,
             )
         await self._uploads.initialize()
 
