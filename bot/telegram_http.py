@@ -73,8 +73,10 @@ class TelegramTransport(BaseRequest):
         self._pool: httpcore.AsyncConnectionPool | None = None
         self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
         httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
+        # As many uploads at once as requests: a backup's upload taking minutes must not
+        # make a QR code's photo fail with "Pool timeout" a second later.
         self._uploads = HTTPXRequest(
-            connection_pool_size=1,
+            connection_pool_size=connection_pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             write_timeout=write_timeout,

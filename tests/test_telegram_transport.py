@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.telegram_http import TelegramTransport
 from tests.fake_bot_api import FakeBotAPI
@@ -185,6 +187,15 @@ async def test_the_outbox_window_and_replies_at_once_wait_for_no_connection() ->
         results = await asyncio.gather(*(transport.post(call) for _ in range(80)))
         assert results == [True] * 80
         assert peak[0] == 80
+
+
+async def test_uploads_at_once_wait_for_no_connection() -> None:
+    """A backup's long upload does not make a QR code's photo wait for its connection."""
+    photo = RequestData([RequestParameter.from_input("photo", InputFile(b"\x89PNG" * 64))])
+    async with counting_server(1.3) as (url, peak), started(TelegramTransport()) as transport:
+        call = f"{url}/bot123:abc/sendPhoto"
+        assert await asyncio.gather(*(transport.post(call, photo) for _ in range(3))) == [True] * 3
+        assert peak[0] == 3
 
 
 async def test_an_idle_connection_is_not_reused_after_its_keepalive() -> None:
