@@ -10,7 +10,10 @@ after 5 seconds. The pool scans (and polls) only the connections it has open, so
 bound that the bot's concurrency never reaches costs nothing.
 
 Uploads (a photo, a document: multipart bodies) are rare and large; they go through
-PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here.
+PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here. So does
+every request where the environment names a proxy (``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY``, with ``NO_PROXY``), which httpx follows: where Telegram is blocked, that
+is how the bot reaches it.
 
 Timeouts keep PTB's meaning and defaults: ``connect``, ``read``, ``write`` and ``pool``
 (waiting for a free connection). Errors are PTB's: a timeout is ``TimedOut`` (the
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import ssl
 from urllib.parse import urlencode
+from urllib.request import getproxies
 
 import httpcore
 from telegram._utils.defaultvalue import DefaultValue
@@ -72,10 +76,12 @@ class TelegramTransport(BaseRequest):
         }
         self._pool: httpcore.AsyncConnectionPool | None = None
         self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
+        self._proxied = _environment_proxy()
         httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
-        # As many uploads at once as requests: a backup's upload taking minutes must not
-        # make a QR code's photo fail with "Pool timeout" a second later.
-        self._uploads = HTTPXRequest(
+        # PTB's own transport, for uploads and through a proxy, with as many connections:
+        # a backup's upload taking minutes must not make a QR code's photo fail with
+        # "Pool timeout" a second later.
+        self._httpx = HTTPXRequest(
             connection_pool_size=connection_pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -97,13 +103,13 @@ class TelegramTransport(BaseRequest):
                 http1=True,
                 http2=False,
             )
-        await self._uploads.initialize()
+        await self._httpx.initialize()
 
     async def shutdown(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.aclose()
-        await self._uploads.shutdown()
+        await self._httpx.shutdown()
 
     async def do_request(
         self,
@@ -115,8 +121,8 @@ class TelegramTransport(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if request_data is not None and request_data.contains_files:
-            return await self._uploads.do_request(
+        if self._proxied or (request_data is not None and request_data.contains_files):
+            return await self._httpx.do_request(
                 url, method, request_data, read_timeout, write_timeout, connect_timeout,
                 pool_timeout,
             )  # fmt: skip
@@ -151,6 +157,12 @@ class TelegramTransport(BaseRequest):
         ) as err:
             raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
         return response.status, response.content
+
+
+def _environment_proxy() -> bool:
+    """Whether the environment names a proxy for httpx to use (its ``trust_env``)."""
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def _given(value: ODVInput[float], default: float) -> float | None:

@@ -204,8 +204,8 @@ async def test_an_idle_connection_is_not_reused_after_its_keepalive() -> None:
     ports: list[int] = []
 
     async def handle(request: web.Request) -> web.Response:
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        ports.append(peer[1])
+        assert request.transport is not None
+        ports.append(request.transport.get_extra_info("peername")[1])
         return web.json_response({"ok": True, "result": True})
 
     app = web.Application()
@@ -224,3 +224,43 @@ async def test_an_idle_connection_is_not_reused_after_its_keepalive() -> None:
         assert ports[0] == ports[1] != ports[2]
     finally:
         await runner.cleanup()
+
+
+async def test_a_proxy_from_the_environment_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY), which PTB's httpx client followed, still
+    carries every request, a hosting where Telegram is blocked reaching it that way."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0].decode())
+        length = next(
+            (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+             if line.lower().startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        await reader.readexactly(length)
+        body = b'{"ok": true, "result": true}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    try:
+        # A host that resolves nowhere: only the proxy can answer for it.
+        async with started(TelegramTransport()) as transport:
+            assert await transport.post("http://api.telegram.invalid/bot123:abc/getMe") is True
+        assert seen == ["POST http://api.telegram.invalid/bot123:abc/getMe HTTP/1.1"]
+    finally:
+        server.close()
+        await server.wait_closed()
