@@ -3,16 +3,19 @@
 PTB's own transport (``HTTPXRequest``) costs more CPU on each request than the rest of a
 simple command's work together (measured: ``tests/bench_replies.py``): each request passes
 through httpx's client layers (auth, redirects, cookies, event hooks, its own request
-and response models) for features the Bot API never uses, and its default pool of 256
-connections is scanned, each idle connection's socket polled, before every request.
-This sends the same form-encoded request on httpcore's pool, the engine under httpx
-(already loaded by PTB, so it costs no memory), keeping few idle connections, over
-asyncio's own streams (``AsyncioBackend``) rather than anyio's, whose every write
-yields to the event loop first and whose every idle-connection check builds a table of
-the socket's attributes.
+and response models) for features the Bot API never uses. This sends the same
+form-encoded request on httpcore's pool, the engine under httpx (already loaded by PTB,
+so it costs no memory), with PTB's limits: up to 256 connections, each idle one closed
+after 5 seconds; and over asyncio's own streams (``AsyncioBackend``) rather than anyio's,
+whose every write yields to the event loop first and whose check of an idle connection
+(done for every idle connection at each request) builds a table of the socket's
+attributes and polls it.
 
 Uploads (a photo, a document: multipart bodies) are rare and large; they go through
-PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here.
+PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here. So does
+every request where the environment names a proxy (``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY``, with ``NO_PROXY``), which httpx follows: where Telegram is blocked, that
+is how the bot reaches it.
 
 Timeouts keep PTB's meaning and defaults: ``connect``, ``read``, ``write`` and ``pool``
 (waiting for a free connection). Errors are PTB's: a timeout is ``TimedOut`` (the
@@ -28,6 +31,7 @@ import ssl
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
+from urllib.request import getproxies
 
 import httpcore
 from telegram._utils.defaultvalue import DefaultValue
@@ -40,12 +44,16 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
-# Requests in flight at once: the outbox sender's window at the paid-broadcast rate
-# (up to 50, jobs/notifier.py) and the replies of the updates handled meanwhile.
-POOL_SIZE = 100
-# Idle connections kept open: httpcore checks every idle one's socket before and after
-# each request, so a crowd of them left by a burst costs every later request.
-KEEP_IDLE = 8
+# Requests on the wire at once, PTB's own limit: the outbox sender alone keeps up to 50
+# notices in flight at the paid rate (jobs/notifier.py), with the replies of up to
+# MAX_CONCURRENT_UPDATES updates besides. A smaller pool queues them: the paid rate is
+# then capped at a pool's worth of sends a round trip, a reply waits behind the notices,
+# and once Telegram holds every connection for the pool timeout a reply fails with a
+# TimedOut that is not retried. Only the connections in use are opened, and scanned.
+POOL_SIZE = 256
+# Seconds an idle connection is kept (httpx's): after a burst the pool shrinks back, and
+# no connection is reused after a NAT or firewall may have silently forgotten it.
+KEEPALIVE_EXPIRY = 5.0
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -61,8 +69,10 @@ class TelegramTransport(BaseRequest):
         read_timeout: float = READ_TIMEOUT,
         write_timeout: float = WRITE_TIMEOUT,
         pool_timeout: float = POOL_TIMEOUT,
+        keepalive_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         self._size = connection_pool_size
+        self._keepalive_expiry = keepalive_expiry
         self._ssl = ssl_context
         self._timeouts = {
             "connect": connect_timeout,
@@ -72,9 +82,13 @@ class TelegramTransport(BaseRequest):
         }
         self._pool: httpcore.AsyncConnectionPool | None = None
         self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
+        self._proxied = _environment_proxy()
         httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
-        self._uploads = HTTPXRequest(
-            connection_pool_size=1,
+        # PTB's own transport, for uploads and through a proxy, with as many connections:
+        # a backup's upload taking minutes must not make a QR code's photo fail with
+        # "Pool timeout" a second later.
+        self._httpx = HTTPXRequest(
+            connection_pool_size=connection_pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             write_timeout=write_timeout,
@@ -91,18 +105,18 @@ class TelegramTransport(BaseRequest):
             self._pool = httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl,
                 max_connections=self._size,
-                max_keepalive_connections=min(self._size, KEEP_IDLE),
+                keepalive_expiry=self._keepalive_expiry,
                 http1=True,
                 http2=False,
                 network_backend=AsyncioBackend(),
             )
-        await self._uploads.initialize()
+        await self._httpx.initialize()
 
     async def shutdown(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.aclose()
-        await self._uploads.shutdown()
+        await self._httpx.shutdown()
 
     async def do_request(
         self,
@@ -114,8 +128,8 @@ class TelegramTransport(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if request_data is not None and request_data.contains_files:
-            return await self._uploads.do_request(
+        if self._proxied or (request_data is not None and request_data.contains_files):
+            return await self._httpx.do_request(
                 url, method, request_data, read_timeout, write_timeout, connect_timeout,
                 pool_timeout,
             )  # fmt: skip
@@ -150,6 +164,12 @@ class TelegramTransport(BaseRequest):
         ) as err:
             raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
         return response.status, response.content
+
+
+def _environment_proxy() -> bool:
+    """Whether the environment names a proxy for httpx to use (its ``trust_env``)."""
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def _given(value: ODVInput[float], default: float) -> float | None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.telegram_http import TelegramTransport
 from tests.fake_bot_api import FakeBotAPI
@@ -122,3 +125,142 @@ async def test_it_starts_again_after_a_shutdown() -> None:
                 assert await transport.post(call) is True
         with pytest.raises(NetworkError, match="not initialized"):
             await transport.post(call)
+
+
+async def test_a_file_is_downloaded_and_a_file_handle_uploaded() -> None:
+    api = FakeBotAPI()
+    await api.start()
+    try:
+        user = api.user(502, "Bea")
+        await api.send(user, "hi")
+        async with bot_on(api.url, TelegramTransport(), api.token) as bot:
+            content = b"%PDF-1.4 " + bytes(range(256)) * 4
+            with tempfile.TemporaryFile() as handle:
+                handle.write(content)
+                handle.seek(0)
+                sent = await bot.send_document(502, handle, filename="statement.pdf")
+            assert sent.document is not None
+            file = await bot.get_file(sent.document.file_id)
+            # retrieve(): a GET of the file's path, on the same transport.
+            assert bytes(await file.download_as_bytearray()) == content
+    finally:
+        await api.stop()
+
+
+@contextlib.asynccontextmanager
+async def counting_server(delay: float) -> AsyncIterator[tuple[str, list[int]]]:
+    """A server answering after ``delay``; the list holds the most requests it had at once."""
+    peak = [0]
+    busy = 0
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal busy
+        await request.read()
+        busy += 1
+        peak[0] = max(peak[0], busy)
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            busy -= 1
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", peak
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_outbox_window_and_replies_at_once_wait_for_no_connection() -> None:
+    """The outbox sender's window (up to 50 notices on the wire at the paid rate) and
+    the replies of concurrent updates all go out at once, as on PTB's pool of 256: on a
+    few connections they would queue, capping the paid rate at a few sends a round trip,
+    making a reply wait behind the window's notices, and failing it with "Pool timeout"
+    (not retried: a TimedOut) whenever Telegram holds every connection for a second."""
+    async with counting_server(0.4) as (url, peak), started(TelegramTransport()) as transport:
+        call = f"{url}/bot123:abc/sendMessage"
+        results = await asyncio.gather(*(transport.post(call) for _ in range(80)))
+        assert results == [True] * 80
+        assert peak[0] == 80
+
+
+async def test_uploads_at_once_wait_for_no_connection() -> None:
+    """A backup's long upload does not make a QR code's photo wait for its connection."""
+    photo = RequestData([RequestParameter.from_input("photo", InputFile(b"\x89PNG" * 64))])
+    async with counting_server(1.3) as (url, peak), started(TelegramTransport()) as transport:
+        call = f"{url}/bot123:abc/sendPhoto"
+        assert await asyncio.gather(*(transport.post(call, photo) for _ in range(3))) == [True] * 3
+        assert peak[0] == 3
+
+
+async def test_an_idle_connection_is_not_reused_after_its_keepalive() -> None:
+    """As httpx's: an idle connection is dropped after a few seconds rather than reused
+    once a NAT or firewall may have forgotten it (the request would then time out)."""
+    ports: list[int] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        ports.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        call = f"http://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/getMe"
+        async with started(TelegramTransport(keepalive_expiry=0.2)) as transport:
+            await transport.post(call)
+            await transport.post(call)
+            await asyncio.sleep(0.4)
+            await transport.post(call)
+        assert ports[0] == ports[1] != ports[2]
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_proxy_from_the_environment_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY), which PTB's httpx client followed, still
+    carries every request, a hosting where Telegram is blocked reaching it that way."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0].decode())
+        length = next(
+            (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+             if line.lower().startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        await reader.readexactly(length)
+        body = b'{"ok": true, "result": true}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    try:
+        # A host that resolves nowhere: only the proxy can answer for it.
+        async with started(TelegramTransport()) as transport:
+            assert await transport.post("http://api.telegram.invalid/bot123:abc/getMe") is True
+        assert seen == ["POST http://api.telegram.invalid/bot123:abc/getMe HTTP/1.1"]
+    finally:
+        server.close()
+        await server.wait_closed()
