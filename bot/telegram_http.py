@@ -4,12 +4,9 @@ PTB's own transport (``HTTPXRequest``) costs more CPU on each request than the r
 simple command's work together (measured: ``tests/bench_replies.py``): each request passes
 through httpx's client layers (auth, redirects, cookies, event hooks, its own request
 and response models) for features the Bot API never uses. This sends the same
-form-encoded request on httpcore's pool, the engine under httpx (already loaded by PTB,
-so it costs no memory), with PTB's limits: up to 256 connections, each idle one closed
-after 5 seconds; and over asyncio's own streams (``AsyncioBackend``) rather than anyio's,
-whose every write yields to the event loop first and whose check of an idle connection
-(done for every idle connection at each request) builds a table of the socket's
-attributes and polls it.
+form-encoded request on httpcore's connections, the engine under httpx (already loaded
+by PTB, so it costs no memory), from a pool of its own (``bot/telegram_pool.py``: why)
+with PTB's limits: up to 256 connections, each idle one closed after 5 seconds.
 
 Uploads (a photo, a document: multipart bodies) are rare and large; they go through
 PTB's ``HTTPXRequest`` unchanged rather than a second multipart encoder here. So does
@@ -25,11 +22,7 @@ is ``NetworkError``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
-from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlencode
 from urllib.request import getproxies
 
@@ -38,6 +31,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.telegram_pool import ConnectionPool
 
 # PTB's HTTPXRequest defaults, in seconds.
 CONNECT_TIMEOUT = 5.0
@@ -80,7 +75,7 @@ class TelegramTransport(BaseRequest):
             "write": write_timeout,
             "pool": pool_timeout,
         }
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._pool: ConnectionPool | None = None
         self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
         self._proxied = _environment_proxy()
         httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
@@ -102,13 +97,8 @@ class TelegramTransport(BaseRequest):
 
     async def initialize(self) -> None:
         if self._pool is None:
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl,
-                max_connections=self._size,
-                keepalive_expiry=self._keepalive_expiry,
-                http1=True,
-                http2=False,
-                network_backend=AsyncioBackend(),
+            self._pool = ConnectionPool(
+                self._size, ssl_context=self._ssl, keepalive_expiry=self._keepalive_expiry
             )
         await self._httpx.initialize()
 
@@ -139,16 +129,14 @@ class TelegramTransport(BaseRequest):
         fields = request_data.json_parameters if request_data is not None else {}
         body = urlencode(fields).encode()
         headers = [*self._headers, (b"Content-Length", str(len(body)).encode())]
-        timeout = {
+        timeouts = {
             "connect": _given(connect_timeout, self._timeouts["connect"]),
             "read": _given(read_timeout, self._timeouts["read"]),
             "write": _given(write_timeout, self._timeouts["write"]),
             "pool": _given(pool_timeout, self._timeouts["pool"]),
         }
         try:
-            response = await pool.request(
-                method, url, headers=headers, content=body, extensions={"timeout": timeout}
-            )
+            return await pool.request(method, url, headers, body, timeouts)
         except httpcore.PoolTimeout as err:
             raise TimedOut(
                 "Pool timeout: all connections in the pool are in use; the request was "
@@ -163,7 +151,6 @@ class TelegramTransport(BaseRequest):
             httpcore.ProxyError,
         ) as err:
             raise NetworkError(f"httpcore.{err.__class__.__name__}: {err}") from err
-        return response.status, response.content
 
 
 def _environment_proxy() -> bool:
@@ -177,129 +164,3 @@ def _given(value: ODVInput[float], default: float) -> float | None:
     if isinstance(value, DefaultValue):
         return default
     return value
-
-
-# --- the network under httpcore ------------------------------------------------------
-
-# httpcore's own type of a socket option.
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
-CLOSE_WAIT_SECONDS = 1.0  # for a closed connection's transport to finish
-
-
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """One connection as asyncio's reader and writer, with httpcore's errors (the
-    ``timeout`` parameters are httpcore's interface)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if not buffer:
-            return
-        try:
-            self._writer.write(buffer)
-            if self._writer.transport.get_write_buffer_size():
-                async with asyncio.timeout(timeout):  # waits only when the socket is full
-                    await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc)) from exc
-        except (OSError, RuntimeError) as exc:  # RuntimeError: the transport is closed
-            raise httpcore.WriteError(str(exc)) from exc
-
-    async def aclose(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
-                await self._writer.wait_closed()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            await self.aclose()
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except (OSError, ssl.SSLError) as exc:
-            await self.aclose()
-            raise httpcore.ConnectError(str(exc)) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            # asyncio reads a socket as soon as data arrives: an idle connection the
-            # server closed (or spoke on unasked) shows here, not on the socket.
-            return self._reader.at_eof() or self._writer.transport.is_closing()
-        if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        if info == "socket":
-            return self._writer.get_extra_info("socket")
-        return None
-
-
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's connections opened with asyncio (on uvloop where the bot runs on it)."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        _apply(writer, socket_options)
-        return AsyncioStream(reader, writer)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        _apply(writer, socket_options)
-        return AsyncioStream(reader, writer)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-def _apply(writer: asyncio.StreamWriter, options: Iterable[SocketOption] | None) -> None:
-    sock = writer.get_extra_info("socket")
-    for option in options or ():
-        sock.setsockopt(*option)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import ipaddress
 import socket
+import ssl
 import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import uvloop
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
@@ -264,3 +273,96 @@ async def test_a_proxy_from_the_environment_carries_the_requests(
     finally:
         server.close()
         await server.wait_closed()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def _over_tls(trusted: bool) -> list[int]:
+    """Three requests to an HTTPS server; the client ports the server saw."""
+    ports: list[int] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        ports.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"ok": True, "result": True})
+
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = _self_signed(Path(folder))
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(cert, key)
+        client_tls = ssl.create_default_context(cafile=str(cert) if trusted else None)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
+        await site.start()
+        try:
+            call = f"https://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/getMe"
+            async with started(TelegramTransport(ssl_context=client_tls)) as transport:
+                for _ in range(3):
+                    assert await transport.post(call) is True
+        finally:
+            await runner.cleanup()
+    return ports
+
+
+async def test_requests_go_over_tls_on_one_kept_connection_and_check_the_certificate() -> None:
+    ports = await _over_tls(trusted=True)
+    assert len(ports) == 3 and len(set(ports)) == 1  # one connection, kept alive
+    with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+        await _over_tls(trusted=False)
+
+
+def test_the_transport_runs_on_uvloop_as_the_bot_does() -> None:
+    """``python -m bot`` runs on uvloop (bot/app.py): plain and TLS requests, a timeout."""
+
+    async def both() -> None:
+        assert await _over_tls(trusted=True)
+        async with slow_server(1.0) as url, started(TelegramTransport(read_timeout=0.2)) as t:
+            with pytest.raises(TimedOut):
+                await t.post(f"{url}/bot123:abc/deleteWebhook")
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(both())
+
+
+async def test_the_pool_reuses_its_connections_and_opens_no_more_than_its_size() -> None:
+    async with counting_server(0.2) as (url, peak), started(TelegramTransport(5)) as transport:
+        call = f"{url}/bot123:abc/sendMessage"
+        assert await asyncio.gather(*(transport.post(call) for _ in range(20))) == [True] * 20
+        assert peak[0] == 5  # the other 15 waited for a connection to come back
+        pool = transport._pool
+        assert pool is not None and pool._open == 5
+        for _ in range(10):  # one at a time: the last one used, again and again
+            assert await transport.post(call) is True
+        assert pool._open == 5

@@ -1,0 +1,251 @@
+"""Connections to the Bot API: a pool of httpcore's HTTP/1.1 connections over asyncio.
+
+httpcore's own pool suits a few connections: at each request it walks every open
+connection, and for each counts the idle ones again, so its work grows with the square
+of the connections open; the bot keeps dozens open under load (the outbox sender's
+window, the replies of many updates at once), and that walk cost more than the request.
+This pool keeps its idle connections in a stack: a request takes the one used last
+(the others age out after ``keepalive_expiry``), opens a new one while fewer than
+``size`` are open, or waits for one to come back, at most the pool timeout.
+
+The connections are httpcore's (``AsyncHTTPConnection``: HTTP/1.1, TLS, keep-alive,
+the parsing), spoken over asyncio's streams (``AsyncioBackend``) rather than anyio's,
+whose every write yields to the event loop first and whose check of an idle connection
+builds a table of the socket's attributes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+
+class ConnectionPool:
+    """Up to ``size`` keep-alive connections per origin, the last used taken first."""
+
+    def __init__(
+        self, size: int, *, ssl_context: ssl.SSLContext | None, keepalive_expiry: float
+    ) -> None:
+        self._size = size
+        self._ssl = ssl_context
+        self._expiry = keepalive_expiry
+        self._backend = AsyncioBackend()
+        self._idle: dict[tuple[bytes, bytes, int], deque[httpcore.AsyncHTTPConnection]] = {}
+        self._open = 0  # connections open or being opened, every origin
+        self._freed = asyncio.Condition()  # a connection came back or was closed
+
+    async def request(
+        self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
+        timeouts: dict[str, float | None],
+    ) -> tuple[int, bytes]:  # fmt: skip
+        """Send one request and read its whole answer: (status, body)."""
+        request = httpcore.Request(
+            method, url, headers=headers, content=body, extensions={"timeout": timeouts}
+        )
+        request.headers.insert(0, (b"Host", _host(request.url)))
+        connection = await self._take(request.url.origin, timeouts.get("pool"))
+        try:
+            response = await connection.handle_async_request(request)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+        except BaseException:
+            # Cut off midway (an error, a timeout, a cancelled update): not reusable.
+            await asyncio.shield(self._close(connection))
+            raise
+        await self._give_back(request.url.origin, connection)
+        return response.status, content
+
+    async def _take(
+        self, origin: httpcore.Origin, pool_timeout: float | None
+    ) -> httpcore.AsyncHTTPConnection:
+        idle = self._idle.setdefault(_key(origin), deque())
+        try:
+            async with asyncio.timeout(pool_timeout):
+                while True:
+                    while idle:
+                        connection = idle.pop()
+                        if connection.is_available() and not connection.has_expired():
+                            return connection
+                        await self._close(connection)
+                    if self._open < self._size:
+                        self._open += 1
+                        return httpcore.AsyncHTTPConnection(
+                            origin, ssl_context=self._ssl, keepalive_expiry=self._expiry,
+                            http1=True, http2=False, network_backend=self._backend,
+                        )  # fmt: skip
+                    async with self._freed:
+                        await self._freed.wait()
+        except TimeoutError as exc:
+            raise httpcore.PoolTimeout("no connection came free in time") from exc
+
+    async def _give_back(
+        self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection
+    ) -> None:
+        if not connection.is_idle():  # the server ended it ("Connection: close")
+            await self._close(connection)
+            return
+        idle = self._idle.setdefault(_key(origin), deque())
+        idle.append(connection)
+        # The oldest idle connection, if expired, goes now: quiet pools shrink back.
+        if len(idle) > 1 and idle[0].has_expired():
+            await self._close(idle.popleft())
+        async with self._freed:
+            self._freed.notify()
+
+    async def _close(self, connection: httpcore.AsyncHTTPConnection) -> None:
+        self._open -= 1
+        with contextlib.suppress(Exception):
+            await connection.aclose()
+        async with self._freed:
+            self._freed.notify()
+
+    async def aclose(self) -> None:
+        """Close every idle connection (the ones in use close when their request ends)."""
+        for idle in self._idle.values():
+            while idle:
+                await self._close(idle.pop())
+
+
+def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
+    return origin.scheme, origin.host, origin.port
+
+
+def _host(url: httpcore.URL) -> bytes:
+    """The Host header of ``url``: its host, and its port unless the scheme's own."""
+    if url.port is None or url.port == {b"http": 80, b"https": 443}.get(url.scheme):
+        return url.host
+    return url.host + b":" + str(url.port).encode()
+
+
+# --- the network under the connections -----------------------------------------------
+
+# httpcore's own type of a socket option.
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+CLOSE_WAIT_SECONDS = 1.0  # for a closed connection's transport to finish
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection as asyncio's reader and writer, with httpcore's errors (the
+    ``timeout`` parameters are httpcore's interface)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        try:
+            self._writer.write(buffer)
+            if self._writer.transport.get_write_buffer_size():
+                async with asyncio.timeout(timeout):  # waits only when the socket is full
+                    await self._writer.drain()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc)) from exc
+        except (OSError, RuntimeError) as exc:  # RuntimeError: the transport is closed
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self._writer.wait_closed()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            await self.aclose()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except (OSError, ssl.SSLError) as exc:
+            await self.aclose()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # asyncio reads a socket as soon as data arrives: an idle connection the
+            # server closed (or spoke on unasked) shows here, not on the socket.
+            return self._reader.at_eof() or self._writer.transport.is_closing()
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connections opened with asyncio (on uvloop where the bot runs on it)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        local = (local_address, 0) if local_address else None
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        _apply(writer, socket_options)
+        return AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_unix_connection(path)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        _apply(writer, socket_options)
+        return AsyncioStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _apply(writer: asyncio.StreamWriter, options: Iterable[SocketOption] | None) -> None:
+    sock = writer.get_extra_info("socket")
+    for option in options or ():
+        sock.setsockopt(*option)
