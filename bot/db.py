@@ -14,6 +14,7 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# What a function that only reads columns is given: a transaction's session, or the
+# connection of Database.read().
+Reads = AsyncSession | AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -120,9 +124,7 @@ class Database:
             # Each read on its own, as on SQLite: no BEGIN before and ROLLBACK after,
             # two round trips of every screen's reads.
             reads["isolation_level"] = "AUTOCOMMIT"
-        self.read_sessionmaker = async_sessionmaker(
-            self.read_engine.execution_options(**reads), expire_on_commit=False
-        )
+        self.reader = self.read_engine.execution_options(**reads)
 
     @classmethod
     def from_url(cls, url: str, *, schema: str | None = None) -> Database:
@@ -135,16 +137,17 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads that answer one screen, run on every update.
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that answer one screen, run on every update: Core
+        statements (columns, not ORM objects), as an ORM session's own work costs more
+        than such a read.
 
-        On SQLite it takes no write lock and sends no BEGIN: each statement reads on its
-        own, as each does on PostgreSQL at READ COMMITTED, on a connection of its own
-        beside the writer's (on a file: connections that refuse writes). Never write
-        through it. Nothing to commit: closing the session ends its transaction.
+        It takes no write lock and sends no BEGIN: each statement reads on its own (on
+        PostgreSQL in autocommit), on SQLite on a connection of its own beside the
+        writer's (on a file: connections that refuse writes). Never write through it.
         """
-        async with self.read_sessionmaker() as session:
-            yield session
+        async with self.reader.connect() as connection:
+            yield connection
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction, retrying once on a uniqueness race.

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.db import Reads
 from bot.services import grants
 from models import (
     AccountKind,
@@ -813,7 +814,7 @@ _BALANCE_AND_EXPIRING = _balance_and_expiring()
 
 
 async def balance_and_expiring(
-    session: AsyncSession, account_id: int, *, now: dt.datetime, within: dt.timedelta
+    session: Reads, account_id: int, *, now: dt.datetime, within: dt.timedelta
 ) -> tuple[Balance, list[ExpiringCredit]]:
     """The balance and the credits expiring soonest first, in one statement: the
     account's row once per expiring grant (once, with no grant, when none expires)."""
@@ -831,7 +832,7 @@ async def balance_and_expiring(
 
 
 async def history(
-    session: AsyncSession, account_id: int, *, page: int, page_size: int = 10
+    session: Reads, account_id: int, *, page: int, page_size: int = 10
 ) -> HistoryPage:
     """Movements of one account, newest first. ``page`` counts from 0 and is clamped."""
     page = max(page, 0)
@@ -884,7 +885,7 @@ _HISTORY_ROWS = _history_rows_query()  # built once, as _BALANCE_AND_EXPIRING
 
 
 async def _history_rows(
-    session: AsyncSession, account_id: int, page: int, page_size: int
+    session: Reads, account_id: int, page: int, page_size: int
 ) -> Sequence[Row[Any]]:
     values = {"account_id": account_id, "skip": page * page_size, "size": page_size}
     return cast("Sequence[Row[Any]]", (await session.execute(_HISTORY_ROWS, values)).all())

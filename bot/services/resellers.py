@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database
+from bot.db import Database, Reads
 from bot.services import admin_log, ledger, roles
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
@@ -140,12 +140,12 @@ def _row_view(row: Any) -> ResellerView:  # a row of _VIEW_COLUMNS
     )
 
 
-async def load_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView | None:
+async def load_by_telegram_id(session: Reads, telegram_id: int) -> ResellerView | None:
     row = (await session.execute(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})).one_or_none()
     return None if row is None else _row_view(row)
 
 
-async def require_by_telegram_id(session: AsyncSession, telegram_id: int) -> ResellerView:
+async def require_by_telegram_id(session: Reads, telegram_id: int) -> ResellerView:
     reseller = await load_by_telegram_id(session, telegram_id)
     if reseller is None:
         raise ResellerError(f"no reseller with Telegram id {telegram_id}")

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database
+from bot.db import Database, Reads
 from bot.services import admin_log
 from bot.services.admin_log import ActionError
 from models import StaffAdmin
@@ -94,12 +94,12 @@ def parse_stored(stored: str | None) -> frozenset[Permission] | None:
     return None if stored is None else _parse(stored)
 
 
-async def staff_permissions(
-    session: AsyncSession, telegram_id: int
-) -> frozenset[Permission] | None:
+async def staff_permissions(session: Reads, telegram_id: int) -> frozenset[Permission] | None:
     """A staff admin's permissions; None for someone who is not staff."""
-    row = await session.get(StaffAdmin, telegram_id)
-    return _parse(row.permissions) if row else None
+    stored = await session.scalar(
+        select(StaffAdmin.permissions).where(StaffAdmin.telegram_id == telegram_id)
+    )
+    return _parse(stored) if stored is not None else None
 
 
 async def is_staff(session: AsyncSession, telegram_id: int) -> bool:
