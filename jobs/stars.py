@@ -110,20 +110,36 @@ async def complete_stranded_payments(
         db, paid_before=now - STRANDED_GRACE, paid_since=now - STRANDED_WINDOW
     )
     for payment_id in found:
-        renewal = await star_renewal_outcome.renew(
-            db, provider, payment_id=payment_id, now=now,
-            provider_seconds=settings.provisioning_timeout_seconds, panels=panels,
-            tell_payer=True,
-        )  # fmt: skip
-        if renewal.outcome == Outcome.REFUND:
-            await refund_renewal(
-                db, bot, payment_id, renewal.reason, admin_chat_id=settings.admin_chat_id,
-                now=now, tell_payer=True,
-            )  # fmt: skip
-            if renewal.stop_subscription is not None:
-                sub = await star_subscriptions.by_id(db, renewal.stop_subscription)
-                await auto_renewal.cancel(bot, db, sub, now)
-        # IN_DOUBT: its order is open now, reconciliation settles it.
+        try:
+            await _complete(db, bot, provider, panels, settings, payment_id, now)
+        except Exception:  # one that fails is tried again next run; the others go on
+            log.exception("the Stars payment %s left without a sale could not be completed",
+                          payment_id)  # fmt: skip
     if found:
         log.warning("took up %s customer payments in Stars left without a sale", len(found))
     return len(found)
+
+
+async def _complete(
+    db: Database,
+    bot: Bot,
+    provider: Provider,
+    panels: Panels | None,
+    settings: Settings,
+    payment_id: int,
+    now: dt.datetime,
+) -> None:
+    """One payment, as ``handlers.payments.renewal.run_renewal`` would have done it."""
+    renewal = await star_renewal_outcome.renew(
+        db, provider, payment_id=payment_id, now=now,
+        provider_seconds=settings.provisioning_timeout_seconds, panels=panels, tell_payer=True,
+    )  # fmt: skip
+    if renewal.outcome == Outcome.REFUND:
+        await refund_renewal(
+            db, bot, payment_id, renewal.reason, admin_chat_id=settings.admin_chat_id, now=now,
+            tell_payer=True,
+        )  # fmt: skip
+        if renewal.stop_subscription is not None:
+            sub = await star_subscriptions.by_id(db, renewal.stop_subscription)
+            await auto_renewal.cancel(bot, db, sub, now)
+    # IN_DOUBT: its order is open now; reconciliation settles it (and refunds it if released).
