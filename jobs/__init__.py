@@ -16,6 +16,7 @@ from bot.context import BotApplication, BotContext
 from bot.db import Database
 from bot.services import alerts, announcements, panel_sync, pauses, reconcile, sales
 from bot.services.panel_provider import Panels
+from bot.services.provisioning import Provider
 from bot.settings import Settings
 from jobs import backups, broadcast, leading, notifier, reports, stars
 
@@ -128,6 +129,15 @@ async def stars_job(context: BotContext) -> None:
     )  # fmt: skip
 
 
+async def stranded_payments_job(context: BotContext) -> None:
+    """Customers' Stars payments that no sale or refund followed (a crash between)."""
+    await stars.complete_stranded_payments(
+        context.db, context.bot, cast(Provider, context.bot_data["provider"]),
+        cast(Panels | None, context.bot_data.get("panels")), context.settings,
+        now=_clock(context),
+    )  # fmt: skip
+
+
 async def alerts_job(context: BotContext) -> None:
     await run_alerts(context.db, context.settings, _clock(context))
 
@@ -194,6 +204,10 @@ def register(app: BotApplication) -> None:
     queue.run_repeating(
         stars_job, interval=stars.INTERVAL_SECONDS, first=60, name="stars_reconcile",
         job_kwargs=once,
+    )  # fmt: skip
+    queue.run_repeating(
+        stranded_payments_job, interval=stars.STRANDED_INTERVAL_SECONDS, first=5,
+        name="stars_stranded", job_kwargs=once,
     )  # fmt: skip
     queue.run_repeating(
         pause_ends_job, interval=settings.alerts_interval_seconds, first=4,

@@ -3,6 +3,9 @@
 Telegram's list (``getStarTransactions``) is read a page at a time; the comparison and
 the admin group's report are the services' (``bot.services.star_reconcile``). A report
 is posted only when there are differences.
+
+Also the customers' paid renewals and changes that no sale or refund followed (the bot
+stopped right after recording the payment): completed as the live path would have.
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ import logging
 from telegram import Bot, TransactionPartnerUser
 
 from bot.db import Database
-from bot.services import star_reconcile, star_renewal_outcome
+from bot.services import star_reconcile, star_renewal_outcome, star_subscriptions
+from bot.services.panel_provider import Panels
+from bot.services.provisioning import Provider
 from bot.services.star_reconcile import Differences, TelegramTransaction
+from bot.services.star_renewal_outcome import Outcome
+from bot.settings import Settings
+from handlers.payments import auto_renewal
 from handlers.payments.renewal import refund_renewal
 
 log = logging.getLogger(__name__)
@@ -22,6 +30,10 @@ PAGE = 100  # Telegram's largest page
 PERIOD = dt.timedelta(days=1)
 SETTLING = dt.timedelta(minutes=10)  # payments this recent may still be on their way
 INTERVAL_SECONDS = 86_400
+# A payment recorded this recently may still be in hand (its sale about to open): left be.
+STRANDED_GRACE = dt.timedelta(minutes=2)
+STRANDED_WINDOW = dt.timedelta(days=30)  # how far back to look (a done one stays paid)
+STRANDED_INTERVAL_SECONDS = 60
 
 
 async def telegram_transactions(bot: Bot, *, max_pages: int = 1_000) -> list[TelegramTransaction]:
@@ -79,3 +91,55 @@ async def refund_released_renewals(
     if refunded:
         log.warning("refunded %s renewals paid in Stars that the panel never did", refunded)
     return refunded
+
+
+async def complete_stranded_payments(
+    db: Database,
+    bot: Bot,
+    provider: Provider,
+    panels: Panels | None,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+) -> int:
+    """Customers' paid renewals and changes left with no sale and no refund (the bot
+    stopped between recording the payment and either): each run through the live path's
+    ``renew``, sold or refunded once (keyed by the payment), and everyone told through
+    the outbox, the customer too. How many were taken up."""
+    found = await star_renewal_outcome.stranded(
+        db, paid_before=now - STRANDED_GRACE, paid_since=now - STRANDED_WINDOW
+    )
+    for payment_id in found:
+        try:
+            await _complete(db, bot, provider, panels, settings, payment_id, now)
+        except Exception:  # one that fails is tried again next run; the others go on
+            log.exception("the Stars payment %s left without a sale could not be completed",
+                          payment_id)  # fmt: skip
+    if found:
+        log.warning("took up %s customer payments in Stars left without a sale", len(found))
+    return len(found)
+
+
+async def _complete(
+    db: Database,
+    bot: Bot,
+    provider: Provider,
+    panels: Panels | None,
+    settings: Settings,
+    payment_id: int,
+    now: dt.datetime,
+) -> None:
+    """One payment, as ``handlers.payments.renewal.run_renewal`` would have done it."""
+    renewal = await star_renewal_outcome.renew(
+        db, provider, payment_id=payment_id, now=now,
+        provider_seconds=settings.provisioning_timeout_seconds, panels=panels, tell_payer=True,
+    )  # fmt: skip
+    if renewal.outcome == Outcome.REFUND:
+        await refund_renewal(
+            db, bot, payment_id, renewal.reason, admin_chat_id=settings.admin_chat_id, now=now,
+            tell_payer=True,
+        )  # fmt: skip
+        if renewal.stop_subscription is not None:
+            sub = await star_subscriptions.by_id(db, renewal.stop_subscription)
+            await auto_renewal.cancel(bot, db, sub, now)
+    # IN_DOUBT: its order is open now; reconciliation settles it (and refunds it if released).

@@ -1031,6 +1031,14 @@ class FakeBotAPI:
         """Telegram takes the Stars of an invoice whose pre-checkout was answered ok
         earlier (``pre_checkout``): the message with ``successful_payment``. Two devices
         may both pass the pre-checkout before either payment arrives."""
+        message = self._user_message(user, None, successful_payment=self.charge(user, invoice))
+        await self._push({"message": message})
+        return message
+
+    def charge(self, user: User, invoice: Event) -> dict[str, Any]:
+        """Telegram takes the Stars of an invoice (its transaction listed, refundable) and
+        returns the ``successful_payment`` it would deliver, without delivering it: a bot
+        that stopped right after recording the payment, say."""
         details = invoice.message["invoice"]
         charge_id = f"stxFAKE{next(self._charge_ids):06d}charge"
         payload = self.invoice_payload(invoice)
@@ -1046,9 +1054,7 @@ class FakeBotAPI:
         payment = {"currency": details["currency"], "total_amount": details["total_amount"],
                    "invoice_payload": payload, "telegram_payment_charge_id": charge_id,
                    "provider_payment_charge_id": f"prov{charge_id}"}  # fmt: skip
-        message = self._user_message(user, None, successful_payment=payment)
-        await self._push({"message": message})
-        return message
+        return payment
 
     async def _charge_subscription(self, user: User, link: str, *, first: bool) -> dict[str, Any]:
         params = self.invoice_links[link]

@@ -560,6 +560,7 @@ async def test_while_a_paid_change_is_in_doubt_no_renewal_is_taken_in_stars_eith
     await s.api.send(s.john, "/status")
     again = await s.api.next_event(JOHN)
     assert not any("Pay and renew" in label for label, _ in again.buttons)
+    assert "Your last payment is still being processed" in again.text  # why, in words
     await asyncio.sleep(0.3)
     assert s.api.unread(JOHN) == []  # no invoice
     async with s.db.transaction() as session:
@@ -604,3 +605,47 @@ async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_o
     assert answered["ok"] is False and "cannot be paid here now" in answered["error_message"]
     assert [p.state for p in await _payments(s)] == [StarState.INVOICED]
     assert (await _customer(s.db)).plan_id == ids["1m"]
+
+
+async def test_a_renewal_let_through_before_a_paid_change_is_refunded_not_sold_back(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John's renewal of VPN 1 month passed its pre-checkout, then he paid a change to VPN
+    Plus, which was made. The renewal's payment arrives last: selling VPN 1 month now
+    would move him back (the Plus days he paid for moved to the old plan). It is refunded
+    instead, and he is told his package changed meanwhile."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    await s.api.send(s.john, "/status")
+    status = await s.api.next_event(JOHN)
+    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
+    await s.api.next_event(JOHN)  # the offer screen
+    renewal = await s.api.next_event(JOHN)
+    assert renewal.method == "sendInvoice"
+    assert (await s.api.pre_checkout(s.john, renewal))["ok"] is True
+    invoice, _, _ = await _two_invoices(s, first.id, ids["plus"])
+    await s.api.pay(s.john, invoice)
+    assert "is now on VPN Plus" in (await s.api.next_event(JOHN)).text
+    assert "changed from VPN 1 month to VPN Plus" in (await s.api.next_event(ALICE)).text
+    changed = await _customer(s.db)
+
+    await s.api.confirm(s.john, renewal)
+    reply = await s.api.next_event(JOHN)
+    assert "Your package changed while this renewal was being paid" in reply.text
+    assert "10 Stars were refunded" in reply.text
+    found = await _customer(s.db)
+    assert (found.plan_id, found.expires_at) == (ids["plus"], changed.expires_at)
+    async with s.db.transaction() as session:
+        payment = await session.scalar(
+            select(StarPayment).where(StarPayment.purpose == StarPurpose.RENEWAL)
+        )
+    assert payment is not None and payment.state == StarState.REFUNDED
+    assert payment.refund_reason == "renewal not done: plan_changed"
+    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    assert len(refunds) == 1 and refunds[0]["amount"] == 10
+    told = await s.api.next_event(ALICE)
+    assert "could not be done (the customer has changed package since)" in told.text
+    assert "automatic renewal" not in told.text  # a single payment: none to stop
+    await assert_audit_ok(s.db)

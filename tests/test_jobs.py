@@ -416,6 +416,7 @@ async def test_jobs_are_scheduled_and_catch_up_at_start_up(
             "reconcile",
             "panel_check",
             "stars_reconcile",
+            "stars_stranded",
             "reports",
             "pause_ends",
         }

@@ -23,7 +23,7 @@ from bot.services import (
     star_renewals,
 )
 from bot.services.provisioning import ExtendSubscription, LocalProvider, Provisioned
-from bot.services.star_renewal_outcome import Outcome, renew
+from bot.services.star_renewal_outcome import Outcome, begin_refund, renew, stranded
 from bot.services.star_renewals import Refusal
 from bot.services.stars import CURRENCY, Payment, StarsError
 from models import Customer, ResellerStatus, StarPurpose
@@ -280,3 +280,59 @@ async def test_a_change_sale_reads_the_customer_only_under_its_row_lock(
         assert renewing.done()
         assert asked == [renewed + dt.timedelta(days=30)]
         assert done.customer.expires_at == renewed + dt.timedelta(days=30)
+
+
+async def _renewal_paid(db: Database, charge: str) -> Payment:
+    """A renewal of John's plan, invoiced and let through the pre-checkout, then paid."""
+    _, invoice = await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
+    recorded = await star_renewals.record_payment(
+        db, charge_id=charge, provider_charge_id=None, payload=invoice.payload,
+        total_amount=invoice.stars, currency=CURRENCY, now=now(),
+    )  # fmt: skip
+    return recorded.payment
+
+
+async def test_a_renewal_paid_for_the_plan_left_since_is_refunded_not_sold_back(
+    db: Database, setup: dict[str, int]
+) -> None:
+    john = setup["john"]
+    _, invoice = await star_renewals.create_invoice(db, chat_id=JOHN, now=now())
+    change = await _paid(db, john, setup["hd"], "charge-change")
+    done = await renew(
+        db, LocalProvider(), payment_id=change.id, now=now(), provider_seconds=5, panels=None
+    )
+    assert done.outcome == Outcome.RENEWED
+    _, changed = await _expiry(db, john)
+    recorded = await star_renewals.record_payment(
+        db, charge_id="charge-renewal", provider_charge_id=None, payload=invoice.payload,
+        total_amount=invoice.stars, currency=CURRENCY, now=now(),
+    )  # fmt: skip
+    late = await renew(
+        db, LocalProvider(), payment_id=recorded.payment.id, now=now(), provider_seconds=5,
+        panels=None,
+    )  # fmt: skip
+    assert (late.outcome, late.reason) == (Outcome.REFUND, "plan_changed")
+    assert late.stop_subscription is None  # a single payment: no subscription to stop
+    assert await _expiry(db, john) == (setup["hd"], changed)
+
+
+async def test_a_payment_left_without_its_sale_is_found_after_the_grace_until_it_is_done(
+    db: Database, setup: dict[str, int]
+) -> None:
+    """Paid, recorded, and nothing more (the bot stopped): found once older than the grace,
+    not while it may still be in hand; no more once its sale or its refund has begun."""
+    paid_at = now()
+    renewal = await _renewal_paid(db, "charge-r")
+    grace = dt.timedelta(minutes=2)
+    assert await stranded(db, paid_before=paid_at - grace) == []
+    later = paid_at + dt.timedelta(minutes=3)
+    assert await stranded(db, paid_before=later - grace) == [renewal.id]
+    done = await renew(
+        db, LocalProvider(), payment_id=renewal.id, now=later, provider_seconds=5, panels=None
+    )
+    assert done.outcome == Outcome.RENEWED
+    assert await stranded(db, paid_before=later) == []
+    change = await _paid(db, setup["john"], setup["hd"], "charge-c")
+    assert await stranded(db, paid_before=later) == [change.id]
+    await begin_refund(db, payment_id=change.id, reason="test", now=later)
+    assert await stranded(db, paid_before=later) == []

@@ -14,6 +14,10 @@ the revenue, the plan withdrawn) the customer is refunded:
 
 A panel that did not answer leaves the order to reconciliation; ``failed_renewals`` finds
 the paid renewals whose order it then released, for the job to refund.
+
+A payment recorded just before the bot stopped (its sale never opened, its refund never
+begun) is found by ``stranded`` once older than a short grace, and completed by a job
+through ``renew`` and the same refund path: keyed by the payment, so nothing twice.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Select, String, cast, literal, select, update
+from sqlalchemy import Select, String, cast, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -48,8 +52,8 @@ from models import (
 )
 
 MAX_ERROR = 255
-# A subscription's charge for a plan the customer has left (a change of package since):
-# selling it would move the customer back, so it is refunded and the subscription stopped.
+# A renewal paid for a plan the customer has left (a change of package since): selling it
+# would move the customer back, so it is refunded (and a subscription's charge stopped).
 PLAN_CHANGED = sales.PlanChanged.code
 
 
@@ -81,9 +85,14 @@ async def renew(
     now: dt.datetime,
     provider_seconds: float,
     panels: Panels | None,
+    tell_payer: bool = False,
 ) -> Renewal:
     """Run the paid renewal once (the reseller is charged the plan's price) and tell the
-    reseller; or say it must be refunded, or that the panel's answer is awaited.
+    reseller (and the customer, ``tell_payer``, when it is not there to be answered); or
+    say it must be refunded, or that the panel's answer is awaited.
+
+    A renewal is of the plan paid for only: a customer on another plan since (a change
+    made after the pre-checkout) is refunded (``plan_changed``), not moved back.
 
     A paid change of package is the same sale on the new plan (as the reseller's Approve
     sells it), refused for a subscription cancelled since the payment, and for one on
@@ -100,7 +109,7 @@ async def renew(
             db, provider, telegram_id=payment.reseller_telegram_id, plan_id=payment.plan_id,
             key=order_key(payment.id), now=now, provider_seconds=provider_seconds,
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
-            same_plan_only=subscription_id is not None, refuse_same_plan=change,
+            same_plan_only=not change, refuse_same_plan=change,
         )  # fmt: skip
     except sales.SaleInProgress as exc:
         if exc.code == sales.ANOTHER_SALE:
@@ -117,8 +126,11 @@ async def renew(
     except (CustomerError, LedgerError) as exc:
         return Renewal(Outcome.REFUND, payment, reason=str(getattr(exc, "code", "failed")))
     if not result.replayed:
+        audiences = ["reseller", "customer"] if tell_payer else ["reseller"]
         async with db.transaction() as session:
-            await enqueue(session, [_renewed_notice(payment, result, from_plan)], now)
+            await enqueue(
+                session, [_renewed_notice(payment, result, from_plan, a) for a in audiences], now
+            )
     return Renewal(Outcome.RENEWED, payment, result)
 
 
@@ -140,12 +152,17 @@ async def _plan_name(db: Database, customer_id: int) -> str:
         return name or ""
 
 
-def _renewed_notice(payment: Payment, result: sales.SaleResult, from_plan: str) -> Outgoing:
+def _renewed_notice(
+    payment: Payment, result: sales.SaleResult, from_plan: str, audience: str
+) -> Outgoing:
+    """To the reseller (its margin), or to the customer who paid (``audience``)."""
+    customer = audience == "customer"
     return Outgoing(
-        key=f"{Kind.SELF_PAY_RENEWED}:{payment.id}",
-        chat_id=payment.reseller_telegram_id,
+        key=f"{Kind.SELF_PAY_RENEWED}:{payment.id}" + (":customer" if customer else ""),
+        chat_id=payment.payer_telegram_id if customer else payment.reseller_telegram_id,
         kind=Kind.SELF_PAY_RENEWED,
         payload={
+            "audience": audience,
             "payment_id": payment.id,
             "username": result.customer.username,
             "plan": result.customer.plan.name,
@@ -216,6 +233,9 @@ async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, o
     username = await session.scalar(
         select(Customer.username).where(Customer.id == payment.customer_id)
     )
+    subscription_id = await session.scalar(
+        select(StarPayment.subscription_id).where(StarPayment.id == payment.id)
+    )
     return {
         "payment_id": payment.id,
         "name": payment.reseller_name,
@@ -224,6 +244,7 @@ async def _notice_values(session: AsyncSession, payment: Payment) -> dict[str, o
         "stars": payment.stars,
         "reason": payment.refund_reason or "",
         "purpose": payment.purpose.value,  # a renewal's or a change of package's
+        "subscription": subscription_id is not None,  # a Stars subscription's charge
     }
 
 
@@ -336,3 +357,30 @@ async def in_doubt(session: AsyncSession, customer_id: int) -> bool:
         _paid_with_order(OrderStatus.PENDING).where(StarPayment.customer_id == customer_id).limit(1)
     )
     return found is not None
+
+
+async def stranded(
+    db: Database, *, paid_before: dt.datetime, paid_since: dt.datetime | None = None
+) -> list[int]:
+    """Paid renewals and changes left with nothing under way: recorded before
+    ``paid_before`` (older than a grace, so none still in hand) and since ``paid_since``
+    (the window looked at; a done one stays ``paid`` for ever), still ``paid`` (no refund
+    begun) and no order keyed by them (no sale opened). The bot stopped between recording
+    one and its sale or refund; ``renew`` completes it, oldest first."""
+    order = exists().where(
+        SubscriptionOrder.idempotency_key == literal(ORDER_KEY) + cast(StarPayment.id, String(20))
+    )
+    window = [StarPayment.paid_at >= paid_since] if paid_since is not None else []
+    async with db.transaction() as session:
+        found = await session.scalars(
+            select(StarPayment.id)
+            .where(
+                StarPayment.purpose.in_(PAID_BY_CUSTOMER),
+                StarPayment.state == StarState.PAID,
+                StarPayment.paid_at < paid_before,
+                *window,
+                ~order,
+            )
+            .order_by(StarPayment.paid_at, StarPayment.id)
+        )
+        return list(found)

@@ -147,10 +147,25 @@ async def current_offer(
     return offer, None, method.rate
 
 
+@dataclass(frozen=True)
+class Offered:
+    """The renewal on offer, or None; ``payment_pending``: none is, only because a payment
+    of the customer's is still being made (offered again once it is settled)."""
+
+    offer: Offer | None
+    payment_pending: bool = False
+
+
+async def offered(db: Database, chat_id: int, now: dt.datetime) -> Offered:
+    """The renewal the customer in ``chat_id`` may pay itself, or why not, if for now."""
+    async with db.transaction() as session:
+        offer, refusal, _ = await current_offer(session, chat_id, now)
+        return Offered(offer, payment_pending=refusal == Refusal.PAYMENT_PENDING)
+
+
 async def offer_for_chat(db: Database, chat_id: int, now: dt.datetime) -> Offer | None:
     """The renewal the customer in ``chat_id`` may pay itself, or None."""
-    async with db.transaction() as session:
-        return (await current_offer(session, chat_id, now))[0]
+    return (await offered(db, chat_id, now)).offer
 
 
 async def create_invoice(db: Database, *, chat_id: int, now: dt.datetime) -> tuple[Offer, Payment]:

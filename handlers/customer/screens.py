@@ -79,12 +79,13 @@ async def show_status(
         await refuse(update, views.not_linked(r))
         return
     live = await live_status(context).of(view.customer.id)
-    offer = await star_renewals.offer_for_chat(context.db, chat.id, now(context))
+    pay = await star_renewals.offered(context.db, chat.id, now(context))
     auto = await star_subscriptions.active_for_chat(context.db, chat.id)
     screen = views.status(
         view, now(context), r, page, linked=linked, live=live,
-        pay_stars=offer.stars if offer else None,
+        pay_stars=pay.offer.stars if pay.offer else None,
         auto_renewal=(auto.stars, auto.expires_at) if auto else None,
+        payment_pending=pay.payment_pending,
     )  # fmt: skip
     await show(update, *screen)
 

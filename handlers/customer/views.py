@@ -73,6 +73,14 @@ def auto_renewal_line(stars: int, until: dt.datetime | None, r: Reader) -> str:
                every=every, date=r.date(until))  # fmt: skip
 
 
+def payment_pending_line(r: Reader) -> str:
+    """Why ⭐ Pay and renew is missing for now."""
+    return r.t._(
+        "⏳ Your last payment is still being processed; paying a renewal here is possible "
+        "again once it is done."
+    )
+
+
 # --- the status --------------------------------------------------------------------------
 
 
@@ -148,9 +156,12 @@ def status(
     live: Live | None = None,
     pay_stars: int | None = None,
     auto_renewal: tuple[int, dt.datetime | None] | None = None,
+    payment_pending: bool = False,
 ) -> Screen:
     """The subscription, its live state on the panel (if it is on one) and one page of its
-    history, newest first, within Telegram's limit. ``linked``: greet a chat just linked."""
+    history, newest first, within Telegram's limit. ``linked``: greet a chat just linked;
+    ``payment_pending``: ⭐ Pay and renew is not offered while the customer's last payment
+    is still being processed, and the screen says so."""
     t = r.t
     c = view.customer
     expires = r.date(c.expires_at)
@@ -171,6 +182,7 @@ def status(
             state,
             *(live_lines(live, r) if live is not None else []),
             *([auto_renewal_line(*auto_renewal, r)] if auto_renewal else []),
+            *([payment_pending_line(r)] if payment_pending and not auto_renewal else []),
         ]
     )
     items = [_history_line(item, r) for item in view.history]

@@ -100,13 +100,18 @@ def price_label(t: Translator) -> str:
 
 
 def changed(stars: int, customer: CustomerView, r: Reader) -> str:
+    return changed_to(stars, customer.username, customer.plan.name, customer.expires_at, r)
+
+
+def changed_to(stars: int, username: str, plan: str, expires_at: dt.datetime, r: Reader) -> str:
+    """The change made: also the customer's notice when it was made later (the outbox)."""
     return r.t._(
         "✅ Payment received: {stars}. <code>{username}</code> is now on {plan}, until "
         "<b>{date}</b>.",
         stars=stars_amount(r, stars),
-        username=r.name(customer.username),
-        plan=r.name(customer.plan.name),
-        date=r.date(customer.expires_at),
+        username=r.name(username),
+        plan=r.name(plan),
+        date=r.date(expires_at),
     )
 
 

@@ -216,8 +216,8 @@ def _refund_told(payment: Payment, reason: str, r: Reader) -> str:
     if payment.purpose == StarPurpose.PLAN_CHANGE:
         return change_views.refunded(payment.stars, r, done=refunded, reason=reason)
     if refunded:
-        return views.refunded_to_customer(payment.stars, r)
-    return views.refund_pending(payment.stars, r)
+        return views.refunded_to_customer(payment.stars, r, reason)
+    return views.refund_pending(payment.stars, r, reason)
 
 
 async def refund_renewal(

@@ -129,7 +129,15 @@ def in_doubt(stars: int, r: Reader) -> str:
     )
 
 
-def refunded_to_customer(stars: int, r: Reader) -> str:
+def refunded_to_customer(stars: int, r: Reader, reason: str = "") -> str:
+    """The renewal paid could not be done (``reason``: the sale's error code): refunded."""
+    if reason == PLAN_CHANGED:  # a change of package made after this payment was let through
+        return r.t._(
+            "⚠️ Your package changed while this renewal was being paid, so the old package "
+            "was not renewed and your {stars} were refunded. Renew your new package from "
+            "/status.",
+            stars=stars_amount(r, stars),
+        )
     return r.t._(
         "⚠️ Your subscription could not be renewed now, so your {stars} were refunded. "
         "Please contact your reseller.",
@@ -137,7 +145,14 @@ def refunded_to_customer(stars: int, r: Reader) -> str:
     )
 
 
-def refund_pending(stars: int, r: Reader) -> str:
+def refund_pending(stars: int, r: Reader, reason: str = "") -> str:
+    if reason == PLAN_CHANGED:
+        return r.t._(
+            "⚠️ Your package changed while this renewal was being paid, so the old package "
+            "was not renewed. Your {stars} will be refunded by an admin; send /paysupport if "
+            "you have a question.",
+            stars=stars_amount(r, stars),
+        )
     return r.t._(
         "⚠️ Your subscription could not be renewed now. Your {stars} will be refunded by an "
         "admin; send /paysupport if you have a question.",
@@ -145,8 +160,9 @@ def refund_pending(stars: int, r: Reader) -> str:
     )
 
 
-def _reason(code: str, t: Translator) -> str:
-    """Why a paid renewal could not be done, from the sale's error code."""
+def _reason(code: str, t: Translator, subscription: bool = True) -> str:
+    """Why a paid renewal could not be done, from the sale's error code (``subscription``:
+    a Stars subscription's charge, stopped when the customer left its plan)."""
     if code == "insufficient_credit":
         return t._("not enough credit")
     if code == "suspended":
@@ -159,8 +175,10 @@ def _reason(code: str, t: Translator) -> str:
         return t._("another change or renewal was still being made")
     if code == ALREADY_ON_PLAN:  # a change paid twice: the first made it
         return t._("it had already been paid for and made")
-    if code == PLAN_CHANGED:  # a Stars subscription's charge for the package left
+    if code == PLAN_CHANGED and subscription:  # a Stars subscription's charge for the plan left
         return t._("the customer has changed package since; automatic renewal stopped")
+    if code == PLAN_CHANGED:  # a single renewal let through before a change was made
+        return t._("the customer has changed package since")
     return t._("the provider refused or failed")
 
 
@@ -168,6 +186,13 @@ def _reason(code: str, t: Translator) -> str:
 
 
 def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    """To the reseller; or to the customer (``p["audience"]``), done after it paid (the bot
+    had stopped before the sale)."""
+    if p.get("audience") == "customer":
+        stars, expires_at = int(p["stars"]), dt.datetime.fromisoformat(p["expires_at"])
+        if p.get("from_plan"):
+            return change_views.changed_to(stars, p["username"], p["plan"], expires_at, r), None
+        return renewed(stars, p["username"], expires_at, r), None
     if p.get("from_plan"):  # a change of package the customer paid
         return change_views.changed_notice(p, r), None
     t = r.t
@@ -190,15 +215,21 @@ def renewed_notice(p: dict[str, Any], r: Reader) -> Screen:
 def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
     """To the reseller, the admin group, or the customer (``p["audience"]``)."""
     t = r.t
-    reason = _reason(str(p["reason"]).rpartition(" not done: ")[2], t)
+    code = str(p["reason"]).rpartition(" not done: ")[2]
+    subscription = bool(p.get("subscription", True))  # notices queued before it was said
+    reason = _reason(code, t, subscription)
     values = {"username": r.name(p["username"]), "stars": stars_amount(r, int(p["stars"])),
               "reason": reason}  # fmt: skip
     change = p.get("purpose") == StarPurpose.PLAN_CHANGE
     if p.get("audience") == "customer":
         if change:
-            code = str(p["reason"]).rpartition(" not done: ")[2]
             return change_views.refunded(int(p["stars"]), r, done=True, reason=code), None
-        return refunded_to_customer(int(p["stars"]), r), None
+        if code == PLAN_CHANGED and subscription:
+            # Imported here: subscription_views takes its refusals from this module.
+            from handlers.payments.subscription_views import left_plan_refunded
+
+            return left_plan_refunded(int(p["stars"]), r), None
+        return refunded_to_customer(int(p["stars"]), r, code), None
     if change:
         return change_views.refunded_notice(p, values, r), None
     if p.get("audience") == "admins":
