@@ -12,13 +12,15 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import advisory_key
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,7 +165,7 @@ class AdvisoryLocks:
         try:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()
-            raw = cast(asyncpg.Connection, (await conn.get_raw_connection()).driver_connection)
+            raw = cast("asyncpg.Connection", (await conn.get_raw_connection()).driver_connection)
             # Out of the pool's count: the updates' transactions keep every pooled one.
             conn.sync_connection.detach()  # type: ignore[union-attr]
         except BaseException:
@@ -193,6 +195,8 @@ class AdvisoryLocks:
 
 def _lost(conn: asyncpg.Connection, exc: Exception) -> bool:
     """Whether the connection is gone (and the locks of its session with it)."""
+    import asyncpg  # only on PostgreSQL: SQLite's bot never loads it (about 3 MB)
+
     if isinstance(exc, asyncpg.PostgresError):
         return str(exc.sqlstate or "").startswith(_GONE)
     return conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError)

@@ -23,6 +23,7 @@ is ``NetworkError``.
 from __future__ import annotations
 
 import ssl
+from typing import Any
 from urllib.parse import urlencode
 from urllib.request import getproxies
 
@@ -78,18 +79,19 @@ class TelegramTransport(BaseRequest):
         self._pool: ConnectionPool | None = None
         self._headers = [(b"User-Agent", self.USER_AGENT.encode()), (b"Content-Type", FORM)]
         self._proxied = _environment_proxy()
-        httpx_kwargs = {"verify": ssl_context} if ssl_context is not None else None
-        # PTB's own transport, for uploads and through a proxy, with as many connections:
-        # a backup's upload taking minutes must not make a QR code's photo fail with
-        # "Pool timeout" a second later.
-        self._httpx = HTTPXRequest(
-            connection_pool_size=connection_pool_size,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            pool_timeout=pool_timeout,
-            httpx_kwargs=httpx_kwargs,
-        )
+        # PTB's own transport, for uploads and through a proxy, with as many connections
+        # (a backup's upload taking minutes must not make a QR code's photo fail with
+        # "Pool timeout" a second later); made when first needed, as most processes
+        # never upload through one of their two transports (about 0.5 MB each).
+        self._httpx_options: dict[str, Any] = {
+            "connection_pool_size": connection_pool_size,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "write_timeout": write_timeout,
+            "pool_timeout": pool_timeout,
+            "httpx_kwargs": {"verify": ssl_context} if ssl_context is not None else None,
+        }
+        self._httpx: HTTPXRequest | None = None
 
     @property
     def read_timeout(self) -> float:
@@ -100,13 +102,23 @@ class TelegramTransport(BaseRequest):
             self._pool = ConnectionPool(
                 self._size, ssl_context=self._ssl, keepalive_expiry=self._keepalive_expiry
             )
-        await self._httpx.initialize()
+        if self._proxied:
+            await self._fallback()
 
     async def shutdown(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.aclose()
-        await self._httpx.shutdown()
+        fallback, self._httpx = self._httpx, None
+        if fallback is not None:
+            await fallback.shutdown()
+
+    async def _fallback(self) -> HTTPXRequest:
+        """PTB's transport, made and started on first use."""
+        if self._httpx is None:
+            self._httpx = HTTPXRequest(**self._httpx_options)
+            await self._httpx.initialize()
+        return self._httpx
 
     async def do_request(
         self,
@@ -119,7 +131,8 @@ class TelegramTransport(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._proxied or (request_data is not None and request_data.contains_files):
-            return await self._httpx.do_request(
+            fallback = await self._fallback()
+            return await fallback.do_request(
                 url, method, request_data, read_timeout, write_timeout, connect_timeout,
                 pool_timeout,
             )  # fmt: skip
