@@ -59,9 +59,9 @@ The next update opens a new one; while none can be opened (the database is away)
 update is not handled unguarded but refused through the error handler, whose "try
 again later" its user sees, as when a handler finds the database away.
 
-Always on with PostgreSQL, with no setting to turn it off: it costs four short
-statements per update (about 1.3 ms on a local server), and a lone instance never
-waits. With SQLite there is one instance per database (``bot/instance.py``): no guard.
+Always on with PostgreSQL, with no setting to turn it off: it costs three short
+statements per update (take the lock, read back, give it up; sent through asyncpg
+directly, see ``bot/pg_locks.py``), and a lone instance never waits. With SQLite there is one instance per database (``bot/instance.py``): no guard.
 """
 
 from __future__ import annotations
