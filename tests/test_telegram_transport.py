@@ -9,7 +9,7 @@ import ipaddress
 import socket
 import ssl
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -35,25 +35,49 @@ async def bot_on(url: str, transport: TelegramTransport, token: str) -> AsyncIte
         yield bot
 
 
+Handle = Callable[[web.Request], Awaitable[web.Response]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Handle, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """A local server answering every request with ``handle``; its address."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+    scheme = "https" if tls is not None else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def answer_true(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, "result": True})
+
+
+def port_recorder(ports: list[int]) -> Handle:
+    """A handler noting the client port of each request (one port: one connection)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        ports.append(request.transport.get_extra_info("peername")[1])
+        return await answer_true(request)
+
+    return handle
+
+
 @contextlib.asynccontextmanager
 async def slow_server(delay: float) -> AsyncIterator[str]:
     """A server that answers every request after ``delay`` seconds."""
 
     async def handle(request: web.Request) -> web.Response:
         await asyncio.sleep(delay)
-        return web.json_response({"ok": True, "result": True})
+        return await answer_true(request)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(handle) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager
@@ -171,18 +195,10 @@ async def counting_server(delay: float) -> AsyncIterator[tuple[str, list[int]]]:
             await asyncio.sleep(delay)
         finally:
             busy -= 1
-        return web.json_response({"ok": True, "result": True})
+        return await answer_true(request)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", peak
-    finally:
-        await runner.cleanup()
+    async with serving(handle) as url:
+        yield url, peak
 
 
 async def test_the_outbox_window_and_replies_at_once_wait_for_no_connection() -> None:
@@ -211,28 +227,14 @@ async def test_an_idle_connection_is_not_reused_after_its_keepalive() -> None:
     """As httpx's: an idle connection is dropped after a few seconds rather than reused
     once a NAT or firewall may have forgotten it (the request would then time out)."""
     ports: list[int] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        assert request.transport is not None
-        ports.append(request.transport.get_extra_info("peername")[1])
-        return web.json_response({"ok": True, "result": True})
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        call = f"http://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/getMe"
+    async with serving(port_recorder(ports)) as url:
+        call = f"{url}/bot123:abc/getMe"
         async with started(TelegramTransport(keepalive_expiry=0.2)) as transport:
             await transport.post(call)
             await transport.post(call)
             await asyncio.sleep(0.4)
             await transport.post(call)
-        assert ports[0] == ports[1] != ports[2]
-    finally:
-        await runner.cleanup()
+    assert ports[0] == ports[1] != ports[2]
 
 
 async def test_a_proxy_from_the_environment_carries_the_requests(
@@ -309,30 +311,17 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 async def _over_tls(trusted: bool) -> list[int]:
     """Three requests to an HTTPS server; the client ports the server saw."""
     ports: list[int] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        assert request.transport is not None
-        ports.append(request.transport.get_extra_info("peername")[1])
-        return web.json_response({"ok": True, "result": True})
-
     with tempfile.TemporaryDirectory() as folder:
         cert, key = _self_signed(Path(folder))
         server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_tls.load_cert_chain(cert, key)
         client_tls = ssl.create_default_context(cafile=str(cert) if trusted else None)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls)
-        await site.start()
-        try:
-            call = f"https://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/getMe"
-            async with started(TelegramTransport(ssl_context=client_tls)) as transport:
-                for _ in range(3):
-                    assert await transport.post(call) is True
-        finally:
-            await runner.cleanup()
+        async with (
+            serving(port_recorder(ports), server_tls) as url,
+            started(TelegramTransport(ssl_context=client_tls)) as transport,
+        ):
+            for _ in range(3):
+                assert await transport.post(f"{url}/bot123:abc/getMe") is True
     return ports
 
 
