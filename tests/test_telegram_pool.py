@@ -1,0 +1,170 @@
+"""The Bot API's connection pool (bot/telegram_pool.py): waiters, closing, reuse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpcore
+import pytest
+
+from bot.telegram_http import TelegramTransport
+from bot.telegram_pool import ConnectionPool
+from tests.test_telegram_transport import _self_signed, started
+
+ANSWER = b'{"ok": true, "result": true}'
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(ANSWER),
+    ANSWER,
+)
+
+
+async def test_a_waiter_woken_then_cancelled_passes_the_free_connection_on() -> None:
+    """A waiter cancelled (its update cancelled, its pool timeout) just as a connection
+    came free must not take the wake-up with it: the next waiter gets the connection
+    rather than sleeping out its pool timeout into a "Pool timeout"."""
+    pool = ConnectionPool(1, ssl_context=None, keepalive_expiry=5.0)
+    origin = httpcore.Origin(b"http", b"127.0.0.1", 9)
+    held = await pool._take(origin, None)
+    first = asyncio.create_task(pool._take(origin, 5.0))
+    second = asyncio.create_task(pool._take(origin, 5.0))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    await pool._close(held)  # wakes the first waiter...
+    first.cancel()  # ...cancelled before it ran
+    connection = await asyncio.wait_for(second, 1.0)
+    assert pool._open == 1
+    await pool._close(connection)
+    assert pool._open == 0
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+
+
+@contextlib.contextmanager
+def tls_server_ignoring_close_notify(folder: Path) -> Iterator[int]:
+    """An HTTPS server (blocking, as many a server's TLS) answering every request on a
+    kept-alive connection, that never answers a client's close_notify."""
+    cert, key = _self_signed(folder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    kept: list[ssl.SSLSocket] = []
+
+    def serve(conn: ssl.SSLSocket) -> None:
+        buffer = b""
+        while not stop.is_set():
+            try:
+                data = conn.recv(65536)
+            except (OSError, ssl.SSLError):
+                return
+            if not data:  # the client's close_notify: left unanswered
+                return
+            buffer += data
+            while b"\r\n\r\n" in buffer:
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                length = next(
+                    (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                     if line.lower().startswith(b"content-length:")),
+                    0,
+                )  # fmt: skip
+                if len(rest) < length:
+                    break
+                buffer = rest[length:]
+                conn.sendall(OK)
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            raw.settimeout(None)
+            conn = context.wrap_socket(raw, server_side=True)
+            kept.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in kept:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+async def test_closing_a_tls_connection_does_not_wait_for_the_servers_close_notify() -> None:
+    """Expired idle connections are closed on a request's way (taking a connection):
+    waiting on each for the server's answer to close_notify (a round trip, or never)
+    delayed the request, and after a burst, with many expired, made it fail with a
+    "Pool timeout" (a TimedOut, not retried)."""
+    with tempfile.TemporaryDirectory() as folder:
+        cert = Path(folder) / "client"
+        cert.mkdir()
+        with tls_server_ignoring_close_notify(Path(folder)) as port:
+            client_tls = ssl.create_default_context(cafile=str(Path(folder) / "cert.pem"))
+            call = f"https://127.0.0.1:{port}/bot123:abc/sendMessage"
+            transport = TelegramTransport(ssl_context=client_tls, keepalive_expiry=0.2)
+            async with started(transport):
+                assert await asyncio.gather(*(transport.post(call) for _ in range(4))) == [
+                    True
+                ] * 4
+                await asyncio.sleep(0.4)  # every one expired
+                began = time.monotonic()
+                assert await transport.post(call) is True
+                assert time.monotonic() - began < 0.5
+
+
+@contextlib.asynccontextmanager
+async def server_speaking_unasked() -> AsyncIterator[tuple[str, list[int]]]:
+    """A server that answers a request, then at once sends a 408 on the idle connection
+    (as some do before closing one), and answers a request on a new connection."""
+    connections = [0]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[0] += 1
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                 if line.lower().startswith(b"content-length:")),
+                0,
+            )  # fmt: skip
+            await reader.readexactly(length)
+            writer.write(OK)
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # left open: whatever comes is not answered
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", connections
+    finally:
+        server.close()
+
+
+async def test_an_idle_connection_the_server_spoke_on_is_not_reused() -> None:
+    """Bytes arriving on an idle connection (a 408 before the server closes it) make it
+    unusable, as httpcore's own pool judges a readable socket: reused, the bytes would
+    be read as the answer to the next request."""
+    async with server_speaking_unasked() as (url, connections), started(
+        TelegramTransport()
+    ) as transport:
+        call = f"{url}/bot123:abc/getMe"
+        assert await transport.post(call) is True
+        await asyncio.sleep(0.1)
+        assert await transport.post(call) is True
+        assert connections[0] == 2
