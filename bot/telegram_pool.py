@@ -82,7 +82,14 @@ class ConnectionPool:
                             http1=True, http2=False, network_backend=self._backend,
                         )  # fmt: skip
                     async with self._freed:
-                        await self._freed.wait()
+                        try:
+                            await self._freed.wait()
+                        except BaseException:
+                            # Cancelled (its timeout, its update) perhaps just after a
+                            # notify woke it: pass the wake-up on, or the next waiter
+                            # sleeps while a connection is free (asyncio before 3.13).
+                            self._freed.notify()
+                            raise
         except TimeoutError as exc:
             raise httpcore.PoolTimeout("no connection came free in time") from exc
 
