@@ -138,7 +138,6 @@ def _host(url: httpcore.URL) -> bytes:
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
-CLOSE_WAIT_SECONDS = 1.0  # for a closed connection's transport to finish
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -172,10 +171,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc)) from exc
 
     async def aclose(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
-                await self._writer.wait_closed()
+        # Not waiting for the transport to finish: over TLS that is the server's answer
+        # to close_notify, a round trip (or never), and connections close on a request's
+        # way (an expired one as it takes one). As httpcore's own backend, a TLS
+        # connection is dropped without close_notify (nothing is left to say on it).
+        if self._writer.get_extra_info("ssl_object") is not None:
+            self._writer.transport.abort()
+        else:
+            self._writer.close()
 
     async def start_tls(
         self,
