@@ -201,7 +201,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "is_readable":
             # asyncio reads a socket as soon as data arrives: an idle connection the
             # server closed (or spoke on unasked) shows here, not on the socket.
-            return self._reader.at_eof() or self._writer.transport.is_closing()
+            # Anything read while idle counts (as a readable socket in httpcore's own
+            # check): a 408 before the close would be taken for the next answer.
+            buffered = bool(getattr(self._reader, "_buffer", b""))
+            return buffered or self._reader.at_eof() or self._writer.transport.is_closing()
         if info == "ssl_object":
             return self._writer.get_extra_info("ssl_object")
         if info == "client_addr":
