@@ -17,7 +17,7 @@ import uvloop
 
 from bot.telegram_http import TelegramTransport
 from bot.telegram_pool import ConnectionPool
-from tests.test_telegram_transport import _self_signed, started
+from tests.test_telegram_transport import _self_signed, slow_server, started
 
 ANSWER = b'{"ok": true, "result": true}'
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
@@ -175,3 +175,36 @@ async def test_an_idle_connection_the_server_spoke_on_is_not_reused() -> None:
         await asyncio.sleep(0.2)
         assert await transport.post(call) is True
         assert connections[0] == 2
+
+
+async def test_a_request_ending_after_the_shutdown_closes_its_connection() -> None:
+    """A request still on the wire at shutdown does not leave its connection open in
+    the pool that was shut down (nothing would ever close it)."""
+    async with slow_server(0.3) as url:
+        transport = TelegramTransport()
+        await transport.initialize()
+        pool = transport._pool
+        assert pool is not None
+        request = asyncio.create_task(transport.post(f"{url}/bot123:abc/getMe"))
+        await asyncio.sleep(0.1)
+        await transport.shutdown()
+        assert await request is True
+        assert pool._open == 0
+        assert not any(pool._idle.values())
+
+
+async def test_idle_connections_to_one_server_make_room_for_another() -> None:
+    """The pool's size counts every origin: a full pool of idle connections to one
+    server is trimmed for a request to another, rather than that waiting its pool
+    timeout for a connection that never comes back."""
+    async with (
+        slow_server(0.0) as first,
+        slow_server(0.0) as second,
+        started(TelegramTransport(2, pool_timeout=0.2)) as transport,
+    ):
+        assert await asyncio.gather(
+            *(transport.post(f"{first}/bot123:abc/getMe") for _ in range(2))
+        ) == [True, True]
+        assert await transport.post(f"{second}/bot123:abc/getMe") is True
+        pool = transport._pool
+        assert pool is not None and pool._open == 2
