@@ -39,6 +39,7 @@ class ConnectionPool:
         self._idle: dict[tuple[bytes, bytes, int], deque[httpcore.AsyncHTTPConnection]] = {}
         self._open = 0  # connections open or being opened, every origin
         self._freed = asyncio.Condition()  # a connection came back or was closed
+        self._closed = False  # shut down: connections coming back are closed
 
     async def request(
         self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
@@ -96,7 +97,8 @@ class ConnectionPool:
     async def _give_back(
         self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection
     ) -> None:
-        if not connection.is_idle():  # the server ended it ("Connection: close")
+        # The server ended it ("Connection: close"), or the pool was shut down meanwhile.
+        if not connection.is_idle() or self._closed:
             await self._close(connection)
             return
         idle = self._idle.setdefault(_key(origin), deque())
@@ -116,6 +118,7 @@ class ConnectionPool:
 
     async def aclose(self) -> None:
         """Close every idle connection (the ones in use close when their request ends)."""
+        self._closed = True
         for idle in self._idle.values():
             while idle:
                 await self._close(idle.pop())
