@@ -82,6 +82,13 @@ class ConnectionPool:
                             origin, ssl_context=self._ssl, keepalive_expiry=self._expiry,
                             http1=True, http2=False, network_backend=self._backend,
                         )  # fmt: skip
+                    # Full: another server's idle connection (this one's are all in
+                    # use) is closed to make room rather than wait for one that will
+                    # not come back.
+                    other = next((rest for rest in self._idle.values() if rest), None)
+                    if other is not None:
+                        await self._close(other.popleft())
+                        continue
                     async with self._freed:
                         try:
                             await self._freed.wait()
