@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpcore
+import pytest
 import uvloop
 
 from bot.telegram_http import TelegramTransport
@@ -208,3 +210,40 @@ async def test_idle_connections_to_one_server_make_room_for_another() -> None:
         assert await transport.post(f"{second}/bot123:abc/getMe") is True
         pool = transport._pool
         assert pool is not None and pool._open == 2
+
+
+async def test_an_address_that_never_answers_does_not_hold_up_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host's first address silent (IPv6 routed nowhere, a firewall dropping it):
+    the next address is tried after a moment, as httpx's connections (anyio's happy
+    eyeballs) did, rather than the first taking the whole connect timeout."""
+    async with slow_server(0.0) as url:
+        port = int(url.rsplit(":", 1)[1])
+        silent = socket.socket()  # its queue full: connections to it hang, unanswered
+        silent.bind(("127.0.0.2", port))
+        silent.listen(0)
+        filler = [socket.socket() for _ in range(3)]
+        for sock in filler:
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.2", port))
+        await asyncio.sleep(0.1)
+        real = socket.getaddrinfo
+
+        def addresses(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+            if host != "telegram.test":
+                return real(host, *args, **kwargs)
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                for address in ("127.0.0.2", "127.0.0.1")
+            ]
+
+        monkeypatch.setattr(socket, "getaddrinfo", addresses)
+        try:
+            async with started(TelegramTransport(connect_timeout=2.0)) as transport:
+                began = time.monotonic()
+                assert await transport.post(f"http://telegram.test:{port}/bot1:a/getMe") is True
+                assert time.monotonic() - began < 1.0
+        finally:
+            for sock in (*filler, silent):
+                sock.close()
