@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import socket
 import ssl
+from asyncio.staggered import staggered_race
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpcore
@@ -237,10 +240,9 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
+                reader, writer = await _open(host, port, local_address)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc)) from exc
         except OSError as exc:
@@ -266,6 +268,42 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+HAPPY_EYEBALLS_DELAY = 0.25  # anyio's (httpx's), RFC 8305's
+
+
+async def _open(
+    host: str, port: int, local_address: str | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the first of ``host``'s addresses to answer, the next one tried
+    every quarter of a second while none has (happy eyeballs, as anyio's): one tried
+    at a time, a silent address (IPv6 routed nowhere) took the whole connect timeout.
+    uvloop's own connect has no such option, hence here."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # Families alternated, the first one's first (RFC 8305).
+    first = [info for info in infos if info[0] == infos[0][0]]
+    rest = [info for info in infos if info[0] != infos[0][0]]
+    ordered = [info for pair in itertools.zip_longest(first, rest) for info in pair if info]
+    local = (local_address, 0) if local_address else None
+
+    def attempt(
+        address: str,
+    ) -> Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+        return lambda: asyncio.open_connection(address, port, local_addr=local)
+
+    if len(ordered) == 1:
+        return await attempt(str(ordered[0][4][0]))()
+    connected, _, errors = await staggered_race(
+        [attempt(str(info[4][0])) for info in ordered], HAPPY_EYEBALLS_DELAY
+    )
+    if connected is None:
+        failed = [error for error in errors if error is not None]
+        raise OSError(f"no address of {host} answered: {failed}")
+    reader: asyncio.StreamReader = connected[0]
+    writer: asyncio.StreamWriter = connected[1]
+    return reader, writer
 
 
 def _apply(writer: asyncio.StreamWriter, options: Iterable[SocketOption] | None) -> None:
