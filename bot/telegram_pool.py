@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import socket
 import ssl
+from asyncio.staggered import staggered_race
 from collections import deque
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -39,6 +42,7 @@ class ConnectionPool:
         self._idle: dict[tuple[bytes, bytes, int], deque[httpcore.AsyncHTTPConnection]] = {}
         self._open = 0  # connections open or being opened, every origin
         self._freed = asyncio.Condition()  # a connection came back or was closed
+        self._closed = False  # shut down: connections coming back are closed
 
     async def request(
         self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes,
@@ -81,15 +85,30 @@ class ConnectionPool:
                             origin, ssl_context=self._ssl, keepalive_expiry=self._expiry,
                             http1=True, http2=False, network_backend=self._backend,
                         )  # fmt: skip
+                    # Full: another server's idle connection (this one's are all in
+                    # use) is closed to make room rather than wait for one that will
+                    # not come back.
+                    other = next((rest for rest in self._idle.values() if rest), None)
+                    if other is not None:
+                        await self._close(other.popleft())
+                        continue
                     async with self._freed:
-                        await self._freed.wait()
+                        try:
+                            await self._freed.wait()
+                        except BaseException:
+                            # Cancelled (its timeout, its update) perhaps just after a
+                            # notify woke it: pass the wake-up on, or the next waiter
+                            # sleeps while a connection is free (asyncio before 3.13).
+                            self._freed.notify()
+                            raise
         except TimeoutError as exc:
             raise httpcore.PoolTimeout("no connection came free in time") from exc
 
     async def _give_back(
         self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection
     ) -> None:
-        if not connection.is_idle():  # the server ended it ("Connection: close")
+        # The server ended it ("Connection: close"), or the pool was shut down meanwhile.
+        if not connection.is_idle() or self._closed:
             await self._close(connection)
             return
         idle = self._idle.setdefault(_key(origin), deque())
@@ -109,6 +128,7 @@ class ConnectionPool:
 
     async def aclose(self) -> None:
         """Close every idle connection (the ones in use close when their request ends)."""
+        self._closed = True
         for idle in self._idle.values():
             while idle:
                 await self._close(idle.pop())
@@ -131,7 +151,6 @@ def _host(url: httpcore.URL) -> bytes:
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
-CLOSE_WAIT_SECONDS = 1.0  # for a closed connection's transport to finish
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -165,10 +184,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc)) from exc
 
     async def aclose(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
-                await self._writer.wait_closed()
+        # Not waiting for the transport to finish: over TLS that is the server's answer
+        # to close_notify, a round trip (or never), and connections close on a request's
+        # way (an expired one as it takes one). As httpcore's own backend, a TLS
+        # connection is dropped without close_notify (nothing is left to say on it).
+        if self._writer.get_extra_info("ssl_object") is not None:
+            self._writer.transport.abort()
+        else:
+            self._writer.close()
 
     async def start_tls(
         self,
@@ -191,7 +214,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "is_readable":
             # asyncio reads a socket as soon as data arrives: an idle connection the
             # server closed (or spoke on unasked) shows here, not on the socket.
-            return self._reader.at_eof() or self._writer.transport.is_closing()
+            # Anything read while idle counts (as a readable socket in httpcore's own
+            # check): a 408 before the close would be taken for the next answer.
+            buffered = bool(getattr(self._reader, "_buffer", b""))
+            return buffered or self._reader.at_eof() or self._writer.transport.is_closing()
         if info == "ssl_object":
             return self._writer.get_extra_info("ssl_object")
         if info == "client_addr":
@@ -214,9 +240,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        local = (local_address, 0) if local_address else None
-        opening = asyncio.open_connection(host, port, local_addr=local)
-        return await _opened(opening, timeout, socket_options)
+        return await _opened(_open(host, port, local_address), timeout, socket_options)
 
     async def connect_unix_socket(
         self,
@@ -228,6 +252,42 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+HAPPY_EYEBALLS_DELAY = 0.25  # anyio's (httpx's), RFC 8305's
+
+
+async def _open(
+    host: str, port: int, local_address: str | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the first of ``host``'s addresses to answer, the next one tried
+    every quarter of a second while none has (happy eyeballs, as anyio's): one tried
+    at a time, a silent address (IPv6 routed nowhere) took the whole connect timeout.
+    uvloop's own connect has no such option, hence here."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # Families alternated, the first one's first (RFC 8305).
+    first = [info for info in infos if info[0] == infos[0][0]]
+    rest = [info for info in infos if info[0] != infos[0][0]]
+    ordered = [info for pair in itertools.zip_longest(first, rest) for info in pair if info]
+    local = (local_address, 0) if local_address else None
+
+    def attempt(
+        address: str,
+    ) -> Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+        return lambda: asyncio.open_connection(address, port, local_addr=local)
+
+    if len(ordered) == 1:
+        return await attempt(str(ordered[0][4][0]))()
+    connected, _, errors = await staggered_race(
+        [attempt(str(info[4][0])) for info in ordered], HAPPY_EYEBALLS_DELAY
+    )
+    if connected is None:
+        failed = [error for error in errors if error is not None]
+        raise OSError(f"no address of {host} answered: {failed}")
+    reader: asyncio.StreamReader = connected[0]
+    writer: asyncio.StreamWriter = connected[1]
+    return reader, writer
 
 
 async def _opened(
