@@ -61,7 +61,8 @@ again later" its user sees, as when a handler finds the database away.
 
 Always on with PostgreSQL, with no setting to turn it off: it costs three short
 statements per update (take the lock, read back, give it up; sent through asyncpg
-directly, see ``bot/pg_locks.py``), and a lone instance never waits. With SQLite there is one instance per database (``bot/instance.py``): no guard.
+directly, see ``bot/pg_locks.py``), and a lone instance never waits. With SQLite
+there is one instance per database (``bot/instance.py``): no guard.
 """
 
 from __future__ import annotations
