@@ -32,15 +32,17 @@ Reads = AsyncSession | AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A read run on the event loop (bot/sqlite_reads.py) waits at most this long for a lock:
+# in WAL mode readers take none but while a connection recovers the log after a crash.
+SQLITE_READ_BUSY_TIMEOUT_MS = 1_000
 READ_ONLY = "reseller_bot_read_only"
 
 
 # Connections that answer Database.read() on a SQLite file, beside the one writer: in WAL
-# mode readers never wait on the writer nor on each other, and each statement is a round
-# trip to a driver thread of its own, so a few keep the event loop busy instead of
-# queuing every screen's reads behind one connection. They are opened only as reads
-# overlap: a quiet bot keeps one or two.
-SQLITE_READERS = 8
+# mode readers never wait on the writer nor on each other. Their statements run on the
+# event loop (bot/sqlite_reads.py), so one connection serves reads one after another;
+# more are opened only while a read waits on something else midway.
+SQLITE_READERS = 4
 
 
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
@@ -71,22 +73,31 @@ def _sqlite_engine(url: str | URL, *, connections: int, read_only: bool = False)
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
         pool = {"pool_size": connections, "max_overflow": 0, "pool_timeout": timeout}
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+    options: dict[str, Any] = {"connect_args": {"timeout": busy_timeout_ms / 1000}}
     if read_only:
         # The connections are in autocommit and never BEGIN: a rollback (after each
-        # read, and when the pool takes one back) would be a trip to the driver's
-        # thread that does nothing.
+        # read, and when the pool takes one back) would be a call that does nothing.
         pool["skip_autocommit_rollback"] = True
-    engine = create_async_engine(
-        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
-    )
+        if _on_a_file(parsed):
+            from bot import sqlite_reads  # sqlite3 only where SQLite is the database
+
+            busy_timeout_ms = SQLITE_READ_BUSY_TIMEOUT_MS
+            options = {
+                "async_creator": sqlite_reads.creator(
+                    str(parsed.database), busy_timeout_seconds=busy_timeout_ms / 1000
+                )
+            }
+    engine = create_async_engine(parsed, **options, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so we can BEGIN IMMEDIATE.
-        dbapi_connection.isolation_level = None
+        if dbapi_connection.isolation_level is not None:
+            # Take transaction control away from the driver so we can BEGIN IMMEDIATE.
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if read_only:
@@ -144,7 +155,8 @@ class Database:
 
         It takes no write lock and sends no BEGIN: each statement reads on its own (on
         PostgreSQL in autocommit), on SQLite on a connection of its own beside the
-        writer's (on a file: connections that refuse writes). Never write through it.
+        writer's (on a file: connections that refuse writes, whose statements run on the
+        event loop's thread). Never write through it; keep its reads short and indexed.
         """
         async with self.reader.connect() as connection:
             yield connection

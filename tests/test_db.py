@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from bot.db import Database, upgrade_schema
 
@@ -60,3 +64,49 @@ async def test_migrations_run_twice_without_change(tmp_path: Path) -> None:
             assert sorted(codes) == ["cash", "expired", "issuance", "sales"]
     finally:
         await db.dispose()
+
+
+async def test_reads_of_a_sqlite_file_run_on_the_event_loops_thread(tmp_path: Path) -> None:
+    """No hand-off to a driver thread: the statement runs where the read was awaited."""
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    try:
+        async with db.read() as connection:
+            raw = await connection.get_raw_connection()
+            sqlite = raw.driver_connection._connection  # type: ignore[union-attr]
+            sqlite.create_function("thread_id", 0, threading.get_ident)
+            ran_on = (await connection.execute(text("SELECT thread_id()"))).scalar()
+            busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
+            query_only = (await connection.execute(text("PRAGMA query_only"))).scalar()
+    finally:
+        await db.dispose()
+    assert ran_on == threading.get_ident()
+    assert busy_timeout == 1_000  # a lock held elsewhere stalls the loop a second at most
+    assert query_only == 1
+
+
+async def test_a_failed_read_on_the_loop_raises_and_leaves_reads_working(
+    tmp_path: Path,
+) -> None:
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    try:
+        with pytest.raises(OperationalError, match="no such table"):
+            async with db.read() as connection:
+                await connection.execute(text("SELECT * FROM no_such_table"))
+        async with db.read() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM resellers"))).scalar() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_disposing_closes_the_read_connections(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    async with db.read() as connection:
+        raw = await connection.get_raw_connection()
+        sqlite = raw.driver_connection._connection  # type: ignore[union-attr]
+        await connection.execute(text("SELECT 1"))
+    await db.dispose()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        sqlite.execute("SELECT 1")

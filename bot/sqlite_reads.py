@@ -1,0 +1,136 @@
+"""Reads of a SQLite file run on the event loop's own thread.
+
+aiosqlite runs every call on a thread of its own, and SQLAlchemy's adapter makes four
+such calls a statement (open a cursor, execute, fetch, close): each a hand-off to that
+thread and a wake-up of the loop, together several times the cost of the short indexed
+read that answers a screen, which SQLite serves from its page cache in microseconds.
+Database.read()'s connections (reads only, on a file in WAL mode, where a reader never
+waits for the writer) therefore run their statements in the calling thread, behind the
+same asynchronous driver interface, through SQLAlchemy's ``async_creator``.
+
+Only for short reads: a statement here holds the event loop until it returns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any
+
+
+class LoopCursor:
+    """An aiosqlite-shaped cursor over a sqlite3 cursor, run where it is called."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Generator[Any, None, LoopCursor]:
+        # aiosqlite's ``connection.cursor()`` is awaited by some SQLAlchemy versions.
+        return self._ready().__await__()
+
+    async def _ready(self) -> LoopCursor:
+        return self
+
+    async def __aenter__(self) -> LoopCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> LoopCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> Sequence[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class LoopConnection:
+    """An aiosqlite-shaped connection over a sqlite3 connection, run where it is called."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection: sqlite3.Connection | None = connection
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("Connection closed")  # as aiosqlite says it
+        return self._connection
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._open().isolation_level
+
+    def cursor(self) -> LoopCursor:
+        return LoopCursor(self._open().cursor())
+
+    async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._open().create_function(*args, **kwargs)
+
+    async def commit(self) -> None:
+        self._open().commit()
+
+    async def rollback(self) -> None:
+        self._open().rollback()
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Close at once (what SQLAlchemy calls when it throws a connection away)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+
+def creator(path: str, *, busy_timeout_seconds: float) -> Any:
+    """SQLAlchemy's ``async_creator`` for the reads of the SQLite file at ``path``."""
+
+    async def connect() -> LoopConnection:
+        # Autocommit (isolation_level None): a read never holds a transaction open.
+        # Any thread may close it: the pool's clean-up can run elsewhere.
+        connection = sqlite3.connect(
+            path, timeout=busy_timeout_seconds, isolation_level=None, check_same_thread=False
+        )
+        return LoopConnection(connection)
+
+    return connect
