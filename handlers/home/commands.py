@@ -73,6 +73,17 @@ async def follow_role(
     shown[chat_id] = menu
 
 
+async def follow_language(
+    context: BotContext, chat_id: int, identity: Identity, t: Translator
+) -> None:
+    """The private chat's menu in the language its user just chose, a stranger's too
+    (Telegram picks the default menus by the client's language, not by the one chosen),
+    remembered as shown so the next update does not set it again."""
+    menu = menu_of(identity, t)
+    await publish_for(context.bot, chat_id, menu, t)
+    _shown(context)[chat_id] = menu
+
+
 def _shown(context: BotContext) -> dict[int, Menu]:
     """The menu this process last showed each private chat, by chat id."""
     shown: dict[int, Menu] = context.bot_data.setdefault("chat_menus", {})
