@@ -110,7 +110,7 @@ async def chose(update: Update, context: BotContext) -> None:
     if user is None or not context.matches:
         return
     # Imported here: handlers.home imports this module.
-    from handlers.home.commands import menu_of, publish_for
+    from handlers.home.commands import follow_language
 
     language = context.matches[0].group(1)
     if _in_admin_group(update, context):
@@ -128,7 +128,7 @@ async def chose(update: Update, context: BotContext) -> None:
     t = context.i18n.get(language)
     # The command menu first, so it is in the new language by the time they read this.
     identity = await identify(update, context)
-    await publish_for(context.bot, user.id, menu_of(identity, t), t)
+    await follow_language(context, user.id, identity, t)
     await show(update, language_chosen(t), keyboards.back_to_menu(t))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
 
@@ -142,3 +143,34 @@ async def test_a_staff_admins_command_menu_lists_only_what_their_permissions_all
     assert "pending" in menu and not {"resellers", "audit", "log", "debtors", "catalogue"} & menu
     owner = {c["command"] for c in fake_api.command_menus[("chat", ADMIN_ID, "")]}
     assert {"pending", "resellers", "audit", "log", "debtors", "catalogue"} <= owner
+
+
+def _menus_set(fake_api: FakeBotAPI, chat_id: int) -> int:
+    """How many times the chat's own command menu was set."""
+    scopes = [params.get("scope") for method, params in fake_api.requests
+              if method == "setMyCommands"]  # fmt: skip
+    read = [json.loads(s) if isinstance(s, str) else s for s in scopes]
+    return sum(1 for scope in read if scope and int(scope.get("chat_id", 0)) == chat_id)
+
+
+async def test_choosing_a_language_sets_the_menu_once_and_the_next_start_leaves_it(
+    bot: BotApplication, fake_api: FakeBotAPI, db: Database, parisa: User
+) -> None:
+    """The menu in the chosen language is what this process shows the chat now: the
+    next /start finds it so and sets nothing again."""
+    await fake_api.send(parisa, "/start")
+    await fake_api.next_event(parisa.id)
+    for _ in range(50):  # the menu follows the answer
+        if _menus_set(fake_api, parisa.id):
+            break
+        await asyncio.sleep(0.05)
+    assert _menus_set(fake_api, parisa.id) == 1
+    await fake_api.send(parisa, "/language")
+    choices = await fake_api.next_event(parisa.id)
+    await fake_api.answer(await fake_api.tap(parisa, choices, "lang:en"))
+    await fake_api.next_event(parisa.id)
+    assert _menus_set(fake_api, parisa.id) == 2  # in English, before the answer
+    await fake_api.send(parisa, "/start")
+    await fake_api.next_event(parisa.id)
+    await asyncio.sleep(0.2)
+    assert _menus_set(fake_api, parisa.id) == 2

@@ -499,7 +499,7 @@ async def test_two_payments_for_the_same_change_on_two_devices_change_once(
     changed = await s.api.next_event(JOHN)
     assert "20 Stars. <code>john</code> is now on VPN Plus" in changed.text
     reply = await s.api.next_event(JOHN)
-    assert "You had already paid for this change" in reply.text
+    assert "You are already on this package" in reply.text
     assert "20 Stars were refunded" in reply.text
     found = await _customer(s.db)
     assert found.plan_id == ids["plus"] and found.expires_at == expected  # changed once
@@ -648,4 +648,43 @@ async def test_a_renewal_let_through_before_a_paid_change_is_refunded_not_sold_b
     told = await s.api.next_event(ALICE)
     assert "could not be done (the customer has changed package since)" in told.text
     assert "automatic renewal" not in told.text  # a single payment: none to stop
+    await assert_audit_ok(s.db)
+
+
+async def test_a_payment_for_a_package_the_reseller_gave_meanwhile_is_refunded_in_true_words(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """John pays for VPN Plus; before his payment arrives, Alice renews him on VPN Plus
+    herself (he had asked her too, say). The payment finds him on it: refunded, and told
+    that he is on that package already, not that he had paid for it before."""
+    s = shop
+    first = await _sell_and_link(s)
+    ids = await _plans(s)
+    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    screen = await _change_screen(s, first.id)
+    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    await s.api.answer(
+        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    )
+    invoice = await s.api.next_event(JOHN)
+    assert (await s.api.pre_checkout(s.john, invoice))["ok"] is True
+
+    await s.api.send(s.alice, "/renew")
+    customers = await s.api.next_event(ALICE)
+    plans_shown = await tap(s.api, s.alice, customers, customers.button("john"))
+    confirm = await tap(s.api, s.alice, plans_shown, plans_shown.button("VPN Plus"))
+    renewed = await tap(s.api, s.alice, confirm, confirm.key("✅ Confirm"))
+    assert "john" in renewed.text
+    given = await _customer(s.db)
+    assert given.plan_id == ids["plus"]
+
+    await s.api.confirm(s.john, invoice)
+    reply = await s.api.next_event(JOHN)
+    assert "already on this package" in reply.text and "20 Stars were refunded" in reply.text
+    assert "already paid" not in reply.text
+    found = await _customer(s.db)
+    assert (found.plan_id, found.expires_at) == (given.plan_id, given.expires_at)
+    [refunded] = await _payments(s)
+    assert refunded.state == StarState.REFUNDED
+    assert refunded.refund_reason == "plan_change not done: already_on_plan"
     await assert_audit_ok(s.db)

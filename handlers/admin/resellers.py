@@ -16,6 +16,7 @@ from bot.services.resellers import ResellerError
 from bot.services.roles import Permission
 from handlers.admin import callbacks, directory, panels, views
 from handlers.common import now, permitted, show
+from handlers.home.commands import follow_change
 from handlers.language import reader
 from handlers.reader import Reader
 from models import ResellerStatus
@@ -50,8 +51,10 @@ async def reactivate(update: Update, context: BotContext) -> None:
         resumed = await panels.sweep(context, telegram_id, f"tg:{user.id}", suspend=False)
         note = views.reactivated(resumed, telegram_id, r)
     except (ActionError, ResellerError) as exc:
-        note = views.refusal(exc, r)
+        await directory.show_card(update, context, telegram_id, r, views.refusal(exc, r))
+        return
     await directory.show_card(update, context, telegram_id, r, note)
+    await follow_change(context, telegram_id)  # their menu lists announcing again
 
 
 async def audit(update: Update, context: BotContext) -> None:

@@ -17,6 +17,7 @@ from handlers.admin import callbacks, directory, panels, views
 from handlers.admin.directory import card
 from handlers.admin.resellers import admin_reader
 from handlers.common import answer, now, refuse
+from handlers.home.commands import follow_change
 from handlers.language import translator
 from models import ResellerStatus
 
@@ -64,6 +65,7 @@ async def _suspend(
     if user is None or r is None:
         return flow.end(context, SUSPEND_DRAFT)
     draft = flow.draft(context, SUSPEND_DRAFT, SuspendDraft)
+    suspended = False
     try:
         await resellers.set_status(
             context.db,
@@ -73,6 +75,7 @@ async def _suspend(
             now=now(context),
             reason=reason,
         )
+        suspended = True
         swept = None
         if draft is not None and draft.customers:
             swept = await panels.sweep(context, telegram_id, f"tg:{user.id}", suspend=True)
@@ -94,6 +97,8 @@ async def _suspend(
         await flow.render(context, draft, *views.card(row, r, note))
     else:
         await directory.show_card(update, context, telegram_id, r, note)
+    if suspended:  # after the answer: their menu no longer lists what they may not use
+        await follow_change(context, telegram_id)
     return flow.end(context, SUSPEND_DRAFT)
 
 

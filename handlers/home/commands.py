@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple
 
 from telegram import Bot, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -12,32 +11,23 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 from bot.services import announcement_authors, languages, resellers, roles
 from bot.services.resellers import Identity, Role
-from bot.services.roles import Permission
-from handlers.home.views import commands_for, default_commands
+from handlers.home.views import Menu, commands_for, default_commands
 
 log = logging.getLogger(__name__)
 
 
-class Menu(NamedTuple):
-    """Everything that decides one person's command menu (what this process last showed
-    a chat is kept as one, so a change of any of it shows the new menu)."""
-
-    role: Role  # a suspended reseller's is a reseller's
-    language: str
-    permissions: frozenset[Permission]  # an admin's; nobody else's count
-    parent: bool  # a reseller who may have sub-resellers
-    announcer: bool  # may announce: the rule of who may (announcement_authors)
-
-
 def menu_of(identity: Identity, t: Translator) -> Menu:
-    """The menu of the person ``identity`` is, in ``t``'s language."""
+    """The menu of the person ``identity`` is, in ``t``'s language: the commands they
+    may use (a suspended reseller is told why on use of most, but may not announce)."""
     role = identity.role
+    admin = role == Role.ADMIN
     return Menu(
         Role.RESELLER if role == Role.SUSPENDED else role,
         t.language,
-        frozenset(identity.permissions) if role == Role.ADMIN else frozenset(),
+        frozenset(identity.permissions) if admin else frozenset(),
         identity.parent,
         announcement_authors.may_announce(identity),
+        sells=admin and identity.reseller is not None,
     )
 
 
@@ -68,7 +58,7 @@ async def follow_role(
     """Give a private chat the menu of the role its user has now (a reseller's, a
     customer's), or back the default one for a stranger; once per change in this process
     (``changed``: the role changed, whatever this process last showed)."""
-    shown: dict[int, Menu] = context.bot_data.setdefault("chat_menus", {})
+    shown = _shown(context)
     menu = menu_of(identity, t)
     unchanged = shown.get(chat_id) == menu or (chat_id not in shown and menu.role == Role.STRANGER)
     if unchanged and not changed:
@@ -83,9 +73,27 @@ async def follow_role(
     shown[chat_id] = menu
 
 
+async def follow_language(
+    context: BotContext, chat_id: int, identity: Identity, t: Translator
+) -> None:
+    """The private chat's menu in the language its user just chose, a stranger's too
+    (Telegram picks the default menus by the client's language, not by the one chosen),
+    remembered as shown so the next update does not set it again."""
+    menu = menu_of(identity, t)
+    await publish_for(context.bot, chat_id, menu, t)
+    _shown(context)[chat_id] = menu
+
+
+def _shown(context: BotContext) -> dict[int, Menu]:
+    """The menu this process last showed each private chat, by chat id."""
+    shown: dict[int, Menu] = context.bot_data.setdefault("chat_menus", {})
+    return shown
+
+
 async def follow_change(context: BotContext, user_id: int) -> None:
-    """Someone else changed ``user_id``'s role (made them staff, or no longer): give their
-    chat the menu of the role they have now, in their language."""
+    """Someone else changed ``user_id``'s role (made them staff, or no longer; suspended
+    or reactivated their reseller account): give their chat the menu of the role they
+    have now, in their language."""
     identity = await resellers.identify(context.db, user_id, context.settings.admin_ids)
     async with context.db.transaction() as session:
         chosen = await languages.languages_of(session, [user_id])
@@ -95,9 +103,7 @@ async def follow_change(context: BotContext, user_id: int) -> None:
 
 async def publish_for(bot: Bot, chat_id: int, menu: Menu, t: Translator) -> None:
     """One person's command menu (``menu_of`` them), in their language."""
-    commands = commands_for(
-        menu.role, t, menu.permissions, parent=menu.parent, announcer=menu.announcer
-    )
+    commands = commands_for(menu, t)
     try:
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError as exc:  # e.g. an admin who never started the bot

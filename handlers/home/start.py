@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
-from bot.services import announcement_authors
 from bot.services.resellers import Role
 from handlers.common import identify, show
 from handlers.customer import screens as customer_screens
@@ -45,6 +44,5 @@ async def help_command(update: Update, context: BotContext) -> None:
     identity = await identify(update, context)
     t = await translator(update, context)
     from_button = update.callback_query is not None
-    announcer = announcement_authors.may_announce(identity)
-    screen = views.help_screen(identity, user.id, t, from_button=from_button, announcer=announcer)
-    await show(update, *screen)
+    menu = commands.menu_of(identity, t)  # what their command menu lists, no more
+    await show(update, *views.help_screen(menu, user.id, t, from_button=from_button))

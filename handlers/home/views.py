@@ -4,18 +4,31 @@ the bot says when nothing else matched. Pure functions of plain values and the r
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import NamedTuple
 
 from telegram import BotCommand, InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.resellers import Identity, Role
-from bot.services.roles import EVERYTHING, Permission
+from bot.services.roles import Permission
 from handlers.downline import menu_views as downline_views
 from handlers.reader import Reader
 from handlers.views import not_registered
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
+class Menu(NamedTuple):
+    """Everything that decides one person's commands (what this process last showed a
+    chat is kept as one, so a change of any of it shows the new menu)."""
+
+    role: Role  # a suspended reseller's is a reseller's
+    language: str
+    permissions: frozenset[Permission] = frozenset()  # an admin's; nobody else's count
+    parent: bool = False  # a reseller who may have sub-resellers
+    announcer: bool = False  # may announce: the rule of who may (announcement_authors)
+    sells: bool = False  # an admin with a reseller account of their own
 
 
 # --- the main menu and help --------------------------------------------------------------
@@ -60,49 +73,30 @@ def _listed(commands: list[BotCommand]) -> str:
     return "\n".join(f"/{command.command} - {command.description}" for command in commands)
 
 
-def _reseller_help(identity: Identity, t: Translator, *, announcer: bool = True) -> str:
-    return "\n".join(
-        [
-            t._("<b>Reseller commands</b>"),
-            _listed([*_everyone(t), *_seller(t, parent=identity.parent, announcer=announcer)]),
-            "",
-            t._("Amounts use two decimals, like 100.50; 100,50 works too."),
-        ]
-    )
-
-
-def help_text(identity: Identity, user_id: int, t: Translator, *, announcer: bool = True) -> str:
-    """The commands the asker may use, as their command menu lists them (``announcer``:
-    whether they may announce; an admin who may not is not shown /announce)."""
-    if identity.role == Role.ADMIN:
-        admin = "\n".join(
-            [
-                t._("<b>Admin commands</b>"),
-                _listed([*_everyone(t), *_admin(t, identity.permissions)]),
-            ]
+def help_text(menu: Menu, user_id: int, t: Translator) -> str:
+    """The commands the asker may use: their command menu's (``command_sections``), under
+    a heading per part for an admin or a reseller."""
+    sections = command_sections(menu, t)
+    if menu.role == Role.CUSTOMER:
+        return _listed(sections[0].commands)
+    if menu.role == Role.STRANGER:
+        return (
+            t._(
+                "This bot lets resellers check their credits and serve their customers.\n"
+                "Customers: open the invite link your reseller sent you to link this chat."
+            )
+            + "\n"
+            + not_registered(t, user_id)
         )
-        seller = _reseller_help(identity, t, announcer=announcer) if identity.reseller else ""
-        return admin + ("\n\n" + seller if seller else "")
-    if identity.role in (Role.RESELLER, Role.SUSPENDED):
-        return _reseller_help(identity, t)
-    if identity.role == Role.CUSTOMER:
-        return _listed(commands_for(Role.CUSTOMER, t))
-    return (
-        t._(
-            "This bot lets resellers check their credits and serve their customers.\n"
-            "Customers: open the invite link your reseller sent you to link this chat."
-        )
-        + "\n"
-        + not_registered(t, user_id)
-    )
+    parts = [f"{section.heading}\n{_listed(section.commands)}" for section in sections]
+    if sections[-1].seller:
+        parts[-1] += "\n\n" + t._("Amounts use two decimals, like 100.50; 100,50 works too.")
+    return "\n\n".join(parts)
 
 
-def help_screen(
-    identity: Identity, user_id: int, t: Translator, *, from_button: bool, announcer: bool = True
-) -> Screen:
+def help_screen(menu: Menu, user_id: int, t: Translator, *, from_button: bool) -> Screen:
     """Help for the asker's role; reached from the menu, it leads back to it."""
-    text = help_text(identity, user_id, t, announcer=announcer)
-    return text, keyboards.back_to_menu(t) if from_button else None
+    return help_text(menu, user_id, t), keyboards.back_to_menu(t) if from_button else None
 
 
 # --- the command menus Telegram shows ----------------------------------------------------
@@ -116,14 +110,17 @@ def _everyone(t: Translator) -> list[BotCommand]:
     ]
 
 
-def _seller(t: Translator, *, parent: bool = False, announcer: bool = True) -> list[BotCommand]:
+def _announcing(t: Translator) -> list[BotCommand]:
+    return [
+        BotCommand("announce", t._("Send an announcement")),
+        BotCommand("announcements", t._("Past announcements")),
+    ]
+
+
+def _seller(t: Translator, *, parent: bool, announcer: bool) -> list[BotCommand]:
     downline = [
         BotCommand("subresellers", t._("Your sub-resellers and their credits")),
         BotCommand("prices", t._("Your sub-resellers' prices")),
-    ]
-    announcing = [
-        BotCommand("announce", t._("Send an announcement")),
-        BotCommand("announcements", t._("Past announcements")),
     ]
     return [
         BotCommand("balance", t._("Your balance and credits")),
@@ -134,7 +131,7 @@ def _seller(t: Translator, *, parent: bool = False, announcer: bool = True) -> l
         BotCommand("topup", t._("Ask for credits")),
         BotCommand("topups", t._("Your top-up requests")),
         BotCommand("transfer", t._("Send credits to another reseller")),
-        *(announcing if announcer else []),
+        *(_announcing(t) if announcer else []),
         BotCommand("charts", t._("Charts of your sales, customers and balance")),
         *(downline if parent else []),
         BotCommand("paysupport", t._("Help with a payment in Stars")),
@@ -142,7 +139,11 @@ def _seller(t: Translator, *, parent: bool = False, announcer: bool = True) -> l
     ]
 
 
-def _admin(t: Translator, permissions: Collection[Permission]) -> list[BotCommand]:
+def _admin(
+    t: Translator, permissions: Collection[Permission], *, announcer: bool
+) -> list[BotCommand]:
+    """An admin's own commands, by permission; announcing where the rule of who may
+    announce lets them reach everyone (with the announcements permission)."""
     admin = [
         (Permission.TOPUPS, BotCommand("pending", t._("Top-ups waiting for a decision"))),
         (Permission.TOPUPS, BotCommand("stars", t._("Stars payments and refunds"))),
@@ -155,43 +156,60 @@ def _admin(t: Translator, permissions: Collection[Permission]) -> list[BotComman
             Permission.CATALOGUE,
             BotCommand("catalogue", t._("Plans, price tiers and payment methods")),
         ),
+        *((Permission.ANNOUNCEMENTS, command) for command in _announcing(t) if announcer),
     ]
-    return [command for permission, command in admin if permission in permissions]
+    leave = BotCommand("cancel", t._("Leave the current step"))  # the admins' flows too
+    return [*(command for permission, command in admin if permission in permissions), leave]
 
 
-def commands_for(
-    role: Role,
-    t: Translator,
-    permissions: Collection[Permission] = EVERYTHING,
-    *,
-    parent: bool = False,
-    announcer: bool = True,
-) -> list[BotCommand]:
-    """The command menu Telegram shows, for one role, in one language; an admin's lists
-    only what their ``permissions`` allow (an owner's: everything), and /announce and
-    /announcements only if they may announce (``announcer``: the rule of who may); a
-    ``parent``'s adds its sub-resellers' commands. A reseller's lists them always (a
-    suspended one is told why on use, as for its other commands)."""
-    if role == Role.CUSTOMER:
-        return [
+class Section(NamedTuple):
+    """A part of someone's commands: an admin's, or a reseller's (``seller``)."""
+
+    heading: str
+    commands: list[BotCommand]
+    seller: bool = False
+
+
+def command_sections(menu: Menu, t: Translator) -> list[Section]:
+    """The commands ``menu``'s person has, in parts: the one list of their command menu
+    and of their /help. An admin's lists what their permissions allow (an owner's:
+    everything) and, if they have a reseller account of their own, a reseller's commands;
+    /announce and /announcements are listed only if they may announce (``announcer``:
+    the rule of who may; not a suspended reseller); a ``parent``'s adds its
+    sub-resellers' commands."""
+    if menu.role == Role.CUSTOMER:
+        customer = [
             *_everyone(t),
             BotCommand("status", t._("Your subscription")),
             BotCommand("notifications", t._("Choose your notifications")),
             BotCommand("unlink", t._("Unlink this chat from your subscription")),
         ]
-    if role == Role.STRANGER:
-        return _everyone(t)
-    if role == Role.ADMIN:
-        admin = [*_everyone(t), *_admin(t, permissions)]
-        listed = {command.command for command in admin}  # /charts is in both lists
-        seller = _seller(t, parent=parent, announcer=announcer)
-        return [*admin, *(c for c in seller if c.command not in listed)]
-    return [*_everyone(t), *_seller(t, parent=parent)]
+        return [Section("", customer)]
+    if menu.role == Role.STRANGER:
+        return [Section("", _everyone(t))]
+    selling = _seller(t, parent=menu.parent, announcer=menu.announcer)
+    seller = Section(t._("<b>Reseller commands</b>"), [*_everyone(t), *selling], seller=True)
+    if menu.role != Role.ADMIN:
+        return [seller]
+    own = _admin(t, menu.permissions, announcer=menu.announcer)
+    admin = Section(t._("<b>Admin commands</b>"), [*_everyone(t), *own])
+    return [admin, seller] if menu.sells else [admin]
+
+
+def commands_for(menu: Menu, t: Translator) -> list[BotCommand]:
+    """The command menu Telegram shows ``menu``'s person: their ``command_sections``,
+    each command once (/charts and /cancel are an admin's and a reseller's)."""
+    listed: dict[str, BotCommand] = {}
+    for section in command_sections(menu, t):
+        for command in section.commands:
+            listed.setdefault(command.command, command)
+    return list(listed.values())
 
 
 def default_commands(t: Translator) -> list[BotCommand]:
     """Every command anyone may see: the menu of those whose role Telegram cannot know."""
-    return [*commands_for(Role.RESELLER, t), *commands_for(Role.CUSTOMER, t)[3:]]
+    seller = Menu(Role.RESELLER, t.language, announcer=True)
+    return [*commands_for(seller, t), *commands_for(Menu(Role.CUSTOMER, t.language), t)[3:]]
 
 
 # --- when nothing else matched -----------------------------------------------------------

@@ -126,17 +126,16 @@ def in_doubt(stars: int, r: Reader) -> str:
 def refunded(stars: int, r: Reader, *, done: bool, reason: str = "") -> str:
     """The customer's payment could not change the package (``reason``: the sale's error
     code), refunded (``done``) or to be refunded by an admin."""
-    if reason == ALREADY_ON_PLAN:  # a second payment for the same change
+    if reason == ALREADY_ON_PLAN:  # put on it meanwhile: by another payment, or the reseller
         if done:
             return r.t._(
-                "⚠️ You had already paid for this change of package, and it is made. This "
-                "second payment was not needed, so your {stars} were refunded.",
+                "⚠️ You are already on this package, so this payment was not needed and "
+                "your {stars} were refunded.",
                 stars=stars_amount(r, stars),
             )
         return r.t._(
-            "⚠️ You had already paid for this change of package, and it is made. This "
-            "second payment of {stars} will be refunded by an admin; send /paysupport if "
-            "you have a question.",
+            "⚠️ You are already on this package, so this payment was not needed. Your "
+            "{stars} will be refunded by an admin; send /paysupport if you have a question.",
             stars=stars_amount(r, stars),
         )
     if done:
