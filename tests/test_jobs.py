@@ -17,7 +17,17 @@ from sqlalchemy import func, select, update
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import alerts, customers, ledger, outbox, plans, pricing, sales, topups, wallet
+from bot.services import (
+    alerts,
+    customers,
+    ledger_postings,
+    outbox,
+    plans,
+    pricing,
+    sales,
+    topups,
+    wallet,
+)
 from bot.services.provisioning import LocalProvider
 from bot.services.topups import Limits, Proof
 from bot.settings import Settings
@@ -82,7 +92,7 @@ def read_all(fake_api: FakeBotAPI, chat_id: int) -> list[str]:
 
 async def _spend(db: Database, account_id: int, amount: int) -> None:
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session, account_id=account_id, amount=amount, kind=EntryKind.ACTIVATION,
             actor="test", key=key(),
         )  # fmt: skip

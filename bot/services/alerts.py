@@ -17,7 +17,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, ledger_expiry
 from bot.services.ledger import rowcount
 from bot.services.outbox import Outgoing, enqueue, enqueue_checked
 from models import (
@@ -447,18 +447,18 @@ async def stale_topups(db: Database, now: dt.datetime, settings: Settings) -> in
     return queued
 
 
-async def expire_grants(db: Database, now: dt.datetime) -> list[ledger.ExpiredGrant]:
+async def expire_grants(db: Database, now: dt.datetime) -> list[ledger_expiry.ExpiredGrant]:
     """Remove what is left of every grant past its expiry, one transaction per grant, and
     queue the reseller's notice in that same transaction.
 
     Returns the grants that still had credit to remove (what a reseller is told about).
     """
     async with db.transaction() as session:
-        due = await ledger.due_grant_ids(session, now=now)
-    removed: list[ledger.ExpiredGrant] = []
+        due = await ledger_expiry.due_grant_ids(session, now=now)
+    removed: list[ledger_expiry.ExpiredGrant] = []
     for grant_id in due:
         async with db.transaction() as session:
-            expired = await ledger.expire_grant(session, grant_id, now=now)
+            expired = await ledger_expiry.expire_grant(session, grant_id, now=now)
             if expired is None or expired.amount == 0:
                 continue
             removed.append(expired)

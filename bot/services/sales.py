@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.db import Database
-from bot.services import downline, ledger, pauses, price_lists
+from bot.services import downline, ledger, ledger_holds, pauses, price_lists
 from bot.services.customers import (
     CustomerError,
     CustomerView,
@@ -369,7 +369,7 @@ async def _open_order(
         row = await session.get(Plan, plan.id)
         assert row is not None
         target = new_expiry(customer.expires_at if customer else None, now, plan.days)
-        hold = await ledger.place_hold(
+        hold = await ledger_holds.place_hold(
             session,
             account_id=reseller.account_id,
             amount=plan.price,
@@ -432,7 +432,7 @@ async def _fail_order(
     )
     if ledger.rowcount(moved) != 1:
         return False
-    await ledger.void_hold(session, hold_id, now=now)
+    await ledger_holds.void_hold(session, hold_id, now=now)
     if notice is not None:
         await enqueue(session, [notice], now)
     return True
@@ -530,7 +530,7 @@ async def _complete_in(
         sales = await ledger.system_account_id(session, SystemAccount.SALES)
         seller = await ledger.reseller_account_id(session, pending.reseller_id)
         await ledger.lock_accounts(session, sales, seller, *accounts)
-    movement = await ledger.post_hold(session, pending.hold_id, now=now)
+    movement = await ledger_holds.post_hold(session, pending.hold_id, now=now)
     if above:
         await _pay_margins(session, pending, movement.amount)
     details = json.dumps(provisioned.details) if provisioned.details else None
