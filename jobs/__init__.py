@@ -14,7 +14,14 @@ from typing import cast
 from bot import metrics
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, announcements, panel_sync, pauses, reconcile, sales
+from bot.services import (
+    alerts,
+    announcements,
+    panel_sync,
+    pauses,
+    reconcile,
+    sale_settlement,
+)
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import Provider
 from bot.settings import Settings
@@ -47,7 +54,7 @@ async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
     queued += len(await alerts.expire_grants(db, now))
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
     stuck_after = dt.timedelta(seconds=2 * settings.provisioning_timeout_seconds + 60)
-    abandoned = await sales.abandon_stale_orders(db, now=now, older_than=stuck_after)
+    abandoned = await sale_settlement.abandon_stale_orders(db, now=now, older_than=stuck_after)
     if abandoned:
         log.warning("released the credit of %s sales stuck while provisioning", abandoned)
     return queued
