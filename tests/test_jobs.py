@@ -25,11 +25,14 @@ from bot.services import (
     plans,
     pricing,
     sales,
+    topup_decisions,
+    topup_reads,
     topups,
     wallet,
 )
 from bot.services.provisioning import LocalProvider
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from bot.settings import Settings
 from jobs import notifier
 from models import (
@@ -307,10 +310,12 @@ async def test_stale_topups_are_raised_once_then_expire_and_the_reseller_is_told
     await tick(bot, db, settings, T0 + dt.timedelta(days=3, hours=1))
     told = read_all(fake_api, 1001)
     assert len(told) == 1 and "expired without a decision" in told[0]
-    final = await topups.get_request(db, request.id)
+    final = await topup_reads.get_request(db, request.id)
     assert final is not None and final.status == TopUpStatus.EXPIRED
-    with pytest.raises(topups.AlreadyDecided):
-        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=T0)
+    with pytest.raises(topup_decisions.AlreadyDecided):
+        await topup_decisions.approve(
+            db, request_id=request.id, admin_id=900, admin_name="a", now=T0
+        )
 
 
 async def test_expired_credit_is_removed_and_the_reseller_told_once(
