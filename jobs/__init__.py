@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.services import (
     alerts,
     announcements,
+    customer_expiry,
     panel_sync,
     pauses,
     reconcile,
@@ -49,7 +50,7 @@ def alert_settings(settings: Settings) -> alerts.Settings:
 
 async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Balances and debts, customer and credit expiry, stale top-ups, stuck sales."""
-    await alerts.expire_customers(db, now)
+    await customer_expiry.expire_customers(db, now)
     queued = await alerts.scan_balances(db, now)
     queued += len(await alerts.expire_grants(db, now))
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
@@ -62,8 +63,8 @@ async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
 
 async def run_reminders(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Expiry reminders to customers and the resellers' daily digest."""
-    queued = await alerts.queue_expiry_reminders(db, now, alert_settings(settings))
-    queued += await alerts.queue_digests(db, now, alert_settings(settings))
+    queued = await customer_expiry.queue_expiry_reminders(db, now, alert_settings(settings))
+    queued += await customer_expiry.queue_digests(db, now, alert_settings(settings))
     return queued
 
 

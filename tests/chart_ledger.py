@@ -23,6 +23,7 @@ from bot.db import Database
 from bot.services import (
     alerts,
     allocation,
+    customer_expiry,
     downline,
     plans,
     pricing,
@@ -121,4 +122,4 @@ async def world(db: Database) -> None:
     await wallet.record_cash_received(db, telegram_id=ECHO, amount=1_000, actor="test",
                                       key=key(), now=day(11, 3))  # fmt: skip
     await _stamp(db, day(11, 3))
-    await alerts.expire_customers(db, NOW)
+    await customer_expiry.expire_customers(db, NOW)

@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.i18n import SOURCE
 from bot.services import (
     alerts,
+    customer_expiry,
     customer_links,
     customers,
     ledger,
@@ -273,7 +274,7 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
 ) -> None:
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
-    assert await alerts.queue_expiry_reminders(db, week_before, _job_settings()) == 1
+    assert await customer_expiry.queue_expiry_reminders(db, week_before, _job_settings()) == 1
     revoked = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
     assert revoked.unlinked_chat and revoked.token is None and not revoked.customer.linked
     assert await customers.status_of(db, 777) is None
@@ -283,7 +284,7 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
     text, _ = _render(queued[0])
     assert "no longer linked" in text and "john777" in text and "revoked" in text
     three_days_before = customer.expires_at - dt.timedelta(days=3)
-    assert await alerts.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
+    assert await customer_expiry.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
     with pytest.raises(CustomerError, match="not valid"):
         await customer_links.link(db, token=token, chat_id=777, now=NOW)
     again = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
@@ -316,7 +317,7 @@ async def test_a_customer_unlinks_their_own_chat_and_may_link_again_with_the_sam
 ) -> None:
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
-    await alerts.queue_expiry_reminders(db, week_before, _job_settings())
+    await customer_expiry.queue_expiry_reminders(db, week_before, _job_settings())
     unlinked = await customer_links.unlink_chat(db, 777, now=week_before)
     assert unlinked.username == "john777" and not unlinked.linked
     assert await _outbox(db) == []  # the withdrawn reminder; the customer acted, so no notice

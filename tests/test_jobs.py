@@ -19,6 +19,7 @@ from bot.context import BotApplication
 from bot.db import Database
 from bot.services import (
     alerts,
+    customer_expiry,
     customers,
     ledger_postings,
     outbox,
@@ -587,7 +588,7 @@ async def test_a_notice_that_could_not_be_queued_is_queued_on_the_next_pass_once
         await _linked_customer(db, "soon", 5004, T0 + dt.timedelta(days=3))
 
         async def run(now: dt.datetime) -> int:
-            return await alerts.queue_digests(db, now, config)
+            return await customer_expiry.queue_digests(db, now, config)
     else:
         await setup_topups(db)
         await _top_up_request(db, T0 - dt.timedelta(hours=13))
