@@ -14,7 +14,15 @@ from typing import cast
 from bot import metrics
 from bot.context import BotApplication, BotContext
 from bot.db import Database
-from bot.services import alerts, announcements, panel_sync, pauses, reconcile, sales
+from bot.services import (
+    alerts,
+    announcements,
+    customer_expiry,
+    panel_sync,
+    pauses,
+    reconcile,
+    sale_settlement,
+)
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import Provider
 from bot.settings import Settings
@@ -42,12 +50,12 @@ def alert_settings(settings: Settings) -> alerts.Settings:
 
 async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Balances and debts, customer and credit expiry, stale top-ups, stuck sales."""
-    await alerts.expire_customers(db, now)
+    await customer_expiry.expire_customers(db, now)
     queued = await alerts.scan_balances(db, now)
     queued += len(await alerts.expire_grants(db, now))
     queued += await alerts.stale_topups(db, now, alert_settings(settings))
     stuck_after = dt.timedelta(seconds=2 * settings.provisioning_timeout_seconds + 60)
-    abandoned = await sales.abandon_stale_orders(db, now=now, older_than=stuck_after)
+    abandoned = await sale_settlement.abandon_stale_orders(db, now=now, older_than=stuck_after)
     if abandoned:
         log.warning("released the credit of %s sales stuck while provisioning", abandoned)
     return queued
@@ -55,8 +63,8 @@ async def run_alerts(db: Database, settings: Settings, now: dt.datetime) -> int:
 
 async def run_reminders(db: Database, settings: Settings, now: dt.datetime) -> int:
     """Expiry reminders to customers and the resellers' daily digest."""
-    queued = await alerts.queue_expiry_reminders(db, now, alert_settings(settings))
-    queued += await alerts.queue_digests(db, now, alert_settings(settings))
+    queued = await customer_expiry.queue_expiry_reminders(db, now, alert_settings(settings))
+    queued += await customer_expiry.queue_digests(db, now, alert_settings(settings))
     return queued
 
 

@@ -20,10 +20,22 @@ import datetime as dt
 from sqlalchemy import update
 
 from bot.db import Database
-from bot.services import alerts, allocation, downline, plans, pricing, sales, topups, wallet
+from bot.services import (
+    alerts,
+    allocation,
+    customer_expiry,
+    downline,
+    plans,
+    pricing,
+    sales,
+    topup_decisions,
+    topups,
+    wallet,
+)
 from bot.services.credits import Action
 from bot.services.provisioning import LocalProvider
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from models import Billing, ProofKind, Transfer, TxType
 from tests.conftest import ADMIN_ID
 from tests.helpers import key, make_reseller, setup_topups
@@ -48,7 +60,7 @@ async def _top_up(db: Database, who: int, method: str, credits: int, when: dt.da
         db, telegram_id=who, credits=credits, method_id=method_id,
         proof=Proof(ProofKind.REFERENCE, reference=f"TX{credits}"), key=key(), limits=LIMITS,
     )  # fmt: skip
-    await topups.approve(db, request_id=request.id, admin_id=ADMIN_ID, admin_name="Boss",
+    await topup_decisions.approve(db, request_id=request.id, admin_id=ADMIN_ID, admin_name="Boss",
                          now=when)  # fmt: skip
 
 
@@ -110,4 +122,4 @@ async def world(db: Database) -> None:
     await wallet.record_cash_received(db, telegram_id=ECHO, amount=1_000, actor="test",
                                       key=key(), now=day(11, 3))  # fmt: skip
     await _stamp(db, day(11, 3))
-    await alerts.expire_customers(db, NOW)
+    await customer_expiry.expire_customers(db, NOW)

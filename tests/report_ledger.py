@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from bot.db import Database
-from bot.services import ledger, plans
+from bot.services import ledger, ledger_expiry, ledger_postings, plans
 from bot.services.resellers import ResellerView
 from models import Billing, Customer, CustomerStatus, EntryKind, Transfer, TxType
 from tests.helpers import key, make_reseller
@@ -60,8 +60,10 @@ async def build(db: Database) -> Known:
     await grant(a, 800, EntryKind.TOPUP, expires_at=NOON - dt.timedelta(hours=10))
     last = await _stamp(db, last, NOON - dt.timedelta(hours=11))
     async with db.transaction() as session:
-        for grant_id in await ledger.due_grant_ids(session, now=NOON - dt.timedelta(hours=9)):
-            await ledger.expire_grant(session, grant_id, now=NOON - dt.timedelta(hours=9))
+        for grant_id in await ledger_expiry.due_grant_ids(
+            session, now=NOON - dt.timedelta(hours=9)
+        ):
+            await ledger_expiry.expire_grant(session, grant_id, now=NOON - dt.timedelta(hours=9))
     last = await _stamp(db, last, NOON - dt.timedelta(hours=9))
     await grant(a, 10_000, EntryKind.TOPUP)
     await grant(a, 2_000, EntryKind.ADJUSTMENT)
@@ -71,11 +73,13 @@ async def build(db: Database) -> Known:
             (a, 1_000, EntryKind.RENEWAL), (b, 3_000, EntryKind.ACTIVATION),
             (b, 2_000, EntryKind.RENEWAL),
         ):  # fmt: skip
-            await ledger.spend(
+            await ledger_postings.spend(
                 session, account_id=account, amount=amount, kind=kind, actor="t", key=key()
             )
-        await ledger.refund(session, account_id=a, amount=500, actor="t", key=key())
-        await ledger.record_cash_received(session, account_id=b, amount=1_000, actor="t", key=key())
+        await ledger_postings.refund(session, account_id=a, amount=500, actor="t", key=key())
+        await ledger_postings.record_cash_received(
+            session, account_id=b, amount=1_000, actor="t", key=key()
+        )
     await _stamp(db, last, NOON)
     await _customers(db, alice)
     return Known(alice, bob, carol)

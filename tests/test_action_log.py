@@ -10,10 +10,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import admin_log, panels, pricing, resellers, topups, wallet
+from bot.services import admin_log, panels, pricing, resellers, topup_decisions, topups, wallet
 from bot.services.admin_log import ActionError, LogFilter
 from bot.services.ledger import LedgerError
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from models import AdminAction, Billing, ProofKind, ResellerStatus, TxType
 from tests.helpers import make_reseller, setup_topups
 
@@ -106,12 +107,14 @@ async def test_top_up_decisions_are_logged_with_the_admin_and_the_request(db: Da
     await setup_topups(db)
     alice = await make_reseller(db)
     first, second = await _request(db, "k1"), await _request(db, "k2")
-    await topups.approve(db, request_id=first, admin_id=900, admin_name="Boss", now=NOW)
-    await topups.reject(
+    await topup_decisions.approve(db, request_id=first, admin_id=900, admin_name="Boss", now=NOW)
+    await topup_decisions.reject(
         db, request_id=second, admin_id=901, admin_name="Deputy", reason="blurry", now=NOW
     )
-    with pytest.raises(topups.AlreadyDecided):  # a second tap logs nothing more
-        await topups.approve(db, request_id=first, admin_id=900, admin_name="Boss", now=NOW)
+    with pytest.raises(topup_decisions.AlreadyDecided):  # a second tap logs nothing more
+        await topup_decisions.approve(
+            db, request_id=first, admin_id=900, admin_name="Boss", now=NOW
+        )
     rejected, approved = (await _log(db, reseller_id=alice.id))[:2]
     assert (approved.action, approved.actor, approved.actor_name) == (
         "topup_approved", "tg:900", "Boss",

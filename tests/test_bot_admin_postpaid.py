@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import cash, ledger, roles
+from bot.services import cash, ledger_postings, roles
 from bot.services.roles import Permission
 from bot.services.statements import Preset
 from handlers.admin import callbacks
@@ -34,7 +34,7 @@ async def _postpaid(db: Database, telegram_id: int, name: str, limit: int, owes:
     )
     if owes:
         async with db.transaction() as session:
-            await ledger.spend(
+            await ledger_postings.spend(
                 session,
                 account_id=reseller.account_id,
                 amount=owes,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot import cli
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, ledger_postings
 from bot.services.credits import Action
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
@@ -173,7 +173,7 @@ async def test_an_owner_registers_credits_and_a_second_owner_records_cash_and_al
     # She sells on credit: 150.00, so she owes 69.50 (no admin action, nothing logged).
     async with db.transaction() as session:
         reseller = await require_by_telegram_id(session, DANA)
-        await ledger.spend(session, account_id=reseller.account_id, amount=SOLD,
+        await ledger_postings.spend(session, account_id=reseller.account_id, amount=SOLD,
                            kind=EntryKind.ACTIVATION, actor="test", key=key())  # fmt: skip
     assert (await _balance(db)).balance == 8_050 - SOLD
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, wallet
+from bot.services import ledger_holds, ledger_postings, wallet
 from models import Billing, EntryKind, TxType
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI, units, visible_text
@@ -39,7 +39,7 @@ async def test_balance_shows_held_available_expiring_and_threshold(
         expires_at=now() + dt.timedelta(days=60),
     )
     async with db.transaction() as session:
-        await ledger.place_hold(
+        await ledger_holds.place_hold(
             session,
             account_id=alice.account_id,
             amount=1_000,
@@ -66,7 +66,7 @@ async def test_postpaid_balance_shows_limit_and_what_is_owed(
 ) -> None:
     bob = await make_reseller(db, 1002, billing=Billing.POSTPAID, credit_limit=50_000)
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=bob.account_id,
             amount=12_000,
@@ -109,7 +109,7 @@ async def test_history_pages_through_own_movements_only(
     await make_reseller(db, 1002, name="Bob", credit=777)
     async with db.transaction() as session:
         for i in range(12):
-            await ledger.spend(
+            await ledger_postings.spend(
                 session,
                 account_id=alice.account_id,
                 amount=100 + i,

@@ -10,7 +10,7 @@ import pytest
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import alerts, customers, plans
+from bot.services import customer_expiry, customers, plans
 from bot.settings import Settings
 from tests.conftest import ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI, User
@@ -64,7 +64,7 @@ async def _expiry(db: Database) -> dt.datetime:
 async def _queue_reminders(db: Database, settings: Settings, at: dt.datetime) -> None:
     """The customers' expiry reminders only: the resellers' digest, due from its time of
     day, would otherwise reach Alice or not depending on when the suite runs."""
-    await alerts.queue_expiry_reminders(db, at, jobs.alert_settings(settings))
+    await customer_expiry.queue_expiry_reminders(db, at, jobs.alert_settings(settings))
 
 
 async def _remind(app: BotApplication, db: Database, settings: Settings, at: dt.datetime) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import alerts, announcements, notice_choices, plans
+from bot.services import announcements, customer_expiry, notice_choices, plans
 from bot.services.announcement_audience import Audience, Author, Target
 from bot.settings import Settings
 from handlers.customer import callbacks as cs
@@ -107,7 +107,7 @@ async def test_a_family_chat_chooses_for_each_subscription_and_cannot_touch_anot
     # The reminder job honours each subscription's own choice in the same chat.
     reminding = jobs.alert_settings(settings)
     expiry_day = T0 + dt.timedelta(days=5)
-    await alerts.queue_expiry_reminders(db, expiry_day - dt.timedelta(days=3), reminding)
+    await customer_expiry.queue_expiry_reminders(db, expiry_day - dt.timedelta(days=3), reminding)
     async with db.transaction() as session:
         keys = list(await session.scalars(select(OutboxMessage.key)))
     assert any(k.startswith(f"remind:{mine}:") for k in keys)
@@ -122,8 +122,8 @@ async def test_expiry_reminders_honour_the_customers_choice_but_the_last_always_
     await notice_choices.choose(db, 5002, daves, reminders=ReminderChoice.LAST)
     reminding = jobs.alert_settings(settings)
     expiry_day = T0 + dt.timedelta(days=5)
-    await alerts.queue_expiry_reminders(db, expiry_day - dt.timedelta(days=3), reminding)
-    await alerts.queue_expiry_reminders(db, expiry_day, reminding)
+    await customer_expiry.queue_expiry_reminders(db, expiry_day - dt.timedelta(days=3), reminding)
+    await customer_expiry.queue_expiry_reminders(db, expiry_day, reminding)
     async with db.transaction() as session:
         rows = (await session.execute(select(OutboxMessage.chat_id, OutboxMessage.key))).all()
     by_chat: dict[int, list[str]] = {}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import cancellation, plan_changes, sales
+from bot.services import cancellation, plan_changes, sale_errors, sales
 from bot.services.customers import CustomerError
 from bot.services.provisioning import LocalProvider
 from handlers.portal import callbacks
@@ -153,7 +153,7 @@ async def test_the_sale_refuses_a_cancelled_customer_only_when_asked_to(
         s.db, chat_id=s.carol.id, customer_id=cid, reason="price", note=None, now=NOW
     )
     before = await _available(s.db, ALICE)
-    with pytest.raises(sales.CustomerCancelled) as refused:
+    with pytest.raises(sale_errors.CustomerCancelled) as refused:
         await sales.sell(
             s.db, LocalProvider(), telegram_id=ALICE, plan_id=s.plans["hd"], key="change-x",
             now=NOW, provider_seconds=5, customer_id=cid, refuse_cancelled=True,
@@ -219,7 +219,7 @@ async def test_approve_refuses_the_plan_the_customer_is_on_inside_the_sale(
         now=NOW, provider_seconds=5, customer_id=cid,
     )  # fmt: skip
     before = await _available(s.db, ALICE)
-    with pytest.raises(sales.AlreadyOnPlan) as refused:
+    with pytest.raises(sale_errors.AlreadyOnPlan) as refused:
         await plan_changes.approve(
             s.db, LocalProvider(), None, telegram_id=ALICE, request_id=request, now=NOW,
             provider_seconds=5, expected_price=1_500,

@@ -16,6 +16,8 @@ from bot.db import Database
 from bot.services import (
     plan_changes,
     plans,
+    sale_errors,
+    sale_settlement,
     sales,
     star_methods,
     star_renewal_outcome,
@@ -276,13 +278,13 @@ async def test_a_renewal_of_a_plan_left_is_refused_in_the_sales_own_transaction(
         iptv = customer.plan_id
         await session.execute(update(Customer).values(plan_id=hd.id))
 
-    async def renew(key: str) -> sales.SaleResult:
+    async def renew(key: str) -> sale_settlement.SaleResult:
         return await sales.sell(
             db, LocalProvider(), telegram_id=1001, plan_id=iptv, key=key, now=NOW,
             provider_seconds=5, customer_id=cid, same_plan_only=True,
         )  # fmt: skip
 
-    with pytest.raises(sales.PlanChanged):
+    with pytest.raises(sale_errors.PlanChanged):
         await renew("charge-1")
     orders = select(func.count()).select_from(SubscriptionOrder)
     async with db.transaction() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, plans, price_list_reads, price_lists, roles, sales
+from bot.services import ledger, plans, price_list_reads, price_lists, roles, sale_quotes, sales
 from bot.services.provisioning import LocalProvider
 from bot.services.resellers import require_by_telegram_id
 from bot.services.roles import Permission
@@ -224,7 +224,7 @@ async def test_forged_price_list_buttons_are_refused_and_change_nothing(
     bot: BotApplication, fake_api: FakeBotAPI, db: Database
 ) -> None:
     await _family(db)
-    month = (await sales.active_plans(db))[0].id
+    month = (await sale_quotes.active_plans(db))[0].id
     carols = await price_lists.create_list(
         db, name="Carol's", parent_telegram_id=CAROL, actor=f"tg:{CAROL}", now=now()
     )

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from bot import i18n, keyboards
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, pricing, roles, topups
+from bot.services import ledger, pricing, roles, topup_reads, topups
 from bot.services.resellers import require_by_telegram_id
 from bot.services.roles import Permission
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from bot.settings import Settings
 from handlers.admin import callbacks
 from handlers.topup import callbacks as topup_callbacks
@@ -127,7 +128,7 @@ async def _pending_request(db: Database) -> int:
 
 
 async def _status(db: Database, request_id: int) -> TopUpStatus:
-    request = await topups.get_request(db, request_id)
+    request = await topup_reads.get_request(db, request_id)
     assert request is not None
     return request.status
 

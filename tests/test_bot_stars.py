@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, resellers, star_methods
+from bot.services import ledger, ledger_postings, resellers, star_methods
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
 from jobs import stars as stars_job
@@ -212,7 +212,7 @@ async def test_a_refund_is_refused_when_the_credits_were_spent(
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     async with db.transaction() as session:
         reseller = await require_by_telegram_id(session, ALICE)
-        await ledger.spend(
+        await ledger_postings.spend(
             session, account_id=reseller.account_id, amount=20_000,
             kind=EntryKind.ACTIVATION, actor="test", key="sale-1",
         )  # fmt: skip

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot import i18n
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import ledger, topups
+from bot.services import ledger, topup_reads
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
 from models import OutboxMessage, Reseller, ResellerStatus, TopUpStatus
@@ -223,7 +223,7 @@ async def test_cancel_by_button_and_by_command_sends_nothing(
     await fake_api.next_event(alice.id)
     await fake_api.send(alice, "/cancel")
     assert "Top-up cancelled" in (await fake_api.next_event(alice.id)).text
-    assert await topups.list_for_reseller(db, 1001) == []
+    assert await topup_reads.list_for_reseller(db, 1001) == []
     assert fake_api.unread(ADMIN_CHAT_ID) == []
 
 
@@ -245,7 +245,7 @@ async def test_double_confirm_and_a_stale_confirmation_submit_once(
     await make_reseller(db, 4242, name="Eve")
     replay = await _tap(fake_api, eve, summary, confirm)
     assert "no longer valid" in replay["text"]
-    assert len(await topups.list_for_reseller(db, 1001)) == 1
+    assert len(await topup_reads.list_for_reseller(db, 1001)) == 1
     assert len([e for e in fake_api.events(ADMIN_CHAT_ID) if "Top-up #" in e.text]) == 1
 
 
@@ -299,7 +299,7 @@ async def test_approve_and_reject_racing_make_one_transition(
     assert "already approved by @boss" in closed.text
     skip = await _tap(fake_api, deputy, prompt, "tu:skip:1")
     assert "already approved" in skip["text"]
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.APPROVED
     assert await _balance(db, 1001) == 11_000
     await assert_audit_ok(db)
@@ -325,7 +325,7 @@ async def test_non_admins_and_forged_buttons_change_nothing(
     await make_reseller(db, 1002, name="Bob")
     bob = fake_api.user(1002, "Bob")
     assert "no such" in (await _tap(fake_api, bob, post, "tu:x:1"))["text"]
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.PENDING
     assert fake_api.unread(ADMIN_CHAT_ID) == []
     assert await _balance(db, 1001) == 1_000
@@ -419,7 +419,7 @@ async def test_a_flow_left_waiting_times_out_politely(
         assert "timed out" in timed_out.text
         await fake_api.send(alice, "100")  # no longer an answer to anything
         assert "/start" in (await fake_api.next_event(alice.id)).text
-    assert await topups.list_for_reseller(db, 1001) == []
+    assert await topup_reads.list_for_reseller(db, 1001) == []
 
 
 async def _outbox_kinds(db: Database) -> list[str]:
@@ -437,7 +437,7 @@ async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_top_up(
     answer = await _tap(fake_api, boss, post, approve)
     assert answer["text"] == "Top-up #1 is your own request: another admin must decide it."
     assert answer["show_alert"] in (True, "true")
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.PENDING
     assert await _balance(db, ADMIN_ID) == 500
     assert fake_api.unread(ADMIN_CHAT_ID) == []  # the post keeps its buttons
@@ -471,7 +471,7 @@ async def test_a_suspended_resellers_top_up_stays_pending_with_a_note_in_the_gro
     assert "⏳ pending" in noted.text
     assert "Not approved: the reseller is suspended" in noted.text
     assert [label for label, _ in noted.buttons] == ["✅ Approve", "❌ Reject"]
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.PENDING
     assert await _balance(db, 1001) == 1_000
     assert await _outbox_kinds(db) == []  # nothing to tell the reseller
@@ -525,7 +525,7 @@ async def test_a_502_on_the_photo_caption_never_keeps_the_rejection_from_the_res
     assert "Your top-up #1 of 100.00 credits was rejected" in told.text
     assert "Reason: no such payment" in told.text
     assert told.buttons == [("➕ Top up", "tu:new")]
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.REJECTED
     assert await _balance(db, 1001) == 1_000
 
@@ -648,6 +648,6 @@ async def test_a_reply_to_the_reject_prompt_is_matched_by_the_prompt_across_a_re
         late = await fake_api.next_event(ADMIN_CHAT_ID)
         assert late.text == "That rejection is no longer open. Tap ❌ Reject again."
         assert fake_api.unread(ADMIN_CHAT_ID) == []
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.status == TopUpStatus.REJECTED
     assert request.reject_reason == "Receipt unreadable" and request.decided_by_name == "@deputy"

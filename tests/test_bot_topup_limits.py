@@ -16,8 +16,9 @@ from telegram import Update
 
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import pricing, topups
-from bot.services.topups import Limits, Proof
+from bot.services import pricing, topup_decisions, topup_reads, topups
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from handlers.common import refuse
 from models import ProofKind, TopUpStatus
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID, OTHER_ADMIN_ID
@@ -100,7 +101,7 @@ async def test_pending_with_twenty_long_requests_is_paged_within_the_limit(
     redrawn = await fake_api.next_event(boss.id)
     assert "(19) · page 2 of" in redrawn.text and target not in ids_listed(redrawn)
     assert shown_length(redrawn) <= TEXT
-    request = await topups.get_request(db, target)
+    request = await topup_reads.get_request(db, target)
     assert request is not None and request.status == TopUpStatus.APPROVED
 
 
@@ -115,7 +116,7 @@ async def test_topups_with_long_rejection_reasons_is_paged_within_the_limit(
         request_id = await _request(db, 1001, method_id, f"k{n}")
         made.append(request_id)
         if n < 23:  # the last two stay pending
-            await topups.reject(
+            await topup_decisions.reject(
                 db, request_id=request_id, admin_id=ADMIN_ID, admin_name="boss",
                 reason=f"{n} " + "🧾" * 250, now=now(),
             )  # fmt: skip
@@ -169,7 +170,7 @@ async def test_a_rejected_photo_posts_caption_stays_within_1024(
     assert edited.buttons == [] and "…" in edited.text
     assert units(visible_text(edited.text, "HTML")) <= CAPTION
     # The reseller is told the whole reason.
-    request = await topups.get_request(db, 1)
+    request = await topup_reads.get_request(db, 1)
     assert request is not None and request.reject_reason == reason
 
 
@@ -184,7 +185,7 @@ async def test_a_buttons_answer_naming_a_long_admin_name_stays_within_200(
     deputy = fake_api.user(OTHER_ADMIN_ID, "👑" * 128)
     await fake_api.send(boss, "/pending")
     listing = await fake_api.next_event(boss.id)
-    await topups.approve(
+    await topup_decisions.approve(
         db, request_id=request_id, admin_id=OTHER_ADMIN_ID, admin_name=deputy.first_name,
         now=now(),
     )  # fmt: skip

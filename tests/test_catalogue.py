@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.db import Database, alembic_config, create_engine, upgrade_schema
 from bot.money import AmountError, parse_amount
-from bot.services import plans, pricing, sales
+from bot.services import plans, pricing, sale_quotes
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError
 from models import AdminAction
@@ -79,7 +79,7 @@ async def test_new_plans_go_last_and_resellers_lists_follow_the_order(db: Databa
     await plans.move_plan(db, plan_id=c, up=True, actor=ADMIN, now=now())  # at the top: stays
     await plans.move_plan(db, plan_id=a, up=False, actor=ADMIN, now=now())
     assert [p.id for p in await plans.list_plans(db)] == [c, b, a]
-    assert [p.id for p in await sales.active_plans(db)] == [c, b, a]
+    assert [p.id for p in await sale_quotes.active_plans(db)] == [c, b, a]
     moves = [(n, d) for _, n, d in await _log(db) if n == "plan_moved"]
     assert [d["after"] for _, d in moves] == [
         {"code": "c", "place": 2},
@@ -105,7 +105,7 @@ async def test_an_edit_logs_only_what_changed_and_a_disabled_plan_is_not_offered
     assert zero.value.code == "bad_price"
     await plans.set_plan_active(db, plan_id=b, active=False, actor=ADMIN, now=now())
     await plans.set_plan_active(db, plan_id=b, active=False, actor=ADMIN, now=now())
-    assert b not in [p.id for p in await sales.active_plans(db)]
+    assert b not in [p.id for p in await sale_quotes.active_plans(db)]
     logged = [(n, d) for _, n, d in await _log(db) if n != "plan_added"]
     assert logged == [
         (

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from bot import cli
 from bot.db import Database
+from bot.services import topup_decisions, topup_reads
 from models import (
     AdminAction,
     CreditGrant,
@@ -423,14 +424,14 @@ def test_operator_keys_cannot_block_the_bots_own_keys(run, db: Database, databas
                 telegram_id=111,
                 credits=1_000,
                 method_id=method.id,
-                proof=topups.Proof(ProofKind.REFERENCE, reference="TX-1"),
+                proof=topup_reads.Proof(ProofKind.REFERENCE, reference="TX-1"),
                 key="req-1",
                 limits=topups.Limits(
                     min_credits=100, max_credits=1_000_000, max_pending=3, currency="USD"
                 ),
             )
             assert request.id == 1  # the id the operator's "topup:1" key looks like
-            decided = await topups.approve(
+            decided = await topup_decisions.approve(
                 db2, request_id=request.id, admin_id=9, admin_name="Admin", now=now()
             )
             later = dt.datetime.combine(

@@ -13,7 +13,18 @@ from telegram import InlineKeyboardMarkup
 
 from bot.db import Database
 from bot.i18n import SOURCE
-from bot.services import alerts, customer_links, customers, ledger, outbox, plans, sales
+from bot.services import (
+    alerts,
+    customer_expiry,
+    customer_links,
+    customers,
+    ledger,
+    outbox,
+    plans,
+    sale_quotes,
+    sale_settlement,
+    sales,
+)
 from bot.services.customers import CustomerError, CustomerView, Filter
 from bot.services.ledger import InsufficientCredit
 from bot.services.provisioning import (
@@ -23,7 +34,7 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
-from bot.services.sales import PlanUnavailable, SaleFailed
+from bot.services.sale_errors import PlanUnavailable, SaleFailed
 from bot.settings import Settings as AppSettings
 from jobs import notices
 from models import Hold, HoldStatus, OrderStatus, OutboxMessage, OutboxStatus, SubscriptionOrder
@@ -86,7 +97,7 @@ async def test_activation_charges_exactly_once_and_renewal_moves_the_expiry(db: 
 async def test_insufficient_credit_changes_nothing(db: Database) -> None:
     alice = await make_reseller(db, 1001, credit=999)
     plan = await _plan(db)
-    q = await sales.quote(db, telegram_id=1001, plan_id=plan, now=NOW)
+    q = await sale_quotes.quote(db, telegram_id=1001, plan_id=plan, now=NOW)
     assert q.missing == 1 and q.available_after == -1
     with pytest.raises(InsufficientCredit) as refused:
         await _sell(db, "n1", plan_id=plan, username="john")
@@ -121,7 +132,7 @@ async def test_rules_refuse_and_write_nothing(db: Database) -> None:
     plan = await _plan(db)
     sold = await _sell(db, "n1", plan_id=plan, username="john")
     with pytest.raises(CustomerError, match="taken"):
-        await sales.check_new_username(db, 1001, "JOHN")
+        await sale_quotes.check_new_username(db, 1001, "JOHN")
     with pytest.raises(CustomerError, match="taken"):
         await _sell(db, "n2", plan_id=plan, username="john", telegram_id=1002)
     for bad in ("ab", "-abc", "a" * 33, "john doe", "<b>x</b>", "ünï"):
@@ -208,10 +219,10 @@ async def test_a_sale_stuck_half_way_is_released_after_the_grace_period(db: Data
     assert (await _available(db, alice.account_id)).held == 1_000
     grace = dt.timedelta(minutes=5)
     now = dt.datetime.now(dt.UTC)
-    assert await sales.abandon_stale_orders(db, now=now, older_than=grace) == 0
+    assert await sale_settlement.abandon_stale_orders(db, now=now, older_than=grace) == 0
     later = now + grace
-    assert await sales.abandon_stale_orders(db, now=later, older_than=grace) == 1
-    assert await sales.abandon_stale_orders(db, now=later, older_than=grace) == 0
+    assert await sale_settlement.abandon_stale_orders(db, now=later, older_than=grace) == 1
+    assert await sale_settlement.abandon_stale_orders(db, now=later, older_than=grace) == 0
     bal = await _available(db, alice.account_id)
     assert (bal.balance, bal.held) == (5_000, 0)
     with pytest.raises(SaleFailed, match="abandoned"):
@@ -263,7 +274,7 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
 ) -> None:
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
-    assert await alerts.queue_expiry_reminders(db, week_before, _job_settings()) == 1
+    assert await customer_expiry.queue_expiry_reminders(db, week_before, _job_settings()) == 1
     revoked = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
     assert revoked.unlinked_chat and revoked.token is None and not revoked.customer.linked
     assert await customers.status_of(db, 777) is None
@@ -273,7 +284,7 @@ async def test_revoking_a_link_unlinks_its_chat_withdraws_its_reminders_and_tell
     text, _ = _render(queued[0])
     assert "no longer linked" in text and "john777" in text and "revoked" in text
     three_days_before = customer.expires_at - dt.timedelta(days=3)
-    assert await alerts.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
+    assert await customer_expiry.queue_expiry_reminders(db, three_days_before, _job_settings()) == 0
     with pytest.raises(CustomerError, match="not valid"):
         await customer_links.link(db, token=token, chat_id=777, now=NOW)
     again = await customer_links.revoke_invite(db, 1001, customer.id, now=week_before)
@@ -306,7 +317,7 @@ async def test_a_customer_unlinks_their_own_chat_and_may_link_again_with_the_sam
 ) -> None:
     customer, token = await _linked(db, 777)
     week_before = customer.expires_at - dt.timedelta(days=7)
-    await alerts.queue_expiry_reminders(db, week_before, _job_settings())
+    await customer_expiry.queue_expiry_reminders(db, week_before, _job_settings())
     unlinked = await customer_links.unlink_chat(db, 777, now=week_before)
     assert unlinked.username == "john777" and not unlinked.linked
     assert await _outbox(db) == []  # the withdrawn reminder; the customer acted, so no notice

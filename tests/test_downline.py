@@ -10,7 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import allocation, downline, ledger, plans, sales, subtree, wallet
+from bot.services import (
+    allocation,
+    downline,
+    ledger,
+    plans,
+    sale_settlement,
+    sales,
+    subtree,
+    wallet,
+)
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.provisioning import LocalProvider
@@ -271,7 +280,7 @@ async def test_a_suspended_reseller_stops_its_whole_subtree_from_selling(db: Dat
     await _save(db, D, Action.ADD, 2_000, "n2", parent=B)
     plan = (await plans.add_plan(db, code="m1", name="M1", days=30, price=1_000)).id
 
-    async def sell(who: int, username: str) -> sales.SaleResult:
+    async def sell(who: int, username: str) -> sale_settlement.SaleResult:
         return await sales.sell(
             db,
             LocalProvider(),

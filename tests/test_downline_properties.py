@@ -2,7 +2,7 @@
 
 Random trees (registrations under random parents), allocations (some with an expiry)
 and removals with nonces that repeat, transfers between any two resellers
-(``ledger.transfer_between``), sales (holds placed, posted and voided) and suspensions.
+(``ledger_postings.transfer_between``), sales (holds placed, posted and voided) and suspensions.
 After every step: the ledger audit passes (balances sum to zero, each equals its
 entries, none below its limit), no prepaid reseller's available balance is below zero,
 a sale, an allocation or a registration is refused exactly when the one acting or
@@ -27,7 +27,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.db import Database
-from bot.services import allocation, downline, ledger, subtree, wallet
+from bot.services import (
+    allocation,
+    downline,
+    ledger,
+    ledger_holds,
+    ledger_postings,
+    subtree,
+    wallet,
+)
 from bot.services.credits import Action
 from bot.services.downline import DownlineError, UplineSuspended
 from bot.services.resellers import require_by_telegram_id, set_status
@@ -109,7 +117,7 @@ class Scenario:
             if src != dst:
                 try:
                     async with self.db.transaction() as session:
-                        await ledger.transfer_between(
+                        await ledger_postings.transfer_between(
                             session,
                             from_account_id=tree.accounts[src],
                             to_account_id=tree.accounts[dst],
@@ -128,10 +136,10 @@ class Scenario:
             try:
                 async with self.db.transaction() as session:
                     if name == "post":
-                        await ledger.post_hold(session, hold, now=now())
+                        await ledger_holds.post_hold(session, hold, now=now())
                     else:
-                        await ledger.void_hold(session, hold, now=now())
-            except ledger.HoldNotPending:
+                        await ledger_holds.void_hold(session, hold, now=now())
+            except ledger_holds.HoldNotPending:
                 pass
         elif name in ("suspend", "activate"):
             i = tree.pick(op[1])
@@ -218,7 +226,7 @@ class Scenario:
                 await downline.require_upline_active(session, (await _row(session, i)))
                 if i in tree.suspended:
                     return
-                placed = await ledger.place_hold(
+                placed = await ledger_holds.place_hold(
                     session,
                     account_id=tree.accounts[i],
                     amount=amount,

@@ -24,12 +24,23 @@ from bot import cli, i18n
 from bot.adapters import exports as files
 from bot.adapters.exports import Format, Money, Row, safe_text
 from bot.db import Database
-from bot.services import allocation, downline, exports, plans, pricing, sales, topups, wallet
+from bot.services import (
+    allocation,
+    downline,
+    exports,
+    plans,
+    pricing,
+    sales,
+    topup_decisions,
+    topups,
+    wallet,
+)
 from bot.services.credits import Action
 from bot.services.exports import ExportError, Kind, Scope
 from bot.services.provisioning import LocalProvider
 from bot.services.statements import Period
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from handlers.admin import action_log_views as action_views
 from handlers.exports import views
 from models import (
@@ -76,7 +87,7 @@ async def _world(db: Database) -> None:
             db, telegram_id=who, credits=2_000, method_id=method,
             proof=Proof(ProofKind.REFERENCE, reference=f"-TX{who}"), key=key(), limits=LIMITS,
         )  # fmt: skip
-    await topups.approve(db, request_id=request.id, admin_id=ADMIN_ID, admin_name="Boss",
+    await topup_decisions.approve(db, request_id=request.id, admin_id=ADMIN_ID, admin_name="Boss",
                          now=now())  # fmt: skip
 
 

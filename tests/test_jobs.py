@@ -17,9 +17,23 @@ from sqlalchemy import func, select, update
 import jobs
 from bot.context import BotApplication
 from bot.db import Database
-from bot.services import alerts, customers, ledger, outbox, plans, pricing, sales, topups, wallet
+from bot.services import (
+    alerts,
+    customer_expiry,
+    customers,
+    ledger_postings,
+    outbox,
+    plans,
+    pricing,
+    sales,
+    topup_decisions,
+    topup_reads,
+    topups,
+    wallet,
+)
 from bot.services.provisioning import LocalProvider
-from bot.services.topups import Limits, Proof
+from bot.services.topup_reads import Proof
+from bot.services.topups import Limits
 from bot.settings import Settings
 from jobs import notifier
 from models import (
@@ -82,7 +96,7 @@ def read_all(fake_api: FakeBotAPI, chat_id: int) -> list[str]:
 
 async def _spend(db: Database, account_id: int, amount: int) -> None:
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session, account_id=account_id, amount=amount, kind=EntryKind.ACTIVATION,
             actor="test", key=key(),
         )  # fmt: skip
@@ -297,10 +311,12 @@ async def test_stale_topups_are_raised_once_then_expire_and_the_reseller_is_told
     await tick(bot, db, settings, T0 + dt.timedelta(days=3, hours=1))
     told = read_all(fake_api, 1001)
     assert len(told) == 1 and "expired without a decision" in told[0]
-    final = await topups.get_request(db, request.id)
+    final = await topup_reads.get_request(db, request.id)
     assert final is not None and final.status == TopUpStatus.EXPIRED
-    with pytest.raises(topups.AlreadyDecided):
-        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=T0)
+    with pytest.raises(topup_decisions.AlreadyDecided):
+        await topup_decisions.approve(
+            db, request_id=request.id, admin_id=900, admin_name="a", now=T0
+        )
 
 
 async def test_expired_credit_is_removed_and_the_reseller_told_once(
@@ -572,7 +588,7 @@ async def test_a_notice_that_could_not_be_queued_is_queued_on_the_next_pass_once
         await _linked_customer(db, "soon", 5004, T0 + dt.timedelta(days=3))
 
         async def run(now: dt.datetime) -> int:
-            return await alerts.queue_digests(db, now, config)
+            return await customer_expiry.queue_digests(db, now, config)
     else:
         await setup_topups(db)
         await _top_up_request(db, T0 - dt.timedelta(hours=13))

@@ -9,13 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
-from bot.services import alerts, ledger, wallet
-from bot.services.ledger import (
-    HoldNotPending,
-    IdempotencyConflict,
-    InsufficientCredit,
-    InvalidEntry,
-)
+from bot.services import alerts, ledger, ledger_holds, ledger_postings, wallet
+from bot.services.ledger import IdempotencyConflict, InsufficientCredit, InvalidEntry
+from bot.services.ledger_holds import HoldNotPending
 from models import Billing, CreditGrant, EntryKind, LedgerAccount, Transfer, TxType
 from tests.helpers import assert_audit_ok, key, make_reseller, now
 
@@ -27,7 +23,7 @@ async def _balance(db: Database, account_id: int) -> ledger.Balance:
 
 async def _spend(db: Database, account_id: int, amount: int, k: str | None = None):
     async with db.transaction() as session:
-        return await ledger.spend(
+        return await ledger_postings.spend(
             session,
             account_id=account_id,
             amount=amount,
@@ -94,7 +90,7 @@ async def test_database_refuses_a_balance_below_the_limit_whatever_the_code(db: 
 async def test_hold_post_and_void(db: Database) -> None:
     alice = await make_reseller(db, credit=10_000)
     async with db.transaction() as session:
-        h1 = await ledger.place_hold(
+        h1 = await ledger_holds.place_hold(
             session,
             account_id=alice.account_id,
             amount=4_000,
@@ -102,7 +98,7 @@ async def test_hold_post_and_void(db: Database) -> None:
             actor="test",
             key="h1",
         )
-        h2 = await ledger.place_hold(
+        h2 = await ledger_holds.place_hold(
             session,
             account_id=alice.account_id,
             amount=5_000,
@@ -116,18 +112,18 @@ async def test_hold_post_and_void(db: Database) -> None:
     with pytest.raises(InsufficientCredit):
         await _spend(db, alice.account_id, 1_001)
     async with db.transaction() as session:
-        posted = await ledger.post_hold(session, h1.hold_id, now=now())
-        assert await ledger.void_hold(session, h2.hold_id, now=now())
+        posted = await ledger_holds.post_hold(session, h1.hold_id, now=now())
+        assert await ledger_holds.void_hold(session, h2.hold_id, now=now())
     async with db.transaction() as session:
-        again = await ledger.post_hold(session, h1.hold_id, now=now())
+        again = await ledger_holds.post_hold(session, h1.hold_id, now=now())
         assert again.replayed and again.transfer_id == posted.transfer_id
-        assert not await ledger.void_hold(session, h2.hold_id, now=now())
+        assert not await ledger_holds.void_hold(session, h2.hold_id, now=now())
     with pytest.raises(HoldNotPending):
         async with db.transaction() as session:
-            await ledger.post_hold(session, h2.hold_id, now=now())
+            await ledger_holds.post_hold(session, h2.hold_id, now=now())
     with pytest.raises(HoldNotPending):
         async with db.transaction() as session:
-            await ledger.void_hold(session, h1.hold_id, now=now())
+            await ledger_holds.void_hold(session, h1.hold_id, now=now())
     bal = await _balance(db, alice.account_id)
     assert (bal.balance, bal.held) == (6_000, 0)
     await assert_audit_ok(db)
@@ -137,7 +133,7 @@ async def test_repeated_hold_key_reserves_once(db: Database) -> None:
     alice = await make_reseller(db, credit=1_000)
     for _ in range(3):
         async with db.transaction() as session:
-            await ledger.place_hold(
+            await ledger_holds.place_hold(
                 session,
                 account_id=alice.account_id,
                 amount=600,
@@ -197,7 +193,7 @@ async def test_expiry_never_takes_credit_reserved_by_a_hold(db: Database) -> Non
         expires_at=t0 + dt.timedelta(days=1),
     )
     async with db.transaction() as session:
-        hold = await ledger.place_hold(
+        hold = await ledger_holds.place_hold(
             session,
             account_id=alice.account_id,
             amount=700,
@@ -208,7 +204,7 @@ async def test_expiry_never_takes_credit_reserved_by_a_hold(db: Database) -> Non
     expired = await alerts.expire_grants(db, t0 + dt.timedelta(days=2))
     assert [e.amount for e in expired] == [300]
     async with db.transaction() as session:
-        await ledger.post_hold(session, hold.hold_id, now=now())
+        await ledger_holds.post_hold(session, hold.hold_id, now=now())
     assert (await _balance(db, alice.account_id)).balance == 0
     await assert_audit_ok(db)
 
@@ -217,7 +213,7 @@ async def test_transfer_between_resellers_and_refund(db: Database) -> None:
     alice = await make_reseller(db, 1, credit=5_000)
     bob = await make_reseller(db, 2, name="Bob")
     async with db.transaction() as session:
-        await ledger.transfer_between(
+        await ledger_postings.transfer_between(
             session,
             from_account_id=alice.account_id,
             to_account_id=bob.account_id,
@@ -225,7 +221,7 @@ async def test_transfer_between_resellers_and_refund(db: Database) -> None:
             actor="test",
             key=key(),
         )
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=bob.account_id,
             amount=1_500,
@@ -233,7 +229,7 @@ async def test_transfer_between_resellers_and_refund(db: Database) -> None:
             actor="test",
             key="sale",
         )
-        await ledger.refund(
+        await ledger_postings.refund(
             session,
             account_id=bob.account_id,
             amount=1_500,
@@ -256,7 +252,7 @@ async def test_malformed_entries_are_refused_and_write_nothing(
     alice = await make_reseller(db, credit=1_000)
     with pytest.raises(InvalidEntry):
         async with db.transaction() as session:
-            await ledger.spend(
+            await ledger_postings.spend(
                 session,
                 account_id=alice.account_id,
                 amount=amount,

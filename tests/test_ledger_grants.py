@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import alerts, ledger, wallet
+from bot.services import alerts, ledger, ledger_holds, ledger_postings, wallet
 from models import Billing, CreditGrant, EntryKind, HoldAllocation, Transfer, TxType
 from tests.helpers import assert_audit_ok, key, make_reseller, now
 
@@ -28,7 +28,7 @@ async def _grant(db: Database, telegram_id: int, amount: int, expires_at: dt.dat
 
 async def _hold(db: Database, account_id: int, amount: int) -> int:
     async with db.transaction() as session:
-        placed = await ledger.place_hold(
+        placed = await ledger_holds.place_hold(
             session,
             account_id=account_id,
             amount=amount,
@@ -62,7 +62,7 @@ async def test_credits_held_when_their_grant_expires_expire_when_the_hold_is_voi
 
     assert await alerts.expire_grants(db, t0 + dt.timedelta(days=2)) == []  # all reserved
     async with db.transaction() as session:
-        assert await ledger.void_hold(session, hold_id, now=t0 + dt.timedelta(days=2))
+        assert await ledger_holds.void_hold(session, hold_id, now=t0 + dt.timedelta(days=2))
 
     balance = await _balance(db, alice.account_id)
     assert (balance.balance, balance.held) == (0, 0)
@@ -81,7 +81,7 @@ async def test_a_posted_hold_spends_the_expiring_grant_it_reserved_and_keeps_the
 
     assert await alerts.expire_grants(db, t0 + dt.timedelta(days=2)) == []
     async with db.transaction() as session:
-        await ledger.post_hold(session, hold_id, now=t0 + dt.timedelta(days=2))
+        await ledger_holds.post_hold(session, hold_id, now=t0 + dt.timedelta(days=2))
 
     assert (await _balance(db, alice.account_id)).balance == 10_000
     assert await _expired_total(db) == 0
@@ -115,7 +115,7 @@ async def test_voiding_returns_the_reservation_so_a_later_expiry_takes_it(db: Da
     await _grant(db, alice.telegram_id, 4_000, t0 + dt.timedelta(days=1))
     hold_id = await _hold(db, alice.account_id, 3_000)
     async with db.transaction() as session:
-        await ledger.void_hold(session, hold_id, now=t0)
+        await ledger_holds.void_hold(session, hold_id, now=t0)
     expired = await alerts.expire_grants(db, t0 + dt.timedelta(days=2))
     assert [e.amount for e in expired] == [4_000]
     assert (await _balance(db, alice.account_id)).balance == 0
@@ -127,7 +127,7 @@ async def test_credit_granted_to_a_postpaid_reseller_who_owes_first_covers_the_d
 ) -> None:
     bob = await make_reseller(db, 2, name="Bob", billing=Billing.POSTPAID, credit_limit=50_000)
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=bob.account_id,
             amount=3_000,
@@ -151,12 +151,12 @@ async def test_a_postpaid_hold_beyond_the_grants_reserves_what_there_is(db: Data
     first = await _hold(db, bob.account_id, 1_500)
     second = await _hold(db, bob.account_id, 1_500)  # 500 from the grant, 1,000 on credit
     async with db.transaction() as session:
-        await ledger.void_hold(session, first, now=t0)  # the second now reserves 1,500
+        await ledger_holds.void_hold(session, first, now=t0)  # the second now reserves 1,500
     await assert_audit_ok(db)
     expired = await alerts.expire_grants(db, t0 + dt.timedelta(days=2))
     assert [e.amount for e in expired] == [500]
     async with db.transaction() as session:
-        await ledger.void_hold(session, second, now=t0 + dt.timedelta(days=2))
+        await ledger_holds.void_hold(session, second, now=t0 + dt.timedelta(days=2))
     assert (await _balance(db, bob.account_id)).balance == 0
     assert await _expired_total(db) == 2_000
     await assert_audit_ok(db)

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import alerts, ledger, wallet
-from bot.services.ledger import HoldNotPending, IdempotencyConflict, InsufficientCredit
+from bot.services import alerts, ledger, ledger_holds, ledger_postings, wallet
+from bot.services.ledger import IdempotencyConflict, InsufficientCredit
+from bot.services.ledger_holds import HoldNotPending
 from models import (
     Billing,
     CreditGrant,
@@ -185,7 +186,7 @@ class Scenario:
                 **common,
             )
         if name == "spend":
-            return await ledger.spend(
+            return await ledger_postings.spend(
                 session, account_id=account, kind=EntryKind.ACTIVATION, **common
             )
         if name == "remove":
@@ -193,15 +194,15 @@ class Scenario:
                 session, account_id=account, tx_type=TxType.ADJUSTMENT, **common
             )
         if name == "hold":
-            return await ledger.place_hold(
+            return await ledger_holds.place_hold(
                 session, account_id=account, kind=EntryKind.RENEWAL, **common
             )
         if name == "transfer":
-            return await ledger.transfer_between(
+            return await ledger_postings.transfer_between(
                 session, from_account_id=account, to_account_id=self.accounts[1 - i], **common
             )
         assert name == "cash"
-        return await ledger.record_cash_received(session, account_id=account, **common)
+        return await ledger_postings.record_cash_received(session, account_id=account, **common)
 
     async def _resolve(self, name: str, n: int) -> None:
         m = self.model
@@ -211,9 +212,9 @@ class Scenario:
         try:
             async with self.db.transaction() as session:
                 if name == "post":
-                    await ledger.post_hold(session, hold.hold_id, now=self.clock)
+                    await ledger_holds.post_hold(session, hold.hold_id, now=self.clock)
                 else:
-                    await ledger.void_hold(session, hold.hold_id, now=self.clock)
+                    await ledger_holds.void_hold(session, hold.hold_id, now=self.clock)
         except HoldNotPending:
             assert (name, hold.status) in {
                 ("post", HoldStatus.VOIDED),

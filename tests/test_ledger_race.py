@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger
+from bot.services import ledger, ledger_postings
 from bot.services.ledger import InsufficientCredit
 from models import EntryKind, Transfer
 from tests.helpers import assert_audit_ok, make_reseller
@@ -19,7 +19,7 @@ async def test_fifty_concurrent_debits_spend_exactly_the_balance(db: Database) -
 
     async def debit(i: int) -> bool:
         async def _work(session: AsyncSession) -> None:
-            await ledger.spend(
+            await ledger_postings.spend(
                 session,
                 account_id=alice.account_id,
                 amount=30,
@@ -46,7 +46,7 @@ async def test_concurrent_repeats_of_one_key_move_once(db: Database) -> None:
 
     async def debit() -> int:
         async def _work(session: AsyncSession) -> int:
-            movement = await ledger.spend(
+            movement = await ledger_postings.spend(
                 session,
                 account_id=alice.account_id,
                 amount=100,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.db import Database, alembic_config, create_engine, upgrade_schema
-from bot.services import ledger
+from bot.services import ledger_audit, ledger_holds, ledger_postings
 from models import EntryKind
 from tests.conftest import PG_URL, _pg_engine
 
@@ -144,7 +144,7 @@ async def test_migration_0005_settles_grants_and_holds_of_an_existing_database(
 
     db = Database(fresh_engine)
     async with db.transaction() as session:
-        report = await ledger.audit(session)
+        report = await ledger_audit.audit(session)
         assert report.problems == []
         grants = (
             await session.execute(
@@ -437,24 +437,24 @@ async def test_migration_0021_lets_a_transfer_give_one_grant_per_expiry_and_goes
     assert await _grants(db) == before
     async with db.transaction() as session:
         # Alice's 10.00 free above the sale: all 5.00 expiring, 2.00 that never expire.
-        moved = await ledger.transfer_between(
+        moved = await ledger_postings.transfer_between(
             session, from_account_id=alice, to_account_id=bob, amount=700, actor="t", key="x"
         )
         # Bob's sale reserves the 5.00 expiring, his first 3.00 and 1.00 of the new 2.00.
-        await ledger.place_hold(
+        await ledger_holds.place_hold(
             session, account_id=bob, amount=900, kind=EntryKind.ACTIVATION, actor="t", key="h2"
         )
     split = [g for g in await _grants(db) if g[1] == moved.transfer_id]
     assert [(n, r, never) for _, _, n, r, never in split] == [(500, 0, False), (200, 100, True)]
     async with db.transaction() as session:
-        assert (await ledger.audit(session)).problems == []
+        assert (await ledger_audit.audit(session)).problems == []
 
     await _downgrade(fresh_engine, "0020")
     merged = [g for g in await _grants(db) if g[1] == moved.transfer_id]
     # One grant again, as the code before 0021 expects; it never expires, as one part did not.
     assert [(n, r, never) for _, _, n, r, never in merged] == [(700, 100, True)]
     async with db.transaction() as session:
-        assert (await ledger.audit(session)).problems == []
+        assert (await ledger_audit.audit(session)).problems == []
     with pytest.raises(IntegrityError):
         async with fresh_engine.begin() as conn:
             await conn.execute(

@@ -15,7 +15,7 @@ from bot.db import Database
 from bot.services import ledger, panels, plans, reconcile, sales
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import SUBSCRIPTION_URL, LocalProvider
-from bot.services.sales import SaleFailed, SaleInDoubt
+from bot.services.sale_errors import SaleFailed, SaleInDoubt
 from models import OrderStatus, OutboxMessage, Panel, SubscriptionOrder
 from tests.helpers import assert_audit_ok, make_reseller
 from tests.panels.fake_marzban import ADMIN, PASSWORD, MarzbanHarness

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import cash, ledger, statements
+from bot.services import cash, ledger, ledger_postings, statements
 from bot.services.admin_log import ActionError
 from bot.services.statements import Period, Preset, StatementError
 from models import AdminAction, Billing, EntryKind, OutboxMessage, Transfer, TxType
@@ -31,7 +31,7 @@ async def _postpaid(db: Database, telegram_id: int, name: str, limit: int) -> in
 
 async def _sell(db: Database, account_id: int, amount: int, at: dt.datetime | None = None) -> int:
     async with db.transaction() as session:
-        moved = await ledger.spend(
+        moved = await ledger_postings.spend(
             session,
             account_id=account_id,
             amount=amount,
@@ -160,7 +160,9 @@ async def test_a_statement_adds_up_on_a_constructed_history(db: Database) -> Non
         cash_id = await session.scalar(
             select(Transfer.id).where(Transfer.kind == EntryKind.CASH_RECEIVED)
         )
-        refund = await ledger.refund(session, account_id=account, amount=500, actor="t", key=key())
+        refund = await ledger_postings.refund(
+            session, account_id=account, amount=500, actor="t", key=key()
+        )
         removed = await ledger.remove(
             session, account_id=account, amount=700, tx_type=TxType.ADJUSTMENT, actor="t", key=key()
         )

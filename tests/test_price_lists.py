@@ -10,7 +10,17 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import Database
-from bot.services import admin_log, ledger, plans, price_list_reads, price_lists, sales
+from bot.services import (
+    admin_log,
+    ledger,
+    plans,
+    price_list_reads,
+    price_lists,
+    sale_errors,
+    sale_quotes,
+    sale_settlement,
+    sales,
+)
 from bot.services.price_lists import PriceListError, discounted, parse_entry, parse_percent
 from bot.services.provisioning import LocalProvider
 from models import AdminAction, Plan, PriceListEntry, Reseller, SubscriptionOrder, SystemAccount
@@ -89,9 +99,9 @@ async def test_a_reseller_pays_the_entry_else_the_lists_percentage_else_the_base
         ("iptv-1m", 1_000, 900), ("iptv-1y", 9_999, 8_999), ("vpn-1m", 500, 400),
     ]  # fmt: skip
     # The sale's plan screen and quote use the same price.
-    offered = {p.id: p.price for p in await sales.active_plans(db, ALICE)}
+    offered = {p.id: p.price for p in await sale_quotes.active_plans(db, ALICE)}
     assert offered[month] == 900
-    assert (await sales.quote(db, telegram_id=ALICE, plan_id=month, now=now())).price == 900
+    assert (await sale_quotes.quote(db, telegram_id=ALICE, plan_id=month, now=now())).price == 900
     await price_lists.assign(db, reseller_telegram_id=ALICE, list_id=None, actor=BOSS, now=now())
     assert await _pays(db, ALICE, month) == 1_000
 
@@ -270,13 +280,13 @@ async def test_activation_and_renewal_charge_the_list_price_and_record_it_on_the
     gold = await price_lists.create_list(db, name="Gold", percent_off=1_500, actor=BOSS, now=now())
     await price_lists.assign(db, reseller_telegram_id=ALICE, list_id=gold.id, actor=BOSS, now=now())
 
-    async def sell(key: str, **kwargs: Any) -> sales.SaleResult:
+    async def sell(key: str, **kwargs: Any) -> sale_settlement.SaleResult:
         return await sales.sell(
             db, LocalProvider(), telegram_id=ALICE, plan_id=month, key=key, now=now(),
             provider_seconds=5, **kwargs,
         )  # fmt: skip
 
-    with pytest.raises(sales.PriceChanged):  # the base price was on screen, not hers
+    with pytest.raises(sale_errors.PriceChanged):  # the base price was on screen, not hers
         await sell("n0", username="john", expected_price=1_000)
     sold = await sell("n1", username="john", expected_price=850)
     # The renewal a customer asked for is the same sale on its customer (one tap, then
@@ -319,7 +329,7 @@ async def test_each_parent_up_the_tree_earns_its_childs_price_less_its_own(db: D
             actor=f"tg:{parent}", now=now(),
         )  # fmt: skip
 
-    async def sell(key: str, **kwargs: Any) -> sales.SaleResult:
+    async def sell(key: str, **kwargs: Any) -> sale_settlement.SaleResult:
         return await sales.sell(
             db, LocalProvider(), telegram_id=CAROL, plan_id=month, key=key, now=now(),
             provider_seconds=5, expected_price=1_500, **kwargs,

@@ -16,6 +16,7 @@ from bot.services import (
     customer_links,
     plans,
     resellers,
+    sale_errors,
     sales,
     self_pay,
     star_changes,
@@ -272,8 +273,8 @@ async def test_a_change_sale_reads_the_customer_only_under_its_row_lock(
             now=now(), provider_seconds=5, customer_id=john, refuse_cancelled=True,
             refuse_same_plan=True,
         )  # fmt: skip
-    except sales.SaleInProgress as refused:
-        assert refused.code == sales.ANOTHER_SALE and asked == []
+    except sale_errors.SaleInProgress as refused:
+        assert refused.code == sale_errors.ANOTHER_SALE and asked == []
         await renewing
         assert await _expiry(db, john) == (setup["m1"], renewed)
     else:

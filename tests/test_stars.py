@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.services import (
     ledger,
+    ledger_postings,
     pay_support,
     resellers,
     star_methods,
@@ -182,7 +183,7 @@ async def test_a_refund_is_refused_when_the_credits_were_spent_even_on_a_postpai
     paid = (await _pay(db, await _invoice(db, (await _method(db)).id))).payment
     async with db.transaction() as session:
         reseller = await resellers.require_by_telegram_id(session, ALICE)
-        await ledger.spend(
+        await ledger_postings.spend(
             session, account_id=reseller.account_id, amount=1_000,
             kind=EntryKind.ACTIVATION, actor="test", key="sale-1",
         )  # fmt: skip
@@ -213,7 +214,7 @@ async def test_a_refund_reported_by_telegram_takes_back_what_the_rules_allow(db:
     await _pay(db, await _invoice(db, (await _method(db)).id))
     async with db.transaction() as session:
         reseller = await resellers.require_by_telegram_id(session, ALICE)
-        await ledger.spend(
+        await ledger_postings.spend(
             session, account_id=reseller.account_id, amount=30_000,
             kind=EntryKind.ACTIVATION, actor="test", key="sale-1",
         )  # fmt: skip

@@ -11,17 +11,16 @@ from sqlalchemy import func, select, update
 
 from bot.db import Database
 from bot.i18n import SOURCE
-from bot.services import ledger, pricing, topups
+from bot.services import ledger, pricing, topup_decisions, topup_reads, topups
 from bot.services.alerts import Kind
-from bot.services.topups import (
+from bot.services.topup_decisions import (
     AlreadyDecided,
-    Limits,
     OwnRequest,
-    Proof,
     ReasonTooLong,
     ResellerSuspended,
-    TopUpError,
 )
+from bot.services.topup_reads import Proof, TopUpError
+from bot.services.topups import Limits
 from bot.settings import Settings
 from jobs import notices
 from models import OutboxMessage, ProofKind, Reseller, ResellerStatus, TopUpStatus, Transfer
@@ -98,11 +97,11 @@ async def test_approve_grants_once_and_racing_decisions_make_one_transition(db: 
 
     async def decide(i: int):
         if i % 2:
-            return await topups.reject(
+            return await topup_decisions.reject(
                 db, request_id=request.id, admin_id=900 + i, admin_name=f"a{i}",
                 reason="no", now=NOW,
             )  # fmt: skip
-        return await topups.approve(
+        return await topup_decisions.approve(
             db, request_id=request.id, admin_id=900 + i, admin_name=f"a{i}", now=NOW
         )
 
@@ -112,7 +111,7 @@ async def test_approve_grants_once_and_racing_decisions_make_one_transition(db: 
     assert all(isinstance(r, AlreadyDecided) for r in results if isinstance(r, BaseException)), (
         results
     )
-    final = await topups.get_request(db, request.id)
+    final = await topup_reads.get_request(db, request.id)
     assert final is not None
     async with db.transaction() as session:
         balance = await ledger.balance(session, alice.account_id)
@@ -136,10 +135,12 @@ async def test_cancelled_request_cannot_be_approved(db: Database) -> None:
         await topups.cancel(db, request_id=request.id, telegram_id=1002, now=NOW)
     await topups.cancel(db, request_id=request.id, telegram_id=1001, now=NOW)
     with pytest.raises(AlreadyDecided) as refused:
-        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+        await topup_decisions.approve(
+            db, request_id=request.id, admin_id=900, admin_name="a", now=NOW
+        )
     assert refused.value.request.status == TopUpStatus.CANCELLED
     with pytest.raises(TopUpError, match="no top-up request #999"):
-        await topups.approve(db, request_id=999, admin_id=900, admin_name="a", now=NOW)
+        await topup_decisions.approve(db, request_id=999, admin_id=900, admin_name="a", now=NOW)
 
 
 async def test_reject_reason_is_bounded_and_kept(db: Database) -> None:
@@ -147,10 +148,10 @@ async def test_reject_reason_is_bounded_and_kept(db: Database) -> None:
     await setup_topups(db)
     request, _ = await _create(db, "k1")
     with pytest.raises(ReasonTooLong):
-        await topups.reject(
+        await topup_decisions.reject(
             db, request_id=request.id, admin_id=900, admin_name="a", reason="x" * 256, now=NOW
         )
-    decision = await topups.reject(
+    decision = await topup_decisions.reject(
         db, request_id=request.id, admin_id=900, admin_name="a", reason=" fake receipt ", now=NOW
     )
     assert decision.request.reject_reason == "fake receipt"
@@ -189,9 +190,9 @@ async def test_a_request_is_refused_at_a_price_or_method_other_than_the_one_show
     with pytest.raises(TopUpError) as refused:
         await create(unit_price=120, method_version="not-what-was-shown")
     assert refused.value.code == "offer_changed"
-    assert await topups.list_for_reseller(db, 1001) == []
+    assert await topup_reads.list_for_reseller(db, 1001) == []
     await create(unit_price=120, method_version=shown["method_version"])
-    [request] = await topups.list_for_reseller(db, 1001)
+    [request] = await topup_reads.list_for_reseller(db, 1001)
     assert request.total_price == 12_000
 
 
@@ -213,16 +214,18 @@ async def test_an_admin_who_is_a_reseller_cannot_approve_their_own_request(db: D
     await setup_topups(db)
     request, _ = await _create(db, "k1", telegram_id=900)
     with pytest.raises(OwnRequest, match="another admin must decide"):
-        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="b", now=NOW)
-    still = await topups.get_request(db, request.id)
+        await topup_decisions.approve(
+            db, request_id=request.id, admin_id=900, admin_name="b", now=NOW
+        )
+    still = await topup_reads.get_request(db, request.id)
     assert still is not None and still.status == TopUpStatus.PENDING
-    assert (await topups.current_balance(db, boss.id)).balance == 1_000
+    assert (await topup_reads.current_balance(db, boss.id)).balance == 1_000
     assert await _outbox(db) == []
-    decision = await topups.approve(
+    decision = await topup_decisions.approve(
         db, request_id=request.id, admin_id=901, admin_name="deputy", now=NOW
     )
     assert decision.request.status == TopUpStatus.APPROVED
-    assert (await topups.current_balance(db, boss.id)).balance == 11_000
+    assert (await topup_reads.current_balance(db, boss.id)).balance == 11_000
     await assert_audit_ok(db)
 
 
@@ -234,15 +237,17 @@ async def test_a_suspended_resellers_request_stays_pending_until_they_are_active
     request, _ = await _create(db, "k1")
     await _set_status(db, 1001, ResellerStatus.SUSPENDED)
     with pytest.raises(ResellerSuspended, match="Alice is suspended") as refused:
-        await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+        await topup_decisions.approve(
+            db, request_id=request.id, admin_id=900, admin_name="a", now=NOW
+        )
     assert refused.value.request.status == TopUpStatus.PENDING
-    still = await topups.get_request(db, request.id)
+    still = await topup_reads.get_request(db, request.id)
     assert still is not None and still.status == TopUpStatus.PENDING
-    assert (await topups.current_balance(db, alice.id)).balance == 1_000
+    assert (await topup_reads.current_balance(db, alice.id)).balance == 1_000
     assert await _outbox(db) == []
     await _set_status(db, 1001, ResellerStatus.ACTIVE)
-    await topups.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
-    assert (await topups.current_balance(db, alice.id)).balance == 11_000
+    await topup_decisions.approve(db, request_id=request.id, admin_id=900, admin_name="a", now=NOW)
+    assert (await topup_reads.current_balance(db, alice.id)).balance == 11_000
     await assert_audit_ok(db)
 
 
@@ -252,8 +257,8 @@ async def test_a_decision_queues_the_resellers_notice_with_it(db: Database) -> N
     first, _ = await _create(db, "k1")
     second, _ = await _create(db, "k2", credits=2_000)
     # Committed with the decision: nothing else has to run for the reseller to be told.
-    await topups.approve(db, request_id=first.id, admin_id=900, admin_name="a", now=NOW)
-    await topups.reject(
+    await topup_decisions.approve(db, request_id=first.id, admin_id=900, admin_name="a", now=NOW)
+    await topup_decisions.reject(
         db, request_id=second.id, admin_id=900, admin_name="a", reason=" fake ", now=NOW
     )
     assert await _outbox(db) == [
@@ -272,7 +277,9 @@ async def test_a_decision_queues_the_resellers_notice_with_it(db: Database) -> N
     ]
     # A repeated tap decides nothing and queues nothing more.
     with pytest.raises(AlreadyDecided):
-        await topups.approve(db, request_id=first.id, admin_id=901, admin_name="b", now=NOW)
+        await topup_decisions.approve(
+            db, request_id=first.id, admin_id=901, admin_name="b", now=NOW
+        )
     assert len(await _outbox(db)) == 2
 
 
@@ -281,12 +288,12 @@ async def test_a_refused_decision_queues_no_notice(db: Database) -> None:
     await setup_topups(db)
     request, _ = await _create(db, "k1")
     with pytest.raises(ReasonTooLong):
-        await topups.reject(
+        await topup_decisions.reject(
             db, request_id=request.id, admin_id=900, admin_name="a", reason="x" * 256, now=NOW
         )
     await topups.cancel(db, request_id=request.id, telegram_id=1001, now=NOW)
     with pytest.raises(AlreadyDecided):
-        await topups.reject(
+        await topup_decisions.reject(
             db, request_id=request.id, admin_id=900, admin_name="a", reason=None, now=NOW
         )
     assert await _outbox(db) == []

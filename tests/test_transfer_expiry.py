@@ -14,7 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.services import alerts, ledger, resellers, transfer_admin, transfers, wallet
+from bot.services import (
+    alerts,
+    ledger,
+    ledger_holds,
+    ledger_postings,
+    resellers,
+    transfer_admin,
+    transfers,
+    wallet,
+)
 from bot.services.transfer_rules import Sent, TransferError
 from models import Billing, CreditGrant, CreditTransfer, EntryKind, OutboxMessage, TxType
 from tests.helpers import assert_audit_ok, key, make_reseller, now
@@ -189,7 +198,7 @@ async def test_what_a_pending_sale_holds_stays_with_the_sender(db: Database) -> 
     await _grant(db, ALICE, 3_000, DAY2)
     await _grant(db, ALICE, 7_000, None)
     async with db.transaction() as session:
-        hold = await ledger.place_hold(
+        hold = await ledger_holds.place_hold(
             session,
             account_id=alice.account_id,
             amount=2_000,
@@ -208,7 +217,7 @@ async def test_what_a_pending_sale_holds_stays_with_the_sender(db: Database) -> 
         await _send(db, 3_001)
     assert (refused.value.code, refused.value.params["available"]) == ("insufficient", 3_000)
     async with db.transaction() as session:
-        await ledger.post_hold(session, hold.hold_id, now=T0)
+        await ledger_holds.post_hold(session, hold.hold_id, now=T0)
     assert (await _balance(db, ALICE)).balance == 3_000
     assert await _expire(db, DAY2) == [(await _account(db, BOB), 1_000)]
     await assert_audit_ok(db)
@@ -222,7 +231,7 @@ async def test_a_postpaid_sender_sends_only_the_credit_above_zero_with_its_expir
     )
     await make_reseller(db, BOB, name="Bob")
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=alice.account_id,
             amount=4_000,
@@ -242,7 +251,7 @@ async def test_a_postpaid_sender_sends_only_the_credit_above_zero_with_its_expir
     bob = await _account(db, BOB)
     with pytest.raises(ledger.InsufficientCredit) as refused:
         async with db.transaction() as session:
-            await ledger.transfer_between(
+            await ledger_postings.transfer_between(
                 session,
                 from_account_id=alice.account_id,
                 to_account_id=bob,
@@ -260,7 +269,7 @@ async def test_a_postpaid_receiver_who_owes_pays_the_debt_with_the_soonest_expir
     await make_reseller(db, ALICE, name="Alice")
     bob = await make_reseller(db, BOB, name="Bob", billing=Billing.POSTPAID, credit_limit=50_000)
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=bob.account_id,
             amount=4_000,
@@ -308,7 +317,7 @@ async def test_what_the_receiver_spent_or_lost_to_expiry_comes_back_with_its_own
     assert await _of_transfer(db, sent.transfer_id) == [(DAY2, 3_000), (DAY10, 2_000)]
     # Bob sells for 10.00 (out of the day-2 credits), and the other 20.00 of them expire.
     async with db.transaction() as session:
-        await ledger.spend(
+        await ledger_postings.spend(
             session,
             account_id=bob.account_id,
             amount=1_000,
@@ -338,7 +347,7 @@ async def test_a_reversal_leaves_what_the_receivers_pending_sale_holds(db: Datab
     await _grant(db, BOB, 5_000, None)
     sent = await _send(db, 3_000)
     async with db.transaction() as session:
-        await ledger.place_hold(
+        await ledger_holds.place_hold(
             session,
             account_id=bob.account_id,
             amount=1_000,

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from bot.db import SQLITE_BUSY_TIMEOUT_MS, Database, create_engine, upgrade_schema
-from bot.services import backup_crypto, ledger
+from bot.services import backup_crypto, ledger_audit
 from bot.services.backup_crypto import CryptoError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class BackupMade:
 class Restored:
     engine: str
     encrypted: bool
-    audit: ledger.AuditReport
+    audit: ledger_audit.AuditReport
 
 
 # --- names and places ------------------------------------------------------------------
@@ -273,7 +273,7 @@ async def restore(source: Path, database_url: str, *, key: str | None) -> Restor
     try:
         await upgrade_schema(db.engine)
         async with db.transaction() as session:
-            report = await ledger.audit(session)
+            report = await ledger_audit.audit(session)
     finally:
         await db.dispose()
     return Restored(engine, encrypted, report)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, ledger, resellers
+from bot.services import admin_log, ledger, ledger_postings, resellers
 from bot.services.admin_log import ActionError
 from bot.services.alerts import Kind
 from bot.services.outbox import Outgoing, enqueue
@@ -102,7 +102,7 @@ async def record(
         if not reseller.postpaid:
             raise ActionError("not_postpaid", f"{reseller.name} is prepaid")
         before = await ledger.balance(session, reseller.account_id)
-        movement = await ledger.record_cash_received(
+        movement = await ledger_postings.record_cash_received(
             session,
             account_id=reseller.account_id,
             amount=amount,

@@ -17,7 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import ledger, price_lists, sales, star_subscriptions
+from bot.services import (
+    ledger,
+    price_lists,
+    sale_errors,
+    sale_settlement,
+    sales,
+    star_subscriptions,
+)
 from bot.services.alerts import Kind
 from bot.services.customers import CustomerError, CustomerView, PlanView, _load, _own, _plan
 from bot.services.outbox import Outgoing, enqueue
@@ -58,7 +65,7 @@ class ChangeRepriced(CustomerError):
 @dataclass(frozen=True)
 class Approved:
     request_id: int
-    sale: sales.SaleResult
+    sale: sale_settlement.SaleResult
     # A Stars subscription renewing the old plan, for the caller to cancel at Telegram:
     # its next charge would put the customer back on that plan.
     to_stop: star_subscriptions.Subscription | None = None
@@ -144,7 +151,7 @@ async def _repriced(db: Database, request: ChangeRequest) -> ChangeRepriced:
         plan = await session.get(Plan, request.plan.id, populate_existing=True)
         assert customer is not None and plan is not None
         if not plan.active:
-            raise sales.PlanUnavailable("That plan is no longer available.")
+            raise sale_errors.PlanUnavailable("That plan is no longer available.")
         quote = await _quote(session, request.id, customer, plan)
     return ChangeRepriced(f"The new plan now costs {quote['price']}.", quote)
 
@@ -252,9 +259,9 @@ async def approve(
             refuse_cancelled=True,  # a Cancel landing since the request was read
             refuse_same_plan=True,  # made meanwhile: selling it again would renew it
         )
-    except sales.PriceChanged:
+    except sale_errors.PriceChanged:
         raise await _repriced(db, request) from None
-    except sales.AlreadyOnPlan:
+    except sale_errors.AlreadyOnPlan:
         await _close_moot(db, request.id, now)
         raise
     await _decide(db, request, ChangeStatus.APPROVED, now)

@@ -30,7 +30,13 @@ from bot.services.outbox import Outgoing
 from bot.services.panel_provider import Panels
 from bot.services.panels import PanelConfigError
 from bot.services.provisioning import SUBSCRIPTION_URL, OutcomeUnknown, ProvisioningError
-from bot.services.sales import AlreadySettled, _ask_panel, _complete, _fail_order, _Pending
+from bot.services.sale_settlement import (
+    AlreadySettled,
+    PendingOrder,
+    ask_panel,
+    complete,
+    fail_order,
+)
 from models import OrderKind, OrderStatus, Panel, Plan, Reseller, SubscriptionOrder
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,7 @@ class Reconciled:
 
 @dataclass(frozen=True)
 class _Stale:
-    pending: _Pending
+    pending: PendingOrder
     kind: OrderKind
     price: int
     chat_id: int
@@ -72,7 +78,7 @@ async def _stale(db: Database, now: dt.datetime, older_than: dt.timedelta) -> li
             customer = None
             if order.customer_id is not None:
                 customer = await _load(session, order.customer_id)
-            pending = _Pending(
+            pending = PendingOrder(
                 order.id, order.hold_id, order.reseller_id, _plan(plan), order.username,
                 customer, panel_id=order.panel_id, panel_expires_at=order.panel_expires_at,
             )  # fmt: skip
@@ -134,7 +140,7 @@ async def reconcile_orders(
             continue
         try:
             async with asyncio.timeout(ask_seconds):
-                found = await _ask_panel(panels.provider(pending.panel_id), pending)
+                found = await ask_panel(panels.provider(pending.panel_id), pending)
         except (OutcomeUnknown, ProvisioningError, TimeoutError, PanelConfigError) as exc:
             log.warning("order %s: panel %s gave no answer: %s", pending.order_id, stale.panel, exc)
             unknown += 1
@@ -142,12 +148,12 @@ async def reconcile_orders(
         if found is None:
             async with db.transaction() as session:
                 reason = f"not on panel {stale.panel} when checked"
-                voided += await _fail_order(
+                voided += await fail_order(
                     session, pending.order_id, pending.hold_id, reason, now, _voided(stale)
                 )
             continue
         try:
-            await _complete(db, pending, found, now, _settled(stale))
+            await complete(db, pending, found, now, _settled(stale))
         except AlreadySettled:
             continue
         except IntegrityError:

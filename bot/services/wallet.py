@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, credits, ledger
+from bot.services import admin_log, credits, ledger, ledger_audit, ledger_postings, ledger_reads
 from bot.services.alerts import Kind
 from bot.services.resellers import ResellerError, ResellerView, require_by_telegram_id
 from models import EntryKind, Transfer, TxType
@@ -40,7 +40,7 @@ async def _as_operator(key: str, work: Callable[[], Awaitable[WalletChange]]) ->
 class BalanceSummary:
     reseller: ResellerView
     balance: ledger.Balance
-    expiring: list[ledger.ExpiringCredit]
+    expiring: list[ledger_reads.ExpiringCredit]
 
     @property
     def owed(self) -> int:
@@ -65,7 +65,7 @@ async def balance_summary(
     """``known``: the reseller as who is asking just read it, saving a statement."""
     async with db.read() as session:
         reseller = known or await require_by_telegram_id(session, telegram_id)
-        balance, expiring = await ledger.balance_and_expiring(
+        balance, expiring = await ledger_reads.balance_and_expiring(
             session, reseller.account_id, now=now, within=EXPIRY_WINDOW
         )
         return BalanceSummary(reseller, balance, expiring)
@@ -78,11 +78,13 @@ async def history_page(
     page: int,
     page_size: int = 10,
     known: ResellerView | None = None,
-) -> ledger.HistoryPage:
+) -> ledger_reads.HistoryPage:
     """``known``: the reseller as who is asking just read it, saving a statement."""
     async with db.read() as session:
         reseller = known or await require_by_telegram_id(session, telegram_id)
-        return await ledger.history(session, reseller.account_id, page=page, page_size=page_size)
+        return await ledger_reads.history(
+            session, reseller.account_id, page=page, page_size=page_size
+        )
 
 
 async def add_credit(
@@ -208,7 +210,7 @@ async def record_cash_received(
         if not reseller.postpaid:
             raise ResellerError("cash received applies to postpaid resellers only")
         before = await ledger.balance(session, reseller.account_id)
-        movement = await ledger.record_cash_received(
+        movement = await ledger_postings.record_cash_received(
             session,
             account_id=reseller.account_id,
             amount=amount,
@@ -263,6 +265,6 @@ async def moved(db: Database, key: str) -> bool:
         return found is not None
 
 
-async def audit(db: Database) -> ledger.AuditReport:
+async def audit(db: Database) -> ledger_audit.AuditReport:
     async with db.transaction() as session:
-        return await ledger.audit(session)
+        return await ledger_audit.audit(session)

@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import Translator
-from bot.services import plans, pricing, sales, stars
+from bot.services import plans, pricing, sale_quotes, stars
 from bot.services.plans import PlanError
 from bot.services.pricing import PricingError, Quote
 from bot.services.roles import Permission
@@ -108,7 +108,7 @@ async def open_card(update: Update, context: BotContext, t: Translator) -> None:
 async def preview_plans(update: Update, context: BotContext, t: Translator) -> None:
     """The plan picker as a reseller's /activate shows it now."""
     r = await reader(update, context)
-    await show(update, *views.plans_preview(await sales.active_plans(context.db), r))
+    await show(update, *views.plans_preview(await sale_quotes.active_plans(context.db), r))
 
 
 @guarded

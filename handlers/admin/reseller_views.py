@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerPage, CustomerView
-from bot.services.ledger import HistoryPage
+from bot.services.ledger_reads import HistoryPage
 from bot.services.reseller_search import Field, ListFilter, ResellerCard
 from bot.services.resellers import ResellerRow, ResellerView
 from handlers import pages

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.admin_log import ActionError
-from bot.services.ledger import AuditReport
+from bot.services.ledger_audit import AuditReport
 from bot.services.panel_suspension import Sweep, SweepResult
 from bot.services.reseller_search import ResellerCard
 from bot.services.resellers import ResellerError

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerView
-from bot.services.sales import ALREADY_ON_PLAN
+from bot.services.sale_errors import ALREADY_ON_PLAN
 from bot.services.star_changes import ChangeOffer
 from bot.services.star_renewals import Refusal
 from handlers.payments import renewal_views

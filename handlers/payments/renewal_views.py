@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.sales import ALREADY_ON_PLAN, ANOTHER_SALE
+from bot.services.sale_errors import ALREADY_ON_PLAN, ANOTHER_SALE
 from bot.services.star_renewal_outcome import PLAN_CHANGED
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError

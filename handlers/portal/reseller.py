@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import pauses, plan_changes, sales
+from bot.services import pauses, plan_changes, sale_errors
 from bot.services.customers import CustomerError
 from bot.services.roles import Permission
 from handlers.common import answer, may, now, refuse, show
@@ -27,7 +27,7 @@ from handlers.sale.selling import provider
 def refusal_of(exc: CustomerError, r: Reader) -> str:
     if exc.code in ("no_such_request", "change_decided"):
         return cv.stale(r)
-    if exc.code == sales.CustomerCancelled.code:
+    if exc.code == sale_errors.CustomerCancelled.code:
         return cv.customer_cancelled(exc.params, r)
     # A sale's refusals (credit, panel, plan) in the words the sale uses.
     return sale_views.error(exc.code, exc.params, r)
@@ -54,7 +54,7 @@ async def approve(update: Update, context: BotContext) -> None:
         text, keyboard = notice_views.change_repriced(dict(exc.params), r)
         await context.bot.send_message(chat.id, text, reply_markup=keyboard)
         return
-    except sales.AlreadyOnPlan as exc:
+    except sale_errors.AlreadyOnPlan as exc:
         # The request is closed: its buttons go with it.
         await query.edit_message_text(cv.already_on_plan(exc.params, r))
         return

@@ -14,12 +14,12 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
-from bot.services import sales
+from bot.services import sale_quotes, sale_settlement, sales
 from bot.services.customers import CustomerError
 from bot.services.ledger import InsufficientCredit
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import SUBSCRIPTION_URL, Provider
-from bot.services.sales import (
+from bot.services.sale_errors import (
     PlanUnavailable,
     PriceChanged,
     SaleFailed,
@@ -66,7 +66,7 @@ async def show_plans(
     r = await reader(update, context)
     user = update.effective_user
     # At the seller's own prices (its price list).
-    plans = await sales.active_plans(context.db, user.id if user else None)
+    plans = await sale_quotes.active_plans(context.db, user.id if user else None)
     if not plans:
         await show_step(context, draft, views.no_plans(r))
         return end_flow(context)
@@ -96,7 +96,7 @@ async def confirmation(
     assert user is not None
     r = await reader(update, context)
     try:
-        q = await sales.quote(
+        q = await sale_quotes.quote(
             context.db, telegram_id=user.id, plan_id=plan_id, now=now(context),
             customer_id=draft.customer_id,
         )  # fmt: skip
@@ -108,7 +108,7 @@ async def confirmation(
         return end_flow(context)
     username = draft.username or ""
     if q.missing:
-        plans = await sales.active_plans(context.db, user.id)
+        plans = await sale_quotes.active_plans(context.db, user.id)
         await show_step(
             context, draft, views.plans_short_of_credit(draft.kind, username, q, plans, r)
         )
@@ -125,7 +125,7 @@ def _sale_key(user_id: int, nonce: str) -> str:
     return f"sale:{user_id}:{nonce}"
 
 
-def _result(result: sales.SaleResult, context: BotContext, r: Reader) -> views.Screen:
+def _result(result: sale_settlement.SaleResult, context: BotContext, r: Reader) -> views.Screen:
     token = result.customer.link_token
     return views.result(result, invite_link(context, token) if token else None, r)
 
@@ -189,7 +189,7 @@ async def show_earlier_sale(update: Update, context: BotContext) -> None:
         return
     r = await reader(update, context)
     try:
-        result = await sales.earlier_sale(
+        result = await sale_settlement.earlier_sale(
             context.db,
             telegram_id=user.id,
             key=_sale_key(user.id, callbacks.CONFIRM.parse(context)),

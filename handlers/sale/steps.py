@@ -11,7 +11,7 @@ from telegram import Message, Update
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
-from bot.services import customers, sales
+from bot.services import customers, sale_quotes
 from bot.services.customers import CustomerError
 from bot.services.resellers import Role
 from handlers import flow
@@ -75,7 +75,7 @@ async def got_username(update: Update, context: BotContext) -> int | str:
     if draft is None or message is None or message.text is None or user is None:
         return ConversationHandler.END
     try:
-        draft.username = await sales.check_new_username(context.db, user.id, message.text)
+        draft.username = await sale_quotes.check_new_username(context.db, user.id, message.text)
     except CustomerError as exc:
         r = await reader(update, context)
         problem = views.bad_username(message.text[:40], exc.code, exc.params, r)

@@ -16,7 +16,8 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.services.customers import CustomerPage, PlanView
 from bot.services.provisioning import SUBSCRIPTION_URL
-from bot.services.sales import SaleQuote, SaleResult
+from bot.services.sale_quotes import SaleQuote
+from bot.services.sale_settlement import SaleResult
 from handlers import pages
 from handlers.reader import Reader
 from handlers.sale import callbacks

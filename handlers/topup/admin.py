@@ -16,15 +16,10 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services import topups
+from bot.services import topup_decisions, topup_reads, topups
 from bot.services.roles import Permission
-from bot.services.topups import (
-    AlreadyDecided,
-    ReasonTooLong,
-    RequestView,
-    ResellerSuspended,
-    TopUpError,
-)
+from bot.services.topup_decisions import AlreadyDecided, ReasonTooLong, ResellerSuspended
+from bot.services.topup_reads import RequestView, TopUpError
 from handlers.common import (
     answer,
     not_modified,
@@ -64,7 +59,7 @@ async def post_to_admins(context: BotContext, request: RequestView) -> None:
     if chat_id is None:
         log.warning("ADMIN_CHAT_ID is not set; top-up #%s is only listed in /pending", request.id)
         return
-    balance = await topups.current_balance(context.db, request.reseller_id)
+    balance = await topup_reads.current_balance(context.db, request.reseller_id)
     r = await _group_reader(context)
     text, keyboard = admin_views.admin_post(request, balance.balance, r)
     try:
@@ -95,7 +90,7 @@ async def refresh_admin_post(context: BotContext, request: RequestView, note: bo
     if request.admin_chat_id is None or request.admin_message_id is None:
         return
     r = await _group_reader(context)
-    balance = await topups.current_balance(context.db, request.reseller_id)
+    balance = await topup_reads.current_balance(context.db, request.reseller_id)
     shown_note = admin_views.suspended_note(r.t) if note else None
     text, keyboard = admin_views.admin_post(request, balance.balance, r, shown_note)
     try:
@@ -130,7 +125,7 @@ async def approve(update: Update, context: BotContext, t: Translator) -> None:
     r = Reader.of(context.settings, t)
     tapped = callbacks.APPROVE.parse(context)
     try:
-        decision = await topups.approve(
+        decision = await topup_decisions.approve(
             context.db,
             request_id=tapped.id,
             admin_id=user.id,
@@ -163,7 +158,7 @@ async def ask_reject_reason(update: Update, context: BotContext, t: Translator) 
     chat = update.effective_chat
     if query is None or chat is None:
         return
-    request = await topups.get_request(context.db, callbacks.REJECT.parse(context).id)
+    request = await topup_reads.get_request(context.db, callbacks.REJECT.parse(context).id)
     if request is None:
         await answer(query, admin_views.no_such_request(t), alert=True)
         return
@@ -175,7 +170,7 @@ async def ask_reject_reason(update: Update, context: BotContext, t: Translator) 
     text, keyboard = admin_views.reject_prompt(request, await _chat_reader(update, context))
     prompt = await context.bot.send_message(chat.id, text, reply_markup=keyboard)
     # The reply is matched by this message, not by its words: any language, any restart.
-    await topups.open_reject_prompt(
+    await topup_decisions.open_reject_prompt(
         context.db,
         chat_id=chat.id,
         message_id=prompt.message_id,
@@ -195,7 +190,7 @@ async def _reject(
     user = update.effective_user
     assert user is not None
     try:
-        decision = await topups.reject(
+        decision = await topup_decisions.reject(
             context.db,
             request_id=request_id,
             admin_id=user.id,
@@ -228,7 +223,7 @@ async def reject_without_reason(update: Update, context: BotContext, t: Translat
     else:
         await answer(query, admin_views.rejected(request_id, t))
     if isinstance(query.message, Message):
-        await topups.close_reject_prompt(
+        await topup_decisions.close_reject_prompt(
             context.db, chat_id=chat.id, message_id=query.message.message_id, now=now(context)
         )
         shown = (await _chat_reader(update, context)).t
@@ -244,7 +239,9 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
     if message is None or message.reply_to_message is None or message.text is None:
         return
     prompt_id = message.reply_to_message.message_id
-    prompt = await topups.reject_prompt(context.db, chat_id=message.chat_id, message_id=prompt_id)
+    prompt = await topup_decisions.reject_prompt(
+        context.db, chat_id=message.chat_id, message_id=prompt_id
+    )
     if prompt is None:
         # A reply to some other message of the bot's is what it would be without the reply.
         if message.chat.type == ChatType.PRIVATE:
@@ -262,7 +259,7 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
     except ReasonTooLong as exc:  # the prompt stays open for a shorter reason
         await message.reply_text(views.refusal(exc, Reader.of(context.settings, shown)))
         return
-    await topups.close_reject_prompt(
+    await topup_decisions.close_reject_prompt(
         context.db, chat_id=message.chat_id, message_id=prompt_id, now=now(context)
     )
     try:
@@ -278,7 +275,7 @@ async def got_reject_reason(update: Update, context: BotContext) -> None:
 @with_permission(Permission.TOPUPS)
 async def pending(update: Update, context: BotContext, t: Translator) -> None:
     """/pending: the requests waiting for an admin, a page at a time, each with its buttons."""
-    requests = await topups.list_pending(context.db)
+    requests = await topup_reads.list_pending(context.db)
     r = await _chat_reader(update, context)  # in the admin group, the group's language
     await show(update, *list_views.pending(requests, callbacks.PENDING.page(context), r))
 
@@ -293,7 +290,7 @@ async def _refresh_pending_list(
     tapped = (query.message.chat_id, query.message.message_id)
     if tapped == (decided.admin_chat_id, decided.admin_message_id):
         return
-    requests = await topups.list_pending(context.db)
+    requests = await topup_reads.list_pending(context.db)
     text, keyboard = list_views.pending(requests, page, await _chat_reader(update, context))
     try:
         await query.edit_message_text(text, reply_markup=keyboard)

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.topups import RequestView
+from bot.services.topup_reads import RequestView
 from handlers import pages
 from handlers.reader import Reader
 from handlers.topup import callbacks, views

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.services.stars import CURRENCY
-from bot.services.topups import RequestView
+from bot.services.topup_reads import RequestView
 from handlers import pages
 from handlers.payments import views as payment_views
 from handlers.reader import Reader

@@ -6,8 +6,9 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.services import topups
-from bot.services.topups import AlreadyDecided, TopUpError
+from bot.services import topup_reads, topups
+from bot.services.topup_decisions import AlreadyDecided
+from bot.services.topup_reads import TopUpError
 from handlers.common import answer, identify, now, refuse, show
 from handlers.language import translator
 from handlers.reader import Reader
@@ -31,7 +32,7 @@ async def _show(update: Update, context: BotContext, page: int) -> None:
     if (await identify(update, context)).reseller is None:
         await refuse(update, not_registered(t, user.id))
         return
-    requests = await topups.list_for_reseller(context.db, user.id)
+    requests = await topup_reads.list_for_reseller(context.db, user.id)
     await show(update, *list_views.my_topups(requests, page, Reader.of(context.settings, t)))
 
 
@@ -65,7 +66,7 @@ async def confirm_after_end(update: Update, context: BotContext) -> None:
         return
     t = await translator(update, context)
     nonce = callbacks.CONFIRM.parse(context)
-    found = await topups.find_by_key(context.db, request_key(user.id, nonce))
+    found = await topup_reads.find_by_key(context.db, request_key(user.id, nonce))
     if found is None or found.reseller_telegram_id != user.id:
         await answer(query, views.confirmation_invalid(t), alert=True)
         return

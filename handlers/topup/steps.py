@@ -13,7 +13,8 @@ from bot.context import BotContext
 from bot.money import AmountError, parse_amount
 from bot.services import pricing, stars, topups
 from bot.services.pricing import Method, Quote
-from bot.services.topups import Limits, Proof, TopUpError
+from bot.services.topup_reads import Proof, TopUpError
+from bot.services.topups import Limits
 from handlers import flow
 from handlers.common import active_reseller, answer, show
 from handlers.flow import FlowMessage

@@ -14,7 +14,8 @@ from bot import keyboards
 from bot.i18n import Translator
 from bot.money import AmountError
 from bot.services.pricing import Method, Quote
-from bot.services.topups import Limits, Proof, RequestView, TopUpError
+from bot.services.topup_reads import Proof, RequestView, TopUpError
+from bot.services.topups import Limits
 from handlers.common import clip
 from handlers.reader import Reader
 from handlers.topup import callbacks

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.admin_log import ActionError
-from bot.services.ledger import HistoryEntry
+from bot.services.ledger_reads import HistoryEntry
 from bot.services.transfer_rules import Allowance, Party, Preview, Sent
 from handlers.reader import Reader
 from handlers.transfer import callbacks as buttons

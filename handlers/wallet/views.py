@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import Translator
-from bot.services.ledger import HistoryEntry, HistoryPage
+from bot.services.ledger_reads import HistoryEntry, HistoryPage
 from bot.services.wallet import BalanceSummary
 from handlers import pages
 from handlers.downline import menu_views as downline_views
