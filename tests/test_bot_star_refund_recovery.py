@@ -20,21 +20,21 @@ from bot.db import Database
 from bot.services import star_refund_claims, star_refunds, star_renewal_outcome
 from bot.services.stars import Payment
 from jobs import stars as stars_job
-from models import StarPayment, StarPurpose, StarState, Transfer
+from models import StarPayment, StarState, Transfer
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID
 from tests.fake_bot_api import FakeBotAPI, User
 from tests.helpers import assert_audit_ok, now
-from tests.test_bot_star_recovery import EARLIER, _paid_then_stopped, _state
-from tests.test_bot_star_renewals import (  # noqa: F401  (the fixtures)
+from tests.stars_setup import (  # noqa: F401  (the fixtures)
     ALICE,
+    EARLIER,
     JOHN,
     Shop,
     _balance,
     _count,
-    _invoice,
-    _offer_prices,
-    _sell_and_link,
     marzban,
+    payment_state,
+    refunds_made,
+    renewal_paid_then_stopped,
     shop,
 )
 from tests.test_bot_stars import _balance as _alice_balance
@@ -55,10 +55,6 @@ def _by_hand(app: BotApplication) -> None:
         job.schedule_removal()
 
 
-def _refunds(api: FakeBotAPI) -> list[dict[str, object]]:
-    return [tx for tx in api.star_transactions if "receiver" in tx]
-
-
 async def _finish(s: Shop, at: dt.datetime) -> int:
     return await stars_job.finish_pending_refunds(
         s.db, s.app.bot, admin_chat_id=ADMIN_CHAT_ID, now=at
@@ -69,10 +65,7 @@ async def _decided_then_stopped(s: Shop, at: dt.datetime | None = None) -> Payme
     """john pays a renewal; the bot records it and decides to refund it (the revenue
     taken back, ``refund_pending``), then stops before asking Telegram."""
     _by_hand(s.app)
-    await _sell_and_link(s)
-    await _offer_prices(s, 10)
-    _, invoice = await _invoice(s)
-    payment = await _paid_then_stopped(s, invoice, StarPurpose.RENEWAL)
+    _, payment = await renewal_paid_then_stopped(s)
     pending = await star_renewal_outcome.begin_refund(
         s.db, payment_id=payment.id, reason="panel_failed", now=at or now() - EARLIER
     )
@@ -98,11 +91,11 @@ async def test_a_refund_decided_just_before_a_crash_is_made_by_the_job_and_told_
     pending = await _decided_then_stopped(s)
     # Its caller may still be asking Telegram (the grace, the lease): left alone.
     assert await _finish(s, now() - EARLIER + dt.timedelta(minutes=1)) == 0
-    assert _refunds(s.api) == []
+    assert refunds_made(s.api) == []
 
     assert await _finish(s, now()) == 1
-    assert await _state(s, pending.id) == StarState.REFUNDED
-    refunds = _refunds(s.api)
+    assert await payment_state(s, pending.id) == StarState.REFUNDED
+    refunds = refunds_made(s.api)
     assert len(refunds) == 1 and refunds[0]["amount"] == 10
     told = await s.api.next_event(JOHN)  # through the outbox: he is not there to answer
     assert "your 10 Stars were refunded" in told.text
@@ -115,7 +108,7 @@ async def test_a_refund_decided_just_before_a_crash_is_made_by_the_job_and_told_
     # Again: nothing refunded, moved or said twice.
     assert await _finish(s, now() + EARLIER) == 0
     await _nothing_more(s)
-    assert len(_refunds(s.api)) == 1
+    assert len(refunds_made(s.api)) == 1
     assert (await _balance(s.db)).balance == 4_000 and await _transfers(s.db) == transfers
     await assert_audit_ok(s.db)
 
@@ -134,8 +127,8 @@ async def test_telegram_saying_already_refunded_is_recorded_with_nothing_moved_a
     transfers = await _transfers(s.db)
 
     assert await _finish(s, now()) == 1
-    assert await _state(s, pending.id) == StarState.REFUNDED
-    assert len(_refunds(s.api)) == 1
+    assert await payment_state(s, pending.id) == StarState.REFUNDED
+    assert len(refunds_made(s.api)) == 1
     assert (await _balance(s.db)).balance == 4_000 and await _transfers(s.db) == transfers
     assert "your 10 Stars were refunded" in (await s.api.next_event(JOHN)).text
     await s.api.next_event(ALICE)
@@ -156,18 +149,18 @@ async def test_a_refund_telegram_does_not_make_stays_pending_and_is_tried_next_r
     assert await _finish(s, minutes[1]) == 0
     s.api.fail("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND")
     assert await _finish(s, minutes[2]) == 0
-    assert await _state(s, pending.id) == StarState.REFUND_PENDING
+    assert await payment_state(s, pending.id) == StarState.REFUND_PENDING
     async with s.db.transaction() as session:
         error = await session.scalar(
             select(StarPayment.refund_error).where(StarPayment.id == pending.id)
         )
     assert error is not None and "charge_not_found" in error.lower()
-    assert _refunds(s.api) == []
+    assert refunds_made(s.api) == []
     await _nothing_more(s)  # no one told, the admins not every minute
 
     assert await _finish(s, now()) == 1
-    assert await _state(s, pending.id) == StarState.REFUNDED
-    assert len(_refunds(s.api)) == 1
+    assert await payment_state(s, pending.id) == StarState.REFUNDED
+    assert len(refunds_made(s.api)) == 1
     assert "your 10 Stars were refunded" in (await s.api.next_event(JOHN)).text
     await s.api.next_event(ALICE)
     await s.api.next_event(ADMIN_CHAT_ID)
@@ -192,11 +185,11 @@ async def test_the_live_refund_leaves_a_payment_the_job_is_refunding_to_it(
     live = await refund_renewal(
         s.db, s.app.bot, pending.id, "panel_failed", admin_chat_id=ADMIN_CHAT_ID, now=live_at
     )
-    assert live.state == StarState.REFUND_PENDING and _refunds(s.api) == []
+    assert live.state == StarState.REFUND_PENDING and refunds_made(s.api) == []
     assert (await _balance(s.db)).balance == 4_000
     # The holder stopped too: its lease runs out and the next run finishes the refund.
     assert await _finish(s, job_at + star_refund_claims.LEASE) == 1
-    assert len(_refunds(s.api)) == 1
+    assert len(refunds_made(s.api)) == 1
     await assert_audit_ok(s.db)
 
 
@@ -225,7 +218,7 @@ async def test_a_top_up_refund_decided_before_a_crash_is_made_by_the_job_once(
     await fake_api.next_event(ADMIN_CHAT_ID)  # the payment's post
     finish = stars_job.finish_pending_refunds
     assert await finish(db, bot.bot, admin_chat_id=ADMIN_CHAT_ID, now=now()) == 1
-    assert len(_refunds(fake_api)) == 1
+    assert len(refunds_made(fake_api)) == 1
     told = await fake_api.next_event(alice.id)
     assert "was refunded: 250 Stars returned, 500.00 credits removed" in told.text
     assert await finish(db, bot.bot, admin_chat_id=ADMIN_CHAT_ID, now=now() + EARLIER) == 0
@@ -253,11 +246,11 @@ async def test_an_admin_tapping_refund_while_the_job_refunds_does_not_ask_telegr
     await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
     told = await fake_api.next_event(ADMIN_CHAT_ID)
     assert "cannot be refunded: it is refund under way" in told.text
-    assert _refunds(fake_api) == []
+    assert refunds_made(fake_api) == []
     assert (await _alice_balance(db)).balance == 1_000  # taken once, not restored
     finish = stars_job.finish_pending_refunds
     later = now() + star_refund_claims.LEASE
     assert await finish(db, bot.bot, admin_chat_id=ADMIN_CHAT_ID, now=later) == 1
-    assert len(_refunds(fake_api)) == 1
+    assert len(refunds_made(fake_api)) == 1
     assert (await _alice_balance(db)).balance == 1_000
     await assert_audit_ok(db)
