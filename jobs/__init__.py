@@ -138,12 +138,16 @@ async def stars_job(context: BotContext) -> None:
 
 
 async def stranded_payments_job(context: BotContext) -> None:
-    """Customers' Stars payments that no sale or refund followed (a crash between)."""
+    """Customers' Stars payments that no sale or refund followed, and refunds whose
+    Telegram answer was never recorded (a crash between)."""
     await stars.complete_stranded_payments(
         context.db, context.bot, cast(Provider, context.bot_data["provider"]),
         cast(Panels | None, context.bot_data.get("panels")), context.settings,
         now=_clock(context),
     )  # fmt: skip
+    await stars.finish_pending_refunds(
+        context.db, context.bot, admin_chat_id=context.settings.admin_chat_id, now=_clock(context)
+    )
 
 
 async def alerts_job(context: BotContext) -> None:

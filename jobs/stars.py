@@ -5,7 +5,9 @@ the admin group's report are the services' (``bot.services.star_reconcile``). A 
 is posted only when there are differences.
 
 Also the customers' paid renewals and changes that no sale or refund followed (the bot
-stopped right after recording the payment): completed as the live path would have.
+stopped right after recording the payment): completed as the live path would have; and
+the refunds decided but never finished (the bot stopped before Telegram's answer was
+recorded): asked of Telegram again and recorded as the live path would have.
 """
 
 from __future__ import annotations
@@ -16,14 +18,21 @@ import logging
 from telegram import Bot, TransactionPartnerUser
 
 from bot.db import Database
-from bot.services import star_reconcile, star_renewal_outcome, star_subscriptions
+from bot.services import (
+    star_reconcile,
+    star_refund_claims,
+    star_refunds,
+    star_renewal_outcome,
+    star_subscriptions,
+)
 from bot.services.panel_provider import Panels
 from bot.services.provisioning import Provider
 from bot.services.star_reconcile import Differences, TelegramTransaction
 from bot.services.star_renewal_outcome import Outcome
 from bot.settings import Settings
-from handlers.payments import auto_renewal
-from handlers.payments.renewal import refund_renewal
+from handlers.payments import auto_renewal, telegram_refund
+from handlers.payments.renewal import refund_renewal, settle_refund
+from models import StarPurpose
 
 log = logging.getLogger(__name__)
 PAGE = 100  # Telegram's largest page
@@ -143,3 +152,56 @@ async def _complete(
             sub = await star_subscriptions.by_id(db, renewal.stop_subscription)
             await auto_renewal.cancel(bot, db, sub, now)
     # IN_DOUBT: its order is open now; reconciliation settles it (and refunds it if released).
+
+
+async def finish_pending_refunds(
+    db: Database, bot: Bot, *, admin_chat_id: int | None, now: dt.datetime
+) -> int:
+    """Refunds decided (the credits or the revenue taken back, the payment
+    ``refund_pending``) whose Telegram answer was never recorded: the bot stopped in
+    between, or Telegram did not refund. Each, once older than the grace and held by no
+    one, is asked of Telegram again through the live path's call, holding the refund's
+    lease (an admin's ↩️ Refund or another run waits for it), and recorded as the live path
+    records it, the notices keyed by the payment: refunded, Telegram's
+    CHARGE_ALREADY_REFUNDED included (the refund was made before the stop: nothing moves
+    again). Any other answer leaves it pending for the next run; the admins hear of it
+    from the daily reconciliation, not every minute. How many were refunded."""
+    found = await star_refund_claims.stuck(
+        db, now=now, begun_before=now - STRANDED_GRACE, begun_since=now - STRANDED_WINDOW
+    )
+    refunded = 0
+    for payment_id in found:
+        try:
+            refunded += await _finish_refund(db, bot, payment_id, admin_chat_id, now)
+        except Exception:  # tried again next run; the others go on
+            log.exception("the pending refund of Stars payment %s could not be finished",
+                          payment_id)  # fmt: skip
+    if refunded:
+        log.warning("finished %s refunds of Stars the bot had stopped in the middle of", refunded)
+    return refunded
+
+
+async def _finish_refund(
+    db: Database, bot: Bot, payment_id: int, admin_chat_id: int | None, now: dt.datetime
+) -> bool:
+    pending = await star_refund_claims.take(db, payment_id, now)
+    if pending is None:  # another caller has it in hand
+        return False
+    if pending.purpose != StarPurpose.TOPUP:  # a customer's: its Stars, the revenue's notices
+        done = await settle_refund(
+            db, bot, pending, admin_chat_id=admin_chat_id, now=now, tell_payer=True,
+            tell_failure=False,
+        )  # fmt: skip
+        refunded = done.refunded_at is not None
+    else:  # a top-up an admin refunded: as ``handlers.payments.refund`` records it
+        told = await telegram_refund.refund_stars(bot, pending)
+        if told.refunded:
+            await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=now)
+        else:  # never restored here: that is the admin's call, with Telegram's reason
+            await star_renewal_outcome.refund_failed(
+                db, payment_id=payment_id, error=told.error, admin_chat_id=None, now=now
+            )
+        refunded = told.refunded
+    if not refunded:
+        log.warning("the refund of Stars payment %s is still pending", payment_id)
+    return refunded

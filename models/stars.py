@@ -91,6 +91,10 @@ class StarPayment(Base):
     refund_reason: Mapped[str | None] = mapped_column(String(255))
     refund_actor: Mapped[str | None] = mapped_column(String(64))
     refund_error: Mapped[str | None] = mapped_column(String(255))
+    # When the refund under way began, and until when one caller holds it (asking
+    # Telegram): no second caller asks at the same time.
+    refund_begun_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    refund_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

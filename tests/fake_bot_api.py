@@ -962,6 +962,9 @@ class FakeBotAPI:
         if paid is None or paid["source"]["user"]["id"] != user_id:
             raise bad_request("CHARGE_NOT_FOUND")
         if self._refunded(charge_id):
+            # Telegram's answer to a charge refunded before (tdlib/telegram-bot-api#690):
+            # {"ok": false, "error_code": 400, "description": "Bad Request:
+            # CHARGE_ALREADY_REFUNDED"}.
             raise bad_request("CHARGE_ALREADY_REFUNDED")
         self._refund_transaction(paid)
         return True

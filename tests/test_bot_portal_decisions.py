@@ -17,6 +17,7 @@ from bot.services.provisioning import LocalProvider
 from handlers.portal import callbacks
 from models import ChangeStatus, CustomerStatus, PlanChangeRequest, SubscriptionOrder
 from tests.helpers import say, tap
+from tests.stars_setup import alert
 from tests.test_bot_portal import (  # noqa: F401  (the fixture)
     ALICE,
     BOB,
@@ -37,12 +38,6 @@ async def _request(s: Shop, request_id: int) -> PlanChangeRequest:
     return found
 
 
-async def _alert(s: Shop, user: Any, event: Any, data: str) -> str:
-    answered = await s.api.answer(await s.api.tap(user, event, data))
-    assert str(answered.get("show_alert")).lower() == "true", answered
-    return str(answered.get("text", ""))
-
-
 async def test_a_reseller_declines_in_their_own_words_and_the_customer_reads_them(
     shop: Shop,  # noqa: F811
 ) -> None:
@@ -53,7 +48,7 @@ async def test_a_reseller_declines_in_their_own_words_and_the_customer_reads_the
     # Another reseller's tap on "Other reason…": refused, no flow.
     bob = s.api.user(BOB, "Bob")
     menu = await say(s.api, bob, "/start")
-    refused = await _alert(s, bob, menu, callbacks.CHANGE_DECLINE_OTHER.build(request))
+    refused = await alert(s.api, bob, menu, callbacks.CHANGE_DECLINE_OTHER.build(request))
     assert "no longer valid" in refused
 
     prompt = await tap(s.api, s.alice, reasons, callbacks.CHANGE_DECLINE_OTHER.build(request))
@@ -74,7 +69,7 @@ async def test_a_reseller_declines_in_their_own_words_and_the_customer_reads_the
     assert found.note == "HD needs a <b>new</b> box; call me"
     assert (await _status(s.db, cid)).plan_id == s.plans["m1"]
     # The flow is over: more text is not taken as a reason, the buttons are stale.
-    stale = await _alert(s, s.alice, reasons, callbacks.CHANGE_DECLINE_OTHER.build(request))
+    stale = await alert(s.api, s.alice, reasons, callbacks.CHANGE_DECLINE_OTHER.build(request))
     assert "no longer valid" in stale
     await drain(s.app, s.db, s.settings, dt.datetime.now(dt.UTC))
     told = await s.api.next_event(s.carol.id)

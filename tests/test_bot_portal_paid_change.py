@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.panels.base import GIB
-from bot.services import cancellation, plans, self_pay, star_renewals
+from bot.services import cancellation, self_pay, star_renewals
 from bot.services.star_changes import extra_for_days_left
 from handlers.portal import callbacks
 from models import (
@@ -32,48 +31,24 @@ from models import (
 from tests.conftest import ADMIN_CHAT_ID
 from tests.fake_bot_api import Event
 from tests.helpers import assert_audit_ok, now, tap
-from tests.test_bot_star_renewals import (  # noqa: F401  (the fixtures)
+from tests.stars_setup import (  # noqa: F401  (the fixtures)
     ALICE,
     JOHN,
     Shop,
     _balance,
     _count,
     _customer,
-    _sell_and_link,
+    alert,
+    change_invoice,
+    change_screen,
+    linked_with_prices,
     marzban,
+    refunds_made,
+    renewal_invoice,
+    set_prices,
     shop,
+    subscribe,
 )
-
-
-async def _plans(s: Shop) -> dict[str, int]:
-    """VPN Plus (15.00 credits, 30 days) and VPN Lite (8.00) beside VPN 1 month (10.00)."""
-    for code, name, price in (("vpn-plus", "VPN Plus", 1_500), ("vpn-lite", "VPN Lite", 800)):
-        await plans.add_plan(
-            s.db, code=code, name=name, days=30, price=price, panel="de-1",
-            template=s.harness.template(), data_limit_bytes=50 * GIB,
-        )  # fmt: skip
-    found = {p.name: p.id for p in await plans.list_plans(s.db)}
-    return {"1m": found["VPN 1 month"], "plus": found["VPN Plus"], "lite": found["VPN Lite"]}
-
-
-async def _prices(s: Shop, ids: dict[str, int], **stars: int) -> None:
-    await self_pay.set_enabled(s.db, telegram_id=ALICE, enabled=True, actor="t", now=now())
-    for code, amount in stars.items():
-        await self_pay.set_price(
-            s.db, telegram_id=ALICE, plan_id=ids[code], stars=amount, actor="t", now=now()
-        )
-
-
-async def _change_screen(s: Shop, cid: int) -> Event:
-    await s.api.send(s.john, "/start")
-    home = await s.api.next_event(JOHN)
-    return await tap(s.api, s.john, home, callbacks.CHANGE.build(cid))
-
-
-async def _alert(s: Shop, event: Event, data: str) -> str:
-    answered: dict[str, Any] = await s.api.answer(await s.api.tap(s.john, event, data))
-    assert str(answered.get("show_alert")).lower() == "true", answered
-    return str(answered.get("text", ""))
 
 
 async def _payments(s: Shop) -> list[StarPayment]:
@@ -103,11 +78,9 @@ async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15, "lite": 8})
+    first, ids = await linked_with_prices(s, **{"1m": 10, "plus": 15, "lite": 8})
     assert (await _balance(s.db)).balance == 4_000
-    screen = await _change_screen(s, first.id)
+    screen = await change_screen(s, first.id)
     labels = [label for label, _ in screen.buttons]
     # 29 whole days left at (15 - 10) / 30 Stars a day: 4.83, rounded up to 5.
     assert "VPN Plus (30 days) · 20 Stars" in labels
@@ -163,7 +136,7 @@ async def test_a_customer_pays_the_difference_and_the_package_changes_at_once(
     )
     assert await _count(s.db, revenue) == 1 and await _count(s.db, orders) == 1
     # The old invoice's button again: the plan is now the customer's own.
-    stale = await _alert(s, pay_screen, pay)
+    stale = await alert(s.api, s.john, pay_screen, pay)
     assert "not available" in stale
     # Payments: what John paid, and Alice's Stars price list for what she did; never
     # what either cost her (10.00 and 15.00 credits).
@@ -187,16 +160,9 @@ async def test_pre_checkout_after_a_price_change_is_refused_and_a_new_invoice_fo
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    await s.api.answer(
-        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
-    )
-    invoice = await s.api.next_event(JOHN)
-    await _prices(s, ids, plus=18)  # 18 + 29 * 8 / 30 = 25.7: 26
+    first, ids = await linked_with_prices(s)
+    _, invoice, _ = await change_invoice(s, first.id, ids["plus"])
+    await set_prices(s, ids, plus=18)  # 18 + 29 * 8 / 30 = 25.7: 26
     answered = await s.api.pre_checkout(s.john, invoice)
     assert answered["ok"] is False and "The price changed" in answered["error_message"]
     fresh = await s.api.next_event(JOHN)
@@ -224,15 +190,8 @@ async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    await s.api.answer(
-        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
-    )
-    invoice = await s.api.next_event(JOHN)
+    first, ids = await linked_with_prices(s)
+    _, invoice, _ = await change_invoice(s, first.id, ids["plus"])
     s.harness.fail_next(500)  # the change: the panel has not changed john
     await s.api.pay(s.john, invoice)
     reply = await s.api.next_event(JOHN)
@@ -241,7 +200,7 @@ async def test_a_change_the_panel_refuses_is_refunded_and_the_revenue_taken_back
     assert found.plan_id == ids["1m"] and found.expires_at == first.expires_at
     balance = await _balance(s.db)
     assert (balance.balance, balance.held) == (4_000, 0)
-    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    refunds = refunds_made(s.api)
     assert len(refunds) == 1 and refunds[0]["amount"] == 20
     [payment] = await _payments(s)
     assert payment.state == StarState.REFUNDED
@@ -262,10 +221,8 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15, "lite": 8})
-    screen = await _change_screen(s, first.id)
+    first, ids = await linked_with_prices(s, **{"1m": 10, "plus": 15, "lite": 8})
+    screen = await change_screen(s, first.id)
     # Another chat taps John's buttons (forged under its own /start): nothing is shown.
     eve = s.api.user(6006, "Eve")
     await s.api.send(eve, "/start")
@@ -274,16 +231,15 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
         callbacks.CHANGE_PAY.build(first.id, ids["plus"]),
         callbacks.CHANGE_TO.build(first.id, ids["plus"]),
     ):
-        answered = await s.api.answer(await s.api.tap(eve, menu, data))
-        assert str(answered.get("show_alert")).lower() == "true", answered
+        await alert(s.api, eve, menu, data)
     assert s.api.unread(eve.id) == []
     # John: a plan id that does not exist, and his own plan.
     for plan in (999_999, ids["1m"]):
-        assert "not available" in await _alert(
-            s, screen, callbacks.CHANGE_PAY.build(first.id, plan)
+        assert "not available" in await alert(
+            s.api, s.john, screen, callbacks.CHANGE_PAY.build(first.id, plan)
         )
     # A subscription id that is not his.
-    assert await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id + 1, ids["plus"]))
+    assert await alert(s.api, s.john, screen, callbacks.CHANGE_PAY.build(first.id + 1, ids["plus"]))
     assert await _payments(s) == []
     # The cheaper plan goes to the reseller, as without self-service payment.
     asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["lite"]))
@@ -292,12 +248,12 @@ async def test_forged_buttons_another_chats_subscription_and_a_cheaper_plan(
         status = await session.scalar(select(PlanChangeRequest.status))
     assert status == ChangeStatus.PENDING
     # While it waits, the dearer plan is not paid here either: one change at a time.
-    screen = await _change_screen(s, first.id)
+    screen = await change_screen(s, first.id)
     assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]
-    refused = await _alert(s, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    refused = await alert(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
     assert "already asked for a change" in refused
     # A pay button from before the request: no invoice either.
-    refused = await _alert(s, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
+    refused = await alert(s.api, s.john, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
     assert "cannot be paid here now" in refused
     assert await _payments(s) == []
 
@@ -306,14 +262,12 @@ async def test_with_self_service_off_the_change_is_a_request_as_before(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    first, ids = await linked_with_prices(s)
     await self_pay.set_enabled(s.db, telegram_id=ALICE, enabled=False, actor="t", now=now())
-    screen = await _change_screen(s, first.id)
+    screen = await change_screen(s, first.id)
     assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]
-    assert "cannot be paid here" in await _alert(
-        s, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"])
+    assert "cannot be paid here" in await alert(
+        s.api, s.john, screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"])
     )
     asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
     assert "asked to change your package to VPN Plus" in asked.text
@@ -325,15 +279,8 @@ async def test_a_customer_cancelled_between_pre_checkout_and_payment_is_refunded
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    await s.api.answer(
-        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
-    )
-    invoice = await s.api.next_event(JOHN)
+    first, ids = await linked_with_prices(s)
+    _, invoice, _ = await change_invoice(s, first.id, ids["plus"])
     original = star_renewals.record_payment
 
     async def cancelled_meanwhile(db: Any, **kwargs: Any) -> Any:
@@ -367,18 +314,11 @@ async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today
     """The days left are counted when Telegram asks, not when the invoice was made: John's
     ran out before he paid, so the +5 Stars for them are no longer owed."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    first, ids = await linked_with_prices(s)
     clock = [now()]
     s.app.bot_data["clock"] = lambda: clock[0]
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
+    pay_screen, invoice, _ = await change_invoice(s, first.id, ids["plus"])
     assert "To pay: <b>20 Stars</b>" in pay_screen.text
-    await s.api.answer(
-        await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
-    )
-    invoice = await s.api.next_event(JOHN)
     assert invoice.message["invoice"]["total_amount"] == 20
     clock[0] += dt.timedelta(days=31)  # John pays a month later: his days are gone
     answered = await s.api.pre_checkout(s.john, invoice)
@@ -401,14 +341,10 @@ async def test_an_invoice_paid_after_the_days_left_ran_out_is_repriced_for_today
 async def _two_invoices(s: Shop, cid: int, plan_id: int) -> tuple[Event, Event, str]:
     """Pay and change tapped twice (two devices, or twice on one): two invoices; and the
     pay button's data."""
-    screen = await _change_screen(s, cid)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(cid, plan_id))
-    pay = callbacks.CHANGE_PAY.build(cid, plan_id)
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
-    first = await s.api.next_event(JOHN)
+    pay_screen, first, pay = await change_invoice(s, cid, plan_id)
     await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
     second = await s.api.next_event(JOHN)
-    assert first.method == second.method == "sendInvoice"
+    assert second.method == "sendInvoice"
     return first, second, pay
 
 
@@ -420,9 +356,7 @@ async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_a
     the first, and nothing would ever run it later: its Stars go back now, with the
     revenue, rather than staying taken for nothing."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    first, ids = await linked_with_prices(s)
     invoice, second, _ = await _two_invoices(s, first.id, ids["plus"])
     assert (await s.api.pre_checkout(s.john, second))["ok"] is True
     s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
@@ -434,7 +368,7 @@ async def test_a_second_payment_while_the_first_change_is_in_doubt_is_refunded_a
     [in_doubt, refunded] = await _payments(s)
     assert in_doubt.state == StarState.PAID and refunded.state == StarState.REFUNDED
     assert refunded.refund_reason == "plan_change not done: renewal_in_progress"
-    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    refunds = refunds_made(s.api)
     assert len(refunds) == 1 and refunds[0]["amount"] == 20
     # The first payment's revenue in and its price held; the second's revenue taken back.
     balance = await _balance(s.db)
@@ -451,20 +385,18 @@ async def test_while_a_paid_change_is_in_doubt_nothing_more_is_offered_for_stars
     and prices nothing (a plan tapped is asked of the reseller); the old Pay button makes
     no invoice; an invoice made before is refused at the pre-checkout, in words."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    first, ids = await linked_with_prices(s)
     invoice, earlier, pay = await _two_invoices(s, first.id, ids["plus"])
     s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
     await s.api.pay(s.john, invoice)
     assert "being confirmed with the provider" in (await s.api.next_event(JOHN)).text
 
-    screen = await _change_screen(s, first.id)
+    screen = await change_screen(s, first.id)
     labels = [label for label, _ in screen.buttons]
     assert "VPN Plus (30 days)" in labels and not any("Stars" in label for label in labels)
     assert "Your last payment is still being processed" in screen.text
     assert "ask your reseller" in screen.text
-    refused = await _alert(s, screen, pay)
+    refused = await alert(s.api, s.john, screen, pay)
     assert "Your last payment is still being processed" in refused
     answered = await s.api.pre_checkout(s.john, earlier)
     assert answered["ok"] is False
@@ -487,9 +419,7 @@ async def test_two_payments_for_the_same_change_on_two_devices_change_once(
     changes the package; the second must not renew it again: its Stars are refunded and
     the revenue taken back, and John is told why."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
+    first, ids = await linked_with_prices(s)
     phone, laptop, _ = await _two_invoices(s, first.id, ids["plus"])
     assert (await s.api.pre_checkout(s.john, phone))["ok"] is True
     assert (await s.api.pre_checkout(s.john, laptop))["ok"] is True
@@ -506,7 +436,7 @@ async def test_two_payments_for_the_same_change_on_two_devices_change_once(
     [paid, refunded] = await _payments(s)
     assert paid.state == StarState.PAID and refunded.state == StarState.REFUNDED
     assert refunded.refund_reason == "plan_change not done: already_on_plan"
-    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    refunds = refunds_made(s.api)
     assert len(refunds) == 1 and refunds[0]["amount"] == 20
     # 40.00 after the activation, +40.00 revenue, -15.00 for the new package; the second
     # payment's revenue taken back.
@@ -536,16 +466,9 @@ async def test_while_a_paid_change_is_in_doubt_no_renewal_is_taken_in_stars_eith
     refused at the pre-checkout in words (its payment would only be refunded), the old
     ⭐ Pay and renew button makes no invoice, and /status offers none until it is settled."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    await s.api.send(s.john, "/status")
-    status = await s.api.next_event(JOHN)
+    first, ids = await linked_with_prices(s)
+    status, _, renewal = await renewal_invoice(s)
     pay_renewal = status.button("Pay and renew")
-    await s.api.answer(await s.api.tap(s.john, status, pay_renewal))
-    await s.api.next_event(JOHN)  # the offer screen
-    renewal = await s.api.next_event(JOHN)
-    assert renewal.method == "sendInvoice"
     invoice, _, _ = await _two_invoices(s, first.id, ids["plus"])
     s.harness.fail_next(500, times=3)  # the change, and asking the panel about it
     await s.api.pay(s.john, invoice)
@@ -555,7 +478,7 @@ async def test_while_a_paid_change_is_in_doubt_no_renewal_is_taken_in_stars_eith
     assert answered["ok"] is False
     assert "Your last payment is still being processed" in answered["error_message"]
     assert "nothing was charged" in answered["error_message"]
-    refused = await _alert(s, status, pay_renewal)
+    refused = await alert(s.api, s.john, status, pay_renewal)
     assert "Your last payment is still being processed" in refused
     await s.api.send(s.john, "/status")
     again = await s.api.next_event(JOHN)
@@ -579,28 +502,13 @@ async def test_a_change_is_not_paid_here_while_a_stars_subscription_renews_the_o
     (sold VPN 1 month again, the Plus days he paid extra for moved back). So the change
     is not offered for Stars while it renews; an invoice from before is refused."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
-    pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
-    pay = callbacks.CHANGE_PAY.build(first.id, ids["plus"])
-    await s.api.answer(await s.api.tap(s.john, pay_screen, pay))
-    earlier = await s.api.next_event(JOHN)
-    assert earlier.method == "sendInvoice"
-    await s.api.send(s.john, "/status")
-    status = await s.api.next_event(JOHN)
-    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
-    offer = await s.api.next_event(JOHN)
-    await s.api.next_event(JOHN)  # the single renewal's invoice
-    await s.api.answer(await s.api.tap(s.john, offer, offer.button("Renew every 30 days")))
-    await s.api.next_event(JOHN)  # the terms and the link
-    await s.api.subscribe(s.john, list(s.api.invoice_links)[-1])
-    assert "renewed until" in (await s.api.next_event(JOHN)).text
+    first, ids = await linked_with_prices(s)
+    _, earlier, pay = await change_invoice(s, first.id, ids["plus"])
+    await subscribe(s)
 
-    screen = await _change_screen(s, first.id)
+    screen = await change_screen(s, first.id)
     assert "VPN Plus (30 days)" in [label for label, _ in screen.buttons]  # asked, no price
-    assert "cannot be paid here now" in await _alert(s, screen, pay)
+    assert "cannot be paid here now" in await alert(s.api, s.john, screen, pay)
     answered = await s.api.pre_checkout(s.john, earlier)
     assert answered["ok"] is False and "cannot be paid here now" in answered["error_message"]
     assert [p.state for p in await _payments(s)] == [StarState.INVOICED]
@@ -615,15 +523,8 @@ async def test_a_renewal_let_through_before_a_paid_change_is_refunded_not_sold_b
     would move him back (the Plus days he paid for moved to the old plan). It is refunded
     instead, and he is told his package changed meanwhile."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    await s.api.send(s.john, "/status")
-    status = await s.api.next_event(JOHN)
-    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
-    await s.api.next_event(JOHN)  # the offer screen
-    renewal = await s.api.next_event(JOHN)
-    assert renewal.method == "sendInvoice"
+    first, ids = await linked_with_prices(s)
+    _, _, renewal = await renewal_invoice(s)
     assert (await s.api.pre_checkout(s.john, renewal))["ok"] is True
     invoice, _, _ = await _two_invoices(s, first.id, ids["plus"])
     await s.api.pay(s.john, invoice)
@@ -643,7 +544,7 @@ async def test_a_renewal_let_through_before_a_paid_change_is_refunded_not_sold_b
         )
     assert payment is not None and payment.state == StarState.REFUNDED
     assert payment.refund_reason == "renewal not done: plan_changed"
-    refunds = [tx for tx in s.api.star_transactions if "receiver" in tx]
+    refunds = refunds_made(s.api)
     assert len(refunds) == 1 and refunds[0]["amount"] == 10
     told = await s.api.next_event(ALICE)
     assert "could not be done (the customer has changed package since)" in told.text

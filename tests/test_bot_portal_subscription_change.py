@@ -40,40 +40,27 @@ from models import (
 )
 from tests.fake_bot_api import Event
 from tests.helpers import assert_audit_ok, tap
-from tests.test_bot_portal_paid_change import _change_screen, _plans, _prices
-from tests.test_bot_star_renewals import (  # noqa: F401  (the fixtures)
+from tests.stars_setup import (  # noqa: F401  (the fixtures)
     ALICE,
     JOHN,
     Shop,
     _balance,
     _count,
     _customer,
-    _sell_and_link,
+    change_screen,
+    linked_with_prices,
     marzban,
+    refunds_made,
     shop,
+    subscribe,
 )
 from tests.test_portal_services import CHAT, NOW, _shop
-
-
-async def _subscribe(s: Shop) -> str:
-    """john turns automatic renewal on for VPN 1 month (10 Stars every 30 days)."""
-    await s.api.send(s.john, "/status")
-    status = await s.api.next_event(JOHN)
-    await s.api.answer(await s.api.tap(s.john, status, status.button("Pay and renew")))
-    offer = await s.api.next_event(JOHN)
-    await s.api.next_event(JOHN)  # the single renewal's invoice
-    await s.api.answer(await s.api.tap(s.john, offer, offer.button("Renew every 30 days")))
-    await s.api.next_event(JOHN)  # the terms and the link
-    link = list(s.api.invoice_links)[-1]
-    await s.api.subscribe(s.john, link)
-    assert "renewed until" in (await s.api.next_event(JOHN)).text
-    return link
 
 
 async def _ask_and_approve(s: Shop, customer_id: int, plan_id: int) -> Event:
     """john asks for VPN Plus (a request: no Stars price while the subscription renews);
     Alice approves it from the notice. Her screen after Approve."""
-    screen = await _change_screen(s, customer_id)
+    screen = await change_screen(s, customer_id)
     asked = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(customer_id, plan_id))
     assert "asked to change your package to VPN Plus" in asked.text
     notice = await s.api.next_event(ALICE)
@@ -145,17 +132,15 @@ async def _next_charge_refunded(s: Shop, link: str, plus: int) -> None:
     await s.api.deliver_again(charged)  # the same charge again: refunded once, said once
     await asyncio.sleep(1.0)
     assert s.api.unread(JOHN) == []
-    assert len([tx for tx in s.api.star_transactions if "receiver" in tx]) == 1
+    assert len(refunds_made(s.api)) == 1
 
 
 async def test_approve_stops_the_old_plans_subscription_and_a_charge_still_sent_is_refunded(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    link = await _subscribe(s)
+    first, ids = await linked_with_prices(s)
+    link = await subscribe(s)
     # 40.00 after the activation, +20.00 revenue -10.00 renewal.
     assert (await _balance(s.db)).balance == 5_000
 
@@ -185,10 +170,8 @@ async def test_a_cancel_telegram_refuses_at_approve_leaves_the_refund_as_the_saf
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    link = await _subscribe(s)
+    first, ids = await linked_with_prices(s)
+    link = await subscribe(s)
     s.api.fail("editUserStarSubscription", 400, "Bad Request: CHARGE_ID_INVALID")
 
     done = await _ask_and_approve(s, first.id, ids["plus"])
@@ -210,9 +193,8 @@ async def test_a_change_with_no_subscription_says_nothing_of_automatic_renewal(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10})  # VPN Plus has no Stars price: asked of Alice
+    # VPN Plus has no Stars price: asked of Alice.
+    first, ids = await linked_with_prices(s, **{"1m": 10})
     await _ask_and_approve(s, first.id, ids["plus"])
     told: Any = await s.api.next_event(JOHN)
     assert "Your package is now VPN Plus" in told.text

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, ledger
+from bot.services import admin_log, ledger, star_refund_claims
 from bot.services.alerts import Kind
 from bot.services.ledger import rowcount
 from bot.services.outbox import Outgoing, enqueue
@@ -89,7 +89,8 @@ async def begin_refund(
     Refused (nothing changes): not a paid payment (``not_refundable``), or the credits are
     no longer all available (``credits_spent``, with how much is missing). A payment
     already ``refund_pending`` (Telegram's answer was lost) is returned as it is, for the
-    caller to ask Telegram again.
+    caller to ask Telegram again, once it holds the refund's lease (``refund_running``
+    while another caller asks Telegram about it).
     """
     reason = check_reason(reason)
 
@@ -97,7 +98,13 @@ async def begin_refund(
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUND_PENDING:
             # A refund whose outcome Telegram never told: its credits are out already;
-            # the caller asks Telegram again.
+            # the caller asks Telegram again, unless another caller is asking now.
+            if not await star_refund_claims.claim(session, payment.id, now):
+                raise StarsError(
+                    "refund_running",
+                    f"The refund of Stars payment #{payment.id} is under way.",
+                    state=payment.state.value,
+                )
             return payment
         if payment.state != StarState.PAID:
             raise StarsError(
@@ -133,6 +140,7 @@ async def begin_refund(
                 refund_actor=f"tg:{admin_id}",
                 refund_transfer_id=transfer_id,
                 refund_error=None,
+                **star_refund_claims.begun(now),
             )
         )
         return await require(session, payment.id)
@@ -186,14 +194,16 @@ async def _refunded(
 
 
 async def finish_refund(
-    db: Database, *, payment_id: int, admin_id: int, now: dt.datetime
+    db: Database, *, payment_id: int, admin_id: int | None, now: dt.datetime
 ) -> Payment:
-    """Telegram refunded the Stars: the payment is ``refunded``, logged, the reseller told."""
+    """Telegram refunded the Stars: the payment is ``refunded``, logged, the reseller told.
+    ``admin_id`` None: the job finishing a refund the bot stopped in the middle of."""
     async with db.transaction() as session:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUNDED:  # Telegram's own message came first
             return payment
-        return await _refunded(session, payment, actor=f"tg:{admin_id}", now=now)
+        actor = "system" if admin_id is None else f"tg:{admin_id}"
+        return await _refunded(session, payment, actor=actor, now=now)
 
 
 async def undo_refund(db: Database, *, payment_id: int, error: str, now: dt.datetime) -> Payment:
@@ -221,7 +231,12 @@ async def undo_refund(db: Database, *, payment_id: int, error: str, now: dt.date
         await session.execute(
             update(StarPayment)
             .where(StarPayment.id == payment.id)
-            .values(state=StarState.PAID, refund_transfer_id=None, refund_error=error[:MAX_ERROR])
+            .values(
+                state=StarState.PAID,
+                refund_transfer_id=None,
+                refund_error=error[:MAX_ERROR],
+                refund_claimed_until=None,
+            )
         )
         return await require(session, payment.id)
 

@@ -30,7 +30,7 @@ from sqlalchemy import Select, String, cast, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.services import admin_log, ledger, sales
+from bot.services import admin_log, ledger, sales, star_refund_claims
 from bot.services.alerts import Kind
 from bot.services.customers import CustomerError
 from bot.services.ledger import LedgerError
@@ -184,12 +184,15 @@ async def _payment(db: Database, payment_id: int) -> Payment:
 async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.datetime) -> Payment:
     """Take the revenue back (what is still there) and mark the payment ``refund_pending``.
 
-    A payment already pending is returned as it is, for the caller to ask Telegram again.
+    A payment already pending is returned as it is, for the caller to ask Telegram again
+    once it holds the refund's lease (``refund_running`` while another caller asks).
     """
 
     async def _begin(session: AsyncSession) -> Payment:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUND_PENDING:
+            if not await star_refund_claims.claim(session, payment.id, now):
+                raise StarsError("refund_running", f"Stars payment #{payment.id} is in hand.")
             return payment
         if payment.state != StarState.PAID:
             raise StarsError("not_refundable", f"Stars payment #{payment.id} is not paid.")
@@ -222,6 +225,7 @@ async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.da
                 refund_actor="system",
                 refund_transfer_id=transfer_id,
                 refund_shortfall=payment.credits - take,
+                **star_refund_claims.begun(now),
             )
         )
         return await require(session, payment.id)
@@ -299,13 +303,13 @@ async def finish_refund(
 async def refund_failed(
     db: Database, *, payment_id: int, error: str, admin_chat_id: int | None, now: dt.datetime
 ) -> Payment:
-    """Telegram did not refund: the payment stays pending and the admins are told (they
-    refund it from /stars, which asks Telegram again)."""
+    """Telegram did not refund: the payment stays pending, its lease given back (the job
+    asks Telegram again), and the admins are told, if ``admin_chat_id``."""
     async with db.transaction() as session:
         await session.execute(
             update(StarPayment)
             .where(StarPayment.id == payment_id)
-            .values(refund_error=error[:MAX_ERROR])
+            .values(refund_error=error[:MAX_ERROR], refund_claimed_until=None)
         )
         payment = await require(session, payment_id)
         if admin_chat_id is not None:

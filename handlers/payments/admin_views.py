@@ -122,7 +122,7 @@ def refusal(exc: StarsError, r: Reader) -> str:
             available=r.money(max(int(p["available"]), 0)),
             credits=r.money(int(p["credits"])),
         )
-    if exc.code == "not_refundable":
+    if exc.code in ("not_refundable", "refund_running"):  # running: it is refund_pending
         return t._(
             "That payment cannot be refunded: it is {state}.",
             state=state_name(str(p.get("state", "")), t),

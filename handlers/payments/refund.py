@@ -8,28 +8,25 @@ Telegram's reason.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services import star_refunds, stars
+from bot.services import star_refund_claims, star_refunds, stars
 from bot.services.roles import Permission
 from bot.services.stars import Payment, StarsError
 from handlers import flow
 from handlers.common import answer, now, permitted
 from handlers.language import translator
-from handlers.payments import admin_views, callbacks
+from handlers.payments import admin_views, callbacks, telegram_refund
+from handlers.payments.telegram_refund import Answer
 from handlers.reader import Reader
 from models import StarState
 
-log = logging.getLogger(__name__)
 DRAFT = "stars_refund_draft"
-ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 REASON, CONFIRM = "starsrefund:reason", "starsrefund:confirm"
 
 
@@ -119,28 +116,22 @@ async def confirm(update: Update, context: BotContext) -> int | str:
 
 async def _ask_telegram(context: BotContext, pending: Payment, admin_id: int, r: Reader) -> str:
     """refundStarPayment, then the outcome recorded: refunded, restored, or still pending
-    when Telegram's answer is unknown (a timeout: ↩️ Refund again asks once more)."""
-    assert pending.charge_id is not None
-    try:
-        await context.bot.refund_star_payment(pending.reseller_telegram_id, pending.charge_id)
-    except TelegramError as exc:
-        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-            # No answer, a timeout, a 5xx: Telegram may or may not have refunded.
-            log.warning("refundStarPayment for payment %s: no answer: %s", pending.id, exc)
-            return admin_views.refund_unknown(pending, r)
-        if ALREADY_REFUNDED in exc.message.upper():
-            # The Stars are back with the payer already: the refund stands.
-            done = await star_refunds.finish_refund(
-                context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
-            )
-            return admin_views.already_refunded(done, r)
+    when Telegram's answer is unknown (a timeout: ↩️ Refund again asks once more, and
+    so does the job, ``jobs.stars.finish_pending_refunds``, a few minutes later)."""
+    told = await telegram_refund.refund_stars(context.bot, pending)
+    if told.answer == Answer.UNKNOWN:
+        await star_refund_claims.release(context.db, pending.id)
+        return admin_views.refund_unknown(pending, r)
+    if told.answer == Answer.REFUSED:
         restored = await star_refunds.undo_refund(
-            context.db, payment_id=pending.id, error=exc.message, now=now(context)
+            context.db, payment_id=pending.id, error=told.error, now=now(context)
         )
-        return admin_views.telegram_refused(restored, exc.message, r)
+        return admin_views.telegram_refused(restored, told.error, r)
     done = await star_refunds.finish_refund(
         context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
     )
+    if told.answer == Answer.ALREADY:  # the Stars were back with the payer already
+        return admin_views.already_refunded(done, r)
     return admin_views.refunded(done, r)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from telegram import Bot, LabeledPrice, Message, SuccessfulPayment, Update
-from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.context import BotContext
 from bot.db import Database
@@ -27,7 +26,7 @@ from bot.services.star_renewal_outcome import Outcome
 from bot.services.stars import Payment, StarsError
 from handlers.common import answer, now
 from handlers.language import reader
-from handlers.payments import auto_renewal, change_views, subscription_views
+from handlers.payments import auto_renewal, change_views, subscription_views, telegram_refund
 from handlers.payments import renewal_views as views
 from handlers.payments.views import payment_unmatched, try_again
 from handlers.reader import Reader
@@ -35,7 +34,6 @@ from models import StarPurpose, StarState
 
 log = logging.getLogger(__name__)
 PRE_CHECKOUT_SECONDS = 7  # of the 10 Telegram waits
-ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
 
 async def send_offer(
@@ -233,21 +231,42 @@ async def refund_renewal(
     """The revenue back, then the Stars back (refundStarPayment); the outcome recorded.
     Also the job's, for renewals reconciliation released (``tell_payer``: the customer
     hears through the outbox)."""
-    pending = await star_renewal_outcome.begin_refund(
-        db, payment_id=payment_id, reason=reason, now=now
-    )
-    assert pending.charge_id is not None
     try:
-        await bot.refund_star_payment(pending.payer_telegram_id, pending.charge_id)
-    except TelegramError as exc:
-        already = isinstance(exc, BadRequest) and ALREADY_REFUNDED in exc.message.upper()
-        if not already:
-            if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-                log.warning("refundStarPayment for payment %s: no answer: %s", pending.id, exc)
-            return await star_renewal_outcome.refund_failed(
-                db, payment_id=pending.id, error=exc.message, admin_chat_id=admin_chat_id,
-                now=now,
-            )  # fmt: skip
+        pending = await star_renewal_outcome.begin_refund(
+            db, payment_id=payment_id, reason=reason, now=now
+        )
+    except StarsError as exc:
+        if exc.code != "refund_running":
+            raise
+        # Another caller is asking Telegram for these Stars now (the same update again,
+        # the job): it records the answer and tells everyone.
+        running = await stars.get_payment(db, payment_id)
+        assert running is not None
+        return running
+    return await settle_refund(
+        db, bot, pending, admin_chat_id=admin_chat_id, now=now, tell_payer=tell_payer
+    )
+
+
+async def settle_refund(
+    db: Database,
+    bot: Bot,
+    pending: Payment,
+    *,
+    admin_chat_id: int | None,
+    now: dt.datetime,
+    tell_payer: bool,
+    tell_failure: bool = True,
+) -> Payment:
+    """A customer's pending refund whose lease the caller holds: the Stars asked back,
+    then ``refunded`` and everyone told, or still pending with Telegram's error (the
+    admins told of it, ``tell_failure``; the job that retries every minute does not)."""
+    told = await telegram_refund.refund_stars(bot, pending)
+    if not told.refunded:
+        return await star_renewal_outcome.refund_failed(
+            db, payment_id=pending.id, error=told.error,
+            admin_chat_id=admin_chat_id if tell_failure else None, now=now,
+        )  # fmt: skip
     return await star_renewal_outcome.finish_refund(
         db, payment_id=pending.id, admin_chat_id=admin_chat_id, now=now, tell_payer=tell_payer
     )

@@ -1,0 +1,76 @@
+"""A refund under way is asked of Telegram by one caller at a time: the lease its
+decision takes, the lease others must take, and which pending refunds the recovery job
+finds (older than the grace, within the window, held by no one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.db import Database
+from bot.services import star_refund_claims, star_refunds, star_renewal_outcome
+from bot.services.stars import StarsError
+from tests.helpers import assert_audit_ok, make_reseller, now
+from tests.test_stars import ALICE, _balance, _invoice, _method, _pay
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+async def _pending(db: Database, at: dt.datetime) -> int:
+    await make_reseller(db, ALICE)
+    paid = (await _pay(db, await _invoice(db, (await _method(db)).id))).payment
+    await star_refunds.begin_refund(db, payment_id=paid.id, admin_id=900, reason="r", now=at)
+    return paid.id
+
+
+async def _stuck(db: Database, at: dt.datetime) -> list[int]:
+    return await star_refund_claims.stuck(
+        db, now=at, begun_before=at - 2 * MINUTE, begun_since=at - dt.timedelta(days=30)
+    )
+
+
+async def test_a_refund_decided_is_held_by_its_caller_until_the_lease_runs_out(
+    db: Database,
+) -> None:
+    start = now()
+    payment_id = await _pending(db, start)
+    # The admin asks again at once: the first caller still holds it; nothing moves.
+    with pytest.raises(StarsError) as running:
+        await star_refunds.begin_refund(
+            db, payment_id=payment_id, admin_id=900, reason="r", now=start + MINUTE
+        )
+    assert running.value.code == "refund_running"
+    with pytest.raises(StarsError) as also:
+        await star_renewal_outcome.begin_refund(
+            db, payment_id=payment_id, reason="r", now=start + MINUTE
+        )
+    assert also.value.code == "refund_running"
+    assert await star_refund_claims.take(db, payment_id, start + MINUTE) is None
+    # Once it has run out, one (only one) caller takes it.
+    later = start + star_refund_claims.LEASE
+    assert await star_refund_claims.take(db, payment_id, later) is not None
+    assert await star_refund_claims.take(db, payment_id, later) is None
+    # Given back, the next caller need not wait.
+    await star_refund_claims.release(db, payment_id)
+    again = await star_refunds.begin_refund(
+        db, payment_id=payment_id, admin_id=900, reason="r", now=later
+    )
+    assert again.id == payment_id
+    assert (await _balance(db)).balance == 0  # the credits taken once
+    await assert_audit_ok(db)
+
+
+async def test_the_job_finds_pending_refunds_past_the_grace_within_the_window_held_by_no_one(
+    db: Database,
+) -> None:
+    start = now()
+    payment_id = await _pending(db, start)
+    assert await _stuck(db, start + MINUTE) == []  # its caller may still be asking
+    assert await _stuck(db, start + 3 * MINUTE) == [payment_id]
+    assert await star_refund_claims.take(db, payment_id, start + 3 * MINUTE) is not None
+    assert await _stuck(db, start + 4 * MINUTE) == []  # held by a run
+    assert await _stuck(db, start + 5 * MINUTE) == [payment_id]  # that run stopped
+    assert await _stuck(db, start + dt.timedelta(days=31)) == []  # out of the window
+    await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=start)
+    assert await _stuck(db, start + 5 * MINUTE) == []  # done
