@@ -559,10 +559,8 @@ async def test_a_payment_for_a_package_the_reseller_gave_meanwhile_is_refunded_i
     herself (he had asked her too, say). The payment finds him on it: refunded, and told
     that he is on that package already, not that he had paid for it before."""
     s = shop
-    first = await _sell_and_link(s)
-    ids = await _plans(s)
-    await _prices(s, ids, **{"1m": 10, "plus": 15})
-    screen = await _change_screen(s, first.id)
+    first, ids = await linked_with_prices(s, **{"1m": 10, "plus": 15})
+    screen = await change_screen(s, first.id)
     pay_screen = await tap(s.api, s.john, screen, callbacks.CHANGE_TO.build(first.id, ids["plus"]))
     await s.api.answer(
         await s.api.tap(s.john, pay_screen, callbacks.CHANGE_PAY.build(first.id, ids["plus"]))
