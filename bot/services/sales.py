@@ -36,31 +36,27 @@ from bot.services.provisioning import (
     Provisioned,
     ProvisioningError,
 )
-
-# The Stars renewals and changes of package read ``sell``'s result and refusals, and
-# new_expiry, through this module: hence the explicit re-exports (``X as X``).
-from bot.services.sale_errors import ANOTHER_SALE as ANOTHER_SALE
 from bot.services.sale_errors import (
+    ANOTHER_SALE,
     IN_DOUBT,
     AlreadyOnPlan,
     CustomerCancelled,
+    PlanChanged,
     PriceChanged,
     SaleFailed,
+    SaleInDoubt,
+    SaleInProgress,
 )
-from bot.services.sale_errors import PlanChanged as PlanChanged
-from bot.services.sale_errors import SaleInDoubt as SaleInDoubt
-from bot.services.sale_errors import SaleInProgress as SaleInProgress
-from bot.services.sale_quotes import active_plan, active_reseller
-from bot.services.sale_quotes import new_expiry as new_expiry
+from bot.services.sale_quotes import active_plan, active_reseller, new_expiry
 from bot.services.sale_settlement import (
     PendingOrder,
+    SaleResult,
     ask_panel,
     complete,
     fail,
     mark_in_doubt,
     replay_order,
 )
-from bot.services.sale_settlement import SaleResult as SaleResult
 from models import (
     Customer,
     CustomerStatus,

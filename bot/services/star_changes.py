@@ -36,7 +36,7 @@ from bot.db import Database
 from bot.services import star_renewal_outcome, star_subscriptions
 from bot.services.customers import CustomerError
 from bot.services.portal import DAY, owned
-from bot.services.sales import new_expiry
+from bot.services.sale_quotes import new_expiry
 from bot.services.self_pay import renewal_rate
 from bot.services.star_renewals import Checked, Refusal
 from bot.services.stars import CURRENCY, Payment, StarsError, add_invoice, by_payload

@@ -38,6 +38,8 @@ from bot.services.outbox import Outgoing, enqueue
 from bot.services.panel_provider import Panels
 from bot.services.portal import ORDER_KEY, PAID_BY_CUSTOMER
 from bot.services.provisioning import Provider
+from bot.services.sale_errors import ANOTHER_SALE, PlanChanged, SaleInDoubt, SaleInProgress
+from bot.services.sale_settlement import SaleResult
 from bot.services.stars import Payment, StarsError, require
 from models import (
     Customer,
@@ -54,7 +56,7 @@ from models import (
 MAX_ERROR = 255
 # A renewal paid for a plan the customer has left (a change of package since): selling it
 # would move the customer back, so it is refunded (and a subscription's charge stopped).
-PLAN_CHANGED = sales.PlanChanged.code
+PLAN_CHANGED = PlanChanged.code
 
 
 class Outcome(StrEnum):
@@ -68,7 +70,7 @@ class Outcome(StrEnum):
 class Renewal:
     outcome: Outcome
     payment: Payment
-    result: sales.SaleResult | None = None
+    result: SaleResult | None = None
     reason: str = ""  # why it cannot be done: the sale's error code
     stop_subscription: int | None = None  # a subscription to cancel at Telegram (PLAN_CHANGED)
 
@@ -111,15 +113,15 @@ async def renew(
             customer_id=payment.customer_id, panels=panels, refuse_cancelled=change,
             same_plan_only=not change, refuse_same_plan=change,
         )  # fmt: skip
-    except sales.SaleInProgress as exc:
-        if exc.code == sales.ANOTHER_SALE:
+    except SaleInProgress as exc:
+        if exc.code == ANOTHER_SALE:
             # Another sale of the customer is pending: this payment's never started, and
             # nothing would start it later, so its Stars go back now.
             return Renewal(Outcome.REFUND, payment, reason=exc.code)
         return Renewal(Outcome.IN_DOUBT, payment)
-    except sales.SaleInDoubt:
+    except SaleInDoubt:
         return Renewal(Outcome.IN_DOUBT, payment)
-    except sales.PlanChanged:
+    except PlanChanged:
         return Renewal(
             Outcome.REFUND, payment, reason=PLAN_CHANGED, stop_subscription=subscription_id
         )
@@ -153,7 +155,7 @@ async def _plan_name(db: Database, customer_id: int) -> str:
 
 
 def _renewed_notice(
-    payment: Payment, result: sales.SaleResult, from_plan: str, audience: str
+    payment: Payment, result: SaleResult, from_plan: str, audience: str
 ) -> Outgoing:
     """To the reseller (its margin), or to the customer who paid (``audience``)."""
     customer = audience == "customer"

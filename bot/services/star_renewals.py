@@ -21,7 +21,7 @@ from bot.db import Database
 from bot.services import ledger, star_renewal_outcome
 from bot.services.discounts import still_valid
 from bot.services.ledger import rowcount
-from bot.services.sales import new_expiry
+from bot.services.sale_quotes import new_expiry
 from bot.services.self_pay import renewal_rate
 from bot.services.stars import (
     CURRENCY,
