@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -54,11 +55,45 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
     if parsed.get_backend_name() != "sqlite":
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _check_on_checkout(engine)
+        return engine
     # Every transaction begins immediately, so one at a time holds the file anyway.
     # One connection makes the others queue in order in the pool instead of polling
     # the lock in SQLite's busy handler, each on a thread of its own.
     return _sqlite_engine(url, connections=1)
+
+
+# A pooled connection idle this long is pinged before use: a server restarted or a
+# network that forgot the connection meanwhile fails the ping, not the request.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """What ``pool_pre_ping`` is for, without its round trips on every checkout (three
+    outside autocommit: BEGIN, the ping, ROLLBACK; most of what a screen's read costs):
+    a connection the driver knows closed (the server ended it, the network reset it) is
+    replaced at no cost, and only one idle for a while is pinged."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise InvalidatePoolError("the connection was closed")  # so are its siblings
+        idle_since = record.info.get("idle_since", float("-inf"))
+        if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise InvalidatePoolError(f"the ping failed: {exc}") from exc
 
 
 def _on_a_file(url: URL) -> bool:
