@@ -153,6 +153,9 @@ SocketOption = (
 )
 
 
+HELD_BYTES = 64 * 1024  # parts of a request held to be sent together, at most
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """One connection as asyncio's reader and writer, with httpcore's errors (the
     ``timeout`` parameters are httpcore's interface)."""
@@ -160,8 +163,16 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        # httpcore writes a request in parts (its head, then its body): they are held
+        # until the answer is awaited (or they grow large) and sent in one system call,
+        # which on a busy bot is a good part of a request's cost.
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._write_timeout: float | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        if self._held:
+            await self._send_held()
         try:
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
@@ -173,6 +184,17 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if not buffer:
             return
+        self._held.append(buffer)
+        self._held_size += len(buffer)
+        self._write_timeout = timeout
+        if self._held_size >= HELD_BYTES:
+            await self._send_held()
+
+    async def _send_held(self) -> None:
+        buffer = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+        self._held.clear()
+        self._held_size = 0
+        timeout = self._write_timeout
         try:
             self._writer.write(buffer)
             if self._writer.transport.get_write_buffer_size():
@@ -184,6 +206,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(exc)) from exc
 
     async def aclose(self) -> None:
+        self._held.clear()  # a request closed before its answer was awaited
+        self._held_size = 0
         # Not waiting for the transport to finish: over TLS that is the server's answer
         # to close_notify, a round trip (or never), and connections close on a request's
         # way (an expired one as it takes one). As httpcore's own backend, a TLS

@@ -18,7 +18,7 @@ import pytest
 import uvloop
 
 from bot.telegram_http import TelegramTransport
-from bot.telegram_pool import ConnectionPool
+from bot.telegram_pool import HELD_BYTES, AsyncioBackend, AsyncioStream, ConnectionPool
 from tests.test_telegram_transport import _self_signed, slow_server, started
 
 ANSWER = b'{"ok": true, "result": true}'
@@ -247,3 +247,41 @@ async def test_an_address_that_never_answers_does_not_hold_up_the_next(
         finally:
             for sock in (*filler, silent):
                 sock.close()
+
+
+async def test_a_requests_parts_go_out_in_one_send_when_the_answer_is_awaited() -> None:
+    """httpcore writes a request's head and body apart: one system call, not two (at the
+    paid rate, sends are much of what the bot does)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"done")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        assert isinstance(stream, AsyncioStream)
+        sent: list[bytes] = []
+        write = stream._writer.write
+
+        def recorded(data: bytes | bytearray | memoryview) -> None:
+            sent.append(bytes(data))
+            write(data)
+
+        stream._writer.write = recorded  # type: ignore[method-assign]
+        await stream.write(b"POST /x HTTP/1.1\r\n\r\n", timeout=5)
+        await stream.write(b"a=1", timeout=5)
+        assert sent == []  # held
+        assert await stream.read(100, timeout=5) == b"done"
+        assert sent == [b"POST /x HTTP/1.1\r\n\r\na=1"]
+
+        large = b"x" * HELD_BYTES
+        await stream.write(large, timeout=5)
+        assert sent[-1] == large  # a large part is not held
+        await stream.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()
