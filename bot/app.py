@@ -18,11 +18,12 @@ import jobs
 from bot import i18n, metrics, shutdown, user_guard
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.db import Database, upgrade_schema
+from bot.draft_codec import DraftCodec
 from bot.errors import on_error
 from bot.instance import AlreadyRunning, sole_instance
 from bot.leader import Leadership
 from bot.logs import REDACTED, configure_logging, redact
-from bot.persistence import DatabasePersistence, DraftCodec, write_through
+from bot.persistence import DatabasePersistence, write_through
 from bot.ratelimit import TelegramBudget
 from bot.services.panel_provider import Panels
 from bot.services.panels import PanelConfigError, SecretBox, secrets_of

@@ -4,11 +4,7 @@ PTB keeps a conversation's step and the user's ``user_data`` (the flows' drafts)
 memory; this persistence writes them to the project's own database and reads them back
 at start-up.
 
-Drafts are stored as JSON through ``DraftCodec``, never pickled: a row names its type
-(``{"$type": "SaleDraft", "fields": {...}}``) and only the dataclasses and enums
-registered with the codec can be rebuilt from it. Reading a row therefore never runs
-code from the database, and a row left by an older version of a draft (a renamed field,
-a removed type) is dropped with a warning instead of failing the start-up.
+Drafts are stored as JSON through ``DraftCodec`` (bot/draft_codec.py), never pickled.
 
 ``bot_data`` holds the settings, the database and caches, rebuilt at every start: not
 stored. ``chat_data`` holds nothing that must outlive a restart: not stored either.
@@ -19,13 +15,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import enum
 import json
 import logging
-import types
-import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from telegram import Update
@@ -34,117 +27,16 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import BotContext
 from bot.db import Database, upgrade_schema
+from bot.draft_codec import Data, DraftCodec
 from models import ConversationState, UserData
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
-Data = dict[Any, Any]
 # After every other handler: the update's changes are complete when they are written.
 WRITE_THROUGH_GROUP = 1_000
-
-
-class DraftCodec:
-    """JSON for ``user_data``: plain values, lists, dicts and the registered types."""
-
-    def __init__(self, kinds: Iterable[type]) -> None:
-        self._kinds: dict[str, type] = {}
-        for kind in kinds:
-            self._register(kind)
-
-    @property
-    def kinds(self) -> Mapping[str, type]:
-        return self._kinds
-
-    def _register(self, kind: type) -> None:
-        if not (dataclasses.is_dataclass(kind) or issubclass(kind, enum.Enum)):
-            raise TypeError(f"{kind.__name__} is neither a dataclass nor an enum")
-        if self._kinds.setdefault(kind.__name__, kind) is not kind:
-            raise ValueError(f"two stored types are named {kind.__name__}")
-        if dataclasses.is_dataclass(kind):
-            # What a draft holds is stored with it: register its fields' types too.
-            for hint in typing.get_type_hints(kind).values():
-                for inner in _named_types(hint):
-                    if self._kinds.get(inner.__name__) is not inner:
-                        self._register(inner)
-
-    def _known(self, value: object) -> str:
-        name = type(value).__name__
-        if self._kinds.get(name) is not type(value):
-            raise TypeError(f"a {name} is not a registered draft type")
-        return name
-
-    def encode(self, value: object) -> Any:
-        if isinstance(value, enum.Enum):  # before int and str: IntEnum and StrEnum are both
-            return {"$enum": self._known(value), "value": value.value}
-        if value is None or isinstance(value, bool | int | float | str):
-            return value
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {
-                "$type": self._known(value),
-                "fields": {
-                    f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-                },
-            }
-        if isinstance(value, list | tuple):
-            return [self.encode(item) for item in value]
-        if isinstance(value, dict):
-            if all(isinstance(k, str) and not k.startswith("$") for k in value):
-                return {k: self.encode(v) for k, v in value.items()}
-            return {"$dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
-        raise TypeError(f"a {type(value).__name__} cannot be stored")
-
-    def decode(self, data: Any) -> Any:
-        if isinstance(data, list):
-            return [self.decode(item) for item in data]
-        if not isinstance(data, dict):
-            return data
-        if "$type" in data:
-            kind = self._kinds[data["$type"]]
-            if not dataclasses.is_dataclass(kind):
-                raise TypeError(f"{kind.__name__} is not a dataclass")
-            return kind(**{k: self.decode(v) for k, v in data["fields"].items()})
-        if "$enum" in data:
-            kind = self._kinds[data["$enum"]]
-            if not issubclass(kind, enum.Enum):
-                raise TypeError(f"{kind.__name__} is not an enum")
-            return kind(data["value"])
-        if "$dict" in data:
-            return {_hashable(self.decode(k)): self.decode(v) for k, v in data["$dict"]}
-        return {k: self.decode(v) for k, v in data.items()}
-
-    def dumps(self, user_data: Mapping[str, Any]) -> str:
-        """One user's data as JSON; a value that cannot be stored is left out and logged."""
-        stored: dict[str, Any] = {}
-        for key, value in user_data.items():
-            try:
-                stored[str(key)] = self.encode(value)
-            except TypeError as exc:
-                log.error("user_data[%r] is not stored: %s", key, exc)
-        return json.dumps(stored, sort_keys=True, separators=(",", ":"))
-
-    def loads(self, text: str) -> Data:
-        """The data back; an entry written by an older version of a draft is dropped."""
-        out: Data = {}
-        for key, value in json.loads(text).items():
-            try:
-                out[key] = self.decode(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("stored user_data[%r] no longer fits its type, dropped: %s", key, exc)
-        return out
-
-
-def _named_types(hint: Any) -> Iterator[type]:
-    """The dataclasses and enums a type hint mentions (``list[Method] | None`` -> Method)."""
-    if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, enum.Enum)):
-        yield hint
-    origin = typing.get_origin(hint)
-    if origin is not None or isinstance(hint, types.UnionType):
-        for arg in typing.get_args(hint):
-            yield from _named_types(arg)
-
-
-def _hashable(key: Any) -> Any:
-    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
 
 
 def _now() -> dt.datetime:
@@ -238,7 +130,7 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         self,
         user_id: int | None,
         steps: Sequence[tuple[str, ConversationKey]],
-        conn: Any,
+        conn: asyncpg.Connection,
     ) -> Reloaded:
         """What the database holds now for one user's data and the given conversations,
         read in one statement on ``conn``, an asyncpg connection (the user guard's: this

@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 
 from bot.context import BotApplication
 from bot.db import Database
+from bot.draft_codec import DraftCodec
 from bot.i18n import SOURCE
-from bot.persistence import DraftCodec
 from bot.services import pricing
 from bot.settings import Settings
 from handlers import flow
