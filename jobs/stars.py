@@ -199,7 +199,7 @@ async def _finish_refund(
             await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=now)
         else:  # never restored here: that is the admin's call, with Telegram's reason
             await star_renewal_outcome.refund_failed(
-                db, payment_id=payment_id, error=told.error, admin_chat_id=None, now=now
+                db, pending=pending, error=told.error, admin_chat_id=None, now=now
             )
         refunded = told.refunded
     if not refunded:

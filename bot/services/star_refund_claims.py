@@ -8,13 +8,20 @@ middle of) must take the lease first, by a conditional update, and leaves the pa
 its holder while it runs. Telegram refunds a charge once whoever asks, and the outcome
 is recorded by state-checked updates, but two callers answered differently (one
 refunded, the other refused and the credits restored) would still disagree.
+
+A lease can run out while its holder still waits for Telegram (a flood pause, a slow
+answer) and another caller take it over. So the end of a lease is also its holder's
+proof: a later holder's always ends later (it is taken at or after the first one ends,
+and lasts ``LEASE``), and whatever a holder records that is not plainly true whoever
+asked (the credits given back, the lease given back, the admins told of a failure) is
+recorded only while the payment still carries the end of its own lease (``held``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
@@ -58,13 +65,26 @@ async def take(db: Database, payment_id: int, now: dt.datetime) -> Payment | Non
         return await require(session, payment_id)
 
 
-async def release(db: Database, payment_id: int) -> None:
+def held(payment_id: int, until: dt.datetime | None) -> ColumnElement[bool]:
+    """The payment is a pending refund still under the lease that ends ``until`` (its
+    holder's): nobody took it over since."""
+    if until is None:  # a lease always has an end: holding none, one holds nothing
+        return StarPayment.id.is_(None)
+    return and_(
+        StarPayment.id == payment_id,
+        StarPayment.state == StarState.REFUND_PENDING,
+        StarPayment.refund_claimed_until == until,
+    )
+
+
+async def release(db: Database, payment: Payment) -> None:
     """Give the lease back (Telegram's answer is in, the refund still pending): the next
-    caller need not wait for it to run out."""
+    caller need not wait for it to run out. Only the holder's own lease: one taken over
+    meanwhile stays with its new holder."""
     async with db.transaction() as session:
         await session.execute(
             update(StarPayment)
-            .where(StarPayment.id == payment_id, StarPayment.state == StarState.REFUND_PENDING)
+            .where(held(payment.id, payment.refund_claimed_until))
             .values(refund_claimed_until=None)
         )
 
