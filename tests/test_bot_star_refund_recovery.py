@@ -138,12 +138,14 @@ async def test_telegram_saying_already_refunded_is_recorded_with_nothing_moved_a
     await assert_audit_ok(s.db)
 
 
-async def test_a_refund_telegram_does_not_make_stays_pending_and_is_tried_next_run(
+async def test_a_refund_telegram_does_not_make_stays_pending_and_is_tried_again_later(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    # Runs a minute apart, the last now (the outbox sends what is due by the real time).
-    minutes = [now() - dt.timedelta(minutes=m) for m in (10, 2, 1)]
+    # Each run once the last one's wait (as long as the refund has been pending) is over,
+    # the last now (the outbox sends what is due by the real time).
+    base = now()
+    minutes = [base - dt.timedelta(minutes=m) for m in (12, 9, 6)]
     pending = await _decided_then_stopped(s, minutes[0])
     s.api.fail("refundStarPayment", 502, "Bad Gateway")
     assert await _finish(s, minutes[1]) == 0
@@ -308,3 +310,32 @@ async def test_an_admin_refund_outlasting_its_lease_restores_no_credits_the_job_
     assert done is not None and done.state == StarState.REFUNDED
     assert (await _alice_balance(db)).balance == 1_000  # the credits out once, not back
     await assert_audit_ok(db)
+
+
+async def test_a_refund_telegram_keeps_refusing_is_asked_again_less_and_less_often(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """Telegram refuses every time (the job's runs a minute apart over three hours): it is
+    asked again after as long again as the refund has been pending (capped), not every
+    minute for the 30 days the job looks back; an admin's ↩️ Refund is not kept waiting."""
+    s = shop
+    begun = now() - dt.timedelta(hours=3)
+    pending = await _decided_then_stopped(s, begun)
+    s.api.fail("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND", times=10_000)
+
+    def asked() -> int:
+        return sum(1 for method, _ in s.api.requests if method == "refundStarPayment")
+
+    for minute in range(3, 180):
+        assert await _finish(s, begun + dt.timedelta(minutes=minute)) == 0
+    assert 3 <= asked() <= 8  # at 3, 6, 12, 24, 48, 96 minutes
+    assert await payment_state(s, pending.id) == StarState.REFUND_PENDING
+    await _nothing_more(s)  # no one told, the admins not every minute
+
+    # The retry's wait does not hold the refund: the live path may ask at once.
+    assert await star_refund_claims.take(s.db, pending.id, begun + dt.timedelta(hours=2))
+    s.api.failures.clear()
+    assert await _finish(s, begun + dt.timedelta(hours=9)) == 1
+    assert await payment_state(s, pending.id) == StarState.REFUNDED
+    assert len(refunds_made(s.api)) == 1
+    await assert_audit_ok(s.db)
