@@ -164,8 +164,9 @@ async def finish_pending_refunds(
     lease (an admin's ↩️ Refund or another run waits for it), and recorded as the live path
     records it, the notices keyed by the payment: refunded, Telegram's
     CHARGE_ALREADY_REFUNDED included (the refund was made before the stop: nothing moves
-    again). Any other answer leaves it pending for the next run; the admins hear of it
-    from the daily reconciliation, not every minute. How many were refunded."""
+    again). Any other answer leaves it pending, asked again after a wait that grows with
+    its age (``star_refund_claims.retry_later``); the admins hear of it from the daily
+    reconciliation, not every minute. How many were refunded."""
     found = await star_refund_claims.stuck(
         db, now=now, begun_before=now - STRANDED_GRACE, begun_since=now - STRANDED_WINDOW
     )
@@ -199,9 +200,13 @@ async def _finish_refund(
             await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=now)
         else:  # never restored here: that is the admin's call, with Telegram's reason
             await star_renewal_outcome.refund_failed(
-                db, payment_id=payment_id, error=told.error, admin_chat_id=None, now=now
+                db, pending=pending, error=told.error, admin_chat_id=None, now=now
             )
         refunded = told.refunded
     if not refunded:
-        log.warning("the refund of Stars payment %s is still pending", payment_id)
+        again = await star_refund_claims.retry_later(db, pending, now)
+        log.warning(
+            "the refund of Stars payment %s is still pending; asked again from %s",
+            payment_id, again.isoformat(timespec="minutes"),
+        )  # fmt: skip
     return refunded

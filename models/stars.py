@@ -95,6 +95,8 @@ class StarPayment(Base):
     # Telegram): no second caller asks at the same time.
     refund_begun_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     refund_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Telegram would not refund: the recovery job asks again from then on.
+    refund_retry_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -22,7 +22,7 @@ from bot.services.stars import Payment
 from jobs import stars as stars_job
 from models import StarPayment, StarState, Transfer
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID
-from tests.fake_bot_api import FakeBotAPI, User
+from tests.fake_bot_api import FakeBotAPI, User, bad_request
 from tests.helpers import assert_audit_ok, now
 from tests.stars_setup import (  # noqa: F401  (the fixtures)
     ALICE,
@@ -138,12 +138,14 @@ async def test_telegram_saying_already_refunded_is_recorded_with_nothing_moved_a
     await assert_audit_ok(s.db)
 
 
-async def test_a_refund_telegram_does_not_make_stays_pending_and_is_tried_next_run(
+async def test_a_refund_telegram_does_not_make_stays_pending_and_is_tried_again_later(
     shop: Shop,  # noqa: F811
 ) -> None:
     s = shop
-    # Runs a minute apart, the last now (the outbox sends what is due by the real time).
-    minutes = [now() - dt.timedelta(minutes=m) for m in (10, 2, 1)]
+    # Each run once the last one's wait (as long as the refund has been pending) is over,
+    # the last now (the outbox sends what is due by the real time).
+    base = now()
+    minutes = [base - dt.timedelta(minutes=m) for m in (12, 9, 6)]
     pending = await _decided_then_stopped(s, minutes[0])
     s.api.fail("refundStarPayment", 502, "Bad Gateway")
     assert await _finish(s, minutes[1]) == 0
@@ -254,3 +256,86 @@ async def test_an_admin_tapping_refund_while_the_job_refunds_does_not_ask_telegr
     assert len(refunds_made(fake_api)) == 1
     assert (await _alice_balance(db)).balance == 1_000
     await assert_audit_ok(db)
+
+
+async def test_an_admin_refund_outlasting_its_lease_restores_no_credits_the_job_refunds(
+    fake_api: FakeBotAPI,
+    db: Database,
+    alice: User,  # noqa: F811
+    boss: User,  # noqa: F811
+    bot: BotApplication,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The admin's refundStarPayment is held up past the lease (a flood pause, a slow
+    Telegram); the job takes the refund over and its call is under way when the admin's
+    comes back refused: the admin's side must not give the credits back, or the job's
+    refund would leave the reseller with the credits and the payer with the Stars."""
+    _by_hand(bot)
+    refund = fake_api._m_refundstarpayment
+    arrived = [asyncio.Event(), asyncio.Event()]
+    go = [asyncio.Event(), asyncio.Event()]
+    calls: list[int] = []
+
+    async def held(params: dict[str, object]) -> object:
+        turn = len(calls)
+        calls.append(turn)
+        arrived[turn].set()
+        await go[turn].wait()
+        if turn == 0:  # the admin's: refused (the answer the job's call would not get)
+            raise bad_request("STARS_REFUND_FAILED")
+        return await refund(params)
+
+    monkeypatch.setattr(fake_api, "_m_refundstarpayment", held)
+    await _paid(fake_api, alice)
+    post = await fake_api.next_event(ADMIN_CHAT_ID)
+    screen = await _refund_screen(fake_api, boss, post)
+    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    await asyncio.wait_for(arrived[0].wait(), 10)
+    assert (await _alice_balance(db)).balance == 1_000  # the credits taken back
+
+    later = now() + star_refund_claims.LEASE + dt.timedelta(minutes=1)
+    job = asyncio.create_task(
+        stars_job.finish_pending_refunds(db, bot.bot, admin_chat_id=ADMIN_CHAT_ID, now=later)
+    )
+    await asyncio.wait_for(arrived[1].wait(), 10)
+    go[0].set()  # the admin's answer first
+    told = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "credits were restored" not in told.text
+    go[1].set()
+    assert await asyncio.wait_for(job, 10) == 1
+
+    assert len(refunds_made(fake_api)) == 1
+    async with db.transaction() as session:
+        done = await session.get(StarPayment, 1)
+    assert done is not None and done.state == StarState.REFUNDED
+    assert (await _alice_balance(db)).balance == 1_000  # the credits out once, not back
+    await assert_audit_ok(db)
+
+
+async def test_a_refund_telegram_keeps_refusing_is_asked_again_less_and_less_often(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """Telegram refuses every time (the job's runs a minute apart over three hours): it is
+    asked again after as long again as the refund has been pending (capped), not every
+    minute for the 30 days the job looks back; an admin's ↩️ Refund is not kept waiting."""
+    s = shop
+    begun = now() - dt.timedelta(hours=3)
+    pending = await _decided_then_stopped(s, begun)
+    s.api.fail("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND", times=10_000)
+
+    def asked() -> int:
+        return sum(1 for method, _ in s.api.requests if method == "refundStarPayment")
+
+    for minute in range(3, 180):
+        assert await _finish(s, begun + dt.timedelta(minutes=minute)) == 0
+    assert 3 <= asked() <= 8  # at 3, 6, 12, 24, 48, 96 minutes
+    assert await payment_state(s, pending.id) == StarState.REFUND_PENDING
+    await _nothing_more(s)  # no one told, the admins not every minute
+
+    # The retry's wait does not hold the refund: the live path may ask at once.
+    assert await star_refund_claims.take(s.db, pending.id, begun + dt.timedelta(hours=2))
+    s.api.failures.clear()
+    assert await _finish(s, begun + dt.timedelta(hours=9)) == 1
+    assert await payment_state(s, pending.id) == StarState.REFUNDED
+    assert len(refunds_made(s.api)) == 1
+    await assert_audit_ok(s.db)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -466,3 +467,62 @@ async def test_migration_0021_lets_a_transfer_give_one_grant_per_expiry_and_goes
             )
     await upgrade_schema(fresh_engine)
     assert len(await _grants(db)) == len(before) + 1
+
+
+async def test_migrations_0022_and_0023_date_refunds_under_way_and_go_back_down(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """A refund pending before 0022 is dated from its payment (the recovery job looks back
+    from it); other payments are left undated. Down again, the columns go and the table
+    keeps its rules (SQLite copies it)."""
+    await upgrade_schema(fresh_engine, "0021")
+    async with fresh_engine.begin() as conn:
+        now = _now(conn)
+        reseller = await _id(
+            conn,
+            "INSERT INTO resellers (telegram_id, name, billing, low_balance_threshold, status,"
+            " created_at) VALUES (1001, 'R', 'prepaid', 0, 'active', :now) RETURNING id",
+            now=now,
+        )
+        method = await _id(
+            conn,
+            "INSERT INTO payment_methods (code, name, instructions, min_total, active, kind,"
+            " created_at) VALUES ('stars', 'Stars', '', 0, true, 'stars', :now) RETURNING id",
+            now=now,
+        )
+        paid_at = now - dt.timedelta(days=2)
+        for n, state in enumerate(("refund_pending", "paid")):
+            await conn.execute(
+                text(
+                    "INSERT INTO star_payments (purpose, reseller_id, method_id, stars, credits,"
+                    " rate, payload, state, payer_telegram_id, refund_shortfall,"
+                    " refund_attempts, created_at, paid_at) VALUES ('topup', :r, :m, 10, 2000,"
+                    " 200, :p, :s, 1001, 0, 1, :now, :paid)"
+                ),
+                {"r": reseller, "m": method, "p": f"p{n}", "s": state, "now": now, "paid": paid_at},
+            )  # fmt: skip
+
+    await upgrade_schema(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT state, refund_begun_at, refund_claimed_until, refund_retry_at"
+                    " FROM star_payments ORDER BY id"
+                )
+            )
+        ).all()
+    pending, paid = rows
+    assert pending[1] is not None and str(pending[1])[:19] == str(paid_at)[:19]
+    assert pending[2:] == (None, None) and paid[1:] == (None, None, None)
+
+    await _downgrade(fresh_engine, "0021")
+    async with fresh_engine.begin() as conn:
+        columns = await conn.run_sync(
+            lambda sync: [c["name"] for c in sa_inspect(sync).get_columns("star_payments")]
+        )
+    assert not {"refund_begun_at", "refund_claimed_until", "refund_retry_at"} & set(columns)
+    with pytest.raises(IntegrityError):  # the state's rule kept
+        async with fresh_engine.begin() as conn:
+            await conn.execute(text("UPDATE star_payments SET state = 'lost'"))
+    await upgrade_schema(fresh_engine)

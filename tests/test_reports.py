@@ -76,9 +76,9 @@ async def test_a_stars_top_up_whose_refund_telegram_refused_is_one_top_up(db: Da
         telegram_id=alice.telegram_id, total_amount=invoice.stars, currency="XTR",
         admin_chat_id=None, now=report_ledger.NOON,
     )  # fmt: skip
-    await star_refunds.begin_refund(db, payment_id=paid.payment.id, admin_id=900, reason="r",
-                                    now=report_ledger.NOON)  # fmt: skip
-    await star_refunds.undo_refund(db, payment_id=paid.payment.id, error="CHARGE_NOT_FOUND",
+    pending = await star_refunds.begin_refund(db, payment_id=paid.payment.id, admin_id=900,
+                                              reason="r", now=report_ledger.NOON)  # fmt: skip
+    await star_refunds.undo_refund(db, pending=pending, error="CHARGE_NOT_FOUND",
                                    now=report_ledger.NOON)  # fmt: skip
     async with db.transaction() as session:
         await session.execute(update(Transfer).values(created_at=report_ledger.NOON))

@@ -10,7 +10,7 @@ import pytest
 
 from bot.db import Database
 from bot.services import star_refund_claims, star_refunds, star_renewal_outcome
-from bot.services.stars import StarsError
+from bot.services.stars import StarsError, require
 from tests.helpers import assert_audit_ok, make_reseller, now
 from tests.test_stars import ALICE, _balance, _invoice, _method, _pay
 
@@ -49,10 +49,11 @@ async def test_a_refund_decided_is_held_by_its_caller_until_the_lease_runs_out(
     assert await star_refund_claims.take(db, payment_id, start + MINUTE) is None
     # Once it has run out, one (only one) caller takes it.
     later = start + star_refund_claims.LEASE
-    assert await star_refund_claims.take(db, payment_id, later) is not None
+    taken = await star_refund_claims.take(db, payment_id, later)
+    assert taken is not None and taken.refund_claimed_until == later + star_refund_claims.LEASE
     assert await star_refund_claims.take(db, payment_id, later) is None
     # Given back, the next caller need not wait.
-    await star_refund_claims.release(db, payment_id)
+    await star_refund_claims.release(db, taken)
     again = await star_refunds.begin_refund(
         db, payment_id=payment_id, admin_id=900, reason="r", now=later
     )
@@ -74,3 +75,32 @@ async def test_the_job_finds_pending_refunds_past_the_grace_within_the_window_he
     assert await _stuck(db, start + dt.timedelta(days=31)) == []  # out of the window
     await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=start)
     assert await _stuck(db, start + 5 * MINUTE) == []  # done
+
+
+async def test_a_lease_taken_over_while_telegram_was_slow_leaves_its_first_holder_nothing(
+    db: Database,
+) -> None:
+    """The admin's lease ran out while Telegram was slow to answer; the job took the refund
+    over and is asking Telegram. The admin's refusal then restores no credits, gives back
+    no lease, and the job's refund, when it comes, is recorded with the credits out once."""
+    start = now()
+    payment_id = await _pending(db, start)
+    async with db.transaction() as session:
+        admins = await require(session, payment_id)
+    jobs = await star_refund_claims.take(db, payment_id, start + star_refund_claims.LEASE)
+    assert jobs is not None
+    with pytest.raises(StarsError) as taken_over:
+        await star_refunds.undo_refund(db, pending=admins, error="refused", now=start + MINUTE)
+    assert taken_over.value.code == "refund_running"
+    await star_refund_claims.release(db, admins)  # not the admin's to give back any more
+    assert await star_refund_claims.take(db, payment_id, start + 3 * MINUTE) is None
+    failed = await star_renewal_outcome.refund_failed(
+        db, pending=admins, error="refused", admin_chat_id=-100, now=start + MINUTE
+    )
+    assert failed.refund_claimed_until == jobs.refund_claimed_until  # still the job's
+    assert (await _balance(db)).balance == 0  # the credits still out
+    done = await star_refunds.finish_refund(
+        db, payment_id=payment_id, admin_id=None, now=start + 3 * MINUTE
+    )
+    assert done.state.value == "refunded" and (await _balance(db)).balance == 0
+    await assert_audit_ok(db)

@@ -198,9 +198,11 @@ async def test_a_refund_is_refused_when_the_credits_were_spent_even_on_a_postpai
 async def test_a_refund_telegram_refuses_gives_the_credits_back(db: Database) -> None:
     await make_reseller(db, ALICE)
     paid = (await _pay(db, await _invoice(db, (await _method(db)).id))).payment
-    await star_refunds.begin_refund(db, payment_id=paid.id, admin_id=900, reason="r", now=now())
+    pending = await star_refunds.begin_refund(
+        db, payment_id=paid.id, admin_id=900, reason="r", now=now()
+    )
     undone = await star_refunds.undo_refund(
-        db, payment_id=paid.id, error="CHARGE_ALREADY_REFUNDED", now=now()
+        db, pending=pending, error="CHARGE_ALREADY_REFUNDED", now=now()
     )
     assert undone.state == StarState.PAID and (await _balance(db)).balance == 50_000
     # A second try moves the credits again, under its own keys.

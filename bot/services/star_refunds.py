@@ -105,7 +105,7 @@ async def begin_refund(
                     f"The refund of Stars payment #{payment.id} is under way.",
                     state=payment.state.value,
                 )
-            return payment
+            return await require(session, payment.id)  # with its caller's lease
         if payment.state != StarState.PAID:
             raise StarsError(
                 "not_refundable",
@@ -206,13 +206,24 @@ async def finish_refund(
         return await _refunded(session, payment, actor=actor, now=now)
 
 
-async def undo_refund(db: Database, *, payment_id: int, error: str, now: dt.datetime) -> Payment:
-    """Telegram refused the refund: the credits come back (a new movement), ``paid`` again."""
+async def undo_refund(db: Database, *, pending: Payment, error: str, now: dt.datetime) -> Payment:
+    """Telegram refused the refund: the credits come back (a new movement), ``paid`` again.
+
+    Only while ``pending`` (as its caller took it) still holds the refund's lease: once
+    another caller has taken it over (the lease ran out while Telegram was slow to
+    answer), that caller's refundStarPayment may be giving the Stars back, and credits
+    restored beside it would be made up (``refund_running``; nothing changes)."""
 
     async def _undo(session: AsyncSession) -> Payment:
-        payment = await require(session, payment_id, lock=True)
+        payment = await require(session, pending.id, lock=True)
         if payment.state != StarState.REFUND_PENDING:
             raise StarsError("not_pending", f"Stars payment #{payment.id} is not being refunded.")
+        if payment.refund_claimed_until != pending.refund_claimed_until:
+            raise StarsError(
+                "refund_running",
+                f"The refund of Stars payment #{payment.id} was taken over by another caller.",
+                state=payment.state.value,
+            )
         attempt = await session.scalar(
             select(StarPayment.refund_attempts).where(StarPayment.id == payment.id)
         )

@@ -33,7 +33,7 @@ from bot.db import Database
 from bot.services import admin_log, ledger, sales, star_refund_claims
 from bot.services.alerts import Kind
 from bot.services.customers import CustomerError
-from bot.services.ledger import LedgerError
+from bot.services.ledger import LedgerError, rowcount
 from bot.services.outbox import Outgoing, enqueue
 from bot.services.panel_provider import Panels
 from bot.services.portal import ORDER_KEY, PAID_BY_CUSTOMER
@@ -195,7 +195,7 @@ async def begin_refund(db: Database, *, payment_id: int, reason: str, now: dt.da
         if payment.state == StarState.REFUND_PENDING:
             if not await star_refund_claims.claim(session, payment.id, now):
                 raise StarsError("refund_running", f"Stars payment #{payment.id} is in hand.")
-            return payment
+            return await require(session, payment.id)  # with its caller's lease
         if payment.state != StarState.PAID:
             raise StarsError("not_refundable", f"Stars payment #{payment.id} is not paid.")
         await session.execute(
@@ -303,18 +303,19 @@ async def finish_refund(
 
 
 async def refund_failed(
-    db: Database, *, payment_id: int, error: str, admin_chat_id: int | None, now: dt.datetime
+    db: Database, *, pending: Payment, error: str, admin_chat_id: int | None, now: dt.datetime
 ) -> Payment:
     """Telegram did not refund: the payment stays pending, its lease given back (the job
-    asks Telegram again), and the admins are told, if ``admin_chat_id``."""
+    asks Telegram again), and the admins are told, if ``admin_chat_id``. Nothing is
+    recorded once another caller has taken the lease over (its call may be refunding)."""
     async with db.transaction() as session:
-        await session.execute(
+        failed = await session.execute(
             update(StarPayment)
-            .where(StarPayment.id == payment_id)
+            .where(star_refund_claims.held(pending.id, pending.refund_claimed_until))
             .values(refund_error=error[:MAX_ERROR], refund_claimed_until=None)
         )
-        payment = await require(session, payment_id)
-        if admin_chat_id is not None:
+        payment = await require(session, pending.id)
+        if rowcount(failed) == 1 and admin_chat_id is not None:
             values = await _notice_values(session, payment) | {"error": error[:MAX_ERROR]}
             await enqueue(
                 session,

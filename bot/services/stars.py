@@ -94,6 +94,10 @@ class Payment:
     plan_id: int | None = None
     discount_code_id: int | None = None  # a code entered at the invoice
     discount_stars: int = 0  # ... and the Stars it took off
+    # A refund under way: until when its caller holds it (``star_refund_claims``); the
+    # holder's proof that no one took it over since.
+    refund_claimed_until: dt.datetime | None = None
+    refund_begun_at: dt.datetime | None = None  # (the payment's time for older ones)
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,8 @@ def _payment(row: StarPayment, reseller: Reseller, account_id: int) -> Payment:
         plan_id=row.plan_id,
         discount_code_id=row.discount_code_id,
         discount_stars=row.discount_stars,
+        refund_claimed_until=row.refund_claimed_until,
+        refund_begun_at=row.refund_begun_at or row.paid_at,
     )
 
 

@@ -95,6 +95,16 @@ def telegram_refused(payment: Payment, error: str, r: Reader) -> str:
     )
 
 
+def refused_while_retried(payment: Payment, error: str, r: Reader) -> str:
+    return r.t._(
+        "⏳ Telegram refused this attempt: {error}\n{what} The refund was meanwhile asked "
+        "of Telegram again and stays pending, its credits taken back, until that answer "
+        "is in.",
+        error=escape(error),
+        what=_what(payment, r),
+    )
+
+
 def already_refunded(payment: Payment, r: Reader) -> str:
     return r.t._(
         "✅ Telegram says the Stars were already returned: recorded as refunded. {what} "

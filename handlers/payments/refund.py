@@ -120,12 +120,21 @@ async def _ask_telegram(context: BotContext, pending: Payment, admin_id: int, r:
     so does the job, ``jobs.stars.finish_pending_refunds``, a few minutes later)."""
     told = await telegram_refund.refund_stars(context.bot, pending)
     if told.answer == Answer.UNKNOWN:
-        await star_refund_claims.release(context.db, pending.id)
+        await star_refund_claims.release(context.db, pending)
         return admin_views.refund_unknown(pending, r)
     if told.answer == Answer.REFUSED:
-        restored = await star_refunds.undo_refund(
-            context.db, payment_id=pending.id, error=told.error, now=now(context)
-        )
+        try:
+            restored = await star_refunds.undo_refund(
+                context.db, pending=pending, error=told.error, now=now(context)
+            )
+        except StarsError:
+            # Taken over while Telegram was slow to answer (the job asks it again), or
+            # already recorded refunded: the credits stay out until that answer is in.
+            current = await stars.get_payment(context.db, pending.id)
+            assert current is not None
+            if current.state == StarState.REFUNDED:
+                return admin_views.refunded(current, r)
+            return admin_views.refused_while_retried(current, told.error, r)
         return admin_views.telegram_refused(restored, told.error, r)
     done = await star_refunds.finish_refund(
         context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)

@@ -264,7 +264,7 @@ async def settle_refund(
     told = await telegram_refund.refund_stars(bot, pending)
     if not told.refunded:
         return await star_renewal_outcome.refund_failed(
-            db, payment_id=pending.id, error=told.error,
+            db, pending=pending, error=told.error,
             admin_chat_id=admin_chat_id if tell_failure else None, now=now,
         )  # fmt: skip
     return await star_renewal_outcome.finish_refund(
