@@ -110,3 +110,31 @@ async def test_disposing_closes_the_read_connections(tmp_path: Path) -> None:
     await db.dispose()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         sqlite.execute("SELECT 1")
+
+
+async def test_a_long_read_is_finished_off_the_event_loop(tmp_path: Path) -> None:
+    """A read whose cost grew with the data (the count of an account's whole history)
+    would hold every other update while it ran: past a few milliseconds of work on the
+    loop it is run again on a worker thread. Short reads stay on the loop."""
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    long_read = text(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000)"
+        " SELECT count(*), thread_id() FROM n"
+    )
+    try:
+        async with db.read() as connection:
+            raw = await connection.get_raw_connection()
+            sqlite = raw.driver_connection._connection  # type: ignore[union-attr]
+            sqlite.create_function("thread_id", 0, threading.get_ident)
+            count, long_ran_on = (await connection.execute(long_read)).one()
+            short_ran_on = (await connection.execute(text("SELECT thread_id()"))).scalar()
+            with pytest.raises(OperationalError, match="no such table"):
+                await connection.execute(text("SELECT * FROM no_such_table"))
+            rows = (await connection.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+    finally:
+        await db.dispose()
+    assert count == 300_000
+    assert long_ran_on != threading.get_ident()
+    assert short_ran_on == threading.get_ident()
+    assert [tuple(row) for row in rows] == [(1,), (2,)]
