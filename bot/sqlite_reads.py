@@ -102,8 +102,24 @@ class LoopCursor:
         self._cursor.close()
 
 
+class _RunAtOnce:
+    """Where SQLAlchemy's adapter puts a change of isolation level: aiosqlite's queue of
+    work for its thread (``_tx``), given a future and a function. Here it runs at once."""
+
+    __slots__ = ()
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
 class LoopConnection:
     """An aiosqlite-shaped connection over a sqlite3 connection, run where it is called."""
+
+    _tx = _RunAtOnce()
 
     __slots__ = ("_connection", "_on_loop", "_stopped")
 
@@ -149,8 +165,18 @@ class LoopConnection:
     def isolation_level(self) -> str | None:
         return self._open().isolation_level
 
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The sqlite3 connection, by aiosqlite's name (SQLAlchemy's adapter sets the
+        isolation level on it through ``_tx``)."""
+        return self._open()
+
     def cursor(self) -> LoopCursor:
-        return LoopCursor(self._open().cursor(), self)
+        if self._connection is None:
+            # Raised where SQLAlchemy does not translate a ValueError (aiosqlite's
+            # fails later, when awaited): sqlite3's own, which it knows for a disconnect.
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return LoopCursor(self._connection.cursor(), self)
 
     async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
         return await self.cursor().execute(sql, parameters)

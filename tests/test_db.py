@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.db import Database, upgrade_schema
 
@@ -138,3 +138,31 @@ async def test_a_long_read_is_finished_off_the_event_loop(tmp_path: Path) -> Non
     assert long_ran_on != threading.get_ident()
     assert short_ran_on == threading.get_ident()
     assert [tuple(row) for row in rows] == [(1,), (2,)]
+
+
+async def test_sqlalchemys_isolation_level_and_a_closed_connection_on_the_loops_reads(
+    tmp_path: Path,
+) -> None:
+    """What SQLAlchemy's aiosqlite adapter asks of a driver connection works on the
+    loop's: an isolation level set for a read (as pg_locks sets one on PostgreSQL),
+    and a connection closed under a read is reported as SQLAlchemy's error, which
+    invalidates it, not as a bare ValueError."""
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    try:
+        async with db.read() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            assert (await autocommit.execute(text("SELECT 1"))).scalar() == 1
+        async with db.read() as connection:
+            serial = await connection.execution_options(isolation_level="SERIALIZABLE")
+            assert (await serial.execute(text("SELECT count(*) FROM resellers"))).scalar() == 0
+        async with db.read() as connection:
+            raw = await connection.get_raw_connection()
+            raw.driver_connection.stop()  # type: ignore[union-attr]
+            with pytest.raises(DBAPIError) as failed:
+                await connection.execute(text("SELECT 1"))
+            assert failed.value.connection_invalidated
+        async with db.read() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await db.dispose()
