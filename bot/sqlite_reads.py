@@ -102,6 +102,21 @@ class LoopCursor:
         self._cursor.close()
 
 
+class _LoopSteps:
+    """SQLite's progress handler of a connection: stops a statement run long on the loop."""
+
+    __slots__ = ("on_loop", "stopped")
+
+    def __init__(self) -> None:
+        self.on_loop = True
+        self.stopped = False  # the last statement on the loop was stopped here
+
+    def past(self) -> bool:
+        if self.on_loop:
+            self.stopped = True
+        return self.on_loop
+
+
 class _RunAtOnce:
     """Where SQLAlchemy's adapter puts a change of isolation level: aiosqlite's queue of
     work for its thread (``_tx``), given a future and a function. Here it runs at once."""
@@ -121,30 +136,26 @@ class LoopConnection:
 
     _tx = _RunAtOnce()
 
-    __slots__ = ("_connection", "_on_loop", "_stopped")
+    __slots__ = ("_connection", "_steps")
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection: sqlite3.Connection | None = connection
-        self._on_loop = True
-        self._stopped = False
-        connection.set_progress_handler(self._past_loop_steps, LOOP_STEPS)
-
-    def _past_loop_steps(self) -> bool:
-        """SQLite's progress handler: stops a statement that has run long on the loop."""
-        if self._on_loop:
-            self._stopped = True
-        return self._on_loop
+        # Apart from this object: the handler held by the sqlite3 connection would
+        # otherwise hold it back, a cycle only the garbage collector breaks.
+        self._steps = _LoopSteps()
+        connection.set_progress_handler(self._steps.past, LOOP_STEPS)
 
     async def run(self, work: Callable[[str, Any], None], sql: str, parameters: Any) -> None:
         """``work`` on the loop, or on a worker thread once it has run long on the loop."""
-        self._stopped = False
+        steps = self._steps
+        steps.stopped = False
         try:
             work(sql, parameters)
             return
         except sqlite3.OperationalError:
-            if not self._stopped:
+            if not steps.stopped:
                 raise
-        self._on_loop = False
+        steps.on_loop = False
         finished = asyncio.get_running_loop().run_in_executor(None, work, sql, parameters)
         try:
             await asyncio.shield(finished)
@@ -154,7 +165,7 @@ class LoopConnection:
             await asyncio.wait([finished])
             raise
         finally:
-            self._on_loop = True
+            steps.on_loop = True
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
