@@ -163,6 +163,8 @@ class LoopConnection:
             # The connection goes back to the pool: nothing may still run on it.
             self._open().interrupt()
             await asyncio.wait([finished])
+            if not finished.cancelled():
+                finished.exception()  # "interrupted": seen, not logged as left unseen
             raise
         finally:
             steps.on_loop = True

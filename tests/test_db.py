@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.db import Database, upgrade_schema
+from bot.db import SQLITE_READERS, Database, upgrade_schema
 
 
 async def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
@@ -166,3 +167,49 @@ async def test_sqlalchemys_isolation_level_and_a_closed_connection_on_the_loops_
             assert (await connection.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await db.dispose()
+
+
+async def test_a_long_read_cancelled_off_the_loop_is_stopped_there(tmp_path: Path) -> None:
+    """An update cancelled while its read runs on a worker thread: the statement is
+    interrupted before the connection goes back to the pool, which the next read then
+    takes at once, and the interruption is not reported as an error left unseen."""
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await upgrade_schema(db.engine)
+    loop = asyncio.get_running_loop()
+    unseen: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: unseen.append(context))
+    moved = asyncio.Event()
+    loop_thread = threading.get_ident()
+
+    def mark(_x: int) -> int:
+        if threading.get_ident() != loop_thread:
+            loop.call_soon_threadsafe(moved.set)
+        return 1
+
+    endless = text(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n)"
+        " SELECT count(*) FROM n WHERE mark(x)"
+    )
+
+    async def read() -> None:
+        async with db.read() as connection:
+            raw = await connection.get_raw_connection()
+            sqlite = raw.driver_connection._connection  # type: ignore[union-attr]
+            sqlite.create_function("mark", 1, mark)
+            await connection.execute(endless)
+
+    try:
+        task = asyncio.create_task(read())
+        await moved.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(SQLITE_READERS + 1):  # the cancelled read's connection among them
+            async with db.read() as connection:
+                assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+        await db.dispose()
+    assert unseen == []
