@@ -42,7 +42,8 @@ READ_ONLY = "reseller_bot_read_only"
 # Connections that answer Database.read() on a SQLite file, beside the one writer: in WAL
 # mode readers never wait on the writer nor on each other. Their statements run on the
 # event loop (bot/sqlite_reads.py), so one connection serves reads one after another;
-# more are opened only while a read waits on something else midway.
+# more are opened only while a read waits on something else midway (or a long one
+# finishes on a worker thread).
 SQLITE_READERS = 4
 
 
@@ -191,7 +192,8 @@ class Database:
         It takes no write lock and sends no BEGIN: each statement reads on its own (on
         PostgreSQL in autocommit), on SQLite on a connection of its own beside the
         writer's (on a file: connections that refuse writes, whose statements run on the
-        event loop's thread). Never write through it; keep its reads short and indexed.
+        event loop's thread, a long one finished on a worker thread). Never write
+        through it; keep its reads short and indexed.
         """
         async with self.reader.connect() as connection:
             yield connection
