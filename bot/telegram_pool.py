@@ -81,7 +81,7 @@ class ConnectionPool:
                         await self._close(connection)
                     if self._open < self._size:
                         self._open += 1
-                        return httpcore.AsyncHTTPConnection(
+                        return Connection(
                             origin, ssl_context=self._ssl, keepalive_expiry=self._expiry,
                             http1=True, http2=False, network_backend=self._backend,
                         )  # fmt: skip
@@ -151,6 +151,27 @@ def _host(url: httpcore.URL) -> bytes:
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
+
+
+class Connection(httpcore.AsyncHTTPConnection):
+    """httpcore's connection with asyncio's locks in place of anyio's, whose every
+    acquire yields to the event loop inside a cancel scope of its own: three times a
+    request. The pool gives a connection to one request at a time, so its locks are
+    never contended; they are httpcore's private attributes, hence the checks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_request_lock"):
+            self._request_lock = asyncio.Lock()  # type: ignore[assignment]
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = await super().handle_async_request(request)
+        # The HTTP/1.1 connection is made during the first request: from the next one on.
+        inner: Any = self._connection
+        lock = getattr(inner, "_state_lock", None)
+        if lock is not None and not isinstance(lock, asyncio.Lock):
+            inner._state_lock = asyncio.Lock()
+        return response
 
 
 HELD_BYTES = 64 * 1024  # parts of a request held to be sent together, at most

@@ -285,3 +285,25 @@ async def test_a_requests_parts_go_out_in_one_send_when_the_answer_is_awaited() 
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_reused_connection_takes_no_anyio_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """anyio's lock (httpcore's, under asyncio) yields to the event loop at every acquire,
+    three times a request: the pool's connections use asyncio's, from the second request
+    on a connection (its HTTP/1.1 part is made during the first)."""
+    from httpcore._synchronization import AsyncLock
+
+    acquired: list[object] = []
+    real = AsyncLock.__aenter__
+
+    async def counted(self: AsyncLock) -> AsyncLock:
+        acquired.append(self)
+        return await real(self)
+
+    monkeypatch.setattr(AsyncLock, "__aenter__", counted)
+    async with slow_server(0.0) as url, started(TelegramTransport(4)) as transport:
+        for _ in range(5):
+            assert await transport.post(f"{url}/bot123:abc/getMe") is True
+        pool = transport._pool
+        assert pool is not None and pool._open == 1
+    assert len(acquired) == 1  # the first request's, before its connection was made
