@@ -33,6 +33,7 @@ from tests.stars_setup import (  # noqa: F401  (the fixtures)
     _count,
     marzban,
     payment_state,
+    recovery_by_hand,
     refunds_made,
     renewal_paid_then_stopped,
     shop,
@@ -48,13 +49,6 @@ from tests.test_bot_stars import (  # noqa: F401  (the fixtures)
 )
 
 
-def _by_hand(app: BotApplication) -> None:
-    """The recovery job runs when the test says (its timer would race the test's)."""
-    assert app.job_queue is not None
-    for job in app.job_queue.get_jobs_by_name("stars_stranded"):
-        job.schedule_removal()
-
-
 async def _finish(s: Shop, at: dt.datetime) -> int:
     return await stars_job.finish_pending_refunds(
         s.db, s.app.bot, admin_chat_id=ADMIN_CHAT_ID, now=at
@@ -64,7 +58,7 @@ async def _finish(s: Shop, at: dt.datetime) -> int:
 async def _decided_then_stopped(s: Shop, at: dt.datetime | None = None) -> Payment:
     """john pays a renewal; the bot records it and decides to refund it (the revenue
     taken back, ``refund_pending``), then stops before asking Telegram."""
-    _by_hand(s.app)
+    recovery_by_hand(s.app)
     _, payment = await renewal_paid_then_stopped(s)
     pending = await star_renewal_outcome.begin_refund(
         s.db, payment_id=payment.id, reason="panel_failed", now=at or now() - EARLIER
@@ -215,7 +209,7 @@ async def test_a_top_up_refund_decided_before_a_crash_is_made_by_the_job_once(
     alice: User,  # noqa: F811
     bot: BotApplication,
 ) -> None:
-    _by_hand(bot)
+    recovery_by_hand(bot)
     pending = await _topup_decided_then_stopped(db, fake_api, alice)
     await fake_api.next_event(ADMIN_CHAT_ID)  # the payment's post
     finish = stars_job.finish_pending_refunds
@@ -240,7 +234,7 @@ async def test_an_admin_tapping_refund_while_the_job_refunds_does_not_ask_telegr
     boss: User,  # noqa: F811
     bot: BotApplication,
 ) -> None:
-    _by_hand(bot)
+    recovery_by_hand(bot)
     pending = await _topup_decided_then_stopped(db, fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     assert await star_refund_claims.take(db, pending.id, now()) is not None  # the job's
@@ -270,7 +264,7 @@ async def test_an_admin_refund_outlasting_its_lease_restores_no_credits_the_job_
     Telegram); the job takes the refund over and its call is under way when the admin's
     comes back refused: the admin's side must not give the credits back, or the job's
     refund would leave the reseller with the credits and the payer with the Stars."""
-    _by_hand(bot)
+    recovery_by_hand(bot)
     refund = fake_api._m_refundstarpayment
     arrived = [asyncio.Event(), asyncio.Event()]
     go = [asyncio.Event(), asyncio.Event()]
