@@ -76,13 +76,11 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
     a connection the driver knows closed (the server ended it, the network reset it) is
     replaced at no cost, and only one idle for a while is pinged."""
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connected(_dbapi_connection: Any, record: Any) -> None:
+    def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _returned(_dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+    event.listen(engine.sync_engine, "connect", _idle_from_now)  # made, or given back
+    event.listen(engine.sync_engine, "checkin", _idle_from_now)
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
