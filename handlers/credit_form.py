@@ -12,11 +12,8 @@ movement is keyed by it, so it is saved once however often it is tapped.
 
 from __future__ import annotations
 
-import abc
 import datetime as dt
 import secrets
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
@@ -30,50 +27,12 @@ from handlers import credit_form_views as views
 from handlers import flow
 from handlers.calendar import TapKind
 from handlers.common import answer, now, refuse
-from handlers.credit_form_draft import FormButtons, FormDraft
+from handlers.credit_form_parts import Again, Asker, B, D, Refused, Side
 from handlers.language import translator
 from handlers.reader import Reader
 from models import TxType
 
 Step = str | int | None  # the next state; None stays where the form is
-D = TypeVar("D", bound=FormDraft)
-B = TypeVar("B")  # what a form reads at every step: who, and the balances its screens show
-
-
-@dataclass(frozen=True)
-class Steps:
-    """The form's states, by name (each form has its own, for the one shared conversation)."""
-
-    action: str
-    type: str
-    amount: str
-    comment: str
-    expiry: str
-    confirm: str
-
-
-@dataclass(frozen=True)
-class Asker:
-    """Who is filling the form in, once allowed: the reader and their Telegram id."""
-
-    r: Reader
-    me: int
-
-
-class Again(Exception):
-    """Save was refused in a way the form can mend: show ``step`` with ``problem``."""
-
-    def __init__(self, step: str, problem: str, *, forget_amount: bool = False) -> None:
-        super().__init__(step)
-        self.step, self.problem, self.forget_amount = step, problem, forget_amount
-
-
-class Refused(Exception):
-    """Save was refused for good: the asker is told ``text`` and the form ends."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
 
 
 def _text(update: Update) -> str:
@@ -81,63 +40,8 @@ def _text(update: Update) -> str:
     return message.text or "" if message is not None else ""
 
 
-class CreditForm(abc.ABC, Generic[D, B]):
+class CreditForm(Side[D, B]):
     """The form's steps; a subclass fills in who may, what is read and how it is saved."""
-
-    def __init__(
-        self, name: str, draft_key: str, draft_type: type[D], steps: Steps, buttons: FormButtons
-    ) -> None:
-        self.name, self.draft_key, self.draft_type = name, draft_key, draft_type
-        self.steps, self.buttons = steps, buttons
-
-    # --- what each form says for itself ---------------------------------------------------
-
-    @abc.abstractmethod
-    async def asker(self, update: Update, context: BotContext) -> Asker | None:
-        """The asker, if allowed; otherwise they are told no and None is returned."""
-
-    @abc.abstractmethod
-    async def read(self, update: Update, context: BotContext, asker: Asker, draft: D) -> B | None:
-        """Who the form is for and the balances, read again; None once the asker is told no."""
-
-    @abc.abstractmethod
-    def heading(self, seen: B, r: Reader) -> list[str]:
-        """The lines above every step: who the form is for (not editable)."""
-
-    @abc.abstractmethod
-    def bound(self, seen: B, draft: D, r: Reader) -> str:
-        """The line under the amount's question on the most that can be moved ("" for none)."""
-
-    @abc.abstractmethod
-    async def body(self, context: BotContext, asker: Asker, seen: B, draft: D) -> list[str]:
-        """The summary's lines: the balances before and after."""
-
-    @abc.abstractmethod
-    async def check(self, context: BotContext, asker: Asker, draft: D, amount: int) -> str:
-        """What is wrong with ``amount`` now ("" if nothing)."""
-
-    @abc.abstractmethod
-    async def move(
-        self,
-        context: BotContext,
-        asker: Asker,
-        draft: D,
-        nonce: str,
-        moment: dt.datetime,
-        expires_at: dt.datetime | None,
-    ) -> str:
-        """Move the credits, keyed by ``nonce``; the note under the card. Raises ``Again``
-        or ``Refused`` (and ``ActionError`` for an expiry that went by)."""
-
-    @abc.abstractmethod
-    async def moved(self, context: BotContext, asker: Asker, nonce: str) -> bool:
-        """Whether the movement keyed by ``nonce`` was saved."""
-
-    @abc.abstractmethod
-    async def show_card(
-        self, update: Update, context: BotContext, telegram_id: int, r: Reader, note: str = ""
-    ) -> None:
-        """The card of the reseller the form is for."""
 
     # --- shared steps ---------------------------------------------------------------------
 

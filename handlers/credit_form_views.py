@@ -18,7 +18,7 @@ from bot.services import ledger
 from bot.services.admin_log import ActionError
 from bot.services.credits import Action
 from handlers import calendar_views
-from handlers.credit_form_draft import FormButtons, FormDraft
+from handlers.credit_form_parts import FormButtons, FormDraft
 from handlers.reader import Reader
 from handlers.topup.views import amount_problem
 from models import TxType

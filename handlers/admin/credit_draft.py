@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.credit_form_draft import FormDraft
+from handlers.credit_form_parts import FormDraft
 
 DRAFT = "credit_draft"
 ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM = (

@@ -35,8 +35,8 @@ from handlers.admin.credit_draft import (
     CreditDraft,
 )
 from handlers.common import now, permitted, refuse
-from handlers.credit_form import Again, Asker, CreditForm, Refused, Steps
-from handlers.credit_form_draft import FormButtons
+from handlers.credit_form import CreditForm
+from handlers.credit_form_parts import Again, Asker, FormButtons, Refused, Steps
 from handlers.language import translator
 from handlers.reader import Reader
 

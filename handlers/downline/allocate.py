@@ -24,8 +24,8 @@ from bot.services.grants import Part
 from handlers import credit_form_views as form_views
 from handlers import flow
 from handlers.common import now, refuse
-from handlers.credit_form import Again, Asker, CreditForm, Refused, Steps
-from handlers.credit_form_draft import FormButtons
+from handlers.credit_form import CreditForm
+from handlers.credit_form_parts import Again, Asker, FormButtons, Refused, Steps
 from handlers.downline import callbacks as buttons
 from handlers.downline import form_views as fviews
 from handlers.downline import views

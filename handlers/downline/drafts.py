@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers import flow
-from handlers.credit_form_draft import FormDraft
+from handlers.credit_form_parts import FormDraft
 
 
 @dataclass
