@@ -27,9 +27,9 @@ from handlers import credit_form_views as views
 from handlers import flow
 from handlers.calendar import TapKind
 from handlers.common import answer, now, refuse
-from handlers.credit_form_parts import Again, Asker, B, D, Refused, Side
+from handlers.credit_form_parts import Again, B, D, Refused, Side
 from handlers.language import translator
-from handlers.reader import Reader
+from handlers.reader import Asker, Reader
 from models import TxType
 
 Step = str | int | None  # the next state; None stays where the form is

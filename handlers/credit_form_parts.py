@@ -16,7 +16,7 @@ from bot.context import BotContext
 from bot.services.credits import Action
 from handlers import flow
 from handlers.calendar import Calendar
-from handlers.reader import Reader
+from handlers.reader import Asker, Reader
 from models import TxType
 
 
@@ -92,14 +92,6 @@ class Steps:
     comment: str
     expiry: str
     confirm: str
-
-
-@dataclass(frozen=True)
-class Asker:
-    """Who is filling the form in, once allowed: the reader and their Telegram id."""
-
-    r: Reader
-    me: int
 
 
 class Again(Exception):

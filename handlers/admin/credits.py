@@ -36,9 +36,9 @@ from handlers.admin.credit_draft import (
 )
 from handlers.common import now, permitted, refuse
 from handlers.credit_form import CreditForm
-from handlers.credit_form_parts import Again, Asker, FormButtons, Refused, Steps
+from handlers.credit_form_parts import Again, FormButtons, Refused, Steps
 from handlers.language import translator
-from handlers.reader import Reader
+from handlers.reader import Asker, Reader
 
 
 def _key(user_id: int, nonce: str) -> str:

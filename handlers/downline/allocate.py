@@ -25,7 +25,7 @@ from handlers import credit_form_views as form_views
 from handlers import flow
 from handlers.common import now, refuse
 from handlers.credit_form import CreditForm
-from handlers.credit_form_parts import Again, Asker, FormButtons, Refused, Steps
+from handlers.credit_form_parts import Again, FormButtons, Refused, Steps
 from handlers.downline import callbacks as buttons
 from handlers.downline import form_views as fviews
 from handlers.downline import views
@@ -33,7 +33,7 @@ from handlers.downline.drafts import AllocationDraft
 from handlers.downline.screens import parent
 from handlers.downline.screens import show_card as child_card
 from handlers.language import translator
-from handlers.reader import Reader
+from handlers.reader import Asker, Reader
 
 DRAFT = "allocation_draft"
 ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM = (

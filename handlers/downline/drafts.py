@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers import flow
 from handlers.credit_form_parts import FormDraft
+from handlers.enrol_form import PersonDraft
 
 
 @dataclass
-class SubResellerDraft(flow.FlowMessage):
-    telegram_id: int = 0
-    name: str = ""
-    username: str | None = None
-    threshold: int = 0
-    nonce: str = ""
+class SubResellerDraft(PersonDraft):
+    """Registering one: who, and the threshold (a sub-reseller is always prepaid)."""
 
 
 @dataclass
