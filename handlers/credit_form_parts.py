@@ -93,6 +93,12 @@ class Steps:
     expiry: str
     confirm: str
 
+    @classmethod
+    def named(cls, name: str) -> Steps:
+        """``<name>:action`` and so on: a form's states, named after it."""
+        steps = ("action", "type", "amount", "comment", "expiry", "confirm")
+        return cls(*(f"{name}:{step}" for step in steps))
+
 
 class Again(Exception):
     """Save was refused in a way the form can mend: show ``step`` with ``problem``."""
@@ -118,10 +124,11 @@ class Side(abc.ABC, Generic[D, B]):
     """What each form says for itself: who may, what it reads, how it moves the credits."""
 
     def __init__(
-        self, name: str, draft_key: str, draft_type: type[D], steps: Steps, buttons: FormButtons
+        self, name: str, draft_key: str, draft_type: type[D], buttons: FormButtons
     ) -> None:
+        """``name``: the form's, which names its states (``Steps.named``)."""
         self.name, self.draft_key, self.draft_type = name, draft_key, draft_type
-        self.steps, self.buttons = steps, buttons
+        self.steps, self.buttons = Steps.named(name), buttons
 
     @abc.abstractmethod
     async def asker(self, update: Update, context: BotContext) -> Asker | None:

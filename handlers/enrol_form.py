@@ -13,6 +13,7 @@ question after that.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -49,25 +50,25 @@ E = TypeVar("E", bound=PersonDraft)
 class EnrolForm(abc.ABC, Generic[E]):
     """The first steps of a registration; a subclass fills in the rest."""
 
-    def __init__(self, draft_key: str, draft_type: type[E], who: str, name: str) -> None:
+    def __init__(
+        self,
+        draft_key: str,
+        draft_type: type[E],
+        steps: tuple[str, str],
+        picker: int,
+        ask_who: Callable[[Translator, str], tuple[str, ReplyKeyboardMarkup]],
+        ask_name: Callable[[int, Reader, str], Screen],
+    ) -> None:
+        """``steps``: the states asking who and their name; ``picker``: the user picker's
+        request id, echoed back with the contact shared; ``ask_who``: the first question,
+        with the picker under it; ``ask_name``: the name of someone known by id only."""
         self.draft_key, self.draft_type = draft_key, draft_type
-        self.who_step, self.name_step = who, name
+        (self.who_step, self.name_step), self.picker = steps, picker
+        self.ask_who, self.ask_name = ask_who, ask_name
 
     @abc.abstractmethod
     async def asker(self, update: Update, context: BotContext) -> Asker | None:
         """The asker, if allowed; otherwise they are told no and None is returned."""
-
-    @abc.abstractmethod
-    def ask_who(self, t: Translator, problem: str = "") -> tuple[str, ReplyKeyboardMarkup]:
-        """The first question, with the picker under it."""
-
-    @abc.abstractmethod
-    def picker(self) -> int:
-        """The picker's request id, echoed back with the contact shared."""
-
-    @abc.abstractmethod
-    def ask_name(self, telegram_id: int, r: Reader, problem: str = "") -> Screen:
-        """The name of someone known by id only."""
 
     @abc.abstractmethod
     def after_name(self, draft: E, r: Reader) -> tuple[str, Screen]:
@@ -114,7 +115,7 @@ class EnrolForm(abc.ABC, Generic[E]):
         draft.telegram_id, draft.name = telegram_id, name
         await self._say(context, draft, *views.chosen(name or str(telegram_id), telegram_id, r))
         if not name:
-            await flow.render(context, draft, *self.ask_name(telegram_id, r))
+            await flow.render(context, draft, *self.ask_name(telegram_id, r, ""))
             return self.name_step
         step, screen = self.after_name(draft, r)
         await flow.render(context, draft, *screen)
@@ -131,7 +132,7 @@ class EnrolForm(abc.ABC, Generic[E]):
         if found is None or message is None or message.users_shared is None:
             return flow.end(context, self.draft_key)
         (draft, asker), shared = found, message.users_shared
-        if shared.request_id != self.picker() or not shared.users:
+        if shared.request_id != self.picker or not shared.users:
             return await self._ask_who(context, draft, asker.r.t, views.not_a_person(asker.r.t))
         person = shared.users[0]
         name = " ".join(p for p in (person.first_name, person.last_name) if p)

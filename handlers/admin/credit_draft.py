@@ -1,5 +1,6 @@
-"""The add / remove credit form's steps by name and its draft: the reseller's id and the
-answers so far, as plain values; names and balances are read again at every step."""
+"""The add / remove credit form's name (which names its states) and its draft: the
+reseller's id and the answers so far, as plain values; names and balances are read again
+at every step."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ from dataclasses import dataclass
 from handlers.credit_form_parts import FormDraft
 
 DRAFT = "credit_draft"
-ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM = (
-    "credit:action",
-    "credit:type",
-    "credit:amount",
-    "credit:comment",
-    "credit:expiry",
-    "credit:confirm",
-)
+NAME = "credit"  # the form's states are named after it: credit:action ... credit:confirm
 
 
 @dataclass

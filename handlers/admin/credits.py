@@ -20,23 +20,13 @@ from bot.services.resellers import ResellerError
 from bot.services.roles import Permission
 from bot.services.wallet import BalanceSummary
 from handlers import credit_form_views as form_views
-from handlers import flow
 from handlers.admin import callbacks, directory, views
 from handlers.admin import credit_callbacks as buttons
 from handlers.admin import credit_views as cviews
-from handlers.admin.credit_draft import (
-    ACTION,
-    AMOUNT,
-    COMMENT,
-    CONFIRM,
-    DRAFT,
-    EXPIRY,
-    TYPE,
-    CreditDraft,
-)
+from handlers.admin.credit_draft import DRAFT, NAME, CreditDraft
 from handlers.common import now, permitted, refuse
 from handlers.credit_form import CreditForm
-from handlers.credit_form_parts import Again, FormButtons, Refused, Steps
+from handlers.credit_form_parts import Again, FormButtons, Refused
 from handlers.language import translator
 from handlers.reader import Asker, Reader
 
@@ -122,9 +112,11 @@ class AdminCredits(CreditForm[CreditDraft, BalanceSummary]):
                     tell=True,
                 )
         except TooMuchToRemove as exc:  # the balance moved since the summary
-            raise Again(AMOUNT, cviews.too_much(exc.maximum, asker.r), forget_amount=True) from exc
+            raise Again(
+                self.steps.amount, cviews.too_much(exc.maximum, asker.r), forget_amount=True
+            ) from exc
         except ledger.InvalidEntry as exc:
-            raise Again(ACTION, "") from exc
+            raise Again(self.steps.action, "") from exc
         except ResellerError as exc:
             raise Refused(views.refusal(exc, asker.r)) from exc
         return cviews.saved(change, draft.action, asker.r)
@@ -139,23 +131,18 @@ class AdminCredits(CreditForm[CreditDraft, BalanceSummary]):
 
 
 FORM = AdminCredits(
-    "credit",
+    NAME,
     DRAFT,
     CreditDraft,
-    Steps(ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM),
     FormButtons(
-        open=buttons.OPEN,
-        card=callbacks.CARD,
-        action=buttons.ACTION,
-        type=buttons.TYPE,
-        skip=buttons.SKIP,
-        save=buttons.SAVE,
-        calendar=buttons.CALENDAR,
+        buttons.OPEN,
+        callbacks.CARD,
+        buttons.ACTION,
+        buttons.TYPE,
+        buttons.SKIP,
+        buttons.SAVE,
+        buttons.CALENDAR,
     ),
 )
 saved_before = FORM.saved_before  # Save tapped again once the form has ended
-
-
-def credit_form() -> flow.Flow:
-    """The add / remove credit form, for the one conversation all flows share."""
-    return FORM.conversation()
+credit_form = FORM.conversation

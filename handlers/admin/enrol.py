@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from telegram import ReplyKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
@@ -52,20 +52,13 @@ class Enrolling(EnrolForm[EnrolDraft]):
             return None
         return Asker(Reader.of(context.settings, t), user.id)
 
-    def ask_who(self, t: Translator, problem: str = "") -> tuple[str, ReplyKeyboardMarkup]:
-        return views.ask_who(t, problem)
-
-    def picker(self) -> int:
-        return views.PICK_REQUEST_ID
-
-    def ask_name(self, telegram_id: int, r: Reader, problem: str = "") -> Screen:
-        return views.ask_name(telegram_id, r, problem)
-
     def after_name(self, draft: EnrolDraft, r: Reader) -> tuple[str, Screen]:
         return TYPE, views.ask_type(draft.name, r)
 
 
-FORM = Enrolling(DRAFT, EnrolDraft, WHO, NAME)
+FORM = Enrolling(
+    DRAFT, EnrolDraft, (WHO, NAME), views.PICK_REQUEST_ID, views.ask_who, views.ask_name
+)
 
 
 def _draft(context: BotContext) -> EnrolDraft | None:

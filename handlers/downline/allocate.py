@@ -22,10 +22,9 @@ from bot.services.credits import Action
 from bot.services.downline import DownlineError
 from bot.services.grants import Part
 from handlers import credit_form_views as form_views
-from handlers import flow
 from handlers.common import now, refuse
 from handlers.credit_form import CreditForm
-from handlers.credit_form_parts import Again, FormButtons, Refused, Steps
+from handlers.credit_form_parts import Again, FormButtons, Refused
 from handlers.downline import callbacks as buttons
 from handlers.downline import form_views as fviews
 from handlers.downline import views
@@ -36,14 +35,6 @@ from handlers.language import translator
 from handlers.reader import Asker, Reader
 
 DRAFT = "allocation_draft"
-ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM = (
-    "alloc:action",
-    "alloc:type",
-    "alloc:amount",
-    "alloc:comment",
-    "alloc:expiry",
-    "alloc:confirm",
-)
 
 
 class Allocating(CreditForm[AllocationDraft, Balances]):
@@ -121,7 +112,7 @@ class Allocating(CreditForm[AllocationDraft, Balances]):
         except DownlineError as exc:
             problem = views.refusal(exc, asker.r)
             if exc.code in ("parent_short", "remove_too_much"):  # the balances moved since
-                raise Again(AMOUNT, problem, forget_amount=True) from exc
+                raise Again(self.steps.amount, problem, forget_amount=True) from exc
             raise Refused(problem) from exc
         return fviews.saved(done, asker.r)
 
@@ -135,23 +126,18 @@ class Allocating(CreditForm[AllocationDraft, Balances]):
 
 
 FORM = Allocating(
-    "alloc",
+    "alloc",  # its states: alloc:action ... alloc:confirm
     DRAFT,
     AllocationDraft,
-    Steps(ACTION, TYPE, AMOUNT, COMMENT, EXPIRY, CONFIRM),
     FormButtons(
-        open=buttons.CREDITS,
-        card=buttons.CARD,
-        action=buttons.ACTION,
-        type=buttons.TYPE,
-        skip=buttons.SKIP,
-        save=buttons.SAVE,
-        calendar=buttons.CALENDAR,
+        buttons.CREDITS,
+        buttons.CARD,
+        buttons.ACTION,
+        buttons.TYPE,
+        buttons.SKIP,
+        buttons.SAVE,
+        buttons.CALENDAR,
     ),
 )
 saved_before = FORM.saved_before  # Save tapped again once the form has ended
-
-
-def allocating() -> flow.Flow:
-    """The parent's add / remove credit form, for the one conversation all flows share."""
-    return FORM.conversation()
+allocating = FORM.conversation

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import secrets
 
-from telegram import ReplyKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import Translator
 from bot.money import AmountError
 from bot.services import downline
 from bot.services.admin_log import ActionError
@@ -45,20 +44,13 @@ class Registering(EnrolForm[SubResellerDraft]):
         me = await parent(update, context, t)
         return None if me is None else Asker(Reader.of(context.settings, t), me.telegram_id)
 
-    def ask_who(self, t: Translator, problem: str = "") -> tuple[str, ReplyKeyboardMarkup]:
-        return views.ask_who(t, problem)
-
-    def picker(self) -> int:
-        return buttons.PICKER
-
-    def ask_name(self, telegram_id: int, r: Reader, problem: str = "") -> Screen:
-        return views.ask_name(telegram_id, r, problem)
-
     def after_name(self, draft: SubResellerDraft, r: Reader) -> tuple[str, Screen]:
         return THRESHOLD, views.ask_threshold(draft.name, r)
 
 
-FORM = Registering(DRAFT, SubResellerDraft, WHO, NAME)
+FORM = Registering(
+    DRAFT, SubResellerDraft, (WHO, NAME), buttons.PICKER, views.ask_who, views.ask_name
+)
 
 
 async def got_threshold(update: Update, context: BotContext) -> int | str:

@@ -258,20 +258,8 @@ def summary(
     return "\n".join(lines), InlineKeyboardMarkup([[save], *_cancel(t)])
 
 
-def registered(t: Translator) -> str:
-    return t._("✅ Registered; they have been greeted.")
-
-
-def cancelled(t: Translator) -> str:
-    return t._("Nobody was registered.")
-
-
-def timed_out(t: Translator) -> str:
-    return t._("⏱ Nobody was registered: no answer came in time.")
-
-
-def replaced(t: Translator) -> str:
-    return t._("⏹ Nobody was registered: you started something else.")
+registered = enrol_views.registered  # the same words as the admins' registration
+replaced = enrol_views.replaced
 
 
 # --- refusals --------------------------------------------------------------------------------
