@@ -156,7 +156,7 @@ class EnrolForm(abc.ABC, Generic[E]):
                 else views.unknown_username(text[1:], r)
             )
             return await self._ask_who(context, draft, t, problem)
-        if not text.isdigit() or not 0 < int(text) < 2**63:
+        if not text.isdecimal() or not 0 < int(text) < 2**63:  # isdigit takes "²"
             return await self._ask_who(context, draft, t, views.not_a_person(t))
         telegram_id = int(text)
         async with context.db.transaction() as session:
