@@ -20,6 +20,7 @@ from telegram import (
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.admin_log import ActionError
+from bot.services.resellers import MAX_NAME
 from bot.services.subtree import Child, ChildCard, CustomerLine, Page, SaleLine
 from handlers import pages
 from handlers.admin import enrol_views
@@ -227,7 +228,7 @@ def ask_name(telegram_id: int, r: Reader, problem: str = "") -> Screen:
     text = r.t._(
         "What is the name of <code>{id}</code>? (at most {limit} characters)",
         id=telegram_id,
-        limit=r.number(100),
+        limit=r.number(MAX_NAME),
     )
     return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
 
