@@ -13,11 +13,12 @@ question after that.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import Translator
@@ -200,3 +201,31 @@ class EnrolForm(abc.ABC, Generic[E]):
             flow.end(context, self.draft_key)
             return
         await flow.expire(context, self.draft_key, views.timed_out(t))
+
+    def conversation(
+        self,
+        name: str,
+        entry: str,
+        cancel: str,
+        later: Mapping[str, Sequence[BaseHandler[Update, BotContext, Any]]],
+    ) -> flow.Flow:
+        """The registration ``name``, opened by the button matching ``entry`` and ended by
+        the one matching ``cancel``: who and the name, then the steps in ``later``."""
+        typed = filters.TEXT & ~filters.COMMAND
+        return flow.Flow(
+            name=name,
+            draft_key=self.draft_key,
+            entry_points=[CallbackQueryHandler(self.start, pattern=entry)],
+            states={
+                self.who_step: [
+                    MessageHandler(filters.StatusUpdate.USERS_SHARED, self.got_shared),
+                    MessageHandler(typed, self.got_typed),
+                ],
+                self.name_step: [MessageHandler(typed, self.got_name)],
+                **later,
+            },
+            fallbacks=[CallbackQueryHandler(self.cancel, pattern=cancel)],
+            cancel=self.cancel,
+            timed_out=self.timed_out,
+            replaced_text=views.replaced,
+        )

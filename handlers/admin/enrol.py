@@ -160,25 +160,15 @@ async def save(update: Update, context: BotContext, t: Translator) -> int | str:
 
 
 def enrolling() -> flow.Flow:
-    cancel_button = CallbackQueryHandler(FORM.cancel, pattern=buttons.NEW_CANCEL.pattern())
     typed = filters.TEXT & ~filters.COMMAND
-    return flow.Flow(
-        name="enrol",
-        draft_key=DRAFT,
-        entry_points=[CallbackQueryHandler(FORM.start, pattern=buttons.NEW.pattern())],
-        states={
-            WHO: [
-                MessageHandler(filters.StatusUpdate.USERS_SHARED, FORM.got_shared),
-                MessageHandler(typed, FORM.got_typed),
-            ],
-            NAME: [MessageHandler(typed, FORM.got_name)],
+    return FORM.conversation(
+        "enrol",
+        buttons.NEW.pattern(),
+        buttons.NEW_CANCEL.pattern(),
+        {
             TYPE: [CallbackQueryHandler(got_type, pattern=buttons.NEW_TYPE.pattern())],
             LIMIT: [MessageHandler(typed, got_limit)],
             THRESHOLD: [MessageHandler(typed, got_threshold)],
             CONFIRM: [CallbackQueryHandler(save, pattern=buttons.NEW_SAVE.pattern())],
         },
-        fallbacks=[cancel_button],
-        cancel=FORM.cancel,
-        timed_out=FORM.timed_out,
-        replaced_text=views.replaced,
     )

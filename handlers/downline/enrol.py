@@ -102,22 +102,12 @@ async def save(update: Update, context: BotContext) -> int | str:
 
 
 def registering() -> flow.Flow:
-    typed = filters.TEXT & ~filters.COMMAND
-    return flow.Flow(
-        name="subreg",
-        draft_key=DRAFT,
-        entry_points=[CallbackQueryHandler(FORM.start, pattern=buttons.NEW.pattern())],
-        states={
-            WHO: [
-                MessageHandler(filters.StatusUpdate.USERS_SHARED, FORM.got_shared),
-                MessageHandler(typed, FORM.got_typed),
-            ],
-            NAME: [MessageHandler(typed, FORM.got_name)],
-            THRESHOLD: [MessageHandler(typed, got_threshold)],
+    return FORM.conversation(
+        "subreg",
+        buttons.NEW.pattern(),
+        buttons.NEW_CANCEL.pattern(),
+        {
+            THRESHOLD: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_threshold)],
             CONFIRM: [CallbackQueryHandler(save, pattern=buttons.NEW_SAVE.pattern())],
         },
-        fallbacks=[CallbackQueryHandler(FORM.cancel, pattern=buttons.NEW_CANCEL.pattern())],
-        cancel=FORM.cancel,
-        timed_out=FORM.timed_out,
-        replaced_text=views.replaced,
     )

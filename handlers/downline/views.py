@@ -20,7 +20,6 @@ from telegram import (
 from bot import keyboards
 from bot.i18n import Translator
 from bot.services.admin_log import ActionError
-from bot.services.resellers import MAX_NAME
 from bot.services.subtree import Child, ChildCard, CustomerLine, Page, SaleLine
 from handlers import pages
 from handlers.admin import enrol_views
@@ -225,21 +224,11 @@ REMOVE_KEYBOARD = enrol_views.REMOVE_KEYBOARD
 
 
 def ask_name(telegram_id: int, r: Reader, problem: str = "") -> Screen:
-    text = r.t._(
-        "What is the name of <code>{id}</code>? (at most {limit} characters)",
-        id=telegram_id,
-        limit=r.number(MAX_NAME),
-    )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return enrol_views.ask_name(telegram_id, r, problem, buttons.NEW_CANCEL.build())
 
 
 def ask_threshold(name: str, r: Reader, problem: str = "") -> Screen:
-    text = r.t._(
-        "Low-balance threshold of <b>{name}</b>: they are alerted when their credit falls "
-        "below it, like 50 or 50.50; 0 for no alert.",
-        name=r.name(name),
-    )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return enrol_views.ask_threshold(name, r, problem, buttons.NEW_CANCEL.build())
 
 
 def summary(
