@@ -53,3 +53,11 @@ class Reader:
     def name(self, text: str) -> str:
         """A username, a plan or a panel's name: escaped, kept whole in a right-to-left text."""
         return self.t.isolate(escape(text))
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who is filling a form in, once allowed: how they read, and their Telegram id."""
+
+    r: Reader
+    me: int

@@ -156,6 +156,19 @@ async def test_a_typed_id_of_someone_who_started_the_bot_is_asked_a_name(
     assert await _count(db, 3002) == (1, 1, 1)
 
 
+async def test_a_typed_id_in_digits_that_are_no_number_is_refused_and_persian_digits_read(
+    db: Database, fake_api: FakeBotAPI, boss: User
+) -> None:
+    await _start(fake_api, boss)
+    for typed in ("²", "4²", "①"):  # digits to Unicode, but no number to int()
+        await fake_api.send(boss, typed)
+        again = await fake_api.next_event(boss.id)
+        assert "Send a Telegram id" in again.text and _picker(again), typed
+    await fake_api.send(boss, "۴۲۴۲۴۲")  # 424242 in Persian digits
+    assert "<code>424242</code>" in (await fake_api.next_event(boss.id)).text
+    assert await _count(db, 424242) == (0, 0, 0)
+
+
 async def test_an_unknown_id_an_unknown_username_or_a_reseller_is_not_registered(
     db: Database, fake_api: FakeBotAPI, boss: User
 ) -> None:

@@ -25,8 +25,9 @@ PICK_REQUEST_ID = 1  # the user picker's request, echoed back in users_shared
 REMOVE_KEYBOARD = ReplyKeyboardRemove()  # takes the picker off the user's keyboard
 
 
-def _cancel(t: Translator) -> list[list[InlineKeyboardButton]]:
-    return [[keyboards.button(t._("✖️ Cancel"), buttons.NEW_CANCEL.build())]]
+def _cancel(t: Translator, data: str = "") -> list[list[InlineKeyboardButton]]:
+    """Cancel: the admins' button, or ``data`` (the sub-resellers' registration's)."""
+    return [[keyboards.button(t._("✖️ Cancel"), data or buttons.NEW_CANCEL.build())]]
 
 
 def ask_who(t: Translator, problem: str = "") -> tuple[str, ReplyKeyboardMarkup]:
@@ -75,13 +76,13 @@ def already_registered(name: str, r: Reader) -> str:
     return r.t._("They are already a reseller: {name}.", name=r.name(name))
 
 
-def ask_name(telegram_id: int, r: Reader, problem: str = "") -> Screen:
+def ask_name(telegram_id: int, r: Reader, problem: str = "", cancel: str = "") -> Screen:
     text = r.t._(
         "What is the name of <code>{id}</code>? (at most {limit} characters)",
         id=telegram_id,
         limit=r.number(MAX_NAME),
     )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t, cancel))
 
 
 def ask_type(name: str, r: Reader) -> Screen:
@@ -104,13 +105,13 @@ def ask_limit(name: str, r: Reader, problem: str = "") -> Screen:
     return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
 
 
-def ask_threshold(name: str, r: Reader, problem: str = "") -> Screen:
+def ask_threshold(name: str, r: Reader, problem: str = "", cancel: str = "") -> Screen:
     text = r.t._(
         "Low-balance threshold of <b>{name}</b>: they are alerted when their credit falls "
         "below it, like 50 or 50.50; 0 for no alert.",
         name=r.name(name),
     )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t, cancel))
 
 
 def summary(

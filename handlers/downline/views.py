@@ -224,21 +224,11 @@ REMOVE_KEYBOARD = enrol_views.REMOVE_KEYBOARD
 
 
 def ask_name(telegram_id: int, r: Reader, problem: str = "") -> Screen:
-    text = r.t._(
-        "What is the name of <code>{id}</code>? (at most {limit} characters)",
-        id=telegram_id,
-        limit=r.number(100),
-    )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return enrol_views.ask_name(telegram_id, r, problem, buttons.NEW_CANCEL.build())
 
 
 def ask_threshold(name: str, r: Reader, problem: str = "") -> Screen:
-    text = r.t._(
-        "Low-balance threshold of <b>{name}</b>: they are alerted when their credit falls "
-        "below it, like 50 or 50.50; 0 for no alert.",
-        name=r.name(name),
-    )
-    return with_problem(problem, text), InlineKeyboardMarkup(_cancel(r.t))
+    return enrol_views.ask_threshold(name, r, problem, buttons.NEW_CANCEL.build())
 
 
 def summary(
@@ -258,20 +248,8 @@ def summary(
     return "\n".join(lines), InlineKeyboardMarkup([[save], *_cancel(t)])
 
 
-def registered(t: Translator) -> str:
-    return t._("✅ Registered; they have been greeted.")
-
-
-def cancelled(t: Translator) -> str:
-    return t._("Nobody was registered.")
-
-
-def timed_out(t: Translator) -> str:
-    return t._("⏱ Nobody was registered: no answer came in time.")
-
-
-def replaced(t: Translator) -> str:
-    return t._("⏹ Nobody was registered: you started something else.")
+registered = enrol_views.registered  # the same words as the admins' registration
+replaced = enrol_views.replaced
 
 
 # --- refusals --------------------------------------------------------------------------------
