@@ -54,6 +54,10 @@ async def test_search_finds_by_name_username_or_id_and_each_filter_narrows(db: D
     assert await _names(db, "1003") == ["Carol"]
     assert await _names(db, "100") == []  # an id is matched whole, not as a part
     assert await _names(db, "a%") == []  # wildcards are searched for, not expanded
+    # Digits that make no number, and ids past a 64-bit integer, find nothing (no crash).
+    assert await _names(db, "10²") == []
+    assert await _names(db, "9" * 30) == []
+    assert await _names(db, "۱۰۰۳") == ["Carol"]  # Persian digits are digits
     assert await _names(db, flt=ListFilter.PREPAID) == ["Alice", "Carol"]
     assert await _names(db, flt=ListFilter.POSTPAID) == ["Bob", "Dave"]
     assert await _names(db, flt=ListFilter.SUSPENDED) == ["Carol"]

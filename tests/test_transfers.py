@@ -127,6 +127,9 @@ async def test_refusals_name_the_reason_and_move_nothing(db: Database, three: No
     assert (await _code(_send(db, 100, to="@nobody_here"))).code == "recipient_unknown"
     assert (await _code(_send(db, 100, to=999_999))).code == "recipient_unknown"
     assert (await _code(_send(db, 100, to="not a name!"))).code == "recipient_unreadable"
+    # Digits that make no number (a superscript, a circled one) read as no name either.
+    assert (await _code(_send(db, 100, to="10²"))).code == "recipient_unreadable"
+    assert (await _code(_send(db, 100, to="①"))).code == "recipient_unreadable"
     assert (await _code(_send(db, 100, to=1004))).code == "recipient_suspended"
     assert (await _code(_send(db, 100, to="@alice_sells"))).code == "recipient_self"
     over = await _code(_send(db, 10_001))

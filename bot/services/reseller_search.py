@@ -26,6 +26,7 @@ from bot.services.resellers import (
     ResellerView,
     require_by_telegram_id,
 )
+from bot.services.roles import MAX_TELEGRAM_ID
 from models import (
     AdminAction,
     Billing,
@@ -95,7 +96,8 @@ def _matching(query: str) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     if query.startswith("@"):
         return func.lower(Reseller.username) == query[1:].lower()
-    if query.isdigit():
+    # isdecimal(), not isdigit(): int() reads no "²"; a longer id is nobody's (BIGINT).
+    if query.isdecimal() and int(query) <= MAX_TELEGRAM_ID:
         conditions.append(Reseller.telegram_id == int(query))
     conditions.append(func.lower(Reseller.name).like(_like(query), escape="\\"))
     conditions.append(func.lower(Reseller.username).like(_like(query), escape="\\"))

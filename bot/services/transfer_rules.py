@@ -177,7 +177,7 @@ async def lock_reseller(session: AsyncSession, telegram_id: int) -> Reseller | N
 async def find_recipient(session: AsyncSession, text: str | int) -> Reseller:
     """The reseller named by a Telegram id or an @username (any case)."""
     query = str(text) if isinstance(text, int) else latin_digits(" ".join(text.split()))
-    if query.isdigit():
+    if query.isdecimal():  # isdigit() would let "²" through to int()
         telegram_id = int(query)
         if not 0 < telegram_id <= MAX_TELEGRAM_ID:
             raise TransferError("recipient_unknown", "no such reseller", query=query)
