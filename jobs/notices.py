@@ -322,6 +322,7 @@ VIEWS: dict[str, Callable[[dict[str, Any], Reader], Notice]] = {
     Kind.STARS_PAID: payment_views.paid_notice,
     Kind.STARS_REFUNDED: payment_views.refunded_notice,
     Kind.STARS_TELEGRAM_REFUND: payment_views.telegram_refund_notice,
+    Kind.STARS_REFUND_FINISHED: payment_views.refund_finished_notice,
     Kind.STARS_RECONCILE: payment_views.reconcile_notice,
     Kind.PAY_SUPPORT: payment_views.support_notice,
     Kind.SUMMARY: report_views.summary_notice,

@@ -31,7 +31,7 @@ from bot.services.star_reconcile import Differences, TelegramTransaction
 from bot.services.star_renewal_outcome import Outcome
 from bot.settings import Settings
 from handlers.payments import auto_renewal, telegram_refund
-from handlers.payments.renewal import refund_renewal, settle_refund
+from handlers.payments.renewal import refund_renewal, settle_pending_refund
 from models import StarPurpose
 
 log = logging.getLogger(__name__)
@@ -162,11 +162,12 @@ async def finish_pending_refunds(
     between, or Telegram did not refund. Each, once older than the grace and held by no
     one, is asked of Telegram again through the live path's call, holding the refund's
     lease (an admin's ↩️ Refund or another run waits for it), and recorded as the live path
-    records it, the notices keyed by the payment: refunded, Telegram's
-    CHARGE_ALREADY_REFUNDED included (the refund was made before the stop: nothing moves
-    again). Any other answer leaves it pending, asked again after a wait that grows with
-    its age (``star_refund_claims.retry_later``); the admins hear of it from the daily
-    reconciliation, not every minute. How many were refunded."""
+    records it, the notices keyed by the payment (a top-up's admin group told it is done;
+    a customer's subscription of a plan it left cancelled, as the live path does):
+    refunded, Telegram's CHARGE_ALREADY_REFUNDED included (the refund was made before the
+    stop: nothing moves again). Any other answer leaves it pending, asked again after a
+    wait that grows with its age (``star_refund_claims.retry_later``); the admins hear
+    of it from the daily reconciliation, not every minute. How many were refunded."""
     found = await star_refund_claims.stuck(
         db, now=now, begun_before=now - STRANDED_GRACE, begun_since=now - STRANDED_WINDOW
     )
@@ -189,15 +190,14 @@ async def _finish_refund(
     if pending is None:  # another caller has it in hand
         return False
     if pending.purpose != StarPurpose.TOPUP:  # a customer's: its Stars, the revenue's notices
-        done = await settle_refund(
-            db, bot, pending, admin_chat_id=admin_chat_id, now=now, tell_payer=True,
-            tell_failure=False,
-        )  # fmt: skip
+        done = await settle_pending_refund(db, bot, pending, admin_chat_id=admin_chat_id, now=now)
         refunded = done.refunded_at is not None
     else:  # a top-up an admin refunded: as ``handlers.payments.refund`` records it
         told = await telegram_refund.refund_stars(bot, pending)
-        if told.refunded:
-            await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=now)
+        if told.refunded:  # the admin group, last told it was pending, hears it is done
+            await star_refunds.finish_refund(
+                db, payment_id=payment_id, admin_id=None, now=now, admin_chat_id=admin_chat_id
+            )
         else:  # never restored here: that is the admin's call, with Telegram's reason
             await star_renewal_outcome.refund_failed(
                 db, pending=pending, error=told.error, admin_chat_id=None, now=now

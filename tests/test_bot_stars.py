@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.services import ledger, ledger_postings, resellers, star_methods
 from bot.services.resellers import require_by_telegram_id
 from bot.settings import Settings
+from handlers.payments import callbacks
 from jobs import stars as stars_job
 from models import (
     AdminAction,
@@ -272,11 +273,27 @@ async def test_a_refund_telegram_does_not_answer_stays_pending_and_can_be_asked_
     assert "Telegram did not answer" in told.text and "stays pending" in told.text
     assert (await _balance(db)).balance == 1_000
     assert list((await _states(db)).values()) == [StarState.REFUND_PENDING]
-    screen = await _refund_screen(fake_api, boss, post)  # ↩️ Refund again
-    await _tap(fake_api, boss, screen, screen.button("Refund 250 Stars"))
+    retry = callbacks.REFUND_RETRY.build(1)
+    assert told.buttons == [("🔁 Ask Telegram again", retry)]
+    # ↩️ Refund again: decided already (the reason recorded), so Telegram is asked at once.
+    fake_api.fail("refundStarPayment", 502, "Bad Gateway")
+    await _tap(fake_api, boss, post, post.button("Refund"))
+    again = await fake_api.next_event(ADMIN_CHAT_ID)
+    assert "Telegram did not answer" in again.text and again.buttons == told.buttons
+    assert (await _balance(db)).balance == 1_000  # taken once
+    await _tap(fake_api, boss, again, retry)  # 🔁 Ask Telegram again
     assert "Refunded." in (await fake_api.next_event(ADMIN_CHAT_ID)).text
     assert (await _balance(db)).balance == 1_000  # taken once
     assert list((await _states(db)).values()) == [StarState.REFUNDED]
+    # The stale buttons: refused, nothing asked or moved again.
+    stale = await fake_api.answer(await fake_api.tap(boss, told, retry))
+    assert "no longer pending: it is refunded" in stale["text"]
+    stale = await fake_api.answer(await fake_api.tap(boss, post, post.button("Refund")))
+    assert "cannot be refunded: it is refunded" in stale["text"]
+    await asyncio.sleep(1.0)
+    assert fake_api.unread(ADMIN_CHAT_ID) == []
+    assert len([tx for tx in fake_api.star_transactions if "receiver" in tx]) == 1
+    assert (await _balance(db)).balance == 1_000
     await assert_audit_ok(db)
 
 

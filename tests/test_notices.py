@@ -510,6 +510,15 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         lambda t: _money(t, 2_000),
     ),
     (
+        Kind.STARS_REFUND_FINISHED,
+        {"payment_id": 3, "request_id": 7, "name": "Alice", "telegram_id": 1001, "stars": 250,
+         "credits": 50_000, "removed": 50_000, "reason": "asked <by> Alice"},
+        "✅ The refund of Stars payment #3 of <b>Alice</b> (250 Stars), left pending, is done: "
+        "the bot asked Telegram again and the Stars were returned. 500.00 credits stay taken "
+        "back. Reason: asked &lt;by&gt; Alice",
+        lambda t: _money(t, 50_000),
+    ),
+    (
         Kind.SELF_PAY_RENEWED,
         {"payment_id": 3, "username": "john", "plan": "VPN", "expires_at": ISO, "stars": 10,
          "revenue": 2_000, "charged": 1_000, "balance": 5_000},
@@ -532,7 +541,8 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[Translator], str]]] = [
         {"payment_id": 3, "name": "Alice", "telegram_id": 1001, "username": "john",
          "stars": 10, "reason": "renewal not done: sale_failed", "error": "CHARGE_NOT_FOUND"},
         "⛔ The automatic refund of Stars payment #3 (10 Stars, a renewal of <code>john</code>, "
-        "a customer of <b>Alice</b>) failed: CHARGE_NOT_FOUND. Refund it from /stars.",
+        "a customer of <b>Alice</b>) failed: CHARGE_NOT_FOUND. It stays pending and the bot "
+        "keeps asking Telegram by itself, less and less often; 🔁 Ask Telegram again asks now.",
         lambda t: "CHARGE_NOT_FOUND",
     ),
     (

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.db import Database
-from bot.services import star_refund_claims, star_refunds, star_renewal_outcome
+from bot.services import star_payments, star_refund_claims, star_refunds, star_renewal_outcome
 from bot.services.stars import StarsError, require
 from tests.helpers import assert_audit_ok, make_reseller, now
 from tests.test_stars import ALICE, _balance, _invoice, _method, _pay
@@ -35,12 +35,12 @@ async def test_a_refund_decided_is_held_by_its_caller_until_the_lease_runs_out(
 ) -> None:
     start = now()
     payment_id = await _pending(db, start)
-    # The admin asks again at once: the first caller still holds it; nothing moves.
-    with pytest.raises(StarsError) as running:
+    # An admin's refund again is not decided twice: only Telegram is asked again.
+    with pytest.raises(StarsError) as decided:
         await star_refunds.begin_refund(
             db, payment_id=payment_id, admin_id=900, reason="r", now=start + MINUTE
         )
-    assert running.value.code == "refund_running"
+    assert decided.value.code == "refund_pending"
     with pytest.raises(StarsError) as also:
         await star_renewal_outcome.begin_refund(
             db, payment_id=payment_id, reason="r", now=start + MINUTE
@@ -54,10 +54,8 @@ async def test_a_refund_decided_is_held_by_its_caller_until_the_lease_runs_out(
     assert await star_refund_claims.take(db, payment_id, later) is None
     # Given back, the next caller need not wait.
     await star_refund_claims.release(db, taken)
-    again = await star_refunds.begin_refund(
-        db, payment_id=payment_id, admin_id=900, reason="r", now=later
-    )
-    assert again.id == payment_id
+    again = await star_refund_claims.take(db, payment_id, later)
+    assert again is not None and again.id == payment_id
     assert (await _balance(db)).balance == 0  # the credits taken once
     await assert_audit_ok(db)
 
@@ -104,3 +102,17 @@ async def test_a_lease_taken_over_while_telegram_was_slow_leaves_its_first_holde
     )
     assert done.state.value == "refunded" and (await _balance(db)).balance == 0
     await assert_audit_ok(db)
+
+
+async def test_the_admins_list_shows_a_pending_refund_older_than_the_latest_payments(
+    db: Database,
+) -> None:
+    """/stars lists the latest payments and, below them, every refund still pending
+    however old, so its 🔁 Ask Telegram again is always at hand."""
+    payment_id = await _pending(db, now())  # the first payment, its refund pending
+    method = (await _method(db)).id
+    later = (await _pay(db, await _invoice(db, method), charge="stxCHARGE2")).payment
+    listed = await star_payments.recent(db, limit=1)
+    assert [p.id for p in listed] == [later.id, payment_id]
+    await star_refunds.finish_refund(db, payment_id=payment_id, admin_id=None, now=now())
+    assert [p.id for p in await star_payments.recent(db, limit=1)] == [later.id]

@@ -65,6 +65,8 @@ class Kind(StrEnum):
     STARS_PAID = "stars_paid"  # the admins: a reseller paid a top-up in Stars (for information)
     STARS_REFUNDED = "stars_refunded"  # the reseller: a Stars top-up was refunded, credits removed
     STARS_TELEGRAM_REFUND = "stars_telegram_refund"  # the admins: Telegram reported a refund
+    # The admins: a top-up refund left pending was finished by the recovery job.
+    STARS_REFUND_FINISHED = "stars_refund_finished"
     STARS_RECONCILE = "stars_reconcile"  # the admins: Stars payments and the ledger disagree
     PAY_SUPPORT = "pay_support"  # the admins: someone asked for help with a payment
     SUMMARY = "summary"  # the admins: a day's or a week's figures (report_schedule.py)

@@ -162,12 +162,23 @@ def notice_values(payment: Payment) -> dict[str, object]:
 
 
 async def recent(db: Database, *, limit: int = 10) -> list[Payment]:
-    """The latest paid (or refunded) payments, newest first, for the admins' list."""
+    """The latest paid (or refunded) payments, newest first, for the admins' list; and
+    the refunds still pending, however old (up to ``limit`` more), for the admins to ask
+    Telegram again."""
+    newest = (StarPayment.paid_at.desc(), StarPayment.id.desc())
     async with db.transaction() as session:
-        ids = await session.scalars(
+        ids = list(
+            await session.scalars(
+                select(StarPayment.id)
+                .where(StarPayment.paid_at.is_not(None))
+                .order_by(*newest)
+                .limit(limit)
+            )
+        )
+        pending = await session.scalars(
             select(StarPayment.id)
-            .where(StarPayment.paid_at.is_not(None))
-            .order_by(StarPayment.paid_at.desc(), StarPayment.id.desc())
+            .where(StarPayment.state == StarState.REFUND_PENDING, StarPayment.id.not_in(ids))
+            .order_by(*newest)
             .limit(limit)
         )
-        return [await require(session, i) for i in list(ids)]
+        return [await require(session, i) for i in [*ids, *pending]]

@@ -88,24 +88,23 @@ async def begin_refund(
 
     Refused (nothing changes): not a paid payment (``not_refundable``), or the credits are
     no longer all available (``credits_spent``, with how much is missing). A payment
-    already ``refund_pending`` (Telegram's answer was lost) is returned as it is, for the
-    caller to ask Telegram again, once it holds the refund's lease (``refund_running``
-    while another caller asks Telegram about it).
+    already ``refund_pending`` (decided before, Telegram's answer lost or a refusal) is
+    refused as ``refund_pending``: its money moved and its reason is recorded already, so
+    there is nothing to decide again, only Telegram to ask again (under the refund's
+    lease, ``star_refund_claims.take``), as it was decided (a customer's renewal is not
+    undone as a top-up is).
     """
     reason = check_reason(reason)
 
     async def _begin(session: AsyncSession) -> Payment:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUND_PENDING:
-            # A refund whose outcome Telegram never told: its credits are out already;
-            # the caller asks Telegram again, unless another caller is asking now.
-            if not await star_refund_claims.claim(session, payment.id, now):
-                raise StarsError(
-                    "refund_running",
-                    f"The refund of Stars payment #{payment.id} is under way.",
-                    state=payment.state.value,
-                )
-            return await require(session, payment.id)  # with its caller's lease
+            raise StarsError(
+                "refund_pending",
+                f"The refund of Stars payment #{payment.id} is decided already.",
+                state=payment.state.value,
+                payment_id=payment.id,
+            )
         if payment.state != StarState.PAID:
             raise StarsError(
                 "not_refundable",
@@ -194,16 +193,41 @@ async def _refunded(
 
 
 async def finish_refund(
-    db: Database, *, payment_id: int, admin_id: int | None, now: dt.datetime
+    db: Database,
+    *,
+    payment_id: int,
+    admin_id: int | None,
+    now: dt.datetime,
+    admin_chat_id: int | None = None,
 ) -> Payment:
     """Telegram refunded the Stars: the payment is ``refunded``, logged, the reseller told.
-    ``admin_id`` None: the job finishing a refund the bot stopped in the middle of."""
+    ``admin_id`` None: the job finishing a refund the bot stopped in the middle of (or
+    Telegram did not make at first); the admin group (``admin_chat_id``), which decided
+    it and was last told it was pending, hears it is done, once (keyed by the payment)."""
     async with db.transaction() as session:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUNDED:  # Telegram's own message came first
             return payment
         actor = "system" if admin_id is None else f"tg:{admin_id}"
-        return await _refunded(session, payment, actor=actor, now=now)
+        done = await _refunded(session, payment, actor=actor, now=now)
+        if admin_id is None and admin_chat_id is not None:
+            notice = notice_values(done) | {
+                "removed": payment.credits - done.refund_shortfall,
+                "reason": done.refund_reason or "",
+            }
+            await enqueue(
+                session,
+                [
+                    Outgoing(
+                        key=f"{Kind.STARS_REFUND_FINISHED}:{payment.id}",
+                        chat_id=admin_chat_id,
+                        kind=Kind.STARS_REFUND_FINISHED,
+                        payload=notice,
+                    )
+                ],
+                now,
+            )
+        return done
 
 
 async def undo_refund(db: Database, *, pending: Payment, error: str, now: dt.datetime) -> Payment:

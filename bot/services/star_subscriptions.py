@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.services.ledger import rowcount
+from bot.services.sale_errors import PlanChanged
 from bot.services.self_pay import renewal_rate
 from bot.services.star_renewals import (
     Checked,
@@ -249,3 +250,28 @@ async def mark_cancelled(db: Database, *, subscription_id: int, now: dt.datetime
             .values(state=SubscriptionState.CANCELLED, cancelled_at=now)
         )
         return rowcount(moved) == 1
+
+
+async def left_for_refund(db: Database, payment_id: int) -> Subscription | None:
+    """The subscription whose charge ``payment_id`` is refunded because the customer has
+    left its plan (``plan_changed``), while it is still active: the live path cancels it
+    at Telegram beside the refund (its next charge would sell the plan left again); a
+    caller finishing such a refund later (the bot stopped in between) does the same.
+    None when there is nothing to cancel (a single payment, another reason, or cancelled
+    already: so it is cancelled once)."""
+    async with db.transaction() as session:
+        found = (
+            await session.execute(
+                select(StarPayment.subscription_id, StarPayment.refund_reason).where(
+                    StarPayment.id == payment_id
+                )
+            )
+        ).first()
+        if found is None or found.subscription_id is None:
+            return None
+        if not (found.refund_reason or "").endswith(f" not done: {PlanChanged.code}"):
+            return None
+        row = await session.get(StarSubscription, found.subscription_id, populate_existing=True)
+        if row is None or row.state != SubscriptionState.ACTIVE or row.first_charge_id is None:
+            return None
+        return _view(row)

@@ -98,6 +98,7 @@ class Payment:
     # holder's proof that no one took it over since.
     refund_claimed_until: dt.datetime | None = None
     refund_begun_at: dt.datetime | None = None  # (the payment's time for older ones)
+    refund_error: str | None = None  # Telegram's last refusal of its refund
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def _payment(row: StarPayment, reseller: Reseller, account_id: int) -> Payment:
         discount_stars=row.discount_stars,
         refund_claimed_until=row.refund_claimed_until,
         refund_begun_at=row.refund_begun_at or row.paid_at,
+        refund_error=row.refund_error,
     )
 
 

@@ -1,7 +1,8 @@
 """Payments in Telegram Stars: reseller top-ups, refunds, /paysupport.
 
 ``invoice``   the invoice, its pre-checkout, the successful and refunded payments
-``refund``    an admin's refund: the reason, the confirmation (a flow)
+``refund``    an admin's refund: the reason, the confirmation (a flow); a pending one asked
+              of Telegram again (🔁 Ask Telegram again)
 ``renewal``   a customer paying its own renewal (⭐ Pay and renew) and its automatic refund
 ``subscription`` the same every 30 days by a Stars subscription, and stopping it
 ``change``    a customer paying its own change of package (⭐ Pay and change)
@@ -9,7 +10,7 @@
 ``rate``      an admin's Stars rate and bounds, from the catalogue's card (a flow)
 ``discount``  a discount code at an invoice (a flow); /discounts for the admins
 ``support``   /paysupport
-``listing``   /stars: the admins' list of payments, with Refund
+``listing``   /stars: the admins' list of payments, with Refund (or Ask Telegram again)
 ``callbacks`` one codec per button family
 ``views``     what the reseller sees; ``admin_views`` what the admins see (and notices)
 """
@@ -68,7 +69,8 @@ def register_payments(app: BotApplication) -> None:
 
 
 def register(app: BotApplication) -> None:
-    """/paysupport, /stars (the admins' list), the invoice's Cancel button, a customer's
+    """/paysupport, /stars (the admins' list), 🔁 Ask Telegram again for a refund left
+    pending, the invoice's Cancel button, a customer's
     ⭐ Pay and renew, and a reseller's /selfpay screen."""
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("paysupport", support.ask_for_help))
@@ -77,6 +79,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("discounts", discount.discounts_command))
     for codec, callback in (
         (callbacks.CANCEL_INVOICE, invoice.cancel_invoice),
+        (callbacks.REFUND_RETRY, refund.retry),
         (customer_buttons.PAY_RENEWAL, renewal.pay_and_renew),
         (customer_buttons.SUBSCRIBE, subscription.subscribe),
         (customer_buttons.UNSUBSCRIBE, subscription.unsubscribe),

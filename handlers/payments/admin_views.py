@@ -15,6 +15,7 @@ from bot.services import star_reconcile
 from bot.services.stars import Payment, StarsError
 from handlers.payments import callbacks
 from handlers.reader import Reader
+from models import StarState
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 Notice = tuple[str, InlineKeyboardMarkup | None]
@@ -114,13 +115,60 @@ def already_refunded(payment: Payment, r: Reader) -> str:
     )
 
 
-def refund_unknown(payment: Payment, r: Reader) -> str:
-    return r.t._(
+def retry_keyboard(payment_id: int, t: Translator) -> InlineKeyboardMarkup:
+    """🔁 Ask Telegram again: a refund left pending asked of Telegram now (no reason or
+    confirmation: it was decided, and its money moved, already)."""
+    retry = keyboards.button(t._("🔁 Ask Telegram again"), callbacks.REFUND_RETRY.build(payment_id))
+    return InlineKeyboardMarkup([[retry]])
+
+
+def refund_unknown(payment: Payment, r: Reader) -> Screen:
+    text = r.t._(
         "⏳ Telegram did not answer. {what} The refund stays pending, its credits taken "
-        "back: it completes when Telegram confirms it; tap ↩️ Refund again to ask once "
-        "more (nothing is taken twice).",
+        "back: the bot asks Telegram again by itself, and 🔁 Ask Telegram again asks now "
+        "(nothing is taken twice).",
         what=_what(payment, r),
     )
+    return text, retry_keyboard(payment.id, r.t)
+
+
+def retry_refused(payment: Payment | None, r: Reader) -> str:
+    """🔁 Ask Telegram again on a refund someone is asking about now, or one no longer
+    pending (done, or its credits restored): nothing changes."""
+    t = r.t
+    if payment is None:
+        return t._("There is no such Stars payment.")
+    if payment.state == StarState.REFUND_PENDING:
+        return t._(
+            "Telegram is being asked for this refund right now; its answer will be "
+            "recorded. Nothing changed."
+        )
+    return t._(
+        "That refund is no longer pending: it is {state}. Nothing changed.",
+        state=state_name(payment.state.value, t),
+    )
+
+
+def customer_refund_retried(payment: Payment, r: Reader) -> Screen:
+    """A customer's refund asked of Telegram again by an admin: done, or still pending."""
+    t = r.t
+    if payment.state == StarState.REFUNDED:
+        text = t._(
+            "✅ Refunded. Stars payment #{id}: {stars} returned to the customer; the "
+            "customer and the reseller are told.",
+            id=payment.id,
+            stars=_stars(r, payment.stars),
+        )
+        return text, None
+    text = t._(
+        "⏳ Telegram did not refund Stars payment #{id} ({stars}): {error}\nThe refund "
+        "stays pending, the revenue taken back; the bot keeps asking Telegram by itself, "
+        "less and less often.",
+        id=payment.id,
+        stars=_stars(r, payment.stars),
+        error=escape(payment.refund_error or ""),
+    )
+    return text, retry_keyboard(payment.id, t)
 
 
 def refusal(exc: StarsError, r: Reader) -> str:
@@ -132,7 +180,7 @@ def refusal(exc: StarsError, r: Reader) -> str:
             available=r.money(max(int(p["available"]), 0)),
             credits=r.money(int(p["credits"])),
         )
-    if exc.code in ("not_refundable", "refund_running"):  # running: it is refund_pending
+    if exc.code in ("not_refundable", "refund_running", "refund_pending"):
         return t._(
             "That payment cannot be refunded: it is {state}.",
             state=state_name(str(p.get("state", "")), t),
@@ -200,6 +248,22 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Notice:
         stars=_stars(r, int(p["stars"])),
         removed=r.money(int(p["removed"])),
         balance=r.money(int(p["balance"])),
+    )
+    return text, None
+
+
+def refund_finished_notice(p: dict[str, Any], r: Reader) -> Notice:
+    """The admin group: a top-up refund an admin decided, left pending (the bot stopped,
+    or Telegram did not refund at first), was finished by the bot asking Telegram again."""
+    text = r.t._(
+        "✅ The refund of Stars payment #{id} of <b>{name}</b> ({stars}), left pending, is "
+        "done: the bot asked Telegram again and the Stars were returned. {removed} stay "
+        "taken back. Reason: {reason}",
+        id=p["payment_id"],
+        name=r.name(p["name"]),
+        stars=_stars(r, int(p["stars"])),
+        removed=r.money(int(p["removed"])),
+        reason=escape(str(p["reason"])),
     )
     return text, None
 
@@ -280,7 +344,8 @@ def support_notice(p: dict[str, Any], r: Reader) -> Notice:
 
 
 def payments_list(payments: list[Payment], r: Reader) -> Screen:
-    """/stars: the latest Stars payments, each paid one with its ↩️ Refund button."""
+    """/stars: the latest Stars payments (and every refund still pending), each paid one
+    with its ↩️ Refund button, each pending refund with 🔁 Ask Telegram again."""
     t = r.t
     if not payments:
         return t._("⭐ No Stars payments yet."), None
@@ -299,7 +364,10 @@ def payments_list(payments: list[Payment], r: Reader) -> Screen:
                 state=state_name(p.state.value, t),
             )
         )
-        if p.state == "paid":
+        if p.state == StarState.PAID:
             label = t._("↩️ Refund #{id}", id=p.id)
             rows.append([keyboards.button(label, callbacks.REFUND.build(p.id))])
+        elif p.state == StarState.REFUND_PENDING:  # decided: only Telegram to ask again
+            label = t._("🔁 Ask Telegram again #{id}", id=p.id)
+            rows.append([keyboards.button(label, callbacks.REFUND_RETRY.build(p.id))])
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None

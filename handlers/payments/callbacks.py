@@ -64,6 +64,7 @@ CANCEL_INVOICE = ByPayment("st:x")  # the reseller withdraws an unpaid invoice
 REFUND = ByPayment("st:rf")  # an admin starts a refund (asks for the reason)
 REFUND_CONFIRM = Confirmed("st:ok")  # ... and confirms it
 REFUND_CANCEL = ByPayment("st:no")  # ... or leaves it
+REFUND_RETRY = ByPayment("st:ra")  # a refund left pending: Telegram asked again now
 
 # A reseller's self-service renewals: the screen, on/off, a plan's price (asks for it).
 SELF_PAY = Plain(keyboards.SELF_PAY)

@@ -201,8 +201,9 @@ def refunded_notice(p: dict[str, Any], values: dict[str, str], r: Reader) -> str
 def refund_failed_notice(p: dict[str, Any], r: Reader) -> str:
     return r.t._(
         "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a change of package "
-        "of <code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "
-        "Refund it from /stars.",
+        "of <code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. It stays "
+        "pending and the bot keeps asking Telegram by itself, less and less often; "
+        "🔁 Ask Telegram again asks now.",
         payment_id=p["payment_id"],
         stars=stars_amount(r, int(p["stars"])),
         username=r.name(p["username"]),

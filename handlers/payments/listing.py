@@ -1,4 +1,5 @@
-"""/stars: the admins' list of the latest Stars payments, with ↩️ Refund on each paid one."""
+"""/stars: the admins' list of the latest Stars payments, with ↩️ Refund on each paid one
+and 🔁 Ask Telegram again on each refund still pending (however old)."""
 
 from __future__ import annotations
 

@@ -270,3 +270,22 @@ async def settle_refund(
     return await star_renewal_outcome.finish_refund(
         db, payment_id=pending.id, admin_chat_id=admin_chat_id, now=now, tell_payer=tell_payer
     )
+
+
+async def settle_pending_refund(
+    db: Database, bot: Bot, pending: Payment, *, admin_chat_id: int | None, now: dt.datetime
+) -> Payment:
+    """A customer's refund left pending, taken up later (the recovery job, an admin's
+    🔁 Ask Telegram again) by a caller holding its lease: ``settle_refund`` with the
+    customer told through the outbox and a refusal not announced (the job asks again by
+    itself; an admin sees the answer), then what the live path does beside such a refund:
+    the Stars subscription of a plan the customer has left cancelled at Telegram, once
+    (``star_subscriptions.left_for_refund``), whatever Telegram answered the refund."""
+    done = await settle_refund(
+        db, bot, pending, admin_chat_id=admin_chat_id, now=now, tell_payer=True,
+        tell_failure=False,
+    )  # fmt: skip
+    left = await star_subscriptions.left_for_refund(db, pending.id)
+    if left is not None:
+        await auto_renewal.cancel(bot, db, left, now)
+    return done

@@ -15,7 +15,7 @@ from bot.services.star_renewal_outcome import PLAN_CHANGED
 from bot.services.star_renewals import Offer, Refusal
 from bot.services.stars import Payment, StarsError
 from handlers.customer import callbacks as customer_buttons
-from handlers.payments import change_views
+from handlers.payments import admin_views, change_views
 from handlers.payments.views import (
     DESCRIPTION_LIMIT,
     TITLE_LIMIT,
@@ -250,16 +250,21 @@ def refunded_notice(p: dict[str, Any], r: Reader) -> Screen:
 
 
 def refund_failed_notice(p: dict[str, Any], r: Reader) -> Screen:
+    """The admin group: Telegram did not make a customer's refund. It stays pending and
+    the bot asks again by itself (``jobs.stars.finish_pending_refunds``); the button asks
+    now."""
+    retry = admin_views.retry_keyboard(int(p["payment_id"]), r.t)
     if p.get("purpose") == StarPurpose.PLAN_CHANGE:
-        return change_views.refund_failed_notice(p, r), None
+        return change_views.refund_failed_notice(p, r), retry
     text = r.t._(
         "⛔ The automatic refund of Stars payment #{payment_id} ({stars}, a renewal of "
-        "<code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. "
-        "Refund it from /stars.",
+        "<code>{username}</code>, a customer of <b>{name}</b>) failed: {error}. It stays "
+        "pending and the bot keeps asking Telegram by itself, less and less often; "
+        "🔁 Ask Telegram again asks now.",
         payment_id=p["payment_id"],
         stars=stars_amount(r, int(p["stars"])),
         username=r.name(p["username"]),
         name=r.name(p["name"]),
         error=r.name(p["error"]),
     )
-    return text, None
+    return text, retry
