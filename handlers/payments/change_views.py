@@ -125,7 +125,7 @@ def in_doubt(stars: int, r: Reader) -> str:
 
 def refunded(stars: int, r: Reader, *, done: bool, reason: str = "") -> str:
     """The customer's payment could not change the package (``reason``: the sale's error
-    code), refunded (``done``) or to be refunded by an admin."""
+    code), refunded (``done``) or its refund still pending (the bot asks Telegram again)."""
     if reason == ALREADY_ON_PLAN:  # put on it meanwhile: by another payment, or the reseller
         if done:
             return r.t._(
@@ -134,8 +134,9 @@ def refunded(stars: int, r: Reader, *, done: bool, reason: str = "") -> str:
                 stars=stars_amount(r, stars),
             )
         return r.t._(
-            "⚠️ You are already on this package, so this payment was not needed. Your "
-            "{stars} will be refunded by an admin; send /paysupport if you have a question.",
+            "⚠️ You are already on this package, so this payment was not needed. The "
+            "refund of your {stars} is under way and may take a while; send /paysupport "
+            "if you have a question.",
             stars=stars_amount(r, stars),
         )
     if done:
@@ -145,8 +146,8 @@ def refunded(stars: int, r: Reader, *, done: bool, reason: str = "") -> str:
             stars=stars_amount(r, stars),
         )
     return r.t._(
-        "⚠️ Your package could not be changed now. Your {stars} will be refunded by an "
-        "admin; send /paysupport if you have a question.",
+        "⚠️ Your package could not be changed now. The refund of your {stars} is under "
+        "way and may take a while; send /paysupport if you have a question.",
         stars=stars_amount(r, stars),
     )
 

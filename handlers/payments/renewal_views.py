@@ -149,13 +149,13 @@ def refund_pending(stars: int, r: Reader, reason: str = "") -> str:
     if reason == PLAN_CHANGED:
         return r.t._(
             "⚠️ Your package changed while this renewal was being paid, so the old package "
-            "was not renewed. Your {stars} will be refunded by an admin; send /paysupport if "
-            "you have a question.",
+            "was not renewed. The refund of your {stars} is under way and may take a "
+            "while; send /paysupport if you have a question.",
             stars=stars_amount(r, stars),
         )
     return r.t._(
-        "⚠️ Your subscription could not be renewed now. Your {stars} will be refunded by an "
-        "admin; send /paysupport if you have a question.",
+        "⚠️ Your subscription could not be renewed now. The refund of your {stars} is "
+        "under way and may take a while; send /paysupport if you have a question.",
         stars=stars_amount(r, stars),
     )
 
