@@ -37,8 +37,8 @@ E = TypeVar("E", bound=Enum)
 
 @dataclass(frozen=True)
 class Field(Generic[T]):
-    """One value of a button's data: the regex it matches (without a group), how it is
-    read back from the match and how it is written into the data."""
+    """One value of a button's data: the regex it matches (with no capturing group: the
+    shape puts each value in one), how it is read back and how it is written."""
 
     regex: str
     read: Callable[[str], T]
