@@ -53,11 +53,11 @@ class ListPage:
 
 LIST = ListPage("rl")
 SEARCH = Plain(PREFIX, "rq")  # asks what to search for
-HISTORY = ResellerPage(PREFIX, "rh", TELEGRAM_ID, PAGE)
-CUSTOMERS = ResellerPage(PREFIX, "rc", TELEGRAM_ID, PAGE)
+HISTORY = ResellerPage(PREFIX, "rh", TELEGRAM_ID, PAGE)  # a page of its history
+CUSTOMERS = ResellerPage(PREFIX, "rc", TELEGRAM_ID, PAGE)  # a page of its customers
 EDIT_MENU = One(PREFIX, "rem", TELEGRAM_ID)  # adm:rem:<telegram id>
 EDIT = Two(PREFIX, "re", TELEGRAM_ID, choice(Field))  # adm:re:<telegram id>:<field>
-EDIT_TYPE = Choice(PREFIX, "ret", choice(Billing))  # the type picked on the edit step
+EDIT_TYPE = Choice(PREFIX, "ret", choice(Billing))  # adm:ret:<type> picked on the edit step
 NEW = Plain(PREFIX, "rn")  # registering a reseller
 NEW_TYPE = Choice(PREFIX, "rnt", choice(Billing))
 NEW_SAVE = One(PREFIX, "rns", NONCE)  # adm:rns:<nonce minted with the summary>
