@@ -14,7 +14,6 @@ refused as a whole.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -22,6 +21,7 @@ from bot import keyboards
 from bot.context import BotContext
 from bot.services import admin_log
 from bot.services.admin_log import CLI, LogFilter
+from handlers.callback_codecs import matched
 
 LIST_PREFIX = "alg"
 PICK_PREFIX = "alp"
@@ -118,12 +118,6 @@ class Filters:
         )
 
 
-def _groups(context: BotContext) -> tuple[str | None, ...]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    match: re.Match[str] = context.matches[0]
-    return match.groups()
-
-
 @dataclass(frozen=True)
 class LogPage:
     """A page of the log under some filters: ``alg:<page>:<filters>``."""
@@ -135,7 +129,7 @@ class LogPage:
         return f"^{LIST_PREFIX}:(\\d{{1,6}}):{_FILTERS}$"
 
     def parse(self, context: BotContext) -> tuple[int, Filters]:
-        page, *rest = _groups(context)
+        page, *rest = matched(context).groups()
         return int(page or 0), Filters.decode(tuple(rest))
 
 
@@ -152,7 +146,7 @@ class Picker:
         return f"^{PICK_PREFIX}:([{picks}]):{_FILTERS}$"
 
     def parse(self, context: BotContext) -> tuple[Pick, Filters]:
-        which, *rest = _groups(context)
+        which, *rest = matched(context).groups()
         return Pick(str(which)), Filters.decode(tuple(rest))
 
 

@@ -1,22 +1,19 @@
 """The catalogue screens' buttons: one codec per family builds their data and the pattern
 that routes a tap back, so no callback string or regex is written twice.
 
-Data is ``cat:<family>[:values]``. It only says which button was tapped: whether the one
-who tapped it may manage the catalogue is looked up on the server.
+Data is ``cat:<family>[:values]``, each family's layout beside it below: a row is named by
+its kind and its id. It only says which button was tapped: whether the one who tapped it
+may manage the catalogue is looked up on the server.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from bot import keyboards
-from bot.context import BotContext
+from handlers.callback_codecs import NONCE, One, Plain, Three, Two, choice, number
 
 PREFIX = "cat"
-_ID = r"(\d{1,9})"
-_NONCE = r"([\w-]{1,32})"
 
 
 class Kind(StrEnum):
@@ -53,110 +50,23 @@ NEW = {
     Kind.METHOD: (Field.CODE, Field.NAME, Field.INSTRUCTIONS, Field.MIN_TOTAL),
 }
 
-
-def _groups(context: BotContext) -> tuple[str, ...]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    match: re.Match[str] = context.matches[0]
-    return match.groups()
-
-
-def _kinds() -> str:
-    return "|".join(k.value for k in Kind)
-
-
-@dataclass(frozen=True)
-class Plain:
-    """A button with no value: ``cat:<family>``."""
-
-    family: str
-
-    def build(self) -> str:
-        return keyboards.data(PREFIX, self.family)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}$"
-
-
-@dataclass(frozen=True)
-class ByKind:
-    """A button about one kind of row: ``cat:<family>:<kind>``."""
-
-    family: str
-
-    def build(self, kind: Kind) -> str:
-        return keyboards.data(PREFIX, self.family, kind.value)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:({_kinds()})$"
-
-    def parse(self, context: BotContext) -> Kind:
-        return Kind(_groups(context)[0])
-
-
-@dataclass(frozen=True)
-class ById:
-    """A button about one row: ``cat:<family>:<kind>:<id>``."""
-
-    family: str
-
-    def build(self, kind: Kind, row_id: int) -> str:
-        return keyboards.data(PREFIX, self.family, kind.value, row_id)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:({_kinds()}):{_ID}$"
-
-    def parse(self, context: BotContext) -> tuple[Kind, int]:
-        kind, row_id = _groups(context)
-        return Kind(kind), int(row_id)
-
-
-@dataclass(frozen=True)
-class ByField:
-    """Edit one field of one row: ``cat:<family>:<kind>:<id>:<field>``."""
-
-    family: str
-
-    def build(self, kind: Kind, row_id: int, field: Field) -> str:
-        return keyboards.data(PREFIX, self.family, kind.value, row_id, field.value)
-
-    def pattern(self) -> str:
-        fields = "|".join(f.value for f in Field)
-        return f"^{PREFIX}:{self.family}:({_kinds()}):{_ID}:({fields})$"
-
-    def parse(self, context: BotContext) -> tuple[Kind, int, Field]:
-        kind, row_id, field = _groups(context)
-        return Kind(kind), int(row_id), Field(field)
-
-
-@dataclass(frozen=True)
-class Nonce:
-    """A Save, keyed by the nonce minted with its summary: ``cat:<family>:<nonce>``."""
-
-    family: str
-
-    def build(self, nonce: str) -> str:
-        return keyboards.data(PREFIX, self.family, nonce)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:{_NONCE}$"
-
-    def parse(self, context: BotContext) -> str:
-        return _groups(context)[0]
-
+_KIND = choice(Kind)
+_ID = number(9)
 
 # The admin menu's entry (bot.keyboards builds the menu and keeps its data).
-MENU = Plain(keyboards.ADMIN_CATALOGUE.split(":")[1])
-LIST = ByKind("l")  # the plans, the tiers or the methods
-CARD = ById("c")  # one of them, with its buttons
-PREVIEW = ByKind("pv")  # the plans (or the tiers) as resellers see them
-METHOD_PREVIEW = ById("mp")  # a method's screen as a reseller paying by it sees it
-ENABLE = ById("on")
-DISABLE = ById("off")
-UP = ById("up")
-DOWN = ById("dn")
+MENU = Plain(PREFIX, keyboards.ADMIN_CATALOGUE.split(":")[1])  # cat:menu
+LIST = One(PREFIX, "l", _KIND)  # cat:l:<kind>: the plans, the tiers or the methods
+CARD = Two(PREFIX, "c", _KIND, _ID)  # cat:c:<kind>:<id>: one of them, with its buttons
+PREVIEW = One(PREFIX, "pv", _KIND)  # the plans (or the tiers) as resellers see them
+# A method's screen as a reseller paying by it sees it.
+METHOD_PREVIEW = Two(PREFIX, "mp", _KIND, _ID)
+ENABLE = Two(PREFIX, "on", _KIND, _ID)
+DISABLE = Two(PREFIX, "off", _KIND, _ID)
+UP = Two(PREFIX, "up", _KIND, _ID)
+DOWN = Two(PREFIX, "dn", _KIND, _ID)
 # The form (a flow): a new row, one field of a row, or removing a tier.
-ADD = ByKind("a")
-EDIT = ByField("e")
-REMOVE = ById("rm")
-SAVE = Nonce("sv")
-CANCEL = Plain("x")
+ADD = One(PREFIX, "a", _KIND)  # cat:a:<kind>
+EDIT = Three(PREFIX, "e", _KIND, _ID, choice(Field))  # cat:e:<kind>:<id>:<field>
+REMOVE = Two(PREFIX, "rm", _KIND, _ID)
+SAVE = One(PREFIX, "sv", NONCE)  # cat:sv:<nonce minted with the summary>
+CANCEL = Plain(PREFIX, "x")

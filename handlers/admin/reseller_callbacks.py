@@ -1,5 +1,6 @@
 """Buttons of the resellers list, the card's edit, history and customers, and registering
-a reseller: one codec per family, ``adm:<family>:...`` like the rest of the admin's.
+a reseller: one codec per family, ``adm:<family>:...`` like the rest of the admin's, each
+family's layout beside it below (a reseller is named by its Telegram id).
 
 Data only says which button was tapped; whether the one who tapped may manage resellers
 is looked up on the server every time.
@@ -7,23 +8,20 @@ is looked up on the server every time.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot import keyboards
 from bot.context import BotContext
 from bot.services.reseller_search import Field, ListFilter
-from handlers.admin.callbacks import PREFIX, ByReseller, Plain
+from handlers.admin.callbacks import PAGE, PREFIX, TELEGRAM_ID
+from handlers.callback_codecs import NONCE, One, Plain, Two, choice, matched
 from models import Billing
 
-_ID = r"(\d{1,19})"
-_PAGE = r"(\d{1,6})"
 QUERY_BYTES = 40  # what a search may be, so that it fits a button's 64 bytes
-
-
-def _match(context: BotContext) -> re.Match[str]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    return context.matches[0]
+# A page about one reseller: adm:<family>:<telegram id>:<page> (the views' pagers take one).
+ResellerPage = Two[int, int]
+# A type picked during a flow: adm:<family>:<prepaid|postpaid> (the views' pickers take one).
+Choice = One[Billing]
 
 
 def clip_query(text: str) -> str:
@@ -46,88 +44,21 @@ class ListPage:
 
     def pattern(self) -> str:
         filters = "|".join(f.value for f in ListFilter)
-        return rf"^{PREFIX}:{self.family}:({filters}):{_PAGE}(?::(.+))?$"
+        return rf"^{PREFIX}:{self.family}:({filters}):({PAGE.regex})(?::(.+))?$"
 
     def parse(self, context: BotContext) -> tuple[ListFilter, int, str]:
-        match = _match(context)
+        match = matched(context)
         return ListFilter(match.group(1)), int(match.group(2)), clip_query(match.group(3) or "")
 
 
-@dataclass(frozen=True)
-class ResellerPage:
-    """A page about one reseller: ``adm:<family>:<telegram id>:<page>``."""
-
-    family: str
-
-    def build(self, telegram_id: int, page: int) -> str:
-        return keyboards.data(PREFIX, self.family, telegram_id, page)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:{_ID}:{_PAGE}$"
-
-    def parse(self, context: BotContext) -> tuple[int, int]:
-        match = _match(context)
-        return int(match.group(1)), int(match.group(2))
-
-
-@dataclass(frozen=True)
-class EditField:
-    """Edit one field of a reseller: ``adm:re:<telegram id>:<field>``."""
-
-    family: str
-
-    def build(self, telegram_id: int, field: Field) -> str:
-        return keyboards.data(PREFIX, self.family, telegram_id, field.value)
-
-    def pattern(self) -> str:
-        fields = "|".join(f.value for f in Field)
-        return f"^{PREFIX}:{self.family}:{_ID}:({fields})$"
-
-    def parse(self, context: BotContext) -> tuple[int, Field]:
-        match = _match(context)
-        return int(match.group(1)), Field(match.group(2))
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A type picked during a flow: ``adm:<family>:<prepaid|postpaid>``."""
-
-    family: str
-
-    def build(self, billing: Billing) -> str:
-        return keyboards.data(PREFIX, self.family, billing.value)
-
-    def pattern(self) -> str:
-        return f"^{PREFIX}:{self.family}:({Billing.PREPAID.value}|{Billing.POSTPAID.value})$"
-
-    def parse(self, context: BotContext) -> Billing:
-        return Billing(_match(context).group(1))
-
-
-@dataclass(frozen=True)
-class Nonce:
-    """A Save keyed by the nonce minted with its summary: ``adm:<family>:<nonce>``."""
-
-    family: str
-
-    def build(self, nonce: str) -> str:
-        return keyboards.data(PREFIX, self.family, nonce)
-
-    def pattern(self) -> str:
-        return rf"^{PREFIX}:{self.family}:([\w-]{{1,32}})$"
-
-    def parse(self, context: BotContext) -> str:
-        return _match(context).group(1)
-
-
 LIST = ListPage("rl")
-SEARCH = Plain("rq")  # asks what to search for
-HISTORY = ResellerPage("rh")
-CUSTOMERS = ResellerPage("rc")
-EDIT_MENU = ByReseller("rem")
-EDIT = EditField("re")
-EDIT_TYPE = Choice("ret")  # the type picked on the edit step
-NEW = Plain("rn")  # registering a reseller
-NEW_TYPE = Choice("rnt")
-NEW_SAVE = Nonce("rns")
-NEW_CANCEL = Plain("rnx")
+SEARCH = Plain(PREFIX, "rq")  # asks what to search for
+HISTORY = ResellerPage(PREFIX, "rh", TELEGRAM_ID, PAGE)  # a page of its history
+CUSTOMERS = ResellerPage(PREFIX, "rc", TELEGRAM_ID, PAGE)  # a page of its customers
+EDIT_MENU = One(PREFIX, "rem", TELEGRAM_ID)  # adm:rem:<telegram id>
+EDIT = Two(PREFIX, "re", TELEGRAM_ID, choice(Field))  # adm:re:<telegram id>:<field>
+EDIT_TYPE = Choice(PREFIX, "ret", choice(Billing))  # adm:ret:<type> picked on the edit step
+NEW = Plain(PREFIX, "rn")  # registering a reseller
+NEW_TYPE = Choice(PREFIX, "rnt", choice(Billing))
+NEW_SAVE = One(PREFIX, "rns", NONCE)  # adm:rns:<nonce minted with the summary>
+NEW_CANCEL = Plain(PREFIX, "rnx")

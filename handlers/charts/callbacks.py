@@ -8,12 +8,12 @@ or not (0). Whether the asker may see that is looked up in the database on every
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot import keyboards
 from bot.context import BotContext
 from bot.services.charts_data import Chart, Step, Window
+from handlers.callback_codecs import matched
 
 PREFIX = "ch"
 _ID = r"(\d{1,19})"
@@ -37,11 +37,6 @@ class Drawing:
     whose: Whose
 
 
-def _match(context: BotContext) -> re.Match[str]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    return context.matches[0]
-
-
 def _flag(whose: Whose) -> int:
     return 1 if whose.subtree else 0
 
@@ -57,7 +52,7 @@ class Menu:
         return rf"^{PREFIX}:m:{_ID}:{_SUB}$"
 
     def parse(self, context: BotContext) -> Whose:
-        match = _match(context)
+        match = matched(context)
         return Whose(int(match.group(1)), match.group(2) == "1")
 
 
@@ -72,7 +67,7 @@ class Pick:
         return rf"^{PREFIX}:p:{_CHART}:{_ID}:{_SUB}$"
 
     def parse(self, context: BotContext) -> tuple[Chart, Whose]:
-        match = _match(context)
+        match = matched(context)
         return Chart(match.group(1)), Whose(int(match.group(2)), match.group(3) == "1")
 
 
@@ -92,7 +87,7 @@ class Draw:
         return rf"^{PREFIX}:{self.family}:{_CHART}:{_WINDOW}:{_STEP}:{_ID}:{_SUB}$"
 
     def parse(self, context: BotContext) -> Drawing:
-        match = _match(context)
+        match = matched(context)
         whose = Whose(int(match.group(4)), match.group(5) == "1")
         return Drawing(Chart(match.group(1)), Window(match.group(2)), Step(match.group(3)), whose)
 

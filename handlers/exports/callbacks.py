@@ -8,7 +8,6 @@ that export is looked up in the database on every tap (``exports.scope``).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from bot import keyboards
@@ -16,6 +15,7 @@ from bot.adapters.exports import Format
 from bot.context import BotContext
 from bot.services.exports import Kind
 from bot.services.statements import Period, Preset
+from handlers.callback_codecs import matched
 
 PREFIX = "ex"
 ALL_TIME = "all"
@@ -31,11 +31,6 @@ _KIND_OF = {code: kind for kind, code in _KINDS.items()}
 _KIND = "([" + "".join(_KINDS.values()) + "])"
 _PERIOD = "(" + "|".join([*(p.value for p in Preset), ALL_TIME]) + r"|\d{8}-\d{8})"
 _FORMAT = "(" + "|".join(f.value for f in Format) + ")"
-
-
-def _match(context: BotContext) -> re.Match[str]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    return context.matches[0]
 
 
 def typed(period: Period) -> str:
@@ -67,7 +62,7 @@ class Menu:
         return rf"^{PREFIX}:m:{_ID}$"
 
     def parse(self, context: BotContext) -> int:
-        return int(_match(context).group(1))
+        return int(matched(context).group(1))
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,7 @@ class Pick:
         return rf"^{PREFIX}:k:{_ID}:{_KIND}$"
 
     def parse(self, context: BotContext) -> tuple[int, Kind]:
-        match = _match(context)
+        match = matched(context)
         return int(match.group(1)), _KIND_OF[match.group(2)]
 
 
@@ -96,7 +91,7 @@ class When:
         return rf"^{PREFIX}:p:{_ID}:{_KIND}:{_PERIOD}$"
 
     def parse(self, context: BotContext) -> tuple[int, Kind, str]:
-        match = _match(context)
+        match = matched(context)
         return int(match.group(1)), _KIND_OF[match.group(2)], match.group(3)
 
 
@@ -111,7 +106,7 @@ class Make:
         return rf"^{PREFIX}:f:{_ID}:{_KIND}:{_PERIOD}:{_FORMAT}$"
 
     def parse(self, context: BotContext) -> tuple[int, Kind, str, Format]:
-        match = _match(context)
+        match = matched(context)
         return (
             int(match.group(1)),
             _KIND_OF[match.group(2)],

@@ -9,12 +9,12 @@ that reseller is looked up on the server at every tap.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot import keyboards
 from bot.context import BotContext
+from handlers.callback_codecs import matched
 
 PREFIX = "pl"
 _ID = r"(\d{1,19})"
@@ -26,12 +26,6 @@ class Scope(StrEnum):
 
 
 _SCOPES = "(a|p)"
-
-
-def _groups(context: BotContext) -> tuple[str, ...]:
-    assert context.matches, "only for handlers routed by this codec's pattern"
-    match: re.Match[str] = context.matches[0]
-    return match.groups()
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,7 @@ class Plain:
         return f"^{PREFIX}:{_SCOPES}:{self.family}$"
 
     def parse(self, context: BotContext) -> Scope:
-        return Scope(_groups(context)[0])
+        return Scope(matched(context).groups()[0])
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ class One:
         return f"^{PREFIX}:{_SCOPES}:{self.family}:{_ID}$"
 
     def parse(self, context: BotContext) -> tuple[Scope, int]:
-        scope, value = _groups(context)
+        scope, value = matched(context).groups()
         return Scope(scope), int(value)
 
 
@@ -80,7 +74,7 @@ class Two:
         return f"^{PREFIX}:{_SCOPES}:{self.family}:{_ID}:{_ID}$"
 
     def parse(self, context: BotContext) -> tuple[Scope, int, int]:
-        scope, first, second = _groups(context)
+        scope, first, second = matched(context).groups()
         return Scope(scope), int(first), int(second)
 
 

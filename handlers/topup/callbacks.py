@@ -1,7 +1,10 @@
 """The top-up buttons' callback data: one codec per family builds it and parses it.
 
-Data only says which button was tapped (``tu:ok:42``); who tapped it, and whether they
-may, is always looked up on the server.
+Data is ``tu:<family>[:values]``, each family's layout beside it below (``tu:ok:42``). A
+request's buttons and the lists' pages are this feature's own shapes: a page that may be
+left out (the first), and a request that may carry the list page it was tapped on. Data
+only says which button was tapped; who tapped it, and whether they may, is always looked
+up on the server.
 """
 
 from __future__ import annotations
@@ -10,26 +13,15 @@ from dataclasses import dataclass
 
 from bot import keyboards
 from bot.context import BotContext
+from handlers.callback_codecs import NONCE, One, Plain
 
+PREFIX = "tu"
 _ID = r"(\d{1,9})"
 _PAGE = r"(?::(\d{1,6}))?"
 
 
 def _group(context: BotContext, group: int) -> str | None:
     return context.matches[0].group(group) if context.matches else None
-
-
-@dataclass(frozen=True)
-class Plain:
-    """A button with nothing to carry."""
-
-    data: str
-
-    def build(self) -> str:
-        return keyboards.data(self.data)
-
-    def pattern(self) -> str:
-        return f"^{self.data}$"
 
 
 @dataclass(frozen=True)
@@ -78,33 +70,15 @@ class Ref:
         return Tapped(int(found), int(page) if page else 0)
 
 
-@dataclass(frozen=True)
-class Nonce:
-    """A confirmation: ``<prefix>:<nonce>``, the nonce minted when the screen was shown."""
-
-    prefix: str
-
-    def build(self, nonce: str) -> str:
-        return keyboards.data(self.prefix, nonce)
-
-    def pattern(self) -> str:
-        return rf"^{self.prefix}:([\w-]{{1,32}})$"
-
-    def parse(self, context: BotContext) -> str:
-        found = _group(context, 1)
-        assert found is not None, "only for handlers registered with this codec's pattern"
-        return found
-
-
 # The reseller's flow and list.
-NEW = Plain(keyboards.TOPUP_NEW)
-CANCEL_FLOW = Plain(keyboards.TOPUP_CANCEL_FLOW)
-METHOD = Ref("tu:m")
-CONFIRM = Nonce("tu:c")
-LIST = Paged(keyboards.TOPUP_LIST)
-WITHDRAW = Ref("tu:x", paged=True)
+NEW = Plain(PREFIX, keyboards.TOPUP_NEW.split(":")[1])  # tu:new
+CANCEL_FLOW = Plain(PREFIX, keyboards.TOPUP_CANCEL_FLOW.split(":")[1])  # tu:cancel
+METHOD = Ref(f"{PREFIX}:m")  # tu:m:<method id>
+CONFIRM = One(PREFIX, "c", NONCE)  # tu:c:<nonce minted with the confirmation>
+LIST = Paged(keyboards.TOPUP_LIST)  # tu:list[:<page>]
+WITHDRAW = Ref(f"{PREFIX}:x", paged=True)  # tu:x:<request id>[:<page>]
 # The admins' side.
-PENDING = Paged(keyboards.TOPUP_PENDING)
-APPROVE = Ref("tu:ok", paged=True)
-REJECT = Ref("tu:no")
-REJECT_WITHOUT_REASON = Ref("tu:skip")
+PENDING = Paged(keyboards.TOPUP_PENDING)  # tu:pending[:<page>]
+APPROVE = Ref(f"{PREFIX}:ok", paged=True)  # tu:ok:<request id>[:<page>]
+REJECT = Ref(f"{PREFIX}:no")  # tu:no:<request id>: asks for the reason
+REJECT_WITHOUT_REASON = Ref(f"{PREFIX}:skip")  # tu:skip:<request id>
