@@ -202,8 +202,9 @@ async def _ask_telegram(
             return admin_views.refused_while_retried(current, told.error, r), None
         return admin_views.telegram_refused(restored, told.error, r), None
     done = await star_refunds.finish_refund(
-        context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
-    )
+        context.db, payment_id=pending.id, admin_id=admin_id, now=now(context),
+        admin_chat_id=context.settings.admin_chat_id,
+    )  # fmt: skip
     if told.answer == Answer.ALREADY:  # the Stars were back with the payer already
         return admin_views.already_refunded(done, r), None
     return admin_views.refunded(done, r), None
