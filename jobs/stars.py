@@ -32,7 +32,6 @@ from bot.services.star_renewal_outcome import Outcome
 from bot.settings import Settings
 from handlers.payments import auto_renewal, telegram_refund
 from handlers.payments.renewal import refund_renewal, settle_pending_refund
-from models import StarPurpose
 
 log = logging.getLogger(__name__)
 PAGE = 100  # Telegram's largest page
@@ -189,10 +188,10 @@ async def _finish_refund(
     pending = await star_refund_claims.take(db, payment_id, now)
     if pending is None:  # another caller has it in hand
         return False
-    if pending.purpose != StarPurpose.TOPUP:  # a customer's: its Stars, the revenue's notices
+    if not pending.refund_by_admin:  # a customer's automatic one: the revenue's notices
         done = await settle_pending_refund(db, bot, pending, admin_chat_id=admin_chat_id, now=now)
         refunded = done.refunded_at is not None
-    else:  # a top-up an admin refunded: as ``handlers.payments.refund`` records it
+    else:  # an admin's (a top-up's, say): as ``handlers.payments.refund`` records it
         told = await telegram_refund.refund_stars(bot, pending)
         if told.refunded:  # the admin group, last told it was pending, hears it is done
             await star_refunds.finish_refund(

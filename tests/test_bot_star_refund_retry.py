@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.db import Database
-from bot.services import star_refund_claims
+from bot.services import star_refund_claims, star_refunds
 from handlers.payments import callbacks
 from handlers.payments import renewal as renewal_handlers
 from jobs import stars as stars_job
@@ -266,4 +266,41 @@ async def test_the_job_finishing_a_left_plans_charge_refund_also_stops_its_subsc
     assert _asked(s, "editUserStarSubscription") == cancels + 1
     assert len(refunds_made(s.api)) == 1
     assert (await _balance(s.db)).balance == before
+    await assert_audit_ok(s.db)
+
+
+async def test_an_admins_refund_of_a_done_renewal_refused_on_retry_gives_the_revenue_back(
+    shop: Shop,  # noqa: F811
+) -> None:
+    """An admin refunds a renewal john paid and got (↩️ Refund in /stars, the revenue taken
+    back); Telegram's answer is lost. Asked again, Telegram refuses: it was the admin's
+    refund, so the revenue comes back as for a refused top-up refund (not left pending
+    for ever as a customer's automatic one, with no way back for the reseller)."""
+    s = shop
+    boss = s.api.user(ADMIN_ID, "Boss")
+    await _sell_and_link(s)
+    await _offer_prices(s, 10)
+    _, invoice = await _invoice(s)
+    await s.api.pay(s.john, invoice)
+    assert "renewed" in (await s.api.next_event(JOHN)).text
+    await s.api.next_event(ALICE)  # the reseller's margin
+    assert await payment_state(s, 1) == StarState.PAID
+    before = (await _balance(s.db)).balance
+    await star_refunds.begin_refund(
+        s.db, payment_id=1, admin_id=ADMIN_ID, reason="paid by mistake", now=now() - EARLIER
+    )
+    assert (await _balance(s.db)).balance == before - 2_000  # the 20.00 revenue out
+    async with s.db.transaction() as session:  # its caller stopped: its lease ran out
+        await session.execute(update(StarPayment).values(refund_claimed_until=None))
+
+    await s.api.send(boss, "/stars")
+    listed = await s.api.next_event(ADMIN_ID)
+    s.api.fail("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND")
+    await s.api.answer(await s.api.tap(boss, listed, callbacks.REFUND_RETRY.build(1)))
+    told = await s.api.next_event(ADMIN_ID)
+    assert "Telegram refused the refund" in told.text and "credits were restored" in told.text
+    assert await payment_state(s, 1) == StarState.PAID
+    assert (await _balance(s.db)).balance == before
+    await _quiet(s, JOHN, ALICE)  # no one told of a refund that was not made
+    assert refunds_made(s.api) == []
     await assert_audit_ok(s.db)

@@ -203,12 +203,22 @@ async def finish_refund(
     """Telegram refunded the Stars: the payment is ``refunded``, logged, the reseller told.
     ``admin_id`` None: the job finishing a refund the bot stopped in the middle of (or
     Telegram did not make at first); the admin group (``admin_chat_id``), which decided
-    it and was last told it was pending, hears it is done, once (keyed by the payment)."""
+    it and was last told it was pending, hears it is done, once (keyed by the payment).
+    A payment ``paid`` again (its credits restored by another caller, refused while this
+    one's call, under a lease run out, was refunding) has its credits taken back as for a
+    refund Telegram reports itself, the admin group told of any shortfall."""
     async with db.transaction() as session:
         payment = await require(session, payment_id, lock=True)
         if payment.state == StarState.REFUNDED:  # Telegram's own message came first
             return payment
         actor = "system" if admin_id is None else f"tg:{admin_id}"
+        if payment.state == StarState.PAID:
+            # Restored meanwhile: another caller took the refund over once this one's
+            # lease ran out and Telegram refused it. The Stars are back with the payer
+            # all the same, so the credits go out again, as far as the rules allow.
+            return await _refunded_after_all(
+                session, payment, actor=actor, admin_chat_id=admin_chat_id, now=now
+            )
         done = await _refunded(session, payment, actor=actor, now=now)
         if admin_id is None and admin_chat_id is not None:
             notice = notice_values(done) | {
@@ -302,38 +312,50 @@ async def record_telegram_refund(
             return payment
         if payment.state == StarState.REFUND_PENDING:
             return await _refunded(session, payment, actor="telegram", now=now)
-        balance = await _locked_balance(session, payment.account_id)
-        take = min(payment.credits, max(balance.spendable, 0))
-        if take > 0:
-            await _take_back(
-                session,
-                payment,
-                take,
-                actor="telegram",
-                key=charge_key("stars-tgrefund", charge_id),
-            )
         await session.execute(
             update(StarPayment)
             .where(StarPayment.id == payment.id)
             .values(refund_actor="telegram", refund_reason="refunded by Telegram")
         )
-        done = await _refunded(
-            session, payment, actor="telegram", now=now, shortfall=payment.credits - take
+        return await _refunded_after_all(
+            session, payment, actor="telegram", admin_chat_id=admin_chat_id, now=now
         )
-        if admin_chat_id is not None:
-            notice = notice_values(done) | {"removed": take, "shortfall": payment.credits - take}
-            await enqueue(
-                session,
-                [
-                    Outgoing(
-                        key=f"{Kind.STARS_TELEGRAM_REFUND}:{payment.id}",
-                        chat_id=admin_chat_id,
-                        kind=Kind.STARS_TELEGRAM_REFUND,
-                        payload=notice,
-                    )
-                ],
-                now,
-            )
-        return done
 
     return await db.run(_record)
+
+
+async def _refunded_after_all(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    actor: str,
+    admin_chat_id: int | None,
+    now: dt.datetime,
+) -> Payment:
+    """A ``paid`` payment (its account locked with it) whose Stars Telegram returned:
+    as much of its credits taken back as the reseller's rules allow, the rest recorded as
+    the shortfall, and the admins told. Keyed by the charge, whoever records it first
+    (Telegram's ``refunded_payment``, or a refund asked for that came back late)."""
+    balance = await _locked_balance(session, payment.account_id)
+    take = min(payment.credits, max(balance.spendable, 0))
+    if take > 0:
+        assert payment.charge_id is not None
+        await _take_back(
+            session, payment, take, actor=actor, key=charge_key("stars-tgrefund", payment.charge_id)
+        )
+    done = await _refunded(session, payment, actor=actor, now=now, shortfall=payment.credits - take)
+    if admin_chat_id is not None:
+        notice = notice_values(done) | {"removed": take, "shortfall": payment.credits - take}
+        await enqueue(
+            session,
+            [
+                Outgoing(
+                    key=f"{Kind.STARS_TELEGRAM_REFUND}:{payment.id}",
+                    chat_id=admin_chat_id,
+                    kind=Kind.STARS_TELEGRAM_REFUND,
+                    payload=notice,
+                )
+            ],
+            now,
+        )
+    return done

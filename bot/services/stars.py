@@ -99,6 +99,17 @@ class Payment:
     refund_claimed_until: dt.datetime | None = None
     refund_begun_at: dt.datetime | None = None  # (the payment's time for older ones)
     refund_error: str | None = None  # Telegram's last refusal of its refund
+    refund_actor: str | None = None  # who decided its refund: ``tg:<admin>``, ``system``...
+
+    @property
+    def refund_by_admin(self) -> bool:
+        """Its refund was an admin's decision (↩️ Refund, any payment), not the automatic
+        refund of a customer's renewal or change that could not be done: Telegram's
+        refusal gives the credits back (they were all taken), and the notices are a
+        refund's, not a renewal's that failed."""
+        if self.refund_actor is None:  # (recorded before the actor was)
+            return self.purpose == StarPurpose.TOPUP
+        return self.refund_actor.startswith("tg:")
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,7 @@ def _payment(row: StarPayment, reseller: Reseller, account_id: int) -> Payment:
         refund_claimed_until=row.refund_claimed_until,
         refund_begun_at=row.refund_begun_at or row.paid_at,
         refund_error=row.refund_error,
+        refund_actor=row.refund_actor,
     )
 
 

@@ -83,7 +83,7 @@ def refunded(payment: Payment, r: Reader) -> str:
     return r.t._(
         "✅ Refunded. {what} {credits} were taken back and the Stars returned.",
         what=_what(payment, r),
-        credits=r.money(payment.credits),
+        credits=r.money(payment.credits - payment.refund_shortfall),
     )
 
 

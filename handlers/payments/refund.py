@@ -34,7 +34,7 @@ from handlers.language import translator
 from handlers.payments import admin_views, callbacks, renewal, telegram_refund
 from handlers.payments.telegram_refund import Answer
 from handlers.reader import Reader
-from models import StarPurpose, StarState
+from models import StarState
 
 DRAFT = "stars_refund_draft"
 REASON, CONFIRM = "starsrefund:reason", "starsrefund:confirm"
@@ -165,9 +165,9 @@ async def _retry(
     context: BotContext, pending: Payment, admin_id: int, r: Reader
 ) -> admin_views.Screen:
     """A pending refund whose lease the caller took, asked of Telegram again and recorded
-    as it was decided: a top-up's as an admin's refund, a customer's as its automatic
-    one (with what the live path does beside it)."""
-    if pending.purpose == StarPurpose.TOPUP:
+    as it was decided: an admin's refund (a top-up's, or any payment's ↩️ Refund) as
+    such, a customer's automatic one as that (with what the live path does beside it)."""
+    if pending.refund_by_admin:
         return await _ask_telegram(context, pending, admin_id, r)
     done = await renewal.settle_pending_refund(
         context.db, context.bot, pending, admin_chat_id=context.settings.admin_chat_id,
@@ -202,8 +202,9 @@ async def _ask_telegram(
             return admin_views.refused_while_retried(current, told.error, r), None
         return admin_views.telegram_refused(restored, told.error, r), None
     done = await star_refunds.finish_refund(
-        context.db, payment_id=pending.id, admin_id=admin_id, now=now(context)
-    )
+        context.db, payment_id=pending.id, admin_id=admin_id, now=now(context),
+        admin_chat_id=context.settings.admin_chat_id,
+    )  # fmt: skip
     if told.answer == Answer.ALREADY:  # the Stars were back with the payer already
         return admin_views.already_refunded(done, r), None
     return admin_views.refunded(done, r), None
