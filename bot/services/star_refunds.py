@@ -19,6 +19,7 @@ not be removed is recorded as the shortfall and reported to the admin group.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,20 +177,33 @@ async def _refunded(
         },
     )  # fmt: skip
     balance = await ledger.balance(session, payment.account_id)
-    await enqueue(
+    await _tell(
         session,
-        [
-            Outgoing(
-                key=f"{Kind.STARS_REFUNDED}:{payment.id}",
-                chat_id=payment.reseller_telegram_id,
-                kind=Kind.STARS_REFUNDED,
-                payload=notice_values(done)
-                | {"removed": payment.credits - shortfall, "balance": balance.balance},
-            )
-        ],
+        Kind.STARS_REFUNDED,
+        done,
+        payment.reseller_telegram_id,
+        {"removed": payment.credits - shortfall, "balance": balance.balance},
         now,
     )
     return done
+
+
+async def _tell(
+    session: AsyncSession,
+    kind: Kind,
+    payment: Payment,
+    chat_id: int,
+    values: Mapping[str, object],
+    now: dt.datetime,
+) -> None:
+    """Queue the ``kind`` notice of ``payment`` to ``chat_id``, once per payment."""
+    notice = Outgoing(
+        key=f"{kind}:{payment.id}",
+        chat_id=chat_id,
+        kind=kind,
+        payload={**notice_values(payment), **values},
+    )
+    await enqueue(session, [notice], now)
 
 
 async def finish_refund(
@@ -221,22 +235,11 @@ async def finish_refund(
             )
         done = await _refunded(session, payment, actor=actor, now=now)
         if admin_id is None and admin_chat_id is not None:
-            notice = notice_values(done) | {
+            values = {
                 "removed": payment.credits - done.refund_shortfall,
                 "reason": done.refund_reason or "",
             }
-            await enqueue(
-                session,
-                [
-                    Outgoing(
-                        key=f"{Kind.STARS_REFUND_FINISHED}:{payment.id}",
-                        chat_id=admin_chat_id,
-                        kind=Kind.STARS_REFUND_FINISHED,
-                        payload=notice,
-                    )
-                ],
-                now,
-            )
+            await _tell(session, Kind.STARS_REFUND_FINISHED, done, admin_chat_id, values, now)
         return done
 
 
@@ -345,17 +348,6 @@ async def _refunded_after_all(
         )
     done = await _refunded(session, payment, actor=actor, now=now, shortfall=payment.credits - take)
     if admin_chat_id is not None:
-        notice = notice_values(done) | {"removed": take, "shortfall": payment.credits - take}
-        await enqueue(
-            session,
-            [
-                Outgoing(
-                    key=f"{Kind.STARS_TELEGRAM_REFUND}:{payment.id}",
-                    chat_id=admin_chat_id,
-                    kind=Kind.STARS_TELEGRAM_REFUND,
-                    payload=notice,
-                )
-            ],
-            now,
-        )
+        values = {"removed": take, "shortfall": payment.credits - take}
+        await _tell(session, Kind.STARS_TELEGRAM_REFUND, done, admin_chat_id, values, now)
     return done
