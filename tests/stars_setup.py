@@ -10,9 +10,11 @@ module imports them from here (``marzban`` and ``shop`` too, for pytest to find 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.adapters.panels.base import GIB
@@ -22,7 +24,7 @@ from bot.services.stars import Payment
 from handlers.portal import callbacks
 from models import Customer, StarPayment, StarPurpose, StarState
 from tests import test_bot_star_renewals as renewals
-from tests.fake_bot_api import Event, FakeBotAPI, User
+from tests.fake_bot_api import Event, FakeBotAPI, User, bad_request
 from tests.helpers import now, tap
 
 # The shop (its fixtures, for pytest to find where they are imported) and its helpers.
@@ -118,6 +120,30 @@ async def alert(api: FakeBotAPI, user: User, event: Event, data: str) -> str:
 def refunds_made(api: FakeBotAPI) -> list[dict[str, Any]]:
     """The refunds Telegram made (its transactions to a payer)."""
     return [tx for tx in api.star_transactions if "receiver" in tx]
+
+
+def hold_refunds(
+    api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, *, refused: int
+) -> tuple[list[asyncio.Event], list[asyncio.Event]]:
+    """Hold the next two refundStarPayment calls until released: each call's turn sets
+    ``arrived[turn]`` and waits for ``go[turn]``; the call of turn ``refused`` is then
+    refused as Telegram refuses a refund, the other answered as usual."""
+    refund = api._m_refundstarpayment
+    arrived = [asyncio.Event(), asyncio.Event()]
+    go = [asyncio.Event(), asyncio.Event()]
+    calls: list[int] = []
+
+    async def held(params: dict[str, object]) -> object:
+        turn = len(calls)
+        calls.append(turn)
+        arrived[turn].set()
+        await go[turn].wait()
+        if turn == refused:
+            raise bad_request("STARS_REFUND_FAILED")
+        return await refund(params)
+
+    monkeypatch.setattr(api, "_m_refundstarpayment", held)
+    return arrived, go
 
 
 def recovery_by_hand(app: BotApplication) -> None:

@@ -17,9 +17,9 @@ from bot.services import star_refund_claims, star_refunds
 from jobs import stars as stars_job
 from models import StarPayment, StarState
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID
-from tests.fake_bot_api import FakeBotAPI, User, bad_request
+from tests.fake_bot_api import FakeBotAPI, User
 from tests.helpers import assert_audit_ok, now
-from tests.stars_setup import recovery_by_hand, refunds_made
+from tests.stars_setup import hold_refunds, recovery_by_hand, refunds_made
 from tests.test_bot_stars import _balance as _alice_balance
 from tests.test_bot_stars import (  # noqa: F401  (the fixtures)
     _paid,
@@ -43,21 +43,8 @@ async def test_an_admins_refused_retry_beside_the_jobs_slow_refund_gives_nothing
     back, the payment paid again); then the job's call comes back refunded. The Stars are
     with the payer: the credits must not stay with the reseller too."""
     recovery_by_hand(bot)
-    refund = fake_api._m_refundstarpayment
-    arrived = [asyncio.Event(), asyncio.Event()]
-    go = [asyncio.Event(), asyncio.Event()]
-    calls: list[int] = []
-
-    async def held(params: dict[str, object]) -> object:
-        turn = len(calls)
-        calls.append(turn)
-        arrived[turn].set()
-        await go[turn].wait()
-        if turn == 1:  # the admin's: refused (a flood pause, say)
-            raise bad_request("STARS_REFUND_FAILED")
-        return await refund(params)
-
-    monkeypatch.setattr(fake_api, "_m_refundstarpayment", held)
+    # Turn 1, the admin's, refused (a flood pause, say).
+    arrived, go = hold_refunds(fake_api, monkeypatch, refused=1)
     await _paid(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     decided = now() - dt.timedelta(minutes=10)  # decided, then the bot stopped

@@ -22,7 +22,7 @@ from bot.services.stars import Payment
 from jobs import stars as stars_job
 from models import StarPayment, StarState, Transfer
 from tests.conftest import ADMIN_CHAT_ID, ADMIN_ID
-from tests.fake_bot_api import FakeBotAPI, User, bad_request
+from tests.fake_bot_api import FakeBotAPI, User
 from tests.helpers import assert_audit_ok, now
 from tests.stars_setup import (  # noqa: F401  (the fixtures)
     ALICE,
@@ -31,6 +31,7 @@ from tests.stars_setup import (  # noqa: F401  (the fixtures)
     Shop,
     _balance,
     _count,
+    hold_refunds,
     marzban,
     payment_state,
     recovery_by_hand,
@@ -270,21 +271,8 @@ async def test_an_admin_refund_outlasting_its_lease_restores_no_credits_the_job_
     comes back refused: the admin's side must not give the credits back, or the job's
     refund would leave the reseller with the credits and the payer with the Stars."""
     recovery_by_hand(bot)
-    refund = fake_api._m_refundstarpayment
-    arrived = [asyncio.Event(), asyncio.Event()]
-    go = [asyncio.Event(), asyncio.Event()]
-    calls: list[int] = []
-
-    async def held(params: dict[str, object]) -> object:
-        turn = len(calls)
-        calls.append(turn)
-        arrived[turn].set()
-        await go[turn].wait()
-        if turn == 0:  # the admin's: refused (the answer the job's call would not get)
-            raise bad_request("STARS_REFUND_FAILED")
-        return await refund(params)
-
-    monkeypatch.setattr(fake_api, "_m_refundstarpayment", held)
+    # Turn 0, the admin's, refused (the answer the job's call would not get).
+    arrived, go = hold_refunds(fake_api, monkeypatch, refused=0)
     await _paid(fake_api, alice)
     post = await fake_api.next_event(ADMIN_CHAT_ID)
     screen = await _refund_screen(fake_api, boss, post)
